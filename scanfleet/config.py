@@ -1,0 +1,72 @@
+"""One settings object, read from environment variables (see the table in README.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+from pydantic import field_validator
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCANFLEET_", extra="ignore")
+
+    # Servers. Unset → `scanfleet up` starts embedded ones under data_dir.
+    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
+    data_dir: Path = Path(".scanfleet")
+
+    # PostgreSQL pool.
+    db_pool_min_size: int = Field(1, ge=0)
+    db_pool_max_size: int = Field(10, ge=1)
+    db_connect_timeout_seconds: float = Field(10.0, gt=0)
+    db_command_timeout_seconds: float = Field(30.0, gt=0)
+    # PgBouncer in transaction mode cannot keep prepared statements per client: turn the cache off.
+    db_pgbouncer: bool = False
+
+    # API.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_max_page_size: int = Field(500, ge=1)
+
+    # Workers.
+    workers: int = Field(2, ge=0, description="worker processes started by `scanfleet up`")
+    worker_max_jobs: int = Field(20, ge=1)
+    worker_poll_delay_seconds: float = Field(0.05, gt=0)
+    worker_metrics_port: int = Field(9200, ge=0, description="first worker's port; worker i uses port + i")
+    job_max_tries: int = Field(3, ge=1)
+
+    # Scheduler.
+    scheduler_metrics_port: int = Field(9100, ge=0)
+    scheduler_interval_seconds: float = Field(5.0, gt=0)
+    partition_premake_days: int = Field(3, ge=2)
+    requeue_after_seconds: float = Field(30.0, gt=0)
+
+    # Fetching targets.
+    scan_timeout_seconds: float = Field(30.0, gt=0)
+    fetch_connect_timeout_seconds: float = Field(5.0, gt=0)
+    fetch_read_timeout_seconds: float = Field(10.0, gt=0)
+    fetch_max_redirects: int = Field(10, ge=0)
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    fetch_user_agent: str = "scanfleet/0.1 (+privacy scan)"
+    # Networks that may be fetched although not public (e.g. 127.0.0.0/8 for local development).
+    fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+
+    log_level: str = "INFO"
+
+    @field_validator("fetch_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

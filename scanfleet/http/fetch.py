@@ -1,0 +1,203 @@
+"""Fetch a user-given URL: every redirect hop recorded, every connection guarded, every limit enforced."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import httpcore
+import httpx
+
+from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    total_seconds: float = 30.0
+    connect_seconds: float = 5.0
+    read_seconds: float = 10.0
+    max_redirects: int = 10
+    max_bytes: int = 5 * 1024 * 1024  # of the decoded body: a gzip bomb stops here too
+    user_agent: str = "scanfleet"
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One response in the chain, redirects included."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    address: str | None  # the IP the guard checked and connected to
+    elapsed_seconds: float
+
+    @property
+    def set_cookies(self) -> list[str]:
+        return self.headers.get_list("set-cookie")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    hops: list[Hop]
+    body: bytes
+    truncated: bool = False
+    encoding: str | None = None
+
+    @property
+    def final(self) -> Hop:
+        return self.hops[-1]
+
+    @property
+    def content_type(self) -> str:
+        return self.final.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def is_html(self) -> bool:
+        return self.content_type in ("text/html", "application/xhtml+xml") or (
+            not self.content_type and self.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+        )
+
+    def text(self) -> str:
+        return self.body.decode(self.encoding or "utf-8", errors="replace")
+
+
+@dataclass
+class FetchError(Exception):
+    """A target that could not be fetched; `code` is a stable, machine-readable class."""
+
+    code: str
+    message: str
+    hops: list[Hop] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext) -> None:
+        # trust_env=False: an HTTP(S)_PROXY from the environment would route around the guard.
+        super().__init__(trust_env=False)
+        # httpx has no parameter for a network backend; this pool is the one it builds, plus the guard.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, network_backend=GuardedBackend(policy), max_connections=100
+        )
+
+
+class SafeFetcher:
+    """One per process; reuses connections across fetches. Use as an async context manager."""
+
+    def __init__(
+        self, limits: FetchLimits, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.limits = limits
+        self._client = httpx.AsyncClient(
+            transport=_GuardedTransport(policy, ssl_context or httpx.create_ssl_context(trust_env=False)),
+            follow_redirects=False,  # followed by hand, so each hop is recorded and re-checked
+            timeout=httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds),
+            headers={"user-agent": limits.user_agent, "accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> SafeFetcher:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, url: str) -> FetchResult:
+        hops: list[Hop] = []
+        try:
+            async with asyncio.timeout(self.limits.total_seconds):
+                return await self._follow(url, hops)
+        except FetchError as exc:
+            exc.hops = hops
+            raise
+        except TimeoutError:
+            raise FetchError("timeout", f"no answer within {self.limits.total_seconds:g}s", hops) from None
+        except BlockedAddressError as exc:
+            raise FetchError("blocked_address", str(exc), hops) from None
+        except ResolutionError as exc:
+            raise FetchError("dns_error", str(exc), hops) from None
+        except httpx.TimeoutException as exc:
+            raise FetchError("timeout", f"{type(exc).__name__} fetching {_url_of(exc, url)}", hops) from None
+        except httpx.ConnectError as exc:
+            code = "tls_error" if _caused_by(exc, ssl.SSLError) else "connect_error"
+            raise FetchError(code, f"{exc} ({_url_of(exc, url)})", hops) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise FetchError("invalid_url", str(exc), hops) from None
+        except httpx.HTTPError as exc:
+            raise FetchError("protocol_error", f"{type(exc).__name__}: {exc}", hops) from None
+
+    async def _follow(self, url: str, hops: list[Hop]) -> FetchResult:
+        request = self._client.build_request("GET", url)
+        while True:
+            _require_web_scheme(request.url)
+            started = time.perf_counter()
+            response = await self._client.send(request, stream=True)
+            try:
+                hop = Hop(
+                    url=str(request.url), status=response.status_code, headers=response.headers,
+                    address=_peer_address(response), elapsed_seconds=time.perf_counter() - started,
+                )
+                hops.append(hop)
+                location = response.headers.get("location")
+                if response.status_code in _REDIRECT_STATUSES and location:
+                    if len(hops) > self.limits.max_redirects:
+                        raise FetchError("too_many_redirects", f"more than {self.limits.max_redirects} redirects")
+                    request = self._client.build_request("GET", request.url.join(location))
+                    continue
+                body, truncated = await self._read_bounded(response)
+                return FetchResult(hops=hops, body=body, truncated=truncated, encoding=response.charset_encoding)
+            finally:
+                await response.aclose()
+
+    async def _read_bounded(self, response: httpx.Response) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            room = self.limits.max_bytes - size
+            if len(chunk) >= room:
+                chunks.append(chunk[:room])
+                return b"".join(chunks), len(chunk) > room
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), False
+
+
+def _require_web_scheme(url: httpx.URL) -> None:
+    if url.scheme not in ("http", "https"):
+        raise FetchError("invalid_url", f"scheme {url.scheme!r} is not http or https")
+
+
+def _peer_address(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    peer = stream.get_extra_info("server_addr")
+    return str(peer[0]) if peer else None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _url_of(exc: httpx.HTTPError, fallback: str) -> str:
+    try:
+        return str(exc.request.url)
+    except RuntimeError:
+        return fallback

@@ -1,0 +1,29 @@
+"""Time-ordered ids (UUIDv7): the id carries its creation time, which is the partition key."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import uuid_utils
+
+
+def new_id() -> uuid.UUID:
+    return uuid.UUID(bytes=uuid_utils.uuid7().bytes)
+
+
+def created_at(id_: uuid.UUID) -> datetime:
+    """The millisecond timestamp in a UUIDv7's first 48 bits; rows store exactly this as created_at."""
+    if id_.version != 7:
+        raise ValueError(f"not a UUIDv7: {id_}")
+    millis = id_.int >> 80
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def parse(value: str) -> uuid.UUID | None:
+    """A UUIDv7 from text, or None when the text is not one (callers answer 404)."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    return parsed if parsed.version == 7 else None
