@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     # Scheduler.
     scheduler_metrics_port: int = Field(9100, ge=0)
+    metrics_host: str = "127.0.0.1"
     scheduler_interval_seconds: float = Field(5.0, gt=0)
     partition_premake_days: int = Field(3, ge=2)
     requeue_after_seconds: float = Field(30.0, gt=0)

@@ -1,0 +1,22 @@
+"""`python -m api`: serve the API with uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from api.app import create_app
+from scanfleet.config import get_settings
+from scanfleet.logs import configure_logging
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None,
+        timeout_graceful_shutdown=30, proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

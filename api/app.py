@@ -1,0 +1,61 @@
+"""The FastAPI application: resources opened in the lifespan, routes, error mapping, request metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.routing import Match
+
+from api import errors
+from api.deps import Resources
+from api.routes import health, scans
+from scanfleet import __version__, jobs, metrics
+from scanfleet.config import Settings, get_settings
+from scanfleet.db.pool import create_pool
+
+
+def _route_template(request: Request) -> str:
+    # The template ("/v1/scans/{scan_id}"), never the raw path: ids would explode label cardinality.
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] is Match.FULL:
+            return getattr(route, "path", "unmatched")
+    return "unmatched"
+
+
+async def _record_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = _route_template(request)
+    metrics.HTTP_DURATION.labels(route, request.method).observe(time.perf_counter() - started)
+    metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings)
+        queue = await jobs.connect(settings)
+        app.state.resources = Resources(settings=settings, pool=pool, queue=queue)
+        try:
+            yield
+        finally:
+            await queue.aclose()
+            await pool.close()
+
+    app = FastAPI(
+        title="scanfleet",
+        version=__version__,
+        description="Privacy scans of websites as queued jobs, for many organisations at once.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.middleware("http")(_record_metrics)
+    app.include_router(health.router)
+    app.include_router(scans.router)
+    return app

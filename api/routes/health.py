@@ -1,0 +1,38 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.deps import ResourcesDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="PostgreSQL and Redis answer")
+async def readyz(res: ResourcesDep) -> JSONResponse:
+    async def check(probe: object) -> str:
+        try:
+            async with asyncio.timeout(2):
+                await probe  # type: ignore[misc]
+        except Exception as exc:
+            return f"down: {type(exc).__name__}"
+        return "ok"
+
+    postgres, redis = await asyncio.gather(check(res.pool.fetchval("SELECT 1")), check(res.queue.ping()))
+    ready = postgres == redis == "ok"
+    return JSONResponse({"postgres": postgres, "redis": redis}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics of this API process", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

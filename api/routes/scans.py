@@ -1,0 +1,106 @@
+"""/v1/scans: submit a privacy scan, follow it, read its evidence and issues."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import PrincipalDep, ResourcesDep
+from api.errors import ApiError, not_found
+from api.schemas import EvidenceOut, IssueOut, Page, ScanOut, ScanRequest
+from scanfleet import ids, jobs, metrics
+from scanfleet.db import scans
+from scanfleet.db.scans import Scan
+
+router = APIRouter(prefix="/v1/scans", tags=["scans"])
+log = logging.getLogger(__name__)
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+
+
+def _out(request: Request, scan: Scan) -> ScanOut:
+    return ScanOut.of(scan, str(request.url_for("get_scan", scan_id=str(scan.id))))
+
+
+async def _scan_of(res: ResourcesDep, principal: PrincipalDep, scan_id: str) -> Scan:
+    parsed = ids.parse(scan_id)
+    scan = await scans.get(res.pool, principal.org_id, parsed) if parsed else None
+    if scan is None:  # another org's scan is indistinguishable from no scan
+        raise not_found("scan")
+    return scan
+
+
+def _bad_cursor() -> ApiError:
+    return ApiError(422, "validation_error", "cursor: not a cursor this API gave out",
+                    fields=[{"field": "cursor", "rule": "cursor_invalid", "message": "unknown cursor"}])
+
+
+def _seq_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return -1
+    if not cursor.isdigit():
+        raise _bad_cursor()
+    return int(cursor)
+
+
+@router.post("", status_code=202, response_model=ScanOut, summary="Submit a privacy scan")
+async def submit_scan(
+    body: ScanRequest, request: Request, response: Response, res: ResourcesDep, principal: PrincipalDep
+) -> ScanOut:
+    # The row is the promise: once it is committed the scan will run, even if Redis is down right now
+    # (the scheduler re-enqueues queued scans the queue does not hold).
+    scan = await scans.insert(res.pool, principal.org_id, body.url)
+    try:
+        await jobs.enqueue_scan(res.queue, scan.id)
+        outcome = "enqueued"
+    except Exception:
+        log.warning("scan %s accepted but not enqueued yet; the scheduler will retry", scan.id, exc_info=True)
+        outcome = "deferred"
+    metrics.SUBMISSIONS.labels(jobs.RUN_SCAN, outcome).inc()
+    out = _out(request, scan)
+    response.headers["Location"] = out.status_url
+    return out
+
+
+@router.get("", response_model=Page[ScanOut], summary="List the organisation's scans, newest first")
+async def list_scans(
+    request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[ScanOut]:
+    before: uuid.UUID | None = None
+    if cursor is not None:
+        before = ids.parse(cursor)
+        if before is None:
+            raise _bad_cursor()
+    found = await scans.list_for_org(res.pool, principal.org_id, before, limit)
+    next_cursor = str(found[-1].id) if len(found) == limit else None
+    return Page[ScanOut](items=[_out(request, scan) for scan in found], next_cursor=next_cursor)
+
+
+@router.get("/{scan_id}", response_model=ScanOut, name="get_scan", summary="A scan's status and timings")
+async def get_scan(scan_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> ScanOut:
+    return _out(request, await _scan_of(res, principal, scan_id))
+
+
+@router.get("/{scan_id}/evidence", response_model=Page[EvidenceOut], summary="A scan's evidence rows")
+async def list_evidence(
+    scan_id: str, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100, cursor: Cursor = None
+) -> Page[EvidenceOut]:
+    scan = await _scan_of(res, principal, scan_id)
+    rows = await scans.list_evidence(res.pool, principal.org_id, scan.id, _seq_cursor(cursor), limit)
+    items = [EvidenceOut(**dict(row)) for row in rows]
+    return Page[EvidenceOut](items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
+
+
+@router.get("/{scan_id}/issues", response_model=Page[IssueOut], summary="A scan's issues")
+async def list_issues(
+    scan_id: str, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100, cursor: Cursor = None
+) -> Page[IssueOut]:
+    scan = await _scan_of(res, principal, scan_id)
+    rows = await scans.list_issues(res.pool, principal.org_id, scan.id, _seq_cursor(cursor), limit)
+    items = [IssueOut(evidence=row["evidence_seqs"], **{k: row[k] for k in row.keys() if k != "evidence_seqs"})
+             for row in rows]
+    return Page[IssueOut](items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)

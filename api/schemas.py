@@ -1,0 +1,82 @@
+"""Request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from scanfleet import urls
+from scanfleet.db.scans import Scan
+
+T = TypeVar("T")
+
+
+def _target_url(value: str) -> str:
+    try:
+        return urls.normalise_target(value)
+    except urls.InvalidUrl as exc:
+        raise PydanticCustomError(exc.rule, exc.message) from None
+
+
+TargetUrl = Annotated[str, Field(min_length=1), AfterValidator(_target_url)]
+
+
+class ScanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: TargetUrl = Field(description="http(s) URL of the page to scan", examples=["https://example.com/"])
+
+
+class ScanOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    status: str
+    status_url: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    attempts: int
+    final_url: str | None
+    http_status: int | None
+    error: dict[str, str] | None
+    summary: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, scan: Scan, status_url: str) -> ScanOut:
+        duration = None
+        if scan.started_at and scan.finished_at:
+            duration = (scan.finished_at - scan.started_at).total_seconds()
+        error = {"code": scan.error_code, "message": scan.error_message or ""} if scan.error_code else None
+        return cls(
+            id=scan.id, url=scan.url, status=scan.status.value, status_url=status_url,
+            created_at=scan.created_at, started_at=scan.started_at, finished_at=scan.finished_at,
+            duration_seconds=duration, attempts=scan.attempts, final_url=scan.final_url,
+            http_status=scan.http_status, error=error, summary=scan.summary,
+        )
+
+
+class EvidenceOut(BaseModel):
+    seq: int
+    kind: str
+    severity: str
+    title: str
+    details: dict[str, Any]
+    location: str | None
+
+
+class IssueOut(BaseModel):
+    seq: int
+    code: str
+    severity: str
+    title: str
+    explanation: str
+    evidence: list[int]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")

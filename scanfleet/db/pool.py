@@ -1,0 +1,46 @@
+"""The asyncpg pool every process uses, configured from Settings."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from scanfleet.config import Settings
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def connect_kwargs(settings: Settings) -> dict[str, object]:
+    """Options shared by the pool and by single connections (migrations, the CLI)."""
+    return {
+        "timeout": settings.db_connect_timeout_seconds,
+        "command_timeout": settings.db_command_timeout_seconds,
+        # PgBouncer in transaction mode hands each transaction to any server connection: a prepared
+        # statement made on one is unknown on the next, so the cache must be off.
+        "statement_cache_size": 0 if settings.db_pgbouncer else 100,
+        "server_settings": {"application_name": "scanfleet", "timezone": "UTC"},
+    }
+
+
+async def create_pool(settings: Settings, url: str | None = None) -> asyncpg.Pool:
+    dsn = url or settings.database_url
+    if not dsn:
+        raise RuntimeError("DATABASE_URL is not set (run `scanfleet up` to start an embedded PostgreSQL)")
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        init=_init_connection,
+        **connect_kwargs(settings),
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(settings: Settings, url: str | None = None) -> asyncpg.Connection:
+    conn = await asyncpg.connect(url or settings.database_url, **connect_kwargs(settings))
+    await _init_connection(conn)
+    return conn

@@ -1,0 +1,171 @@
+"""Scans and their results. Every read is scoped to an organisation; every write is idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from scanfleet import ids
+from scanfleet.db.partitions import retry_on_missing
+from scanfleet.results import Outcome, ScanStatus
+
+Executor = asyncpg.Connection | asyncpg.Pool
+
+EVIDENCE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "kind", "severity", "title", "details", "location")
+ISSUE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "code", "severity", "title", "explanation",
+                 "evidence_seqs")
+
+
+@dataclass(frozen=True)
+class Scan:
+    id: uuid.UUID
+    created_at: datetime
+    org_id: uuid.UUID
+    url: str
+    status: ScanStatus
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    lease_until: datetime | None
+    final_url: str | None
+    http_status: int | None
+    error_code: str | None
+    error_message: str | None
+    summary: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Scan:
+        values = dict(row)
+        values["status"] = ScanStatus(values["status"])
+        return cls(**values)
+
+
+async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str) -> Scan:
+    scan_id = ids.new_id()
+    created = ids.created_at(scan_id)
+
+    async def write() -> asyncpg.Record:
+        return await pool.fetchrow(
+            "INSERT INTO scans (id, created_at, org_id, url) VALUES ($1, $2, $3, $4) RETURNING *",
+            scan_id, created, org_id, url,
+        )
+
+    return Scan.from_row(await retry_on_missing(pool, created, write))
+
+
+async def get(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID) -> Scan | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND org_id = $3",
+        scan_id, ids.created_at(scan_id), org_id,
+    )
+    return Scan.from_row(row) if row else None
+
+
+async def list_for_org(conn: Executor, org_id: uuid.UUID, before: uuid.UUID | None, limit: int) -> list[Scan]:
+    """Newest first; `before` is the last id of the previous page."""
+    rows = await conn.fetch(
+        "SELECT * FROM scans WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        org_id, before, limit,
+    )
+    return [Scan.from_row(row) for row in rows]
+
+
+async def claim(conn: Executor, scan_id: uuid.UUID, lease_seconds: float) -> Scan | None:
+    """Mark a scan running for this delivery. None when it is already final (a duplicate delivery).
+
+    A scan still 'running' may be claimed again: that is a redelivery after its worker died.
+    """
+    row = await conn.fetchrow(
+        "UPDATE scans SET status = 'running', started_at = now(), attempts = attempts + 1,"
+        " lease_until = now() + make_interval(secs => $3)"
+        " WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running') RETURNING *",
+        scan_id, ids.created_at(scan_id), lease_seconds,
+    )
+    return Scan.from_row(row) if row else None
+
+
+async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bool:
+    """Write evidence, issues and the final status in one transaction. False if another delivery already did."""
+    evidence = [
+        (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
+         item.location)
+        for seq, item in enumerate(outcome.evidence)
+    ]
+    issues = [
+        (scan.created_at, scan.id, seq, scan.org_id, item.code, item.severity.value, item.title,
+         item.explanation, list(item.evidence))
+        for seq, item in enumerate(outcome.issues)
+    ]
+
+    async def write() -> bool:
+        async with pool.acquire() as conn, conn.transaction():
+            # The row lock serialises concurrent deliveries of one scan; the loser sees a final status.
+            status = await conn.fetchval(
+                "SELECT status FROM scans WHERE id = $1 AND created_at = $2 FOR UPDATE", scan.id, scan.created_at
+            )
+            if status is None or ScanStatus(status).final:
+                return False
+            if evidence:
+                await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
+            if issues:
+                await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
+            await conn.execute(
+                "UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4,"
+                " http_status = $5, error_code = $6, error_message = $7, summary = $8"
+                " WHERE id = $1 AND created_at = $2",
+                scan.id, scan.created_at, outcome.status.value, outcome.final_url, outcome.http_status,
+                outcome.error_code, outcome.error_message, outcome.summary(),
+            )
+            return True
+
+    return await retry_on_missing(pool, scan.created_at, write)
+
+
+async def list_evidence(
+    conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID, after_seq: int, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT seq, kind, severity, title, details, location FROM evidence"
+        " WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4 ORDER BY seq LIMIT $5",
+        scan_id, ids.created_at(scan_id), org_id, after_seq, limit,
+    )
+
+
+async def list_issues(
+    conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID, after_seq: int, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT seq, code, severity, title, explanation, evidence_seqs FROM issues"
+        " WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4 ORDER BY seq LIMIT $5",
+        scan_id, ids.created_at(scan_id), org_id, after_seq, limit,
+    )
+
+
+async def stranded(conn: Executor, queued_before: datetime, limit: int) -> list[uuid.UUID]:
+    """Unfinished scans the queue may have lost: queued for a while, or running past their lease."""
+    rows = await conn.fetch(
+        "SELECT id FROM scans WHERE status IN ('queued', 'running')"
+        " AND ((status = 'queued' AND created_at < $1) OR (status = 'running' AND lease_until < now()))"
+        " ORDER BY created_at LIMIT $2",
+        queued_before, limit,
+    )
+    return [row["id"] for row in rows]
+
+
+async def fail_exhausted(pool: asyncpg.Pool, scan_id: uuid.UUID, max_tries: int) -> bool:
+    """A scan whose every try died with its worker ends failed rather than retried forever."""
+    scan = await pool.fetchrow(
+        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND attempts >= $3 AND status = 'running'",
+        scan_id, ids.created_at(scan_id), max_tries,
+    )
+    if scan is None:
+        return False
+    outcome = Outcome(
+        status=ScanStatus.FAILED, error_code="attempts_exhausted",
+        error_message=f"the scan's worker stopped {max_tries} times before finishing it",
+    )
+    return await record_outcome(pool, Scan.from_row(scan), outcome)

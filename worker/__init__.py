@@ -1,0 +1,1 @@
+"""Worker process: job handlers and the analysis they run."""

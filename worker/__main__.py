@@ -1,0 +1,26 @@
+"""`python -m worker`: one arq worker process, with its own metrics port."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from prometheus_client import start_http_server
+
+from scanfleet.config import get_settings
+from scanfleet.logs import configure_logging
+from worker.app import build_worker
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    index = int(os.environ.get("SCANFLEET_WORKER_INDEX", "0"))
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port + index, addr=settings.metrics_host)
+    logging.getLogger(__name__).info("worker %s starting", index)
+    build_worker(settings).run()
+
+
+if __name__ == "__main__":
+    main()

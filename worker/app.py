@@ -1,0 +1,50 @@
+"""The arq worker, configured from Settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import Worker, func
+
+from scanfleet import jobs
+from scanfleet.config import Settings
+from scanfleet.db.pool import create_pool
+from scanfleet.http import AddressPolicy, FetchLimits, SafeFetcher
+from worker.tasks import Deps, run_scan
+
+
+def fetcher_for(settings: Settings) -> SafeFetcher:
+    limits = FetchLimits(
+        total_seconds=settings.scan_timeout_seconds,
+        connect_seconds=settings.fetch_connect_timeout_seconds,
+        read_seconds=settings.fetch_read_timeout_seconds,
+        max_redirects=settings.fetch_max_redirects,
+        max_bytes=settings.fetch_max_bytes,
+        user_agent=settings.fetch_user_agent,
+    )
+    return SafeFetcher(limits, AddressPolicy(tuple(settings.fetch_allow_networks)))
+
+
+def build_worker(settings: Settings, **overrides: Any) -> Worker:
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["deps"] = Deps(settings=settings, pool=await create_pool(settings), fetcher=fetcher_for(settings))
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        deps: Deps | None = ctx.get("deps")
+        if deps is not None:
+            await deps.fetcher.aclose()
+            await deps.pool.close()
+
+    options: dict[str, Any] = {
+        "functions": [func(run_scan, name=jobs.RUN_SCAN, timeout=settings.scan_timeout_seconds + 15)],
+        "redis_settings": jobs.redis_settings(settings),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "max_jobs": settings.worker_max_jobs,
+        "poll_delay": settings.worker_poll_delay_seconds,
+        "max_tries": settings.job_max_tries,
+        "keep_result": 60,
+        "handle_signals": True,
+    }
+    options.update(overrides)
+    return Worker(**options)

@@ -1,0 +1,5 @@
+"""Privacy analysis of a fetched page: evidence collectors plus the rules that turn evidence into issues."""
+
+from worker.privacy.analyse import analyse
+
+__all__ = ["analyse"]

@@ -1,0 +1,49 @@
+"""A privacy scan from URL to Outcome: fetch through the guard, analyse, classify failures as results."""
+
+from __future__ import annotations
+
+import logging
+
+from scanfleet.http import FetchError, FetchResult, SafeFetcher
+from scanfleet.results import Outcome, ScanStatus
+from worker.privacy import analyse
+
+log = logging.getLogger(__name__)
+
+
+async def scan_url(fetcher: SafeFetcher, url: str) -> Outcome:
+    try:
+        result = await fetcher.fetch(url)
+    except FetchError as exc:
+        # What was seen before the failure (say, a redirect to a refused address) is evidence too.
+        outcome = _analysed(FetchResult(hops=exc.hops, body=b"")) if exc.hops else Outcome(ScanStatus.FAILED)
+        return _failed(outcome, exc.code, exc.message)
+    outcome = _analysed(result)
+    if outcome.status is ScanStatus.FAILED:
+        return outcome
+    if result.final.status >= 400:
+        return _failed(outcome, "http_error", f"the final response has status {result.final.status}")
+    if not result.is_html:
+        kind = result.content_type or "untyped"
+        return _failed(outcome, "not_html", f"the final response is {kind}, not an HTML page")
+    return outcome
+
+
+def _analysed(result: FetchResult) -> Outcome:
+    final = result.final
+    try:
+        evidence, issues = analyse(result)
+    except Exception:
+        # A page that trips our analysers is our bug, not the target's: record it and keep the worker going.
+        log.exception("analysis failed for %s", final.url)
+        return _failed(Outcome(ScanStatus.FAILED, final_url=final.url, http_status=final.status),
+                       "analysis_error", "the page could not be analysed")
+    return Outcome(ScanStatus.SUCCEEDED, final_url=final.url, http_status=final.status,
+                   evidence=evidence, issues=issues)
+
+
+def _failed(outcome: Outcome, code: str, message: str) -> Outcome:
+    outcome.status = ScanStatus.FAILED
+    outcome.error_code = code
+    outcome.error_message = message
+    return outcome
