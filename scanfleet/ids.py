@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import uuid_utils
 
 
-def new_id() -> uuid.UUID:
-    return uuid.UUID(bytes=uuid_utils.uuid7().bytes)
+def new_id(at: datetime | None = None) -> uuid.UUID:
+    """A new UUIDv7; `at` backdates it (retention and partition tests, imports of old data)."""
+    nanoseconds = None if at is None else int(at.timestamp() * 1_000_000_000)
+    return uuid.UUID(bytes=uuid_utils.uuid7(nanoseconds=nanoseconds).bytes)
 
 
 def created_at(id_: uuid.UUID) -> datetime:

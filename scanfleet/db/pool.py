@@ -9,8 +9,19 @@ import asyncpg
 from scanfleet.config import Settings
 
 
+def _encode_jsonb(value: object) -> bytes:
+    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()  # binary jsonb: version 1, then text
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # Binary, so COPY (which speaks only binary) can write jsonb columns too.
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
 
 
 def connect_kwargs(settings: Settings) -> dict[str, object]:

@@ -44,8 +44,8 @@ class Scan:
         return cls(**values)
 
 
-async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str) -> Scan:
-    scan_id = ids.new_id()
+async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str, scan_id: uuid.UUID | None = None) -> Scan:
+    scan_id = scan_id or ids.new_id()
     created = ids.created_at(scan_id)
 
     async def write() -> asyncpg.Record:

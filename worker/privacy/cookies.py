@@ -39,7 +39,7 @@ class SetCookie:
 
 
 def parse_set_cookie(header: str, request_url: str) -> SetCookie | None:
-    """Parse one Set-Cookie header value sent in response to `request_url`; None if a browser would ignore it."""
+    """Parse one Set-Cookie header value received from `request_url`; None if a browser would ignore it."""
     pair, *attribute_texts = header.split(";")
     if "=" in pair:
         name, _, value = pair.partition("=")

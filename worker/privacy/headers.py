@@ -49,7 +49,11 @@ def parse_hsts(value: str) -> dict[str, Any]:
             max_age = int(argument) if argument.isdigit() else None
     if len(names) != len(set(names)):
         max_age = None
-    return {"max_age": max_age, "include_subdomains": "includesubdomains" in names, "preload": "preload" in names}
+    return {
+        "max_age": max_age,
+        "include_subdomains": "includesubdomains" in names,
+        "preload": "preload" in names,
+    }
 
 
 def parse_csp(value: str) -> list[dict[str, list[str]]]:
@@ -72,7 +76,8 @@ def parse_csp(value: str) -> list[dict[str, list[str]]]:
 
 def parse_referrer_policy(value: str) -> str | None:
     """The last recognised token wins, so sites can list a fallback before a newer policy."""
-    recognised = [token.strip().lower() for token in value.split(",") if token.strip().lower() in _REFERRER_POLICIES]
+    tokens = (token.strip().lower() for token in value.split(","))
+    recognised = [token for token in tokens if token in _REFERRER_POLICIES]
     return recognised[-1] if recognised else None
 
 
@@ -87,7 +92,8 @@ def parse_permissions_policy(value: str) -> dict[str, list[str]]:
         allowlist = allowlist.partition(";")[0].strip()
         if not name.strip():
             continue
-        items = allowlist[1:-1].split() if allowlist.startswith("(") and allowlist.endswith(")") else [allowlist]
+        is_list = allowlist.startswith("(") and allowlist.endswith(")")
+        items = allowlist[1:-1].split() if is_list else [allowlist]
         features[name.strip().lower()] = [item.strip('"') for item in items if item]
     return features
 
@@ -111,7 +117,9 @@ _CHECKED: dict[str, Callable[[list[str]], dict[str, Any]]] = {
     },
     # HTML spec: any DENY or SAMEORIGIN among the values blocks cross-site framing; ALLOW-FROM is obsolete.
     X_FRAME_OPTIONS: lambda values: {
-        "protects": any(token.strip().lower() in ("deny", "sameorigin") for token in ", ".join(values).split(","))
+        "protects": any(
+            token.strip().lower() in ("deny", "sameorigin") for token in ", ".join(values).split(",")
+        )
     },
 }
 

@@ -57,13 +57,12 @@ class _HostUse:
 
 
 def referenced_urls(html: str, page_url: str) -> list[tuple[str, str]]:
-    """(tag, absolute http(s) URL) for every loading reference, in document order, resolved as a browser would."""
+    """(tag, absolute http(s) URL) for each loading reference, in document order, resolved like a browser."""
     tree = LexborHTMLParser(html)
     base_url = page_url
     base = tree.css_first("base[href]")  # only the first <base href> counts
     if base is not None:
-        candidate = _resolve(base.attributes.get("href") or "", page_url)
-        base_url = candidate or page_url
+        base_url = _resolve(base.attributes.get("href") or "", page_url) or page_url
     references: list[tuple[str, str]] = []
     for node in tree.css(_SELECTOR):
         tag = node.tag

@@ -1,0 +1,140 @@
+"""The `scanfleet` command: run the platform, manage organisations and keys, submit scans."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from scanfleet import runtime
+from scanfleet.config import Settings, get_settings
+from scanfleet.db import api_keys, orgs
+from scanfleet.db.orgs import TIERS
+from scanfleet.db.pool import connect
+from scanfleet.logs import configure_logging
+
+
+def _settings() -> Settings:
+    return runtime.resolve(get_settings())
+
+
+def _with_db(action: Callable[[Any, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        settings = _settings()
+        if not settings.database_url:
+            sys.exit("no database: start `scanfleet up` in another terminal, or set DATABASE_URL")
+
+        async def go() -> int:
+            conn = await connect(settings)
+            try:
+                return await action(conn, args)
+            finally:
+                await conn.close()
+
+        return asyncio.run(go())
+
+    return run
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from scanfleet import supervisor
+
+    settings = get_settings()
+    if args.workers is not None:
+        settings = settings.model_copy(update={"workers": args.workers})
+    configure_logging(settings.log_level)
+    return asyncio.run(supervisor.run(settings))
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from scanfleet.supervisor import prepare_schema
+
+    settings = _settings()
+    if not settings.database_url:
+        sys.exit("no database: set DATABASE_URL (or use `scanfleet up`, which migrates)")
+    applied = asyncio.run(prepare_schema(settings, settings.database_url))
+    print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+    return 0
+
+
+@_with_db
+async def cmd_org_create(conn: Any, args: argparse.Namespace) -> int:
+    if await orgs.get_by_name(conn, args.name):
+        sys.exit(f"organisation {args.name!r} already exists")
+    org = await orgs.create(conn, args.name, args.tier)
+    print(f"organisation {org.name} ({org.tier}) id {org.id}")
+    return 0
+
+
+@_with_db
+async def cmd_org_list(conn: Any, _: argparse.Namespace) -> int:
+    for org in await orgs.list_all(conn):
+        print(f"{org.id}  {org.tier:<10}  {org.name}")
+    return 0
+
+
+@_with_db
+async def cmd_key_create(conn: Any, args: argparse.Namespace) -> int:
+    org = await orgs.get_by_name(conn, args.org)
+    if org is None:
+        sys.exit(f"no organisation named {args.org!r} (create it with `scanfleet org create`)")
+    key_id, key = await api_keys.create(conn, org.id, args.name)
+    print(f"API key {key_id} for {org.name} — shown once, store it now:\n{key}", flush=True)
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from scanfleet.client import submit_and_follow
+
+    settings = get_settings()
+    live = runtime.Runtime.load(settings.data_dir)
+    api_url = args.api_url or (live.api_url if live else f"http://{settings.api_host}:{settings.api_port}")
+    if not args.key:
+        sys.exit("no API key: pass --key or set SCANFLEET_API_KEY")
+    return submit_and_follow(api_url, args.key, args.url, wait=args.wait, timeout=args.timeout)
+
+
+def parser() -> argparse.ArgumentParser:
+    import os
+
+    root = argparse.ArgumentParser(prog="scanfleet", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run api + workers + scheduler (embedded servers unless URLs are set)")
+    up.add_argument("--workers", type=int, help="worker processes (default: SCANFLEET_WORKERS or 2)")
+    up.set_defaults(run=cmd_up)
+
+    sub.add_parser("migrate", help="apply pending migrations and make partitions").set_defaults(run=cmd_migrate)
+
+    org = sub.add_parser("org", help="organisations").add_subparsers(dest="org_command", required=True)
+    create = org.add_parser("create", help="create an organisation")
+    create.add_argument("name")
+    create.add_argument("--tier", choices=TIERS, default="free")
+    create.set_defaults(run=cmd_org_create)
+    org.add_parser("list", help="list organisations").set_defaults(run=cmd_org_list)
+
+    key = sub.add_parser("key", help="API keys").add_subparsers(dest="key_command", required=True)
+    key_create = key.add_parser("create", help="create an API key (shown once)")
+    key_create.add_argument("--org", required=True, help="organisation name")
+    key_create.add_argument("--name", default="default", help="a label for the key")
+    key_create.set_defaults(run=cmd_key_create)
+
+    scan = sub.add_parser("scan", help="submit a privacy scan through the API")
+    scan.add_argument("url")
+    scan.add_argument("--wait", action="store_true", help="follow the scan to the end and print a summary")
+    scan.add_argument("--timeout", type=float, default=300.0, help="seconds to wait with --wait")
+    scan.add_argument("--api-url", help="default: the running `scanfleet up`, else SCANFLEET_API_HOST/PORT")
+    scan.add_argument("--key", default=os.environ.get("SCANFLEET_API_KEY"), help="default: SCANFLEET_API_KEY")
+    scan.set_defaults(run=cmd_scan)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Session fixtures: real PostgreSQL and Valkey (embedded from wheels unless URLs are given).
+
+Set SCANFLEET_TEST_DATABASE_URL (a server where the tests may create databases) and
+SCANFLEET_TEST_REDIS_URL to run against servers of your own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from ipaddress import ip_network
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from arq import Worker
+from arq.connections import ArqRedis
+
+from scanfleet import jobs
+from scanfleet.config import Settings
+from scanfleet.db import api_keys, orgs
+from scanfleet.db.pool import create_pool
+from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
+from scanfleet.supervisor import create_database, prepare_schema
+from tests.support.site import FixtureSite
+
+
+@pytest.fixture(scope="session")
+def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(admin PostgreSQL URL, Redis URL)."""
+    database_url = os.environ.get("SCANFLEET_TEST_DATABASE_URL")
+    redis_url = os.environ.get("SCANFLEET_TEST_REDIS_URL")
+    started: list[EmbeddedPostgres | EmbeddedValkey] = []
+    root: Path = tmp_path_factory.mktemp("servers")
+    if not database_url:
+        postgres = EmbeddedPostgres(root / "postgres")
+        database_url = postgres.start()
+        started.append(postgres)
+    if not redis_url:
+        valkey = EmbeddedValkey(root / "valkey")
+        redis_url = valkey.start()
+        started.append(valkey)
+    yield database_url, redis_url
+    for server in started:
+        server.stop()
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def fresh_database(settings: Settings, admin_url: str) -> str:
+    """A new, empty database on the test server; returns its URL."""
+    name = f"scanfleet_test_{uuid.uuid4().hex[:12]}"
+    await create_database(settings, admin_url, name)
+    return _database_url(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+async def settings(server_urls: tuple[str, str]) -> Settings:
+    admin_url, redis_url = server_urls
+    base = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=redis_url,
+        fetch_allow_networks=[ip_network("127.0.0.0/8")],
+        scan_timeout_seconds=5,
+        fetch_connect_timeout_seconds=2,
+        fetch_read_timeout_seconds=2,
+        worker_poll_delay_seconds=0.01,
+        worker_metrics_port=0,
+        scheduler_metrics_port=0,
+        db_pool_max_size=10,
+    )
+    database_url = await fresh_database(base, admin_url)
+    settings = base.model_copy(update={"database_url": database_url})
+    await prepare_schema(settings, database_url)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def queue(settings: Settings) -> AsyncIterator[ArqRedis]:
+    redis = await jobs.connect(settings)
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[FixtureSite]:
+    with FixtureSite() as running:
+        yield running
+
+
+class Tenant:
+    def __init__(self, org: orgs.Org, key: str) -> None:
+        self.org = org
+        self.key = key
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+
+async def make_tenant(pool: asyncpg.Pool, tier: str = "free") -> Tenant:
+    org = await orgs.create(pool, f"org-{uuid.uuid4().hex[:8]}", tier)
+    _, key = await api_keys.create(pool, org.id, "test")
+    return Tenant(org, key)
+
+
+@pytest.fixture
+async def tenant(pool: asyncpg.Pool) -> Tenant:
+    return await make_tenant(pool)
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    from api.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.test") as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+async def worker(settings: Settings) -> AsyncIterator[Worker]:
+    """An arq worker running in the test's event loop, as a real worker would against real Redis."""
+    from worker.app import build_worker
+
+    running = build_worker(settings, handle_signals=False)
+    task = asyncio.create_task(running.async_run())
+    yield running
+    await running.close()
+    task.cancel()

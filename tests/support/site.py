@@ -1,0 +1,81 @@
+"""A fixture website on 127.0.0.1: each path answers with a fixed status, headers and body."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Page:
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    delay: float = 0.0  # seconds before answering: a slow target
+
+
+class FixtureSite:
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.hits: dict[str, int] = {}
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                site.hits[path] = site.hits.get(path, 0) + 1
+                page = site.pages.get(path, Page(404, [("Content-Type", "text/plain")], b"not found"))
+                if page.delay:
+                    time.sleep(page.delay)
+                self.send_response(page.status)
+                for name, value in page.headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(page.body)))
+                self.end_headers()
+                self.wfile.write(page.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def add(self, path: str, page: Page) -> str:
+        self.pages[path] = page
+        return self.url(path)
+
+    def __enter__(self) -> FixtureSite:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def html(body: str, *headers: tuple[str, str], status: int = 200) -> Page:
+    return Page(status, [("Content-Type", "text/html; charset=utf-8"), *headers], body.encode())
+
+
+async def eventually(check: Callable[[], object], timeout: float = 15.0, interval: float = 0.02) -> object:
+    """Poll an async `check` until it returns something truthy, or fail at the deadline."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()  # type: ignore[misc]
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)
