@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from starlette.routing import Match
 
 from api import errors
 from api.deps import Resources
@@ -18,11 +17,10 @@ from scanfleet.db.pool import create_pool
 
 
 def _route_template(request: Request) -> str:
-    # The template ("/v1/scans/{scan_id}"), never the raw path: ids would explode label cardinality.
-    for route in request.app.router.routes:
-        if route.matches(request.scope)[0] is Match.FULL:
-            return getattr(route, "path", "unmatched")
-    return "unmatched"
+    # The template ("/v1/scans/{scan_id}") the router matched, never the raw path: ids in labels
+    # would explode their cardinality.
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
 
 
 async def _record_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from scanfleet.http.fetch import FetchResult
 from scanfleet.results import Evidence, Severity
-from worker.privacy.domains import host_of, same_site
+from worker.privacy.domains import host_of, is_same_site
 
 _SAME_SITE_VALUES = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
@@ -88,7 +88,7 @@ def collect_cookies(result: FetchResult) -> list[Evidence]:
             cookie = parse_set_cookie(header, hop.url)
             if cookie is None:
                 continue
-            third_party = not same_site(cookie.domain, page_host)
+            third_party = not is_same_site(cookie.domain, page_host)
             rows.append(
                 Evidence(
                     kind="cookie",

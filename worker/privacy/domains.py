@@ -34,5 +34,5 @@ def registrable_domain(host: str) -> str:
     return f"{parts.domain}.{parts.suffix}" if parts.domain and parts.suffix else host
 
 
-def same_site(host_a: str, host_b: str) -> bool:
+def is_same_site(host_a: str, host_b: str) -> bool:
     return registrable_domain(host_a) == registrable_domain(host_b)

@@ -41,7 +41,9 @@ def test_missing_attributes_fall_back_to_the_request() -> None:
     assert cookie.same_site is None
 
 
-@pytest.mark.parametrize(("url", "path"), [("https://a.test", "/"), ("https://a.test/x", "/"), ("https://a.test/x/", "/x")])
+@pytest.mark.parametrize(
+    ("url", "path"), [("https://a.test", "/"), ("https://a.test/x", "/"), ("https://a.test/x/", "/x")]
+)
 def test_default_path(url: str, path: str) -> None:
     cookie = parse_set_cookie("a=1; Path=relative", url)  # a Path not starting with "/" is ignored
     assert cookie is not None and cookie.path == path
@@ -80,8 +82,10 @@ def test_empty_domain_attribute_means_host_only() -> None:
     assert cookie is not None and cookie.host_only and cookie.domain == "x.test"
 
 
-@pytest.mark.parametrize(("value", "expected"), [("0", 0), ("-5", -5), ("86400", 86400), ("1.5", None),
-                                                 ("+5", None), ("", None), ("10s", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0", 0), ("-5", -5), ("86400", 86400), ("1.5", None), ("+5", None), ("", None), ("10s", None)],
+)
 def test_max_age(value: str, expected: int | None) -> None:
     cookie = parse_set_cookie(f"a=1; Max-Age={value}", "https://x.test/")
     assert cookie is not None and cookie.max_age == expected
@@ -96,6 +100,7 @@ def test_max_age(value: str, expected: int | None) -> None:
         ("Thu Jan  1 00:00:01 1970", datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)),
         ("Sat, 01-Jan-2050 12:00:00 GMT", datetime(2050, 1, 1, 12, tzinfo=UTC)),
         ("01 Jan 69 00:00:00", datetime(2069, 1, 1, tzinfo=UTC)),
+        ("Thu, 01-Jan-70 00:00:01 GMT", datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)),
         ("31 Apr 2030 00:00:00 GMT", None),  # no such day
         ("Wed, 21 Oct 2015", None),  # no time
         ("21 Oct 2015 25:00:00", None),
@@ -108,7 +113,9 @@ def test_cookie_date(text: str, expected: datetime | None) -> None:
 
 
 def test_expires_with_commas_is_not_split() -> None:
-    result = FetchResult([hop("https://example.com/", "a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/")], b"")
+    result = FetchResult(
+        [hop("https://example.com/", "a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/")], b""
+    )
     [row] = collect_cookies(result)
     assert row.details["expires"] == "2037-10-21T07:28:00+00:00"
     assert row.details["path"] == "/"

@@ -38,7 +38,9 @@ def test_parse_hsts(value: str, max_age: int | None, subdomains: bool, preload: 
 
 
 def test_parse_csp() -> None:
-    assert parse_csp("default-src 'self'; Script-Src 'self' https://cdn.test  ;img-src *; upgrade-insecure-requests;") == [
+    assert parse_csp(
+        "default-src 'self'; Script-Src 'self' https://cdn.test  ;img-src *; upgrade-insecure-requests;"
+    ) == [
         {
             "default-src": ["'self'"],
             "script-src": ["'self'", "https://cdn.test"],
@@ -57,13 +59,18 @@ def test_parse_csp_first_duplicate_wins_and_commas_split_policies() -> None:
 
 
 def test_parse_referrer_policy_last_recognised_token_wins() -> None:
-    assert parse_referrer_policy("no-referrer, strict-origin-when-cross-origin") == "strict-origin-when-cross-origin"
+    assert (
+        parse_referrer_policy("no-referrer, strict-origin-when-cross-origin")
+        == "strict-origin-when-cross-origin"
+    )
     assert parse_referrer_policy("same-origin, made-up") == "same-origin"
     assert parse_referrer_policy("made-up") is None
 
 
 def test_parse_permissions_policy() -> None:
-    assert parse_permissions_policy('geolocation=(), camera=(self "https://a.test"), fullscreen=*, usb=self;report-to=x') == {
+    assert parse_permissions_policy(
+        'geolocation=(), camera=(self "https://a.test"), fullscreen=*, usb=self;report-to=x'
+    ) == {
         "geolocation": [],
         "camera": ["self", "https://a.test"],
         "fullscreen": ["*"],
@@ -110,13 +117,18 @@ def test_all_present_on_https() -> None:
 
 def test_all_missing_have_same_keys_and_low_severity() -> None:
     rows = collect_security_headers(result("https://example.com/", []))
-    assert [r.title for r in rows][0] == "Strict-Transport-Security missing"
+    assert rows[0].title == "Strict-Transport-Security missing"
     assert all(not r.details["present"] and r.details["value"] is None for r in rows)
     assert all(r.severity is Severity.LOW for r in rows)
     details = {r.details["header"]: r.details for r in rows}
     assert details["Strict-Transport-Security"] == {
-        "header": "Strict-Transport-Security", "present": False, "value": None,
-        "max_age": None, "include_subdomains": False, "preload": False, "effective": False,
+        "header": "Strict-Transport-Security",
+        "present": False,
+        "value": None,
+        "max_age": None,
+        "include_subdomains": False,
+        "preload": False,
+        "effective": False,
     }
     assert details["X-Frame-Options"]["protects"] is False
 
@@ -131,15 +143,28 @@ def test_hsts_over_http_is_not_effective_and_its_absence_is_info() -> None:
 
 def test_only_the_first_hsts_header_counts() -> None:
     details = by_header(
-        result("https://e.test/", [("strict-transport-security", "max-age=5"), ("strict-transport-security", "max-age=9")])
+        result(
+            "https://e.test/",
+            [("strict-transport-security", "max-age=5"), ("strict-transport-security", "max-age=9")],
+        )
     )
     assert details["Strict-Transport-Security"]["max_age"] == 5
 
 
-@pytest.mark.parametrize(("value", "protects"), [("DENY", True), ("allow-from https://a.test", False),
-                                                  ("ALLOWALL", False), ("SAMEORIGIN, SAMEORIGIN", True)])
+@pytest.mark.parametrize(
+    ("value", "protects"),
+    [
+        ("DENY", True),
+        ("allow-from https://a.test", False),
+        ("ALLOWALL", False),
+        ("SAMEORIGIN, SAMEORIGIN", True),
+    ],
+)
 def test_frame_options(value: str, protects: bool) -> None:
-    assert by_header(result("https://e.test/", [("x-frame-options", value)]))["X-Frame-Options"]["protects"] is protects
+    assert (
+        by_header(result("https://e.test/", [("x-frame-options", value)]))["X-Frame-Options"]["protects"]
+        is protects
+    )
 
 
 def test_content_type_options_other_value() -> None:
@@ -151,7 +176,13 @@ def test_content_type_options_other_value() -> None:
 def test_headers_are_read_from_the_final_hop_only() -> None:
     res = FetchResult(
         [
-            Hop("https://e.test/", 301, httpx.Headers({"location": "/home", "x-frame-options": "DENY"}), None, 0.0),
+            Hop(
+                "https://e.test/",
+                301,
+                httpx.Headers({"location": "/home", "x-frame-options": "DENY"}),
+                None,
+                0.0,
+            ),
             Hop("https://e.test/home", 200, httpx.Headers({}), None, 0.0),
         ],
         b"",

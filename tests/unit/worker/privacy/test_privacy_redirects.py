@@ -8,7 +8,13 @@ from worker.privacy.redirects import collect_redirects
 def test_chain_rows_and_final_url() -> None:
     result = FetchResult(
         [
-            Hop("http://example.com/", 301, httpx.Headers({"location": "https://example.com/"}), "192.0.2.1", 0.1),
+            Hop(
+                "http://example.com/",
+                301,
+                httpx.Headers({"location": "https://example.com/"}),
+                "192.0.2.1",
+                0.1,
+            ),
             Hop("https://example.com/", 302, httpx.Headers({"location": "/home?x=1"}), "192.0.2.1", 0.1),
             Hop("https://example.com/home?x=1", 200, httpx.Headers(), "192.0.2.2", 0.2),
         ],
@@ -31,7 +37,9 @@ def test_chain_rows_and_final_url() -> None:
 
 
 def test_plain_http_final_is_high() -> None:
-    [hop_row, final_row] = collect_redirects(FetchResult([Hop("http://e.test/", 200, httpx.Headers(), None, 0)], b""))
+    [hop_row, final_row] = collect_redirects(
+        FetchResult([Hop("http://e.test/", 200, httpx.Headers(), None, 0)], b"")
+    )
     assert hop_row.details["address"] is None
     assert final_row.details["https"] is False
     assert final_row.severity is Severity.HIGH

@@ -78,8 +78,10 @@ def test_relative_urls_resolve_against_the_page_and_base() -> None:
         ("img", "https://www.example.co.uk/b.png"),
         ("img", "https://www.example.co.uk/c.png"),
     ]
-    with_base = '<head><base href="https://cdn.other.net/assets/"><base href="https://ignored.test/"></head>' \
-                '<script src="app.js"></script><img src="/logo.png">'
+    with_base = (
+        '<head><base href="https://cdn.other.net/assets/"><base href="https://ignored.test/"></head>'
+        '<script src="app.js"></script><img src="/logo.png">'
+    )
     assert referenced_urls(with_base, PAGE) == [
         ("script", "https://cdn.other.net/assets/app.js"),
         ("img", "https://cdn.other.net/logo.png"),
@@ -92,16 +94,26 @@ def test_relative_base_and_whitespace_in_urls() -> None:
     assert refs == [("img", "https://www.example.co.uk/static/x.png"), ("img", "https://a.test/y")]
 
 
+def test_unusable_base_falls_back_to_the_page_url() -> None:
+    assert referenced_urls('<base href="javascript:void(0)"><img src="a.png">', PAGE) == [
+        ("img", "https://www.example.co.uk/shop/a.png")
+    ]
+
+
 def test_same_site_subdomains_are_first_party() -> None:
-    html = '<script src="https://cdn.example.co.uk/a.js"></script><img src="https://example.co.uk/i.png">' \
-           '<img src="https://evil-example.co.uk/i.png">'
+    html = (
+        '<script src="https://cdn.example.co.uk/a.js"></script><img src="https://example.co.uk/i.png">'
+        '<img src="https://evil-example.co.uk/i.png">'
+    )
     assert list(rows_by_host(page(html))) == ["evil-example.co.uk"]
 
 
 def test_non_web_schemes_are_ignored() -> None:
-    html = '<img src="data:image/gif;base64,R0lGOD"><iframe src="about:blank"></iframe>' \
-           '<script src="blob:https://x.test/1"></script><img src="ftp://files.test/a"><img src="">' \
-           '<img src="http://[::1">'
+    html = (
+        '<img src="data:image/gif;base64,R0lGOD"><iframe src="about:blank"></iframe>'
+        '<script src="blob:https://x.test/1"></script><img src="ftp://files.test/a"><img src="">'
+        '<img src="http://[::1">'
+    )
     assert referenced_urls(html, PAGE) == []
 
 
@@ -119,7 +131,10 @@ def test_malformed_html_still_yields_references() -> None:
 
 
 def test_non_html_bodies_yield_nothing() -> None:
-    assert collect_third_parties(page(b'{"script": "<script src=https://a.test/x.js>"}', "application/json")) == []
+    assert (
+        collect_third_parties(page(b'{"script": "<script src=https://a.test/x.js>"}', "application/json"))
+        == []
+    )
     assert collect_third_parties(page(b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")) == []
     assert collect_third_parties(page(b"", "text/html")) == []
     assert collect_third_parties(page(b"", "")) == []

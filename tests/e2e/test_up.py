@@ -1,0 +1,123 @@
+"""`scanfleet up` as a user runs it: real processes, embedded servers, the CLI, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scanfleet.config import Settings
+from scanfleet.embedded import free_port
+from tests.conftest import fresh_database
+from tests.support.site import FixtureSite, html
+
+pytestmark = pytest.mark.e2e
+
+CLI = [sys.executable, "-m", "scanfleet"]
+
+
+class Platform:
+    def __init__(self, data_dir: Path, extra_env: dict[str, str]) -> None:
+        self.api_port = free_port()
+        self.worker_port = free_port()
+        self.env = {
+            key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
+        } | {
+            "SCANFLEET_DATA_DIR": str(data_dir),
+            "SCANFLEET_API_PORT": str(self.api_port),
+            "SCANFLEET_WORKERS": "1",
+            "SCANFLEET_WORKER_METRICS_PORT": str(self.worker_port),
+            "SCANFLEET_SCHEDULER_METRICS_PORT": str(free_port()),
+            "SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+        } | extra_env
+        self.process = subprocess.Popen(
+            [*CLI, "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        self.api = f"http://127.0.0.1:{self.api_port}"
+
+    def wait_until_up(self, timeout: float = 60.0) -> None:
+        assert self.process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if selector.select(timeout=deadline - time.monotonic()):
+                line = self.process.stdout.readline()
+                if "scanfleet is up" in line:
+                    break
+                assert line, f"scanfleet up exited with {self.process.wait()}"
+        else:
+            raise AssertionError("scanfleet up did not come up")
+        while time.monotonic() < deadline:  # the API process binds its port after the banner
+            try:
+                if httpx.get(f"{self.api}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError("API never became ready")
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True, timeout=120)
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=60)
+
+
+@pytest.fixture
+def embedded_platform(tmp_path: Path) -> Iterator[Platform]:
+    platform = Platform(tmp_path / "data", {})
+    yield platform
+    if platform.process.poll() is None:
+        platform.process.kill()
+
+
+def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
+    embedded_platform: Platform, site: FixtureSite, tmp_path: Path
+) -> None:
+    platform = embedded_platform
+    platform.wait_until_up()
+    assert (tmp_path / "data" / "runtime.json").exists()
+
+    created = platform.cli("org", "create", "acme", "--tier", "pro")
+    assert created.returncode == 0, created.stderr
+    assert "acme (pro)" in created.stdout
+    key_out = platform.cli("key", "create", "--org", "acme")
+    assert key_out.returncode == 0, key_out.stderr
+    key = key_out.stdout.strip().splitlines()[-1]
+    assert key.startswith("sf_")
+
+    url = site.add("/up-page", html("<html><script src='https://cdn.example.com/a.js'></script></html>"))
+    scanned = platform.cli("scan", url, "--wait", "--key", key, "--timeout", "60")
+    assert scanned.returncode == 0, scanned.stdout + scanned.stderr
+    assert "status      succeeded" in scanned.stdout
+    assert "third_party_scripts" in scanned.stdout
+
+    worker_metrics = httpx.get(f"http://127.0.0.1:{platform.worker_port}/metrics").text
+    assert 'scanfleet_jobs_total{outcome="succeeded",task="run_scan"} 1.0' in worker_metrics
+
+    assert platform.interrupt() == 0
+    assert not (tmp_path / "data" / "runtime.json").exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{platform.api}/healthz", timeout=1)
+
+
+async def test_up_uses_configured_servers_and_starts_none(
+    settings: Settings, server_urls: tuple[str, str], tmp_path: Path
+) -> None:
+    database_url = await fresh_database(settings, server_urls[0])
+    platform = Platform(tmp_path / "data", {"DATABASE_URL": database_url, "REDIS_URL": server_urls[1]})
+    try:
+        platform.wait_until_up()
+        assert not (tmp_path / "data" / "postgres").exists()
+        assert not (tmp_path / "data" / "valkey").exists()
+    finally:
+        assert platform.interrupt() == 0
