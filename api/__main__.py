@@ -13,8 +13,12 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None,
-        timeout_graceful_shutdown=30, proxy_headers=True,
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+        proxy_headers=True,
     )
 
 

@@ -12,7 +12,11 @@ from starlette.exceptions import HTTPException
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
         fields: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(message)
@@ -43,8 +47,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = [
-        {"field": _field_name(tuple(err["loc"])), "rule": err["type"], "message": err["msg"]}
-        for err in exc.errors()
+        {"field": _field_name(tuple(err["loc"])), "rule": err["type"], "message": err["msg"]} for err in exc.errors()
     ]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return JSONResponse(error_body("validation_error", summary, fields), status_code=422)

@@ -52,10 +52,19 @@ class ScanOut(BaseModel):
             duration = (scan.finished_at - scan.started_at).total_seconds()
         error = {"code": scan.error_code, "message": scan.error_message or ""} if scan.error_code else None
         return cls(
-            id=scan.id, url=scan.url, status=scan.status.value, status_url=status_url,
-            created_at=scan.created_at, started_at=scan.started_at, finished_at=scan.finished_at,
-            duration_seconds=duration, attempts=scan.attempts, final_url=scan.final_url,
-            http_status=scan.http_status, error=error, summary=scan.summary,
+            id=scan.id,
+            url=scan.url,
+            status=scan.status.value,
+            status_url=status_url,
+            created_at=scan.created_at,
+            started_at=scan.started_at,
+            finished_at=scan.finished_at,
+            duration_seconds=duration,
+            attempts=scan.attempts,
+            final_url=scan.final_url,
+            http_status=scan.http_status,
+            error=error,
+            summary=scan.summary,
         )
 
 

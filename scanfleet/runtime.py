@@ -51,7 +51,9 @@ def resolve(settings: Settings) -> Settings:
     runtime = Runtime.load(settings.data_dir)
     if runtime is None:
         return settings
-    return settings.model_copy(update={
-        "database_url": settings.database_url or runtime.database_url,
-        "redis_url": settings.redis_url or runtime.redis_url,
-    })
+    return settings.model_copy(
+        update={
+            "database_url": settings.database_url or runtime.database_url,
+            "redis_url": settings.redis_url or runtime.redis_url,
+        }
+    )

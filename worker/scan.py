@@ -36,10 +36,14 @@ def _analysed(result: FetchResult) -> Outcome:
     except Exception:
         # A page that trips our analysers is our bug, not the target's: record it and keep the worker going.
         log.exception("analysis failed for %s", final.url)
-        return _failed(Outcome(ScanStatus.FAILED, final_url=final.url, http_status=final.status),
-                       "analysis_error", "the page could not be analysed")
-    return Outcome(ScanStatus.SUCCEEDED, final_url=final.url, http_status=final.status,
-                   evidence=evidence, issues=issues)
+        return _failed(
+            Outcome(ScanStatus.FAILED, final_url=final.url, http_status=final.status),
+            "analysis_error",
+            "the page could not be analysed",
+        )
+    return Outcome(
+        ScanStatus.SUCCEEDED, final_url=final.url, http_status=final.status, evidence=evidence, issues=issues
+    )
 
 
 def _failed(outcome: Outcome, code: str, message: str) -> Outcome:

@@ -35,8 +35,12 @@ async def _scan_of(res: ResourcesDep, principal: PrincipalDep, scan_id: str) -> 
 
 
 def _bad_cursor() -> ApiError:
-    return ApiError(422, "validation_error", "cursor: not a cursor this API gave out",
-                    fields=[{"field": "cursor", "rule": "cursor_invalid", "message": "unknown cursor"}])
+    return ApiError(
+        422,
+        "validation_error",
+        "cursor: not a cursor this API gave out",
+        fields=[{"field": "cursor", "rule": "cursor_invalid", "message": "unknown cursor"}],
+    )
 
 
 def _seq_cursor(cursor: str | None) -> int:
@@ -101,6 +105,5 @@ async def list_issues(
 ) -> Page[IssueOut]:
     scan = await _scan_of(res, principal, scan_id)
     rows = await scans.list_issues(res.pool, principal.org_id, scan.id, _seq_cursor(cursor), limit)
-    items = [IssueOut(evidence=row["evidence_seqs"], **{k: row[k] for k in row.keys() if k != "evidence_seqs"})
-             for row in rows]
+    items = [IssueOut(**dict(row)) for row in rows]
     return Page[IssueOut](items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)

@@ -26,7 +26,12 @@ async def create(
     key_id = ids.new_id()
     await conn.execute(
         "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4, $5, $6)",
-        key_id, org_id, name, keys.display_prefix(key), keys.digest(key), list(scopes),
+        key_id,
+        org_id,
+        name,
+        keys.display_prefix(key),
+        keys.digest(key),
+        list(scopes),
     )
     return key_id, key
 
@@ -45,6 +50,7 @@ async def authenticate(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> Pri
 async def revoke(conn: asyncpg.Connection | asyncpg.Pool, org_id: uuid.UUID, key_id: uuid.UUID) -> bool:
     status = await conn.execute(
         "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL",
-        key_id, org_id,
+        key_id,
+        org_id,
     )
     return status.endswith(" 1")

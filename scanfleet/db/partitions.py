@@ -34,9 +34,7 @@ def _is_missing_partition(exc: asyncpg.PostgresError) -> bool:
     return isinstance(exc, asyncpg.CheckViolationError) and "no partition of relation" in str(exc)
 
 
-async def retry_on_missing(
-    pool: asyncpg.Pool, at: datetime, write: Callable[[], Awaitable[T]]
-) -> T:
+async def retry_on_missing(pool: asyncpg.Pool, at: datetime, write: Callable[[], Awaitable[T]]) -> T:
     """Run `write`; if it found no partition for `at`, create that day's partitions and run it once more."""
     try:
         return await write()

@@ -16,8 +16,17 @@ from scanfleet.results import Outcome, ScanStatus
 Executor = asyncpg.Connection | asyncpg.Pool
 
 EVIDENCE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "kind", "severity", "title", "details", "location")
-ISSUE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "code", "severity", "title", "explanation",
-                 "evidence_seqs")
+ISSUE_COLUMNS = (
+    "scan_created_at",
+    "scan_id",
+    "seq",
+    "org_id",
+    "code",
+    "severity",
+    "title",
+    "explanation",
+    "evidence_seqs",
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,10 @@ async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str, scan_id: uuid.
     async def write() -> asyncpg.Record:
         return await pool.fetchrow(
             "INSERT INTO scans (id, created_at, org_id, url) VALUES ($1, $2, $3, $4) RETURNING *",
-            scan_id, created, org_id, url,
+            scan_id,
+            created,
+            org_id,
+            url,
         )
 
     return Scan.from_row(await retry_on_missing(pool, created, write))
@@ -60,7 +72,9 @@ async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str, scan_id: uuid.
 async def get(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID) -> Scan | None:
     row = await conn.fetchrow(
         "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND org_id = $3",
-        scan_id, ids.created_at(scan_id), org_id,
+        scan_id,
+        ids.created_at(scan_id),
+        org_id,
     )
     return Scan.from_row(row) if row else None
 
@@ -69,7 +83,9 @@ async def list_for_org(conn: Executor, org_id: uuid.UUID, before: uuid.UUID | No
     """Newest first; `before` is the last id of the previous page."""
     rows = await conn.fetch(
         "SELECT * FROM scans WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
-        org_id, before, limit,
+        org_id,
+        before,
+        limit,
     )
     return [Scan.from_row(row) for row in rows]
 
@@ -83,7 +99,9 @@ async def claim(conn: Executor, scan_id: uuid.UUID, lease_seconds: float) -> Sca
         "UPDATE scans SET status = 'running', started_at = now(), attempts = attempts + 1,"
         " lease_until = now() + make_interval(secs => $3)"
         " WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running') RETURNING *",
-        scan_id, ids.created_at(scan_id), lease_seconds,
+        scan_id,
+        ids.created_at(scan_id),
+        lease_seconds,
     )
     return Scan.from_row(row) if row else None
 
@@ -91,13 +109,31 @@ async def claim(conn: Executor, scan_id: uuid.UUID, lease_seconds: float) -> Sca
 async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bool:
     """Write evidence, issues and the final status in one transaction. False if another delivery already did."""
     evidence = [
-        (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
-         item.location)
+        (
+            scan.created_at,
+            scan.id,
+            seq,
+            scan.org_id,
+            item.kind,
+            item.severity.value,
+            item.title,
+            item.details,
+            item.location,
+        )
         for seq, item in enumerate(outcome.evidence)
     ]
     issues = [
-        (scan.created_at, scan.id, seq, scan.org_id, item.code, item.severity.value, item.title,
-         item.explanation, list(item.evidence))
+        (
+            scan.created_at,
+            scan.id,
+            seq,
+            scan.org_id,
+            item.code,
+            item.severity.value,
+            item.title,
+            item.explanation,
+            list(item.evidence),
+        )
         for seq, item in enumerate(outcome.issues)
     ]
 
@@ -117,8 +153,14 @@ async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bo
                 "UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4,"
                 " http_status = $5, error_code = $6, error_message = $7, summary = $8"
                 " WHERE id = $1 AND created_at = $2",
-                scan.id, scan.created_at, outcome.status.value, outcome.final_url, outcome.http_status,
-                outcome.error_code, outcome.error_message, outcome.summary(),
+                scan.id,
+                scan.created_at,
+                outcome.status.value,
+                outcome.final_url,
+                outcome.http_status,
+                outcome.error_code,
+                outcome.error_message,
+                outcome.summary(),
             )
             return True
 
@@ -131,7 +173,11 @@ async def list_evidence(
     return await conn.fetch(
         "SELECT seq, kind, severity, title, details, location FROM evidence"
         " WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4 ORDER BY seq LIMIT $5",
-        scan_id, ids.created_at(scan_id), org_id, after_seq, limit,
+        scan_id,
+        ids.created_at(scan_id),
+        org_id,
+        after_seq,
+        limit,
     )
 
 
@@ -139,9 +185,13 @@ async def list_issues(
     conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID, after_seq: int, limit: int
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT seq, code, severity, title, explanation, evidence_seqs FROM issues"
+        "SELECT seq, code, severity, title, explanation, evidence_seqs AS evidence FROM issues"
         " WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4 ORDER BY seq LIMIT $5",
-        scan_id, ids.created_at(scan_id), org_id, after_seq, limit,
+        scan_id,
+        ids.created_at(scan_id),
+        org_id,
+        after_seq,
+        limit,
     )
 
 
@@ -151,7 +201,8 @@ async def stranded(conn: Executor, queued_before: datetime, limit: int) -> list[
         "SELECT id FROM scans WHERE status IN ('queued', 'running')"
         " AND ((status = 'queued' AND created_at < $1) OR (status = 'running' AND lease_until < now()))"
         " ORDER BY created_at LIMIT $2",
-        queued_before, limit,
+        queued_before,
+        limit,
     )
     return [row["id"] for row in rows]
 
@@ -160,12 +211,15 @@ async def fail_exhausted(pool: asyncpg.Pool, scan_id: uuid.UUID, max_tries: int)
     """A scan whose every try died with its worker ends failed rather than retried forever."""
     scan = await pool.fetchrow(
         "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND attempts >= $3 AND status = 'running'",
-        scan_id, ids.created_at(scan_id), max_tries,
+        scan_id,
+        ids.created_at(scan_id),
+        max_tries,
     )
     if scan is None:
         return False
     outcome = Outcome(
-        status=ScanStatus.FAILED, error_code="attempts_exhausted",
+        status=ScanStatus.FAILED,
+        error_code="attempts_exhausted",
         error_message=f"the scan's worker stopped {max_tries} times before finishing it",
     )
     return await record_outcome(pool, Scan.from_row(scan), outcome)

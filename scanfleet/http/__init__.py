@@ -4,5 +4,11 @@ from scanfleet.http.fetch import FetchError, FetchLimits, FetchResult, Hop, Safe
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError
 
 __all__ = [
-    "AddressPolicy", "BlockedAddressError", "FetchError", "FetchLimits", "FetchResult", "Hop", "SafeFetcher",
+    "AddressPolicy",
+    "BlockedAddressError",
+    "FetchError",
+    "FetchLimits",
+    "FetchResult",
+    "Hop",
+    "SafeFetcher",
 ]

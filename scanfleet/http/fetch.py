@@ -91,9 +91,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
 class SafeFetcher:
     """One per process; reuses connections across fetches. Use as an async context manager."""
 
-    def __init__(
-        self, limits: FetchLimits, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None
-    ) -> None:
+    def __init__(self, limits: FetchLimits, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
         self.limits = limits
         self._client = httpx.AsyncClient(
             transport=_GuardedTransport(policy, ssl_context or httpx.create_ssl_context(trust_env=False)),
@@ -146,8 +144,11 @@ class SafeFetcher:
             response = await self._client.send(request, stream=True)
             try:
                 hop = Hop(
-                    url=str(request.url), status=response.status_code, headers=response.headers,
-                    address=_peer_address(response), elapsed_seconds=time.perf_counter() - started,
+                    url=str(request.url),
+                    status=response.status_code,
+                    headers=response.headers,
+                    address=_peer_address(response),
+                    elapsed_seconds=time.perf_counter() - started,
                 )
                 hops.append(hop)
                 location = response.headers.get("location")

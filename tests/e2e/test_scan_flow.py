@@ -25,13 +25,16 @@ PAGE = """<!doctype html><html><head>
 
 @pytest.fixture
 def shop(site: FixtureSite) -> str:
-    site.add("/shop", html(
-        PAGE,
-        ("Set-Cookie", "session=abc123; Path=/; HttpOnly; SameSite=Lax"),
-        ("Set-Cookie", "prefs=dark; Max-Age=31536000; Path=/"),
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "strict-origin-when-cross-origin"),
-    ))
+    site.add(
+        "/shop",
+        html(
+            PAGE,
+            ("Set-Cookie", "session=abc123; Path=/; HttpOnly; SameSite=Lax"),
+            ("Set-Cookie", "prefs=dark; Max-Age=31536000; Path=/"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ),
+    )
     return site.add("/go-shop", Page(302, [("Location", "/shop"), ("Set-Cookie", "first_visit=1; Path=/")]))
 
 
@@ -79,7 +82,8 @@ async def test_scan_of_fixture_page_records_its_evidence(
         by_kind.setdefault(row["kind"], []).append(row["details"])
 
     assert [(hop["status"], hop["url"]) for hop in by_kind["redirect"]] == [
-        (302, site.url("/go-shop")), (200, site.url("/shop"))
+        (302, site.url("/go-shop")),
+        (200, site.url("/shop")),
     ]
     cookies = {cookie["name"]: cookie for cookie in by_kind["cookie"]}
     assert set(cookies) == {"first_visit", "session", "prefs"}
@@ -93,8 +97,7 @@ async def test_scan_of_fixture_page_records_its_evidence(
     assert headers["content-security-policy"]["present"] is False
 
     hosts = {row["host"]: row for row in by_kind["third_party"]}
-    assert set(hosts) == {"www.googletagmanager.com", "fonts.googleapis.com", "px.ads.example.net",
-                          "www.youtube.com"}
+    assert set(hosts) == {"www.googletagmanager.com", "fonts.googleapis.com", "px.ads.example.net", "www.youtube.com"}
     assert hosts["www.googletagmanager.com"]["tags"] == ["script"]
 
     issues = (await api.get(f"/v1/scans/{accepted['id']}/issues", headers=tenant.headers)).json()["items"]

@@ -28,18 +28,24 @@ class Platform:
     def __init__(self, data_dir: Path, extra_env: dict[str, str]) -> None:
         self.api_port = free_port()
         self.worker_port = free_port()
-        self.env = {
-            key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
-        } | {
-            "SCANFLEET_DATA_DIR": str(data_dir),
-            "SCANFLEET_API_PORT": str(self.api_port),
-            "SCANFLEET_WORKERS": "1",
-            "SCANFLEET_WORKER_METRICS_PORT": str(self.worker_port),
-            "SCANFLEET_SCHEDULER_METRICS_PORT": str(free_port()),
-            "SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
-        } | extra_env
+        self.env = (
+            {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+            | {
+                "SCANFLEET_DATA_DIR": str(data_dir),
+                "SCANFLEET_API_PORT": str(self.api_port),
+                "SCANFLEET_WORKERS": "1",
+                "SCANFLEET_WORKER_METRICS_PORT": str(self.worker_port),
+                "SCANFLEET_SCHEDULER_METRICS_PORT": str(free_port()),
+                "SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+            }
+            | extra_env
+        )
         self.process = subprocess.Popen(
-            [*CLI, "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [*CLI, "up"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         self.api = f"http://127.0.0.1:{self.api_port}"
 

@@ -112,14 +112,10 @@ _CHECKED: dict[str, Callable[[list[str]], dict[str, Any]]] = {
     REFERRER_POLICY: lambda values: {"policy": parse_referrer_policy(", ".join(values))},
     PERMISSIONS_POLICY: lambda values: {"features": parse_permissions_policy(", ".join(values))},
     # Browsers honour only the first value.
-    X_CONTENT_TYPE_OPTIONS: lambda values: {
-        "nosniff": _first(values).split(",")[0].strip().lower() == "nosniff"
-    },
+    X_CONTENT_TYPE_OPTIONS: lambda values: {"nosniff": _first(values).split(",")[0].strip().lower() == "nosniff"},
     # HTML spec: any DENY or SAMEORIGIN among the values blocks cross-site framing; ALLOW-FROM is obsolete.
     X_FRAME_OPTIONS: lambda values: {
-        "protects": any(
-            token.strip().lower() in ("deny", "sameorigin") for token in ", ".join(values).split(",")
-        )
+        "protects": any(token.strip().lower() in ("deny", "sameorigin") for token in ", ".join(values).split(","))
     },
 }
 

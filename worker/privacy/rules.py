@@ -116,8 +116,7 @@ RULES: tuple[Rule, ...] = (
         Severity.MEDIUM,
         "No HTTP Strict Transport Security",
         "Without HSTS a network attacker can downgrade a visitor's first request to plain HTTP.",
-        "The final page is https:// and has no valid Strict-Transport-Security header (absent, or no "
-        "numeric max-age).",
+        "The final page is https:// and has no valid Strict-Transport-Security header (absent, or no numeric max-age).",
         _header_rule(HSTS, lambda row: not row["effective"], https_only=True),
     ),
     Rule(

@@ -11,8 +11,11 @@ from tests.conftest import Tenant, make_tenant
 
 @pytest.mark.parametrize(
     ("headers", "code"),
-    [({}, "unauthenticated"), ({"Authorization": "Bearer sf_not-a-key"}, "invalid_api_key"),
-     ({"Authorization": "Basic dXNlcjpwYXNz"}, "unauthenticated")],
+    [
+        ({}, "unauthenticated"),
+        ({"Authorization": "Bearer sf_not-a-key"}, "invalid_api_key"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "unauthenticated"),
+    ],
     ids=["missing", "unknown", "wrong-scheme"],
 )
 async def test_without_a_valid_key_is_401(api: httpx.AsyncClient, headers: dict[str, str], code: str) -> None:

@@ -41,6 +41,8 @@ async def test_concurrent_then_repeated_migrations_apply_each_version_once(
             # No DEFAULT partition: it would block creating new ones.
             assert not await conn.fetchval(
                 "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid"
-                " WHERE c.relname = $1 AND p.partdefid <> 0", table)
+                " WHERE c.relname = $1 AND p.partdefid <> 0",
+                table,
+            )
     finally:
         await conn.close()

@@ -14,8 +14,10 @@ from tests.conftest import Tenant
 
 
 def outcome(rows: int) -> Outcome:
-    evidence = [Evidence("cookie", Severity.INFO, f"cookie {n}", {"n": n, "nested": {"ok": True}}, "http://x/")
-                for n in range(rows)]
+    evidence = [
+        Evidence("cookie", Severity.INFO, f"cookie {n}", {"n": n, "nested": {"ok": True}}, "http://x/")
+        for n in range(rows)
+    ]
     issues = [Issue("csp_missing", Severity.MEDIUM, "No CSP", "why", (0, 1))]
     return Outcome(ScanStatus.SUCCEEDED, final_url="http://x/", http_status=200, evidence=evidence, issues=issues)
 
@@ -42,7 +44,9 @@ async def test_lookup_by_id_reads_one_partition(pool: asyncpg.Pool, tenant: Tena
     scan = await scans.insert(pool, tenant.org.id, "http://x/")
     plan = await pool.fetchval(
         "EXPLAIN (FORMAT JSON) SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND org_id = $3",
-        scan.id, scan.created_at, tenant.org.id,
+        scan.id,
+        scan.created_at,
+        tenant.org.id,
     )
     # Pruned at plan time: the plan names one partition, today's, and no Append over the others.
     assert plan.count('"Relation Name"') == 1, plan

@@ -44,9 +44,7 @@ def test_evidence_order_details_are_json_and_issue_indexes_valid() -> None:
 
 def test_failed_fetch_with_only_a_redirect_hop_and_no_body() -> None:
     # What the scan records when the fetch gives up mid-chain (e.g. too many redirects).
-    hop = Hop(
-        "https://loop.test/", 302, httpx.Headers({"location": "/", "content-type": "text/html"}), None, 0.0
-    )
+    hop = Hop("https://loop.test/", 302, httpx.Headers({"location": "/", "content-type": "text/html"}), None, 0.0)
     evidence, issues = analyse(FetchResult([hop], b""))
     assert [e.kind for e in evidence][:2] == ["redirect", "final_url"]
     assert not [e for e in evidence if e.kind == "third_party"]

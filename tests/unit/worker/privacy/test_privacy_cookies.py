@@ -113,9 +113,7 @@ def test_cookie_date(text: str, expected: datetime | None) -> None:
 
 
 def test_expires_with_commas_is_not_split() -> None:
-    result = FetchResult(
-        [hop("https://example.com/", "a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/")], b""
-    )
+    result = FetchResult([hop("https://example.com/", "a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/")], b"")
     [row] = collect_cookies(result)
     assert row.details["expires"] == "2037-10-21T07:28:00+00:00"
     assert row.details["path"] == "/"

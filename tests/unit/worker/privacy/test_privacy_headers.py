@@ -59,10 +59,7 @@ def test_parse_csp_first_duplicate_wins_and_commas_split_policies() -> None:
 
 
 def test_parse_referrer_policy_last_recognised_token_wins() -> None:
-    assert (
-        parse_referrer_policy("no-referrer, strict-origin-when-cross-origin")
-        == "strict-origin-when-cross-origin"
-    )
+    assert parse_referrer_policy("no-referrer, strict-origin-when-cross-origin") == "strict-origin-when-cross-origin"
     assert parse_referrer_policy("same-origin, made-up") == "same-origin"
     assert parse_referrer_policy("made-up") is None
 
@@ -161,10 +158,7 @@ def test_only_the_first_hsts_header_counts() -> None:
     ],
 )
 def test_frame_options(value: str, protects: bool) -> None:
-    assert (
-        by_header(result("https://e.test/", [("x-frame-options", value)]))["X-Frame-Options"]["protects"]
-        is protects
-    )
+    assert by_header(result("https://e.test/", [("x-frame-options", value)]))["X-Frame-Options"]["protects"] is protects
 
 
 def test_content_type_options_other_value() -> None:

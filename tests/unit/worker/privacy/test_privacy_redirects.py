@@ -37,9 +37,7 @@ def test_chain_rows_and_final_url() -> None:
 
 
 def test_plain_http_final_is_high() -> None:
-    [hop_row, final_row] = collect_redirects(
-        FetchResult([Hop("http://e.test/", 200, httpx.Headers(), None, 0)], b"")
-    )
+    [hop_row, final_row] = collect_redirects(FetchResult([Hop("http://e.test/", 200, httpx.Headers(), None, 0)], b""))
     assert hop_row.details["address"] is None
     assert final_row.details["https"] is False
     assert final_row.severity is Severity.HIGH

@@ -189,10 +189,7 @@ def test_cookie_rules() -> None:
     assert names("cookie_samesite_none_insecure") == ["broken"]
     assert names("third_party_cookie") == ["ads"]
     assert all(
-        e.kind == "cookie"
-        for code in issues
-        if code.startswith("cookie")
-        for e in triggering(evidence, issues[code])
+        e.kind == "cookie" for code in issues if code.startswith("cookie") for e in triggering(evidence, issues[code])
     )
 
 
@@ -208,9 +205,7 @@ def test_third_party_rules() -> None:
     )
     evidence, issues = run(final(), body=body)
     assert issues["third_party_scripts"].severity is Severity.MEDIUM
-    assert [e.details["host"] for e in triggering(evidence, issues["third_party_scripts"])] == [
-        "cdn.analytics.test"
-    ]
+    assert [e.details["host"] for e in triggering(evidence, issues["third_party_scripts"])] == ["cdn.analytics.test"]
     assert issues["third_party_content"].severity is Severity.INFO
     assert [e.details["host"] for e in triggering(evidence, issues["third_party_content"])] == [
         "css.test",

@@ -131,10 +131,7 @@ def test_malformed_html_still_yields_references() -> None:
 
 
 def test_non_html_bodies_yield_nothing() -> None:
-    assert (
-        collect_third_parties(page(b'{"script": "<script src=https://a.test/x.js>"}', "application/json"))
-        == []
-    )
+    assert collect_third_parties(page(b'{"script": "<script src=https://a.test/x.js>"}', "application/json")) == []
     assert collect_third_parties(page(b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")) == []
     assert collect_third_parties(page(b"", "text/html")) == []
     assert collect_third_parties(page(b"", "")) == []

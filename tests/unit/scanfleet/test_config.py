@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from ipaddress import ip_network
+
+import pytest
+from pydantic import ValidationError
+
+from scanfleet.config import Settings
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
+    monkeypatch.setenv("REDIS_URL", "redis://r:6379/1")
+    monkeypatch.setenv("SCANFLEET_DB_PGBOUNCER", "true")
+    monkeypatch.setenv("SCANFLEET_DB_POOL_MAX_SIZE", "33")
+    monkeypatch.setenv("SCANFLEET_FETCH_ALLOW_NETWORKS", "127.0.0.0/8, ::1/128")
+    settings = Settings()
+    assert settings.database_url == "postgresql://db/x"
+    assert settings.redis_url == "redis://r:6379/1"
+    assert settings.db_pgbouncer is True
+    assert settings.db_pool_max_size == 33
+    assert settings.fetch_allow_networks == [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+
+
+def test_pgbouncer_mode_turns_off_the_statement_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanfleet.db.pool import connect_kwargs
+
+    assert connect_kwargs(Settings(db_pgbouncer=True))["statement_cache_size"] == 0
+    assert connect_kwargs(Settings(db_pgbouncer=False))["statement_cache_size"] > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SCANFLEET_DB_POOL_MAX_SIZE", "0"),
+        ("SCANFLEET_FETCH_ALLOW_NETWORKS", "not-a-network"),
+        ("SCANFLEET_PARTITION_PREMAKE_DAYS", "1"),
+    ],
+)
+def test_bad_settings_are_refused_at_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()
