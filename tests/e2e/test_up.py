@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -40,35 +39,22 @@ class Platform:
             }
             | extra_env
         )
-        self.process = subprocess.Popen(
-            [*CLI, "up"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        self.log = data_dir.parent / "up.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen([*CLI, "up"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.api = f"http://127.0.0.1:{self.api_port}"
 
     def wait_until_up(self, timeout: float = 60.0) -> None:
-        assert self.process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if selector.select(timeout=deadline - time.monotonic()):
-                line = self.process.stdout.readline()
-                if "scanfleet is up" in line:
-                    break
-                assert line, f"scanfleet up exited with {self.process.wait()}"
-        else:
-            raise AssertionError("scanfleet up did not come up")
-        while time.monotonic() < deadline:  # the API process binds its port after the banner
+            assert self.process.poll() is None, f"scanfleet up exited:\n{self.log.read_text()}"
             try:
                 if httpx.get(f"{self.api}/readyz", timeout=1).status_code == 200:
+                    assert "scanfleet is up" in self.log.read_text()
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
-        raise AssertionError("API never became ready")
+        raise AssertionError(f"API never became ready:\n{self.log.read_text()}")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True, timeout=120)
