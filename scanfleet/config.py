@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
-    api_max_page_size: int = Field(500, ge=1)
 
     # Workers.
     workers: int = Field(2, ge=0, description="worker processes started by `scanfleet up`")
