@@ -37,7 +37,10 @@ class FixtureSite:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(page.body)))
                 self.end_headers()
-                self.wfile.write(page.body)
+                try:
+                    self.wfile.write(page.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading on purpose (a size limit, a timeout)
 
             def log_message(self, *args: object) -> None:
                 pass

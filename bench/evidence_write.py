@@ -1,0 +1,248 @@
+"""Evidence write rows/s: the repository code (`scans.record_outcome`) against a raw asyncpg COPY.
+
+    python -m bench.evidence_write [--scans 2000] [--rows 60] [--rounds 3] [--issues 0]
+
+Starts an embedded PostgreSQL in a temporary directory, migrates a fresh database, then in each round
+writes the same evidence three ways, over ONE connection (a pool of size 1), into the day-partitioned
+`evidence` table:
+
+  repository  `scans.record_outcome(pool, scan, outcome)` for every scan: acquire, BEGIN, SELECT … FOR
+              UPDATE, COPY evidence (+ COPY issues with --issues > 0), UPDATE scans, COMMIT, release.
+              The scans are inserted and claimed (`scans.claim`) beforehand, outside the timed section.
+  raw COPY    `conn.copy_records_to_table("evidence", …)` of identical rows (fresh scan ids), one
+              transaction per scan: the floor cost of the same commits, pre-built records, nothing else.
+  bulk COPY   every row of the round in one COPY and one transaction: a ceiling, no per-scan commits.
+
+The repository and raw runs alternate order each round so machine noise hits both; every run starts
+from emptied evidence/issues tables after a CHECKPOINT. Read "repository/raw" as the share of the raw
+per-scan COPY rate that the repository code keeps (goal ≥ 0.90); the difference is its per-scan extras
+(row lock, status UPDATE, pool release reset, building the records). "bulk" shows how much of the cost
+is per-transaction (commit/fsync) rather than per-row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+
+from scanfleet import ids
+from scanfleet.config import Settings
+from scanfleet.db import orgs, scans
+from scanfleet.db.pool import create_pool
+from scanfleet.db.scans import EVIDENCE_COLUMNS, Scan
+from scanfleet.embedded import EmbeddedPostgres
+from scanfleet.results import Evidence, Issue, Outcome, ScanStatus, Severity
+from scanfleet.supervisor import create_database, prepare_schema
+
+PAGE = "https://shop.example.com/"
+THIRD_PARTIES = ["www.googletagmanager.com", "connect.facebook.net", "px.ads.example.net", "cdn.segment.com"]
+
+
+def make_evidence(count: int) -> list[Evidence]:
+    """Rows shaped like the worker's: mostly cookies (12-key details), some third parties and headers."""
+    rows: list[Evidence] = []
+    for seq in range(count):
+        if seq % 10 < 7:
+            name = f"_ga_cookie_{seq}"
+            rows.append(
+                Evidence(
+                    kind="cookie",
+                    severity=Severity.LOW,
+                    title=f"Cookie {name} for shop.example.com",
+                    details={
+                        "name": name,
+                        "domain": "shop.example.com",
+                        "host_only": True,
+                        "path": "/",
+                        "expires": "2026-01-01T00:00:00+00:00",
+                        "max_age": 31536000,
+                        "session": False,
+                        "secure": True,
+                        "http_only": False,
+                        "same_site": "Lax",
+                        "set_by": PAGE,
+                        "third_party": False,
+                    },
+                    location=PAGE,
+                )
+            )
+        elif seq % 10 < 9:
+            host = THIRD_PARTIES[seq % len(THIRD_PARTIES)]
+            rows.append(
+                Evidence(
+                    kind="third_party",
+                    severity=Severity.MEDIUM,
+                    title=f"Third party {host} (img, script)",
+                    details={
+                        "host": host,
+                        "registrable_domain": host.split(".", 1)[1],
+                        "tags": ["img", "script"],
+                        "count": 3,
+                        "urls": [f"https://{host}/t/{seq}.js", f"https://{host}/p/{seq}.gif?u=1"],
+                    },
+                    location=PAGE,
+                )
+            )
+        else:
+            rows.append(
+                Evidence(
+                    kind="security_header",
+                    severity=Severity.MEDIUM,
+                    title="Content-Security-Policy is missing",
+                    details={"header": "Content-Security-Policy", "present": False, "value": None, "url": PAGE},
+                    location=PAGE,
+                )
+            )
+    return rows
+
+
+def make_outcome(evidence_rows: int, issue_rows: int) -> Outcome:
+    evidence = make_evidence(evidence_rows)
+    issues = [
+        Issue(f"issue_{n}", Severity.LOW, f"Issue {n}", "An explanation a person can act on. " * 4, (n, n + 1))
+        for n in range(issue_rows)
+    ]
+    return Outcome(ScanStatus.SUCCEEDED, final_url=PAGE, http_status=200, evidence=evidence, issues=issues)
+
+
+def raw_records(scan_id: uuid.UUID, org_id: uuid.UUID, evidence: list[Evidence]) -> list[tuple[object, ...]]:
+    """Exactly the tuples record_outcome COPYs, for a scan that has no row in `scans`."""
+    created = ids.created_at(scan_id)
+    return [
+        (created, scan_id, seq, org_id, e.kind, e.severity.value, e.title, e.details, e.location)
+        for seq, e in enumerate(evidence)
+    ]
+
+
+async def claimed_scans(pool: asyncpg.Pool, org_id: uuid.UUID, count: int) -> list[Scan]:
+    """`count` queued scans, inserted in one COPY and then claimed one by one as a worker would."""
+    new = [ids.new_id() for _ in range(count)]
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table(
+            "scans",
+            records=[(scan_id, ids.created_at(scan_id), org_id, PAGE) for scan_id in new],
+            columns=("id", "created_at", "org_id", "url"),
+        )
+    claimed = [await scans.claim(pool, scan_id, lease_seconds=60) for scan_id in new]
+    return [scan for scan in claimed if scan is not None]
+
+
+async def reset_tables(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute("TRUNCATE evidence, issues")
+        await conn.execute("CHECKPOINT")
+
+
+async def timed(action: Callable[[], Awaitable[None]]) -> float:
+    started = time.perf_counter()
+    await action()
+    return time.perf_counter() - started
+
+
+async def one_round(
+    pool: asyncpg.Pool, org_id: uuid.UUID, outcome: Outcome, count: int, repository_first: bool
+) -> dict[str, float]:
+    """Seconds taken by each of the three writes of one round."""
+    claimed = await claimed_scans(pool, org_id, count)
+    batches = [raw_records(ids.new_id(), org_id, outcome.evidence) for _ in range(count)]
+    bulk = [row for scan_id in (ids.new_id() for _ in range(count)) for row in raw_records(scan_id, org_id, outcome.evidence)]
+
+    async def repository() -> None:
+        for scan in claimed:
+            if not await scans.record_outcome(pool, scan, outcome):
+                raise RuntimeError(f"scan {scan.id} was not written")
+
+    async def raw() -> None:
+        async with pool.acquire() as conn:
+            for records in batches:
+                async with conn.transaction():
+                    await conn.copy_records_to_table("evidence", records=records, columns=EVIDENCE_COLUMNS)
+
+    async def bulk_copy() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.copy_records_to_table("evidence", records=bulk, columns=EVIDENCE_COLUMNS)
+
+    runs: dict[str, Callable[[], Awaitable[None]]] = {"repository": repository, "raw": raw}
+    order = ["repository", "raw"] if repository_first else ["raw", "repository"]
+    seconds: dict[str, float] = {}
+    for name in [*order, "bulk"]:
+        await reset_tables(pool)
+        seconds[name] = await timed(runs.get(name, bulk_copy))
+    return seconds
+
+
+def rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:,.0f}"
+
+
+async def main(args: argparse.Namespace) -> None:
+    rows = args.scans * args.rows
+    with tempfile.TemporaryDirectory(prefix="bench-evidence-") as tmp:
+        postgres = EmbeddedPostgres(Path(tmp) / "postgres")
+        admin_url = await asyncio.to_thread(postgres.start)
+        try:
+            database_url = postgres.url("bench")
+            settings = Settings(database_url=database_url, db_pool_min_size=1, db_pool_max_size=1)
+            await create_database(settings, admin_url, "bench")
+            await prepare_schema(settings, database_url)
+            pool = await create_pool(settings)
+            try:
+                org = await orgs.create(pool, "bench")
+                outcome = make_outcome(args.rows, args.issues)
+                print(
+                    f"evidence write: {args.scans:,} scans × {args.rows} rows = {rows:,} rows per run, "
+                    f"{args.issues} issues per scan, {args.rounds} rounds, one connection (pool of 1)\n"
+                )
+                header = f"{'round':<8}{'order':<18}{'repository':>13}{'raw COPY':>13}{'repo/raw':>10}{'bulk COPY':>13}"
+                print(header + "   (rows/s)")
+                print("-" * len(header))
+                results: list[dict[str, float]] = []
+                for number in range(1, args.rounds + 1):
+                    first = number % 2 == 1
+                    seconds = await one_round(pool, org.id, outcome, args.scans, repository_first=first)
+                    results.append(seconds)
+                    order = "repo, raw, bulk" if first else "raw, repo, bulk"
+                    print(
+                        f"{number:<8}{order:<18}{rate(rows, seconds['repository']):>13}{rate(rows, seconds['raw']):>13}"
+                        f"{seconds['raw'] / seconds['repository']:>10.2f}{rate(rows, seconds['bulk']):>13}",
+                        flush=True,
+                    )
+                median = {name: statistics.median(r[name] for r in results) for name in ("repository", "raw", "bulk")}
+                ratio = median["raw"] / median["repository"]
+                print("-" * len(header))
+                print(
+                    f"{'median':<26}{rate(rows, median['repository']):>13}{rate(rows, median['raw']):>13}"
+                    f"{ratio:>10.2f}{rate(rows, median['bulk']):>13}"
+                )
+                per_scan = {name: median[name] / args.scans * 1000 for name in ("repository", "raw")}
+                print(
+                    f"\nper scan (median): repository {per_scan['repository']:.2f} ms, raw COPY {per_scan['raw']:.2f} ms"
+                    f" — {per_scan['repository'] - per_scan['raw']:.2f} ms of repository extras per transaction"
+                )
+                verdict = "meets" if ratio >= 0.9 else "MISSES"
+                print(f"repository/raw = {ratio:.2f} ({verdict} the ≥ 0.90 goal)")
+            finally:
+                await pool.close()
+        finally:
+            postgres.stop()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scans", type=int, default=2000, help="scans (transactions) per run (default 2000)")
+    parser.add_argument("--rows", type=int, default=60, help="evidence rows per scan (default 60)")
+    parser.add_argument("--issues", type=int, default=0, help="issue rows per scan, repository side only (default 0)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating which side goes first (default 3)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))

@@ -1,0 +1,58 @@
+"""The fetcher's limits against real sockets: redirects, body size, compression bombs, time."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from ipaddress import ip_network
+
+import pytest
+
+from scanfleet.http import AddressPolicy, FetchError, FetchLimits, SafeFetcher
+from tests.support.site import FixtureSite, Page, html
+
+LOCAL = AddressPolicy((ip_network("127.0.0.0/8"),))
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[SafeFetcher]:
+    limits = FetchLimits(total_seconds=3, connect_seconds=1, read_seconds=1, max_redirects=3, max_bytes=64 * 1024)
+    async with SafeFetcher(limits, LOCAL) as running:
+        yield running
+
+
+async def test_redirect_loop_stops_at_the_limit(fetcher: SafeFetcher, site: FixtureSite) -> None:
+    site.add("/loop-a", Page(302, [("Location", "/loop-b")]))
+    url = site.add("/loop-b", Page(302, [("Location", "/loop-a")]))
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url)
+    assert caught.value.code == "too_many_redirects"
+    assert len(caught.value.hops) == 4  # the first answer and three redirects followed
+
+
+async def test_large_body_is_cut_at_max_bytes(fetcher: SafeFetcher, site: FixtureSite) -> None:
+    url = site.add("/huge", html("<html>" + "x" * 500_000 + "</html>"))
+    result = await fetcher.fetch(url)
+    assert result.truncated and len(result.body) == 64 * 1024
+
+
+async def test_compression_bomb_is_cut_after_decoding(fetcher: SafeFetcher, site: FixtureSite) -> None:
+    bomb = gzip.compress(b"<html>" + b"\0" * 20_000_000)
+    assert len(bomb) < 100_000
+    url = site.add("/bomb", Page(200, [("Content-Type", "text/html"), ("Content-Encoding", "gzip")], bomb))
+    result = await fetcher.fetch(url)
+    assert result.truncated and len(result.body) == 64 * 1024
+
+
+async def test_slow_target_times_out(fetcher: SafeFetcher, site: FixtureSite) -> None:
+    url = site.add("/slow", Page(200, [("Content-Type", "text/html")], b"<html></html>", delay=2.5))
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url)
+    assert caught.value.code == "timeout"
+
+
+async def test_hostname_resolving_to_loopback_is_refused_without_allow_list(site: FixtureSite) -> None:
+    async with SafeFetcher(FetchLimits(), AddressPolicy()) as strict:
+        with pytest.raises(FetchError) as caught:
+            await strict.fetch(f"http://localhost:{site.port}/")
+    assert caught.value.code == "blocked_address"
