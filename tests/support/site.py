@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -37,10 +38,9 @@ class FixtureSite:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(page.body)))
                 self.end_headers()
-                try:
+                # The client may stop reading on purpose (a size limit, a timeout).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(page.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped reading on purpose (a size limit, a timeout)
 
             def log_message(self, *args: object) -> None:
                 pass
