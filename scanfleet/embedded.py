@@ -128,7 +128,17 @@ class EmbeddedPostgres(_ChildServer):
             ],
             account=account,
         )
+        # The port opens before PostgreSQL accepts sessions ("the database system is starting up").
+        self._wait_until_accepting(bin_dir / "pg_isready")
         return self.url()
+
+    def _wait_until_accepting(self, pg_isready: Path, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        argv = [str(pg_isready), "-q", "-h", self.host, "-p", str(self.port), "-U", "postgres", "-t", "1"]
+        while subprocess.run(argv, check=False).returncode != 0:
+            if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
+                raise EmbeddedServerError(f"PostgreSQL is not accepting connections; see {self.log_path}")
+            time.sleep(0.05)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
