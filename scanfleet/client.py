@@ -11,6 +11,7 @@ import httpx
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _POLL_SECONDS = 0.25
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 def submit_and_follow(api_url: str, key: str, url: str, *, wait: bool, timeout: float) -> int:
@@ -62,7 +63,7 @@ def summary(scan: dict[str, Any], issues: list[dict[str, Any]]) -> str:
     if scan.get("summary"):
         counts = scan["summary"]["issues"]
         lines.append(f"evidence    {scan['summary']['evidence']} rows")
-        lines.append("issues      " + ", ".join(f"{count} {severity}" for severity, count in counts.items()))
+        lines.append("issues      " + ", ".join(f"{counts.get(severity, 0)} {severity}" for severity in _SEVERITIES))
     lines += [f"  [{issue['severity']}] {issue['code']}: {issue['title']}" for issue in issues]
     return "\n".join(lines)
 

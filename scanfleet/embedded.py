@@ -7,6 +7,7 @@ which stops them last, after the processes that use them have drained.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import pwd
@@ -21,10 +22,21 @@ from pathlib import Path
 from typing import Any
 
 _PG_SYSTEM_USER = "scanfleet_pg"  # PostgreSQL refuses to run as root
+_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedServerError(RuntimeError):
     pass
+
+
+def die_with_parent() -> None:
+    """For Popen's preexec_fn: the child gets SIGTERM when the process that started it dies, even by SIGKILL.
+
+    Children run in their own sessions (so Ctrl-C reaches the supervisor first); without this they would
+    outlive a supervisor that was killed outright.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -60,7 +72,12 @@ class _ChildServer:
     def _spawn(self, argv: list[str], account: pwd.struct_passwd | None = None, timeout: float = 30.0) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*argv], stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **_run_as(account)
+                [*argv],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+                **_run_as(account),
             )
         _wait_for_port(self.host, self.port, self.process, self.log_path, timeout)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from scanfleet.config import Settings
 from scanfleet.db.migrate import migrate
 from scanfleet.db.pool import connect
-from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
+from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey, die_with_parent
 from scanfleet.runtime import Runtime
 
 log = logging.getLogger("scanfleet.up")
@@ -42,14 +42,15 @@ async def start_servers(settings: Settings) -> Servers:
     data_dir = settings.data_dir.resolve()
     if not servers.database_url:
         postgres = EmbeddedPostgres(data_dir / "postgres")
-        admin_url = await asyncio.to_thread(postgres.start)
+        # Started from this (the main) thread: the servers' death signal is tied to the thread that forks them.
+        admin_url = postgres.start()
         servers.embedded.append(postgres)
         await create_database(settings, admin_url, DATABASE_NAME)
         servers.database_url = postgres.url(DATABASE_NAME)
         log.info("embedded PostgreSQL on %s", servers.database_url)
     if not servers.redis_url:
         valkey = EmbeddedValkey(data_dir / "valkey")
-        servers.redis_url = await asyncio.to_thread(valkey.start)
+        servers.redis_url = valkey.start()
         servers.embedded.append(valkey)
         log.info("embedded Valkey on %s", servers.redis_url)
     return servers
@@ -80,7 +81,9 @@ class Child:
     process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(*self.argv, env=self.env, start_new_session=True)
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv, env=self.env, start_new_session=True, preexec_fn=die_with_parent
+        )
         log.info("started %s (pid %s)", self.name, self.process.pid)
 
     async def stop(self, grace: float) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -102,7 +104,7 @@ def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
         httpx.get(f"{platform.api}/healthz", timeout=1)
 
 
-async def test_up_uses_configured_servers_and_starts_none(
+async def test_up_uses_configured_servers_and_its_children_die_with_it(
     settings: Settings, server_urls: tuple[str, str], tmp_path: Path
 ) -> None:
     database_url = await fresh_database(settings, server_urls[0])
@@ -112,4 +114,17 @@ async def test_up_uses_configured_servers_and_starts_none(
         assert not (tmp_path / "data" / "postgres").exists()
         assert not (tmp_path / "data" / "valkey").exists()
     finally:
-        assert platform.interrupt() == 0
+        platform.process.kill()  # no chance to clean up: the children must go by themselves
+        platform.process.wait()
+    deadline = time.monotonic() + 30
+    while _listening(platform.api_port) or _listening(platform.worker_port):
+        assert time.monotonic() < deadline, "children outlived a killed scanfleet up"
+        await asyncio.sleep(0.05)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
