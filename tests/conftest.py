@@ -7,6 +7,7 @@ SCANFLEET_TEST_REDIS_URL to run against servers of your own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -138,5 +139,9 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     running = build_worker(settings, handle_signals=False)
     task = asyncio.create_task(running.async_run())
     yield running
-    await running.close()
-    task.cancel()
+    task.cancel()  # stop taking jobs…
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    if running.tasks:  # …let the ones in flight finish, as a deploy would…
+        await asyncio.wait(list(running.tasks.values()), timeout=30)
+    await running.close()  # …then release Redis and the pool

@@ -163,13 +163,13 @@ class SafeFetcher:
                 await response.aclose()
 
     async def _read_bounded(self, response: httpx.Response) -> tuple[bytes, bool]:
+        """At most max_bytes of the decoded body, and whether anything was left unread."""
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
-            room = self.limits.max_bytes - size
-            if len(chunk) >= room:
-                chunks.append(chunk[:room])
-                return b"".join(chunks), len(chunk) > room
+            if size + len(chunk) > self.limits.max_bytes:
+                chunks.append(chunk[: self.limits.max_bytes - size])
+                return b"".join(chunks), True
             chunks.append(chunk)
             size += len(chunk)
         return b"".join(chunks), False

@@ -56,3 +56,12 @@ async def test_hostname_resolving_to_loopback_is_refused_without_allow_list(site
         with pytest.raises(FetchError) as caught:
             await strict.fetch(f"http://localhost:{site.port}/")
     assert caught.value.code == "blocked_address"
+
+
+@pytest.mark.parametrize(("size", "truncated"), [(64 * 1024, False), (64 * 1024 + 1, True), (128 * 1024, True)])
+async def test_truncation_is_reported_exactly_at_the_limit(
+    fetcher: SafeFetcher, site: FixtureSite, size: int, truncated: bool
+) -> None:
+    url = site.add(f"/exact-{size}", Page(200, [("Content-Type", "text/html")], b"x" * size))
+    result = await fetcher.fetch(url)
+    assert (len(result.body), result.truncated) == (min(size, 64 * 1024), truncated)
