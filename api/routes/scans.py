@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -14,6 +14,8 @@ from api.schemas import EvidenceOut, IssueOut, Page, ScanOut, ScanRequest
 from scanfleet import ids, jobs, metrics
 from scanfleet.db import scans
 from scanfleet.db.scans import Scan
+
+ResultT = TypeVar("ResultT", EvidenceOut, IssueOut)
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
 log = logging.getLogger(__name__)
@@ -89,21 +91,30 @@ async def get_scan(scan_id: str, request: Request, res: ResourcesDep, principal:
     return _out(request, await _scan_of(res, principal, scan_id))
 
 
+async def _results_page(
+    model: type[ResultT],
+    table: Literal["evidence", "issues"],
+    scan_id: str,
+    res: ResourcesDep,
+    principal: PrincipalDep,
+    limit: int,
+    cursor: str | None,
+) -> Page[ResultT]:
+    scan = await _scan_of(res, principal, scan_id)
+    rows = await scans.list_results(res.pool, table, principal.org_id, scan.id, _seq_cursor(cursor), limit)
+    items = [model(**dict(row)) for row in rows]
+    return Page[model](items=items, next_cursor=str(rows[-1]["seq"]) if len(rows) == limit else None)  # type: ignore[valid-type]
+
+
 @router.get("/{scan_id}/evidence", response_model=Page[EvidenceOut], summary="A scan's evidence rows")
 async def list_evidence(
     scan_id: str, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[EvidenceOut]:
-    scan = await _scan_of(res, principal, scan_id)
-    rows = await scans.list_evidence(res.pool, principal.org_id, scan.id, _seq_cursor(cursor), limit)
-    items = [EvidenceOut(**dict(row)) for row in rows]
-    return Page[EvidenceOut](items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
+    return await _results_page(EvidenceOut, "evidence", scan_id, res, principal, limit, cursor)
 
 
 @router.get("/{scan_id}/issues", response_model=Page[IssueOut], summary="A scan's issues")
 async def list_issues(
     scan_id: str, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[IssueOut]:
-    scan = await _scan_of(res, principal, scan_id)
-    rows = await scans.list_issues(res.pool, principal.org_id, scan.id, _seq_cursor(cursor), limit)
-    items = [IssueOut(**dict(row)) for row in rows]
-    return Page[IssueOut](items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
+    return await _results_page(IssueOut, "issues", scan_id, res, principal, limit, cursor)

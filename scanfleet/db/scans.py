@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -167,25 +167,24 @@ async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bo
     return await retry_on_missing(pool, scan.created_at, write)
 
 
-async def list_evidence(
-    conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID, after_seq: int, limit: int
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT seq, kind, severity, title, details, location FROM evidence"
-        " WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4 ORDER BY seq LIMIT $5",
-        scan_id,
-        ids.created_at(scan_id),
-        org_id,
-        after_seq,
-        limit,
-    )
+# What the API reads of a scan's results, per table; both are keyed (scan, seq) in the scan's partition.
+_RESULT_COLUMNS = {
+    "evidence": "seq, kind, severity, title, details, location",
+    "issues": "seq, code, severity, title, explanation, evidence_seqs AS evidence",
+}
 
 
-async def list_issues(
-    conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID, after_seq: int, limit: int
+async def list_results(
+    conn: Executor,
+    table: Literal["evidence", "issues"],
+    org_id: uuid.UUID,
+    scan_id: uuid.UUID,
+    after_seq: int,
+    limit: int,
 ) -> list[asyncpg.Record]:
+    """A page of a scan's evidence or issues, in seq order after `after_seq`."""
     return await conn.fetch(
-        "SELECT seq, code, severity, title, explanation, evidence_seqs AS evidence FROM issues"
+        f"SELECT {_RESULT_COLUMNS[table]} FROM {table}"  # noqa: S608 - both names come from the dict above
         " WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4 ORDER BY seq LIMIT $5",
         scan_id,
         ids.created_at(scan_id),

@@ -36,7 +36,7 @@ async def test_write_into_a_day_without_partition_creates_it(pool: asyncpg.Pool,
     stored = await scans.get(pool, tenant.org.id, scan.id)
     assert stored is not None and stored.status is ScanStatus.SUCCEEDED
     assert stored.summary == {"evidence": 3, "issues": {"critical": 0, "high": 0, "medium": 1, "low": 0, "info": 0}}
-    rows = await scans.list_evidence(pool, tenant.org.id, scan.id, after_seq=-1, limit=10)
+    rows = await scans.list_results(pool, "evidence", tenant.org.id, scan.id, after_seq=-1, limit=10)
     assert [row["details"]["n"] for row in rows] == [0, 1, 2]
 
 
