@@ -1,8 +1,9 @@
-"""Shared by the benchmarks: an embedded PostgreSQL with a fresh, migrated database."""
+"""Shared by the benchmarks: an embedded PostgreSQL with a fresh, migrated database; clean exits."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -13,6 +14,13 @@ from scanfleet.embedded import EmbeddedPostgres
 from scanfleet.supervisor import create_database, prepare_schema
 
 
+def cancel_on_sigterm() -> None:
+    """Call from the main task: SIGTERM cancels it, so its `finally` blocks stop servers and workers."""
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+
 async def start_postgres(data_dir: Path, settings: Settings, name: str = "bench") -> tuple[EmbeddedPostgres, str]:
     """A started server (stop it yourself) and the URL of database `name`, migrated and partitioned.
 
@@ -20,7 +28,7 @@ async def start_postgres(data_dir: Path, settings: Settings, name: str = "bench"
     connecting is retried for a while.
     """
     postgres = EmbeddedPostgres(data_dir)
-    admin_url = await asyncio.to_thread(postgres.start)
+    admin_url = postgres.start()  # blocking, briefly: a cancelled thread could leave a server behind
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -1,6 +1,6 @@
 """End-to-end privacy scans per second with N worker processes against a local fixture site.
 
-    python -m bench.e2e_scans [--workers 1,2] [--scans 300] [--max-jobs 20] [--rate 0]
+    python -m bench.e2e_scans [--workers 1,2] [--scans 600] [--max-jobs 20] [--rate 0]
 
 Starts an embedded PostgreSQL and Valkey in a temporary directory, migrates a fresh database, serves one
 realistic shop page (≈45 KB of HTML referencing 16 third-party hosts, 3 Set-Cookie headers and security
@@ -15,11 +15,16 @@ For each N it runs two systems, each with N real worker processes, on the same p
   baseline   M jobs enqueued straight into arq, run by plain arq workers whose task only GETs the same
              page with a bare httpx client (no analysis, no database). Latency = arq enqueue → finish.
 
-Both kinds of worker get the same max_jobs and poll delay, and a few untimed warm-up jobs first. By default
-all M jobs are submitted at once (--rate 0), so latency is mostly time spent queued behind earlier jobs:
-p50 ≈ half the wall time means the queue, not the scan, dominates. Pass --rate (jobs/s, below the
-throughput) to measure latency of an unsaturated system instead. "wall s" runs from the first submission
-to the last finish; scans/s = M / wall. The last line gives scanfleet's share of the baseline's rate.
+Both kinds of worker get the same max_jobs and poll delay, and a few untimed warm-up jobs first. Workers
+are stopped (SIGTERM) after each run, also on errors.
+
+Reading the table: "wall s" runs from the first submission to the last finish; scans/s = M / wall.
+"submit s" is how long this script took to submit the M jobs: when it nears "wall s", submission (the
+in-process API, sharing the CPUs with everything else) is what limits the rate. By default all M jobs are
+submitted at once (--rate 0), so latency is mostly time queued behind earlier jobs (p50 ≈ half the wall
+time); pass --rate (jobs/s, below the throughput) for the latency of an unsaturated system. The last line
+is scanfleet's rate as a share of the baseline's, per N. Everything (PostgreSQL, Valkey, fixture site,
+API, workers) shares one machine, so N workers cannot scale beyond its cores.
 """
 
 from __future__ import annotations
@@ -34,18 +39,18 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 from arq import Worker, func
 from arq.connections import ArqRedis
 
-from bench._servers import start_postgres
+from bench._servers import cancel_on_sigterm, start_postgres
 from scanfleet import jobs
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
@@ -54,6 +59,7 @@ from scanfleet.embedded import EmbeddedValkey
 from scanfleet.logs import configure_logging
 from tests.support.site import FixtureSite, html
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_QUEUE = "bench:baseline"
 THIRD_PARTIES = [
@@ -167,11 +173,12 @@ async def wait_started(paths: list[Path], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not all("Starting worker" in path.read_text(errors="replace") for path in paths):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"workers did not start within {timeout}s; see {paths}")
+            tails = "\n".join(path.read_text(errors="replace")[-800:] for path in paths)
+            raise RuntimeError(f"workers did not start within {timeout}s; their logs end:\n{tails}")
         await asyncio.sleep(0.05)
 
 
-async def wait_for(count: Any, total: int, timeout: float) -> None:
+async def wait_for(count: Callable[[], Awaitable[int]], total: int, timeout: float) -> None:
     """Poll the async `count()` every 50 ms until it reaches `total`."""
     deadline = time.monotonic() + timeout
     while (done := await count()) < total:
@@ -180,12 +187,12 @@ async def wait_for(count: Any, total: int, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def submit_all(count: int, rate: float, submit: Any) -> list[Any]:
+async def submit_all(count: int, rate: float, submit: Callable[[], Awaitable[T]]) -> list[T]:
     """`submit()` `count` times: 8 at a time as fast as possible, or paced at `rate` per second."""
     limit = asyncio.Semaphore(8 if rate <= 0 else count)
     started = time.monotonic()
 
-    async def one(index: int) -> Any:
+    async def one(index: int) -> T:
         if rate > 0:
             await asyncio.sleep(max(0.0, started + index / rate - time.monotonic()))
         async with limit:
@@ -216,7 +223,11 @@ class Bench:
         scan_ids = await submit_all(count, self.args.rate, submit)
         submitted = time.monotonic() - started
         finished = "SELECT count(*) FROM scans WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL"
-        await wait_for(lambda: self.pool.fetchval(finished, scan_ids), count, self.args.timeout)
+
+        async def done() -> int:
+            return await self.pool.fetchval(finished, scan_ids)
+
+        await wait_for(done, count, self.args.timeout)
         rows = await self.pool.fetch(
             "SELECT created_at, finished_at, status FROM scans WHERE id = ANY($1::uuid[])", scan_ids
         )
@@ -315,6 +326,7 @@ def report(results: list[Result]) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    cancel_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         root = Path(tmp)
         (root / "logs").mkdir()
@@ -322,7 +334,7 @@ async def main(args: argparse.Namespace) -> None:
         postgres, database_url = await start_postgres(root / "postgres", base)
         valkey = EmbeddedValkey(root / "valkey")
         try:
-            redis_url = await asyncio.to_thread(valkey.start)
+            redis_url = valkey.start()
             settings = base.model_copy(update={"database_url": database_url, "redis_url": redis_url})
             with FixtureSite() as site:
                 results = await measure(args, settings, site, root / "logs")
@@ -370,7 +382,7 @@ def parse_args() -> argparse.Namespace:
         default=[1, 2],
         help="comma-separated worker process counts to run (default 1,2)",
     )
-    parser.add_argument("--scans", type=int, default=300, help="scans (jobs) per run (default 300)")
+    parser.add_argument("--scans", type=int, default=600, help="scans (jobs) per run (default 600)")
     parser.add_argument("--max-jobs", type=int, default=20, help="concurrent jobs per worker (default 20)")
     parser.add_argument("--rate", type=float, default=0, help="submissions per second; 0 = all at once (default)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a run may take before failing")

@@ -16,8 +16,9 @@ writes the same evidence three ways, over ONE connection (a pool of size 1), int
 
 The repository and raw runs alternate order each round so machine noise hits both; every run starts
 from emptied evidence/issues tables after a CHECKPOINT; an untimed small round warms up first.
-Read "repo/raw" as the share of the raw per-scan COPY rate that the repository code keeps (goal
-≥ 0.90); the gap is its per-scan extras (pool acquire/release, row lock, status UPDATE, building the
+Read "repo/raw" as the share of the raw per-scan COPY rate that the repository code keeps (goal ≥ 0.90);
+the "median" row gives the median of the rounds' ratios, each from two runs made back to back. The gap
+is the repository's per-scan extras (pool acquire/release, row lock, status UPDATE, building the
 records). "bulk" shows how much of the cost is per transaction (round trips, commit) rather than per row.
 """
 
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench._servers import start_postgres
+from bench._servers import cancel_on_sigterm, start_postgres
 from scanfleet import ids
 from scanfleet.config import Settings
 from scanfleet.db import orgs, scans
@@ -183,10 +184,10 @@ def rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:,.0f}"
 
 
-def table_row(label: str, rows: int, seconds: dict[str, float]) -> str:
+def table_row(label: str, rows: int, seconds: dict[str, float], ratio: float) -> str:
     return (
         f"{label:<26}{rate(rows, seconds['repository']):>13}{rate(rows, seconds['raw']):>13}"
-        f"{seconds['raw'] / seconds['repository']:>10.2f}{rate(rows, seconds['bulk']):>13}"
+        f"{ratio:>10.2f}{rate(rows, seconds['bulk']):>13}"
     )
 
 
@@ -203,20 +204,23 @@ async def run(pool: asyncpg.Pool, args: argparse.Namespace) -> None:
     # Untimed warm-up: prepared statements, type introspection, the pool's connection.
     await one_round(pool, org.id, outcome, min(100, args.scans), repository_first=True)
     results: list[dict[str, float]] = []
+    ratios: list[float] = []  # per round: the two sides ran back to back, so noise mostly cancels
     for number in range(1, args.rounds + 1):
         first = number % 2 == 1
         results.append(await one_round(pool, org.id, outcome, args.scans, repository_first=first))
+        ratios.append(results[-1]["raw"] / results[-1]["repository"])
         order = "repo, raw, bulk" if first else "raw, repo, bulk"
-        print(table_row(f"{number:<8}{order}", rows, results[-1]), flush=True)
+        print(table_row(f"{number:<8}{order}", rows, results[-1], ratios[-1]), flush=True)
     median = {name: statistics.median(r[name] for r in results) for name in ("repository", "raw", "bulk")}
-    print(f"{'-' * len(header)}\n{table_row('median', rows, median)}\n")
+    ratio = statistics.median(ratios)
+    print(f"{'-' * len(header)}\n{table_row('median', rows, median, ratio)}\n")
     repo_ms, raw_ms = (median[name] / args.scans * 1000 for name in ("repository", "raw"))
     print(f"per scan (median): repository {repo_ms:.2f} ms, raw COPY {raw_ms:.2f} ms, extras {repo_ms - raw_ms:.2f} ms")
-    ratio = median["raw"] / median["repository"]
-    print(f"repository/raw = {ratio:.2f} ({'meets' if ratio >= 0.9 else 'MISSES'} the ≥ 0.90 goal)")
+    print(f"repository/raw = {ratio:.2f}, median of rounds ({'meets' if ratio >= 0.9 else 'MISSES'} the ≥ 0.90 goal)")
 
 
 async def main(args: argparse.Namespace) -> None:
+    cancel_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="bench-evidence-") as tmp:
         settings = Settings(db_pool_min_size=1, db_pool_max_size=1)
         postgres, database_url = await start_postgres(Path(tmp) / "postgres", settings)

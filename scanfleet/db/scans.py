@@ -139,20 +139,12 @@ async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bo
 
     async def write() -> bool:
         async with pool.acquire() as conn, conn.transaction():
-            # The row lock serialises concurrent deliveries of one scan; the loser sees a final status.
-            status = await conn.fetchval(
-                "SELECT status FROM scans WHERE id = $1 AND created_at = $2 FOR UPDATE", scan.id, scan.created_at
-            )
-            if status is None or ScanStatus(status).final:
-                return False
-            if evidence:
-                await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
-            if issues:
-                await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
-            await conn.execute(
+            # The status change comes first: it takes the row lock, and a concurrent delivery of the same
+            # scan waits on it, re-checks the status after this one commits, finds it final and writes nothing.
+            changed = await conn.fetchval(
                 "UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4,"
                 " http_status = $5, error_code = $6, error_message = $7, summary = $8"
-                " WHERE id = $1 AND created_at = $2",
+                " WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running') RETURNING true",
                 scan.id,
                 scan.created_at,
                 outcome.status.value,
@@ -162,6 +154,12 @@ async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bo
                 outcome.error_message,
                 outcome.summary(),
             )
+            if not changed:
+                return False
+            if evidence:
+                await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
+            if issues:
+                await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
             return True
 
     return await retry_on_missing(pool, scan.created_at, write)
