@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request, Response
 
 from api import errors
 from api.deps import Resources
-from api.routes import health, scans
+from api.routes import admin, health, scans, usage
 from scanfleet import __version__, jobs, metrics
 from scanfleet.config import Settings, get_settings
 from scanfleet.db.pool import create_pool
+from scanfleet.gate.gate import Gate
+from scanfleet.gate.ratelimit import RateLimiter
 
 
 def _route_template(request: Request) -> str:
@@ -39,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         queue = await jobs.connect(settings)
-        app.state.resources = Resources(settings=settings, pool=pool, queue=queue)
+        app.state.resources = Resources(
+            settings=settings, pool=pool, queue=queue, gate=Gate(queue), limiter=RateLimiter(queue)
+        )
         try:
             yield
         finally:
@@ -56,4 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_record_metrics)
     app.include_router(health.router)
     app.include_router(scans.router)
+    app.include_router(usage.router)
+    app.include_router(admin.router)
     return app

@@ -18,6 +18,7 @@ class ApiError(Exception):
         message: str,
         headers: dict[str, str] | None = None,
         fields: list[dict[str, str]] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -25,16 +26,21 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers
         self.fields = fields
+        self.details = details
 
 
 def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
 
 
-def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, fields: list[dict[str, str]] | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
+    if details:
+        error.update(details)
     return {"error": error}
 
 
@@ -55,7 +61,9 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=exc.status, headers=exc.headers)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.fields, exc.details), status_code=exc.status, headers=exc.headers
+    )
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -11,8 +11,8 @@ from typing import Any
 from scanfleet import runtime
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
-from scanfleet.db.orgs import TIERS
 from scanfleet.db.pool import connect
+from scanfleet.gate.tiers import TIERS
 from scanfleet.logs import configure_logging
 
 

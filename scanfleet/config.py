@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(5.0, gt=0)
     partition_premake_days: int = Field(3, ge=2)
     requeue_after_seconds: float = Field(30.0, gt=0)
+    reaper_interval_seconds: float = Field(1.0, gt=0)
+
+    # Capacity gate.
+    lease_seconds: float = Field(15.0, gt=0, description="a running job's lease; workers renew it every third")
 
     # Fetching targets.
     scan_timeout_seconds: float = Field(30.0, gt=0)

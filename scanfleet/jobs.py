@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.jobs import serialize_job
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, TimeoutError
 
 from scanfleet.config import Settings
 
@@ -14,7 +19,12 @@ RUN_SCAN = "run_scan"
 def redis_settings(settings: Settings) -> RedisSettings:
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (run `scanfleet up` to start an embedded Valkey)")
-    return RedisSettings.from_dsn(settings.redis_url)
+    redis = RedisSettings.from_dsn(settings.redis_url)
+    # A Redis restart closes every pooled connection: retry on a fresh one, with backoff, instead of
+    # failing the request or job that happened to use it first.
+    redis.retry_on_error = [ConnectionError, TimeoutError]
+    redis.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5)
+    return redis
 
 
 async def connect(settings: Settings) -> ArqRedis:
@@ -26,7 +36,10 @@ def scan_job_id(scan_id: uuid.UUID) -> str:
     return f"scan:{scan_id}"
 
 
-async def enqueue_scan(queue: ArqRedis, scan_id: uuid.UUID) -> bool:
-    """True if a job was created, False if arq already holds one for this scan."""
-    job = await queue.enqueue_job(RUN_SCAN, str(scan_id), _job_id=scan_job_id(scan_id))
-    return job is not None
+def scan_id_of(job_id: str) -> uuid.UUID:
+    return uuid.UUID(job_id.removeprefix("scan:"))
+
+
+def scan_payload(scan_id: uuid.UUID) -> bytes:
+    """The job body arq's worker reads, made here so the gate can hand it to arq when a slot frees."""
+    return serialize_job(RUN_SCAN, (str(scan_id),), {}, None, int(time.time() * 1000))

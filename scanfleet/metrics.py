@@ -5,7 +5,7 @@ Labels stay low-cardinality (task, outcome, error code, route) — never a job, 
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Scans take from milliseconds (a refused URL) to minutes (a slow site at the time limit).
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
@@ -41,3 +41,10 @@ HTTP_DURATION = Histogram(
     ["route", "method"],
     buckets=API_BUCKETS,
 )
+ADMISSIONS = Counter(
+    "scanfleet_admissions_total", "Capacity gate decisions: dispatched, waiting, rejected.", ["tier", "outcome"]
+)
+RATE_LIMITED = Counter("scanfleet_rate_limited_total", "API requests refused by the per-key rate limit.", ["tier"])
+GATE_RUNNING = Gauge("scanfleet_gate_running_jobs", "Jobs holding a running slot, per tier.", ["tier"])
+GATE_QUEUED = Gauge("scanfleet_gate_queued_jobs", "Jobs waiting in the gate for a slot, per tier.", ["tier"])
+LEASES_REAPED = Counter("scanfleet_leases_reaped_total", "Jobs requeued because their worker stopped renewing.")

@@ -20,10 +20,11 @@ class ScanStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
     @property
     def final(self) -> bool:
-        return self in (ScanStatus.SUCCEEDED, ScanStatus.FAILED)
+        return self not in (ScanStatus.QUEUED, ScanStatus.RUNNING)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`python -m scheduler`: run upkeep rounds until SIGTERM/SIGINT."""
+"""`python -m scheduler`: the lease reaper and the upkeep rounds, until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -6,33 +6,49 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import start_http_server
 
 from scanfleet import jobs
 from scanfleet.config import Settings, get_settings
 from scanfleet.db.pool import create_pool
+from scanfleet.gate.gate import Gate
 from scanfleet.logs import configure_logging
 from scheduler import upkeep
 
 log = logging.getLogger("scheduler")
 
 
+async def every(interval: float, stop: asyncio.Event, name: str, round_: Callable[[], Awaitable[object]]) -> None:
+    while not stop.is_set():
+        try:
+            await round_()
+        except Exception:
+            # A failed round (a database restarting, say) is retried next time, not fatal.
+            log.exception("%s round failed", name)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings)
-    queue = await jobs.connect(settings)
+    redis = await jobs.connect(settings)
+    gate = Gate(redis)
+
+    async def upkeep_round() -> None:
+        await upkeep.make_partitions(pool, settings)
+        await upkeep.reconcile(pool, gate, settings)
+        await upkeep.export_gauges(gate)
+
     try:
-        while not stop.is_set():
-            try:
-                await upkeep.make_partitions(pool, settings)
-                await upkeep.redispatch_stranded(pool, queue, settings)
-            except Exception:
-                # A round that fails (database restarting, say) is retried next round, not fatal.
-                log.exception("upkeep round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.scheduler_interval_seconds)
+        await asyncio.gather(
+            # The reaper runs often: a dead worker's job should run again within seconds of its lease.
+            every(settings.reaper_interval_seconds, stop, "reaper", lambda: upkeep.reap(gate)),
+            every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
+        )
     finally:
-        await queue.aclose()
+        await redis.aclose()
         await pool.close()
 
 

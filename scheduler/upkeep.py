@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from arq.connections import ArqRedis
 
 from scanfleet import jobs, metrics
 from scanfleet.config import Settings
-from scanfleet.db import partitions, scans
+from scanfleet.db import orgs, partitions, scans
+from scanfleet.gate.gate import Gate
 
 log = logging.getLogger(__name__)
 
-RECONCILE_BATCH = 500
+BATCH = 500
 
 
 async def make_partitions(pool: asyncpg.Pool, settings: Settings) -> int:
@@ -25,23 +26,69 @@ async def make_partitions(pool: asyncpg.Pool, settings: Settings) -> int:
     return created
 
 
-async def redispatch_stranded(pool: asyncpg.Pool, queue: ArqRedis, settings: Settings) -> dict[str, int]:
-    """Put back on the queue every unfinished scan it no longer holds; end those out of tries.
+async def reap(gate: Gate) -> list[str]:
+    """Jobs whose worker stopped renewing its lease go back to arq's queue, keeping their slot."""
+    requeued = await gate.requeue(await gate.expired_leases(BATCH))
+    if requeued:
+        metrics.LEASES_REAPED.inc(len(requeued))
+        log.warning("requeued %s jobs whose worker stopped: %s", len(requeued), requeued[:10])
+    return requeued
 
-    Redis is transport, not truth: it may restart empty, or expire a job key after a day of backlog.
-    Re-enqueueing uses the scan's own job id, so a job Redis still holds is left alone.
-    """
-    counts = {"requeued": 0, "present": 0, "exhausted": 0}
-    queued_before = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_seconds)
-    for scan_id in await scans.stranded(pool, queued_before, RECONCILE_BATCH):
-        if await scans.fail_exhausted(pool, scan_id, settings.job_max_tries):
-            action = "exhausted"
-        elif await jobs.enqueue_scan(queue, scan_id):
-            action = "requeued"
-        else:
-            action = "present"
-        counts[action] += 1
-        metrics.RECONCILED.labels(action).inc()
-    if counts["requeued"] or counts["exhausted"]:
-        log.info("reconciled stranded scans: %s", counts)
+
+async def reconcile(pool: asyncpg.Pool, gate: Gate, settings: Settings) -> Counter[str]:
+    """Bring the gate in line with PostgreSQL, the truth. Only looks at what is older than
+    requeue_after, so work in flight between the API, the gate and a worker is left alone."""
+    counts: Counter[str] = Counter()
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_seconds)
+    await _readmit_lost(pool, gate, settings, cutoff, counts)
+    await _release_ended(pool, gate, cutoff, counts)
+    for action, count in counts.items():
+        metrics.RECONCILED.labels(action).inc(count)
+    if counts:
+        log.info("reconciled the gate: %s", dict(counts))
     return counts
+
+
+async def _readmit_lost(
+    pool: asyncpg.Pool, gate: Gate, settings: Settings, cutoff: datetime, counts: Counter[str]
+) -> None:
+    """Unfinished scans the gate does not hold (Redis lost them, or an API died between its two steps)."""
+    page = await scans.unfinished(pool, cutoff, None, BATCH)
+    while page:
+        states = await gate.states([jobs.scan_job_id(scan.id) for scan in page])
+        for scan, state in zip(page, states, strict=True):
+            if state is not None:
+                continue
+            if await scans.fail_exhausted(pool, scan.id, settings.job_max_tries):
+                counts["exhausted"] += 1
+                continue
+            org = await orgs.get(pool, scan.org_id)
+            if org is None:
+                continue
+            # Accepted long ago: never refused now, whatever the org's queue holds.
+            await gate.admit(org.id, jobs.scan_job_id(scan.id), jobs.scan_payload(scan.id), org.limits, force=True)
+            counts["readmitted"] += 1
+        page = await scans.unfinished(pool, cutoff, page[-1], BATCH)
+
+
+async def _release_ended(pool: asyncpg.Pool, gate: Gate, cutoff: datetime, counts: Counter[str]) -> None:
+    """Slots held for scans that ended or are gone; dispatched jobs that arq itself lost."""
+    held = await gate.held(int(cutoff.timestamp() * 1000), limit=10 * BATCH)
+    if not held:
+        return
+    current = await scans.statuses(pool, [jobs.scan_id_of(job_id) for job_id in held])
+    alive = []
+    for job_id in held:
+        status = current.get(jobs.scan_id_of(job_id))
+        if status is None or status.final:
+            await gate.finish(job_id)
+            counts["released"] += 1
+        else:
+            alive.append(job_id)
+    counts["requeued"] += len(await gate.requeue(alive))
+
+
+async def export_gauges(gate: Gate) -> None:
+    for tier, usage in (await gate.usage_by_tier()).items():
+        metrics.GATE_RUNNING.labels(tier).set(usage.running)
+        metrics.GATE_QUEUED.labels(tier).set(usage.queued)

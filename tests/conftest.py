@@ -25,6 +25,7 @@ from scanfleet.config import Settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
+from scanfleet.gate.gate import Gate
 from scanfleet.supervisor import create_database, prepare_schema
 from tests.support.site import FixtureSite
 
@@ -109,7 +110,7 @@ class Tenant:
         self.headers = {"Authorization": f"Bearer {key}"}
 
 
-async def make_tenant(pool: asyncpg.Pool, tier: str = "free") -> Tenant:
+async def make_tenant(pool: asyncpg.Pool, tier: str = "pro") -> Tenant:
     org = await orgs.create(pool, f"org-{uuid.uuid4().hex[:8]}", tier)
     _, key = await api_keys.create(pool, org.id, "test")
     return Tenant(org, key)
@@ -145,3 +146,14 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     if running.tasks:  # …let the ones in flight finish, as a deploy would…
         await asyncio.wait(list(running.tasks.values()), timeout=30)
     await running.close()  # …then release Redis and the pool
+
+
+@pytest.fixture
+async def gate(queue: ArqRedis) -> AsyncIterator[Gate]:
+    """A gate of its own (key prefix and arq queue), out of reach of the session's worker."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    isolated = Gate(queue, prefix=f"{name}:gate:", queue_name=f"{name}:queue")
+    yield isolated
+    keys = [key async for key in queue.scan_iter(match=f"{name}:*")]
+    if keys:
+        await queue.delete(*keys)

@@ -9,6 +9,7 @@ from arq import Worker, func
 from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.db.pool import create_pool
+from scanfleet.gate.gate import Gate
 from scanfleet.http import AddressPolicy, FetchLimits, SafeFetcher
 from worker.tasks import Deps, run_scan
 
@@ -27,7 +28,8 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["deps"] = Deps(settings=settings, pool=await create_pool(settings), fetcher=fetcher_for(settings))
+        pool = await create_pool(settings)
+        ctx["deps"] = Deps(settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=Gate(ctx["redis"]))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         deps: Deps | None = ctx.get("deps")
@@ -44,6 +46,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         "poll_delay": settings.worker_poll_delay_seconds,
         "max_tries": settings.job_max_tries,
         "keep_result": 60,
+        "allow_abort_jobs": True,  # DELETE /v1/scans/{id} on a running scan
         "handle_signals": True,
     }
     options.update(overrides)

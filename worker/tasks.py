@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -14,8 +15,10 @@ import asyncpg
 from scanfleet import metrics
 from scanfleet.config import Settings
 from scanfleet.db import scans
+from scanfleet.gate.gate import Gate
 from scanfleet.http import SafeFetcher
 from scanfleet.jobs import RUN_SCAN
+from worker.lease import leased
 from worker.scan import scan_url
 
 log = logging.getLogger(__name__)
@@ -26,12 +29,30 @@ class Deps:
     settings: Settings
     pool: asyncpg.Pool
     fetcher: SafeFetcher
+    gate: Gate
 
 
 async def run_scan(ctx: dict[str, Any], scan_id: str) -> str:
     deps: Deps = ctx["deps"]
-    # The lease outlives the scan's own time limit; past it, the scheduler knows the worker is gone.
-    scan = await scans.claim(deps.pool, uuid.UUID(scan_id), lease_seconds=deps.settings.scan_timeout_seconds + 30)
+    job_id: str = ctx["job_id"]
+    started = time.perf_counter()
+    async with leased(deps.gate, job_id, deps.settings.lease_seconds):
+        try:
+            result = await _scan(deps, uuid.UUID(scan_id))
+        except asyncio.CancelledError:
+            # Cancelled by DELETE /v1/scans/{id} (the scan is final): its slot is free now. Cancelled by a
+            # shutdown (it is not): it keeps its slot and runs again.
+            if await asyncio.shield(scans.is_final(deps.pool, uuid.UUID(scan_id))):
+                await asyncio.shield(deps.gate.finish(job_id))
+            raise
+    # Only a job that ended frees its slot; one that raised (the database was down, say) is retried by arq.
+    await deps.gate.finish(job_id, time.perf_counter() - started)
+    return result
+
+
+async def _scan(deps: Deps, scan_id: uuid.UUID) -> str:
+    # The scan's own lease outlives its time limit: past it, the scheduler knows the worker is gone.
+    scan = await scans.claim(deps.pool, scan_id, lease_seconds=deps.settings.scan_timeout_seconds + 30)
     if scan is None:
         metrics.JOBS.labels(RUN_SCAN, "duplicate").inc()
         return "duplicate"

@@ -8,14 +8,21 @@ from dataclasses import dataclass
 import asyncpg
 
 from scanfleet import ids, keys
+from scanfleet.gate.tiers import Limits, limits_for
+
+ADMIN_SCOPE = "admin"  # may change any organisation's tier and limits
 
 
 @dataclass(frozen=True)
 class Principal:
     key_id: uuid.UUID
     org_id: uuid.UUID
-    tier: str
+    limits: Limits  # read with the key on every request, so a tier change applies at once
     scopes: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_SCOPE in self.scopes
 
 
 async def create(
@@ -38,13 +45,19 @@ async def create(
 
 async def authenticate(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> Principal | None:
     row = await conn.fetchrow(
-        "SELECT k.id, k.org_id, o.tier, k.scopes FROM api_keys k JOIN organisations o ON o.id = k.org_id"
+        "SELECT k.id, k.org_id, k.scopes, o.tier, o.max_running, o.max_queued"
+        " FROM api_keys k JOIN organisations o ON o.id = k.org_id"
         " WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         keys.digest(key),
     )
     if row is None:
         return None
-    return Principal(key_id=row["id"], org_id=row["org_id"], tier=row["tier"], scopes=tuple(row["scopes"]))
+    return Principal(
+        key_id=row["id"],
+        org_id=row["org_id"],
+        limits=limits_for(row["tier"], row["max_running"], row["max_queued"]),
+        scopes=tuple(row["scopes"]),
+    )
 
 
 async def revoke(conn: asyncpg.Connection | asyncpg.Pool, org_id: uuid.UUID, key_id: uuid.UUID) -> bool:

@@ -1,4 +1,4 @@
-"""Organisations."""
+"""Organisations and the capacity limits they hold."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import datetime
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.gate.tiers import Limits, limits_for
 
-TIERS = ("free", "pro", "enterprise")
+Executor = asyncpg.Connection | asyncpg.Pool
 
 
 @dataclass(frozen=True)
@@ -19,19 +20,44 @@ class Org:
     name: str
     tier: str
     created_at: datetime
+    max_running: int | None  # overrides of the tier's defaults; None keeps the default
+    max_queued: int | None
+
+    @property
+    def limits(self) -> Limits:
+        return limits_for(self.tier, self.max_running, self.max_queued)
 
 
-async def create(conn: asyncpg.Connection | asyncpg.Pool, name: str, tier: str = "free") -> Org:
+async def create(conn: Executor, name: str, tier: str = "free") -> Org:
     row = await conn.fetchrow(
         "INSERT INTO organisations (id, name, tier) VALUES ($1, $2, $3) RETURNING *", ids.new_id(), name, tier
     )
     return Org(**dict(row))
 
 
-async def get_by_name(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> Org | None:
+async def get(conn: Executor, org_id: uuid.UUID) -> Org | None:
+    row = await conn.fetchrow("SELECT * FROM organisations WHERE id = $1", org_id)
+    return Org(**dict(row)) if row else None
+
+
+async def get_by_name(conn: Executor, name: str) -> Org | None:
     row = await conn.fetchrow("SELECT * FROM organisations WHERE name = $1", name)
     return Org(**dict(row)) if row else None
 
 
-async def list_all(conn: asyncpg.Connection | asyncpg.Pool) -> list[Org]:
+async def list_all(conn: Executor) -> list[Org]:
     return [Org(**dict(row)) for row in await conn.fetch("SELECT * FROM organisations ORDER BY name")]
+
+
+async def set_capacity(
+    conn: Executor, org_id: uuid.UUID, tier: str, max_running: int | None, max_queued: int | None
+) -> Org | None:
+    """Set the tier and overrides (None clears an override back to the tier's default)."""
+    row = await conn.fetchrow(
+        "UPDATE organisations SET tier = $2, max_running = $3, max_queued = $4 WHERE id = $1 RETURNING *",
+        org_id,
+        tier,
+        max_running,
+        max_queued,
+    )
+    return Org(**dict(row)) if row else None

@@ -79,6 +79,44 @@ async def get(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID) -> Scan | N
     return Scan.from_row(row) if row else None
 
 
+async def is_final(conn: Executor, scan_id: uuid.UUID) -> bool:
+    status = await conn.fetchval(
+        "SELECT status FROM scans WHERE id = $1 AND created_at = $2", scan_id, ids.created_at(scan_id)
+    )
+    return status is None or ScanStatus(status).final
+
+
+async def delete_unadmitted(conn: Executor, scan: Scan) -> None:
+    """Remove a scan the gate refused: it was never accepted, so nothing of it may stay runnable."""
+    await conn.execute(
+        "DELETE FROM scans WHERE id = $1 AND created_at = $2 AND status = 'queued'", scan.id, scan.created_at
+    )
+
+
+async def cancel(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID) -> Scan | None:
+    """Mark an unfinished scan cancelled; None if it was already final (or is not the org's)."""
+    row = await conn.fetchrow(
+        "UPDATE scans SET status = 'cancelled', finished_at = now(), lease_until = NULL,"
+        " error_code = 'cancelled', error_message = 'cancelled by request'"
+        " WHERE id = $1 AND created_at = $2 AND org_id = $3 AND status IN ('queued', 'running') RETURNING *",
+        scan_id,
+        ids.created_at(scan_id),
+        org_id,
+    )
+    return Scan.from_row(row) if row else None
+
+
+async def statuses(conn: Executor, scan_ids: list[uuid.UUID]) -> dict[uuid.UUID, ScanStatus]:
+    """Current status of each scan that still exists (each lookup prunes by the id's timestamp)."""
+    rows = await conn.fetch(
+        "SELECT s.id, s.status FROM scans s JOIN unnest($1::uuid[], $2::timestamptz[]) AS k(id, created_at)"
+        " ON s.id = k.id AND s.created_at = k.created_at",
+        scan_ids,
+        [ids.created_at(scan_id) for scan_id in scan_ids],
+    )
+    return {row["id"]: ScanStatus(row["status"]) for row in rows}
+
+
 async def list_for_org(conn: Executor, org_id: uuid.UUID, before: uuid.UUID | None, limit: int) -> list[Scan]:
     """Newest first; `before` is the last id of the previous page."""
     rows = await conn.fetch(
@@ -192,16 +230,30 @@ async def list_results(
     )
 
 
-async def stranded(conn: Executor, queued_before: datetime, limit: int) -> list[uuid.UUID]:
-    """Unfinished scans the queue may have lost: queued for a while, or running past their lease."""
+@dataclass(frozen=True)
+class Unfinished:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    created_at: datetime
+
+
+async def unfinished(
+    conn: Executor, created_before: datetime, after: Unfinished | None, limit: int
+) -> list[Unfinished]:
+    """Scans not yet final, oldest first, created before a time: a page after `after` (keyset, so a deep
+    backlog is walked whole). Queued ones, and running ones whose lease ran out, only."""
     rows = await conn.fetch(
-        "SELECT id FROM scans WHERE status IN ('queued', 'running')"
-        " AND ((status = 'queued' AND created_at < $1) OR (status = 'running' AND lease_until < now()))"
-        " ORDER BY created_at LIMIT $2",
-        queued_before,
+        "SELECT id, org_id, created_at FROM scans"
+        " WHERE status IN ('queued', 'running') AND created_at < $1"
+        " AND (status = 'queued' OR lease_until < now())"
+        " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
+        " ORDER BY created_at, id LIMIT $4",
+        created_before,
+        after.created_at if after else None,
+        after.id if after else None,
         limit,
     )
-    return [row["id"] for row in rows]
+    return [Unfinished(**dict(row)) for row in rows]
 
 
 async def fail_exhausted(pool: asyncpg.Pool, scan_id: uuid.UUID, max_tries: int) -> bool:

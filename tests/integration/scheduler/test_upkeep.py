@@ -1,20 +1,21 @@
-"""Upkeep: partitions are made ahead, and scans the queue lost are put back without duplicates."""
+"""Upkeep: partitions made ahead; the gate reconciled against PostgreSQL; dead workers' jobs reaped."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from scanfleet import ids, jobs
 from scanfleet.config import Settings
 from scanfleet.db import scans
+from scanfleet.gate.gate import Gate
+from scanfleet.gate.tiers import limits_for
 from scanfleet.results import ScanStatus
 from scheduler import upkeep
 from tests.conftest import Tenant
-
-_ARQ_QUEUE = "arq:queue"
 
 
 async def test_partitions_are_made_ahead(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -26,37 +27,82 @@ async def test_partitions_are_made_ahead(pool: asyncpg.Pool, settings: Settings)
     assert await upkeep.make_partitions(pool, ahead) == 0  # already there: nothing to do
 
 
-async def test_scan_lost_by_redis_is_requeued_once(
-    pool: asyncpg.Pool, queue: ArqRedis, settings: Settings, tenant: Tenant
-) -> None:
-    # Accepted a minute ago; Redis has since lost the job (restart without persistence, say).
-    scan = await scans.insert(pool, tenant.org.id, "http://127.0.0.1:9/", scan_id=ids.new_id(at=_ago(60)))
-    job_id = jobs.scan_job_id(scan.id)
-    assert await queue.zscore(_ARQ_QUEUE, job_id) is None
+async def _accepted_a_minute_ago(pool: asyncpg.Pool, tenant: Tenant) -> scans.Scan:
+    return await scans.insert(pool, tenant.org.id, "http://127.0.0.1:9/", scan_id=ids.new_id(at=_ago(60)))
 
-    counts = await upkeep.redispatch_stranded(pool, queue, settings)
+
+async def test_scan_the_gate_lost_is_readmitted_once(
+    pool: asyncpg.Pool, gate: Gate, settings: Settings, tenant: Tenant
+) -> None:
+    # Accepted a minute ago; Redis has since lost everything about it (a restart without its data).
+    scan = await _accepted_a_minute_ago(pool, tenant)
+    job_id = jobs.scan_job_id(scan.id)
+
+    await upkeep.reconcile(pool, gate, settings)
+    assert await gate.states([job_id]) == ["dispatched"]
+    assert await gate.redis.zscore(gate.queue_name, job_id) is not None
+    await upkeep.reconcile(pool, gate, settings)  # the next round finds it held and leaves it alone
+    members = await gate.redis.zrange(gate.queue_name, 0, -1)
+    assert members.count(job_id.encode()) == 1
+    assert (await gate.usage(tenant.org.id)).running == 1
+
+
+async def test_slot_held_for_a_finished_scan_is_freed(
+    pool: asyncpg.Pool, gate: Gate, settings: Settings, tenant: Tenant
+) -> None:
+    # The worker wrote the result and died before telling the gate: the slot would leak.
+    done, waiting = await _accepted_a_minute_ago(pool, tenant), await _accepted_a_minute_ago(pool, tenant)
+    limits = limits_for("pro", max_running=1)
+    for scan in (done, waiting):
+        await gate.admit(tenant.org.id, jobs.scan_job_id(scan.id), jobs.scan_payload(scan.id), limits)
+    await gate.redis.zadd(gate.prefix + "jobs", {jobs.scan_job_id(done.id): 0})  # admitted long ago
+    await scans.cancel(pool, tenant.org.id, done.id)
+
+    counts = await upkeep.reconcile(pool, gate, settings)
+    assert counts["released"] >= 1
+    assert await gate.states([jobs.scan_job_id(done.id), jobs.scan_job_id(waiting.id)]) == [None, "dispatched"]
+
+
+async def test_dispatched_job_whose_body_arq_lost_is_requeued(
+    pool: asyncpg.Pool, gate: Gate, settings: Settings, tenant: Tenant
+) -> None:
+    scan = await _accepted_a_minute_ago(pool, tenant)
+    job_id = jobs.scan_job_id(scan.id)
+    await gate.admit(tenant.org.id, job_id, jobs.scan_payload(scan.id), tenant.org.limits)
+    await gate.redis.zadd(gate.prefix + "jobs", {job_id: 0})
+    await gate.redis.delete(job_key_prefix + job_id)  # expired after a day of backlog, say
+
+    counts = await upkeep.reconcile(pool, gate, settings)
     assert counts["requeued"] >= 1
-    assert await queue.zscore(_ARQ_QUEUE, job_id) is not None
-    # The next round finds the job in Redis and leaves it alone.
-    await upkeep.redispatch_stranded(pool, queue, settings)
-    assert await queue.zcard(_ARQ_QUEUE) == len(await queue.zrange(_ARQ_QUEUE, 0, -1))
-    assert (await queue.zrange(_ARQ_QUEUE, 0, -1)).count(job_id.encode()) == 1
-    await queue.zrem(_ARQ_QUEUE, job_id)
-    await queue.delete(f"arq:job:{job_id}")
+    assert await gate.redis.get(job_key_prefix + job_id) == await gate.redis.hget(
+        gate.prefix + "job:" + job_id, "payload"
+    )
 
 
 async def test_scan_whose_worker_died_on_every_try_ends_failed(
-    pool: asyncpg.Pool, queue: ArqRedis, settings: Settings, tenant: Tenant
+    pool: asyncpg.Pool, gate: Gate, settings: Settings, tenant: Tenant
 ) -> None:
     scan = await scans.insert(pool, tenant.org.id, "http://127.0.0.1:9/")
     for _ in range(settings.job_max_tries):
         assert await scans.claim(pool, scan.id, lease_seconds=0) is not None  # each try dies at once
 
-    await upkeep.redispatch_stranded(pool, queue, settings)
+    counts = await upkeep.reconcile(pool, gate, settings.model_copy(update={"requeue_after_seconds": 0.001}))
     ended = await scans.get(pool, tenant.org.id, scan.id)
-    assert ended is not None and ended.status is ScanStatus.FAILED
-    assert ended.error_code == "attempts_exhausted"
-    assert await queue.zscore(_ARQ_QUEUE, jobs.scan_job_id(scan.id)) is None
+    assert counts["exhausted"] >= 1
+    assert ended is not None and ended.status is ScanStatus.FAILED and ended.error_code == "attempts_exhausted"
+    assert await gate.states([jobs.scan_job_id(scan.id)]) == [None]
+
+
+async def test_reaper_requeues_the_job_of_a_worker_that_stopped_renewing(gate: Gate, tenant: Tenant) -> None:
+    job_id = jobs.scan_job_id(ids.new_id())
+    await gate.admit(tenant.org.id, job_id, b"body", tenant.org.limits)
+    await gate.start(job_id, lease_seconds=0.05)
+    await gate.redis.set(in_progress_key_prefix + job_id, b"1", ex=60)
+    await asyncio.sleep(0.1)
+
+    assert await upkeep.reap(gate) == [job_id]
+    assert await gate.redis.exists(in_progress_key_prefix + job_id) == 0
+    assert await upkeep.reap(gate) == []
 
 
 def _ago(seconds: float) -> datetime:

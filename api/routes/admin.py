@@ -1,0 +1,49 @@
+"""/v1/admin: operators set an organisation's tier and limits (admin-scoped keys only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import AdminDep, ResourcesDep
+from api.errors import not_found
+from scanfleet.db import orgs
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+class CapacityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tier: Literal["free", "pro", "enterprise"]
+    max_running: int | None = Field(None, ge=0, le=10_000, description="override; null keeps the tier's default")
+    max_queued: int | None = Field(None, ge=0, le=1_000_000, description="override; null keeps the tier's default")
+
+
+class CapacityOut(BaseModel):
+    org_id: uuid.UUID
+    name: str
+    tier: str
+    max_running: int
+    max_queued: int
+    requests_per_minute: int
+
+
+@router.put("/orgs/{org_id}/capacity", response_model=CapacityOut, summary="Set an organisation's tier and limits")
+async def set_capacity(org_id: uuid.UUID, body: CapacityIn, res: ResourcesDep, _: AdminDep) -> CapacityOut:
+    org = await orgs.set_capacity(res.pool, org_id, body.tier, body.max_running, body.max_queued)
+    if org is None:
+        raise not_found("organisation")
+    # Applies to the next admission at once; a raised running limit dispatches waiting jobs now.
+    await res.gate.set_limits(org.id, org.limits)
+    limits = org.limits
+    return CapacityOut(
+        org_id=org.id,
+        name=org.name,
+        tier=limits.tier,
+        max_running=limits.max_running,
+        max_queued=limits.max_queued,
+        requests_per_minute=limits.requests_per_minute,
+    )

@@ -1,0 +1,9 @@
+-- A job ended (succeeded, failed or cancelled): free its slot and dispatch the org's next job at once.
+-- ARGV[5..]: id, now_ms, job_ttl_ms, duration_ms ('' when unknown). Returns the ids promoted.
+local id, now_ms, job_ttl_ms, duration_ms = ARGV[5], tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+if duration_ms then
+  -- Recent job durations, for an honest Retry-After.
+  local ewma = tonumber(redis.call('HGET', P .. 'durations', 'ewma_ms') or duration_ms)
+  redis.call('HSET', P .. 'durations', 'ewma_ms', ewma + 0.2 * (duration_ms - ewma))
+end
+return release(id, now_ms, job_ttl_ms) or {}

@@ -1,0 +1,54 @@
+-- Shared by every gate script (prepended when the scripts are loaded).
+--
+-- Keys (P = ARGV[1], the gate's prefix; one Redis node or Sentinel, not Redis Cluster):
+--   P..'org:'..org      hash  tier, max_running, max_queued
+--   P..'active:'..org   set   job ids dispatched to arq or running: its size is the org's "running"
+--   P..'waiting:'..org  list  job ids held back, oldest first: its length is the org's "queued"
+--   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms
+--   P..'jobs'           zset  every job the gate holds, by admission time (for reconciliation)
+--   P..'leases'         zset  running job ids by lease deadline (ms)
+--   P..'orgs'           set   organisations the gate has seen
+--   P..'durations'      hash  ewma_ms of recent job durations (for Retry-After)
+-- arq's own keys: ARGV[2] its queue (zset), ARGV[3] its job key prefix, ARGV[4] its in-progress prefix.
+local P, QUEUE, JOB_PREFIX, IN_PROGRESS_PREFIX = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local function org_key(org) return P .. 'org:' .. org end
+local function active_key(org) return P .. 'active:' .. org end
+local function waiting_key(org) return P .. 'waiting:' .. org end
+local function job_key(id) return P .. 'job:' .. id end
+
+-- Hand a job to arq exactly as arq's enqueue_job does: its serialised body, then its place in the queue.
+local function dispatch(org, id, payload, now_ms, job_ttl_ms)
+  redis.call('HSET', job_key(id), 'state', 'dispatched')
+  redis.call('SADD', active_key(org), id)
+  redis.call('PSETEX', JOB_PREFIX .. id, job_ttl_ms, payload)
+  redis.call('ZADD', QUEUE, now_ms, id)
+end
+
+-- Fill the org's free running slots from its waiting list, oldest first. Returns the ids dispatched.
+local function promote(org, now_ms, job_ttl_ms)
+  local max_running = tonumber(redis.call('HGET', org_key(org), 'max_running') or '0')
+  local promoted = {}
+  while redis.call('SCARD', active_key(org)) < max_running do
+    local id = redis.call('LPOP', waiting_key(org))
+    if not id then break end
+    local payload = redis.call('HGET', job_key(id), 'payload')
+    if payload then
+      dispatch(org, id, payload, now_ms, job_ttl_ms)
+      promoted[#promoted + 1] = id
+    end
+  end
+  return promoted
+end
+
+-- The job leaves the gate: its slot (or place in line) is freed and the org's next job promoted.
+local function release(id, now_ms, job_ttl_ms)
+  local org = redis.call('HGET', job_key(id), 'org')
+  if not org then return nil end
+  redis.call('SREM', active_key(org), id)
+  redis.call('LREM', waiting_key(org), 0, id)
+  redis.call('DEL', job_key(id))
+  redis.call('ZREM', P .. 'jobs', id)
+  redis.call('ZREM', P .. 'leases', id)
+  return promote(org, now_ms, job_ttl_ms)
+end

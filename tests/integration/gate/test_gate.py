@@ -1,0 +1,170 @@
+"""The capacity gate against real Redis: limits under concurrency, promotion, cancel, leases, script loss."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from arq.constants import in_progress_key_prefix, job_key_prefix
+from redis.asyncio import Redis
+
+from scanfleet import jobs
+from scanfleet.config import Settings
+from scanfleet.embedded import EmbeddedValkey
+from scanfleet.gate.gate import Gate
+from scanfleet.gate.ratelimit import RateLimiter
+from scanfleet.gate.tiers import limits_for
+
+
+def job() -> str:
+    return f"scan:{uuid.uuid4()}"
+
+
+async def test_concurrent_submissions_never_exceed_the_limits(gate: Gate) -> None:
+    """200 submissions from 8 clients (separate connections, like API replicas) for three orgs at once."""
+    clients = [Redis.from_url(_url(gate)) for _ in range(8)]
+    replicas = [Gate(client, prefix=gate.prefix, queue_name=gate.queue_name) for client in clients]
+    orgs = {uuid.uuid4(): limits_for(tier) for tier in ("free", "pro", "enterprise")}
+    plan = [(org, limits) for org, limits in orgs.items() for _ in range(200 // 3 + 1)][:200]
+    submitted = Counter(org for org, _ in plan)
+    try:
+        admissions = await asyncio.gather(
+            *(replicas[n % 8].admit(org, job(), b"body", limits) for n, (org, limits) in enumerate(plan))
+        )
+    finally:
+        for client in clients:
+            await client.aclose()
+    for org, limits in orgs.items():
+        outcomes = Counter(a.outcome for a, (o, _) in zip(admissions, plan, strict=True) if o == org)
+        expected_dispatched = min(limits.max_running, submitted[org])
+        expected_waiting = min(limits.max_queued, submitted[org] - expected_dispatched)
+        assert outcomes["dispatched"] == expected_dispatched, (limits.tier, outcomes)
+        assert outcomes["waiting"] == expected_waiting, (limits.tier, outcomes)
+        usage = await gate.usage(org)
+        assert (usage.running, usage.queued) == (expected_dispatched, expected_waiting)
+    assert await gate.redis.zcard(gate.queue_name) == sum(min(lim.max_running, submitted[o]) for o, lim in orgs.items())
+
+
+def _url(gate: Gate) -> str:
+    kwargs = gate.redis.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
+
+
+async def test_a_finished_job_dispatches_the_next_waiting_one_in_order(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("free")
+    first, second, third = job(), job(), job()
+    for job_id in (first, second, third):
+        await gate.admit(org, job_id, job_id.encode(), limits)
+    assert await gate.states([first, second, third]) == ["dispatched", "waiting", "waiting"]
+
+    assert await gate.finish(first, duration_seconds=2.0) == [second]
+    assert await gate.states([first, second, third]) == [None, "dispatched", "waiting"]
+    assert await gate.redis.get(job_key_prefix + second) == second.encode()  # arq can run it now
+    assert await gate.finish(first) == []  # finishing twice changes nothing
+    assert (await gate.usage(org)).running == 1
+
+
+async def test_cancel_frees_a_waiting_or_undispatched_place_but_not_a_running_job(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("free")
+    running, dispatched_later, waiting = job(), job(), job()
+    for job_id in (running, dispatched_later, waiting):
+        await gate.admit(org, job_id, b"body", limits)
+    assert await gate.cancel(waiting) == "removed"
+    await gate.start(running, lease_seconds=30)
+    assert await gate.cancel(running) == "running"  # the caller aborts it; its slot frees when it stops
+    assert await gate.finish(running) == [dispatched_later]
+    assert await gate.cancel(dispatched_later) == "removed"  # dispatched, not started: taken out of arq
+    assert await gate.redis.zscore(gate.queue_name, dispatched_later) is None
+    assert await gate.cancel(job()) == "unknown"
+    usage = await gate.usage(org)
+    assert (usage.running, usage.queued) == (0, 0)
+
+
+async def test_limit_changes_apply_to_the_next_admission_and_raise_promotes_at_once(gate: Gate) -> None:
+    org = uuid.uuid4()
+    held = [job() for _ in range(4)]
+    for job_id in held:
+        await gate.admit(org, job_id, b"body", limits_for("free"))
+    assert (await gate.usage(org)).running == 1
+    promoted = await gate.set_limits(org, limits_for("pro"))
+    assert promoted == held[1:]
+    lowered = limits_for("free", max_running=0, max_queued=0)
+    await gate.set_limits(org, lowered)
+    assert (await gate.admit(org, job(), b"body", lowered)).outcome == "rejected"
+
+
+async def test_expired_lease_is_requeued_and_a_renewed_one_is_not(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("pro")
+    dead, alive = job(), job()
+    for job_id in (dead, alive):
+        await gate.admit(org, job_id, b"body", limits)
+        await gate.start(job_id, lease_seconds=0.05)
+        await gate.redis.set(in_progress_key_prefix + job_id, b"1", ex=60)  # what arq sets for a running job
+    await gate.renew(alive, lease_seconds=30)
+    await asyncio.sleep(0.1)
+
+    expired = await gate.expired_leases()
+    assert dead in expired and alive not in expired
+    assert await gate.requeue([dead, alive]) == [dead]
+    assert await gate.redis.exists(in_progress_key_prefix + dead) == 0  # another worker may take it now
+    assert await gate.redis.exists(in_progress_key_prefix + alive) == 1
+    assert await gate.states([dead, alive]) == ["dispatched", "running"]
+    assert (await gate.usage(org)).running == 2  # the requeued job keeps its slot
+
+
+async def test_forced_admission_never_refuses_a_job_accepted_earlier(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("free", max_running=0, max_queued=0)
+    assert (await gate.admit(org, job(), b"body", limits)).outcome == "rejected"
+    assert (await gate.admit(org, job(), b"body", limits, force=True)).outcome == "waiting"
+
+
+async def test_retry_after_follows_recent_durations(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("pro")
+    assert await gate.retry_after_seconds(limits) == 1
+    for _ in range(30):
+        job_id = job()
+        await gate.admit(org, job_id, b"body", limits)
+        await gate.finish(job_id, duration_seconds=20.0)
+    # Twenty seconds a job over five slots: a place frees about every four seconds.
+    assert 3 <= await gate.retry_after_seconds(limits) <= 4
+
+
+async def test_admission_survives_script_flush_and_a_redis_restart(tmp_path: Path, settings: Settings) -> None:
+    server = EmbeddedValkey(tmp_path / "valkey")
+    redis = await jobs.connect(settings.model_copy(update={"redis_url": server.start()}))
+    try:
+        gate = Gate(redis)
+        org, limits = uuid.uuid4(), limits_for("pro")
+        assert (await gate.admit(org, job(), b"body", limits)).outcome == "dispatched"
+        await redis.script_flush()
+        assert (await gate.admit(org, job(), b"body", limits)).outcome == "dispatched"
+        server.stop()
+        server.start()  # same port, data kept in its append-only file
+        assert (await gate.admit(org, job(), b"body", limits)).outcome == "dispatched"
+        assert (await gate.usage(org)).running == 3
+    finally:
+        await redis.aclose()
+        server.stop()
+
+
+async def test_rate_limit_is_shared_by_replicas_and_says_when_to_retry(queue: Redis) -> None:
+    key = uuid.uuid4()
+    replicas = [RateLimiter(queue), RateLimiter(queue)]
+    decisions = [await replicas[n % 2].hit(key, requests_per_minute=60) for n in range(61)]
+    assert all(d.allowed for d in decisions[:60])
+    assert [d.remaining for d in decisions[:3]] == [59, 58, 57]
+    refused = decisions[60]
+    assert not refused.allowed and refused.remaining == 0
+    assert refused.retry_after_seconds == 1  # one request's worth of the minute
+    assert refused.headers()["Retry-After"] == "1" and refused.headers()["RateLimit-Limit"] == "60"
+
+
+@pytest.mark.parametrize("tier", ["free", "pro", "enterprise"])
+def test_tier_defaults(tier: str) -> None:
+    expected = {"free": (1, 5), "pro": (5, 50), "enterprise": (20, 200)}[tier]
+    limits = limits_for(tier)
+    assert (limits.max_running, limits.max_queued) == expected
+    assert limits_for(tier, max_running=7).max_running == 7
