@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-_POLL_SECONDS = 0.25
+_POLL_SECONDS = (0.25, 0.5, 1.0, 2.0)  # quick at first, then gentle on the key's rate limit
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
@@ -36,7 +36,7 @@ def submit_and_follow(api_url: str, key: str, url: str, *, wait: bool, timeout: 
 def _follow(client: httpx.Client, scan: dict[str, Any], timeout: float) -> dict[str, Any] | None:
     started = time.monotonic()
     interactive = sys.stderr.isatty()
-    for frame in itertools.cycle(_SPINNER):
+    for polls, frame in enumerate(itertools.cycle(_SPINNER)):
         if scan["status"] in ("succeeded", "failed"):
             if interactive:
                 sys.stderr.write("\r\033[K")
@@ -47,8 +47,12 @@ def _follow(client: httpx.Client, scan: dict[str, Any], timeout: float) -> dict[
         if interactive:
             sys.stderr.write(f"\r{frame} {scan['status']:<9} {elapsed:5.1f}s")
             sys.stderr.flush()
-        time.sleep(_POLL_SECONDS)
-        scan = client.get(f"/v1/scans/{scan['id']}").raise_for_status().json()
+        time.sleep(_POLL_SECONDS[min(polls // 8, len(_POLL_SECONDS) - 1)])
+        response = client.get(f"/v1/scans/{scan['id']}")
+        if response.status_code == 429:
+            time.sleep(float(response.headers.get("retry-after", "1")))
+            continue
+        scan = response.raise_for_status().json()
     return None
 
 
