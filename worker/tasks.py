@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -18,7 +17,7 @@ from scanfleet.db import scans
 from scanfleet.gate.gate import Gate
 from scanfleet.http import SafeFetcher
 from scanfleet.jobs import RUN_SCAN
-from worker.lease import leased
+from worker.gated import run_gated
 from worker.scan import scan_url
 
 log = logging.getLogger(__name__)
@@ -34,20 +33,15 @@ class Deps:
 
 async def run_scan(ctx: dict[str, Any], scan_id: str) -> str:
     deps: Deps = ctx["deps"]
-    job_id: str = ctx["job_id"]
-    started = time.perf_counter()
-    async with leased(deps.gate, job_id, deps.settings.lease_seconds):
-        try:
-            result = await _scan(deps, uuid.UUID(scan_id))
-        except asyncio.CancelledError:
-            # Cancelled by DELETE /v1/scans/{id} (the scan is final): its slot is free now. Cancelled by a
-            # shutdown (it is not): it keeps its slot and runs again.
-            if await asyncio.shield(scans.is_final(deps.pool, uuid.UUID(scan_id))):
-                await asyncio.shield(deps.gate.finish(job_id))
-            raise
-    # Only a job that ended frees its slot; one that raised (the database was down, say) is retried by arq.
-    await deps.gate.finish(job_id, time.perf_counter() - started)
-    return result
+    scan = uuid.UUID(scan_id)
+    return await run_gated(
+        deps.gate,
+        ctx["job_id"],
+        deps.settings.lease_seconds,
+        lambda: _scan(deps, scan),
+        # Cancelled by DELETE /v1/scans/{id}, the scan is final already.
+        lambda: scans.is_final(deps.pool, scan),
+    )
 
 
 async def _scan(deps: Deps, scan_id: uuid.UUID) -> str:
