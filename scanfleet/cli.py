@@ -8,10 +8,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from scanfleet import runtime
+from scanfleet import jobs, runtime
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import connect
+from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import TIERS
 from scanfleet.logs import configure_logging
 
@@ -76,11 +77,35 @@ async def cmd_org_list(conn: Any, _: argparse.Namespace) -> int:
 
 
 @_with_db
-async def cmd_key_create(conn: Any, args: argparse.Namespace) -> int:
-    org = await orgs.get_by_name(conn, args.org)
+async def cmd_org_set(conn: Any, args: argparse.Namespace) -> int:
+    org = await _org_named(conn, args.name)
+    max_running = org.max_running if args.max_running is None else (None if args.max_running < 0 else args.max_running)
+    max_queued = org.max_queued if args.max_queued is None else (None if args.max_queued < 0 else args.max_queued)
+    updated = await orgs.set_capacity(conn, org.id, args.tier or org.tier, max_running, max_queued)
+    assert updated is not None
+    # The gate holds each org's limits for promotions; tell it now, so raised limits apply at once.
+    redis = await jobs.connect(_settings())
+    try:
+        await Gate(redis).set_limits(updated.id, updated.limits)
+    finally:
+        await redis.aclose()
+    limits = updated.limits
+    print(f"{updated.name}: {limits.tier}, {limits.max_running} running / {limits.max_queued} queued")
+    return 0
+
+
+async def _org_named(conn: Any, name: str) -> orgs.Org:
+    org = await orgs.get_by_name(conn, name)
     if org is None:
-        sys.exit(f"no organisation named {args.org!r} (create it with `scanfleet org create`)")
-    key_id, key = await api_keys.create(conn, org.id, args.name)
+        sys.exit(f"no organisation named {name!r} (create it with `scanfleet org create`)")
+    return org
+
+
+@_with_db
+async def cmd_key_create(conn: Any, args: argparse.Namespace) -> int:
+    org = await _org_named(conn, args.org)
+    scopes = (api_keys.ADMIN_SCOPE,) if args.admin else ()
+    key_id, key = await api_keys.create(conn, org.id, args.name, scopes)
     print(f"API key {key_id} for {org.name} — shown once, store it now:\n{key}", flush=True)
     return 0
 
@@ -114,11 +139,18 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--tier", choices=TIERS, default="free")
     create.set_defaults(run=cmd_org_create)
     org.add_parser("list", help="list organisations").set_defaults(run=cmd_org_list)
+    org_set = org.add_parser("set", help="change an organisation's tier or limits (applies at once)")
+    org_set.add_argument("name")
+    org_set.add_argument("--tier", choices=TIERS)
+    org_set.add_argument("--max-running", type=int, help="override the tier's running limit (-1 clears it)")
+    org_set.add_argument("--max-queued", type=int, help="override the tier's queued limit (-1 clears it)")
+    org_set.set_defaults(run=cmd_org_set)
 
     key = sub.add_parser("key", help="API keys").add_subparsers(dest="key_command", required=True)
     key_create = key.add_parser("create", help="create an API key (shown once)")
     key_create.add_argument("--org", required=True, help="organisation name")
     key_create.add_argument("--name", default="default", help="a label for the key")
+    key_create.add_argument("--admin", action="store_true", help="may set any organisation's tier and limits")
     key_create.set_defaults(run=cmd_key_create)
 
     scan = sub.add_parser("scan", help="submit a privacy scan through the API")

@@ -1,0 +1,131 @@
+"""Capacity over HTTP: full queues are 429, tiers change at once, cancel frees places, keys are rate-limited."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+from arq import Worker
+
+from scanfleet import jobs
+from scanfleet.db import api_keys, orgs, scans
+from scanfleet.gate.gate import Gate
+from tests.conftest import Tenant, make_tenant
+from tests.support.site import FixtureSite, Page, eventually
+
+SLOW_PAGE = Page(200, [("Content-Type", "text/html")], b"<html>slow</html>", delay=3)
+
+
+async def limited_tenant(pool: asyncpg.Pool, tier: str, max_running: int, max_queued: int) -> Tenant:
+    tenant = await make_tenant(pool, tier)
+    await orgs.set_capacity(pool, tenant.org.id, tier, max_running, max_queued)
+    return tenant
+
+
+async def submit(api: httpx.AsyncClient, tenant: Tenant, url: str = "http://127.0.0.1:9/") -> httpx.Response:
+    return await api.post("/v1/scans", json={"url": url}, headers=tenant.headers)
+
+
+async def test_full_queue_is_429_naming_the_limit_and_leaves_nothing_runnable(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    tenant = await limited_tenant(pool, "free", max_running=0, max_queued=2)
+    assert [(await submit(api, tenant)).status_code for _ in range(2)] == [202, 202]
+
+    refused = await submit(api, tenant)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    error = refused.json()["error"]
+    assert (error["code"], error["limit"], error["tier"]) == ("queue_full", "max_queued", "free")
+    assert (error["running"], error["queued"], error["max_queued"]) == (0, 2, 2)
+    stored = await pool.fetch("SELECT status FROM scans WHERE org_id = $1", tenant.org.id)
+    assert [row["status"] for row in stored] == ["queued", "queued"]  # the refused one left no row
+
+    usage = (await api.get("/v1/usage", headers=tenant.headers)).json()
+    assert usage == {
+        "tier": "free", "running": 0, "queued": 2,
+        "limits": {"max_running": 0, "max_queued": 2, "requests_per_minute": 60},
+    }  # fmt: skip
+
+
+async def test_admin_tier_change_applies_to_the_next_admission_and_promotes_at_once(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, site: FixtureSite
+) -> None:
+    tenant = await limited_tenant(pool, "free", max_running=0, max_queued=5)
+    slow = site.add(f"/slow-{uuid.uuid4().hex[:6]}", SLOW_PAGE)
+    for _ in range(3):
+        assert (await submit(api, tenant, slow)).status_code == 202
+    operator = await make_tenant(pool)
+    _, admin_key = await api_keys.create(pool, operator.org.id, "ops", (api_keys.ADMIN_SCOPE,))
+    path = f"/v1/admin/orgs/{tenant.org.id}/capacity"
+    body = {"tier": "pro", "max_running": 2, "max_queued": None}
+
+    assert (await api.put(path, json=body, headers=tenant.headers)).status_code == 403
+    as_admin = {"Authorization": f"Bearer {admin_key}"}
+    changed = await api.put(path, json=body, headers=as_admin)
+    assert changed.status_code == 200
+    assert changed.json() | {"org_id": None, "name": None} == {
+        "org_id": None, "name": None, "tier": "pro", "max_running": 2, "max_queued": 50, "requests_per_minute": 600,
+    }  # fmt: skip
+    usage = (await api.get("/v1/usage", headers=tenant.headers)).json()
+    assert (usage["tier"], usage["running"], usage["queued"]) == ("pro", 2, 1)
+    unknown = await api.put(
+        f"/v1/admin/orgs/{uuid.uuid4()}/capacity", json=body, headers={"Authorization": f"Bearer {admin_key}"}
+    )
+    assert unknown.status_code == 404
+    bad = await api.put(path, json={"tier": "platinum"}, headers=as_admin)
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "tier"
+
+
+async def test_cancel_a_queued_scan_frees_its_place(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    tenant = await limited_tenant(pool, "free", max_running=0, max_queued=1)
+    scan_id = (await submit(api, tenant)).json()["id"]
+    assert (await submit(api, tenant)).status_code == 429
+
+    cancelled = await api.delete(f"/v1/scans/{scan_id}", headers=tenant.headers)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert (await api.get("/v1/usage", headers=tenant.headers)).json()["queued"] == 0
+    assert (await submit(api, tenant)).status_code == 202  # the place is free again
+    again = await api.delete(f"/v1/scans/{scan_id}", headers=tenant.headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "scan_finished"
+    other = await make_tenant(pool)
+    assert (await api.delete(f"/v1/scans/{scan_id}", headers=other.headers)).status_code == 404
+
+
+async def test_cancel_a_running_scan_aborts_it_and_frees_its_slot(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, site: FixtureSite
+) -> None:
+    tenant = await limited_tenant(pool, "free", max_running=1, max_queued=5)
+    slow = site.add(f"/slow-{uuid.uuid4().hex[:6]}", SLOW_PAGE)
+    scan_id = uuid.UUID((await submit(api, tenant, slow)).json()["id"])
+    gate = Gate(worker.pool)
+
+    async def running() -> bool:
+        return await gate.states([jobs.scan_job_id(scan_id)]) == ["running"]
+
+    await eventually(running)
+    assert (await api.delete(f"/v1/scans/{scan_id}", headers=tenant.headers)).status_code == 200
+
+    async def slot_free() -> bool:
+        return (await gate.usage(tenant.org.id)).running == 0
+
+    await eventually(slot_free, timeout=2.5)  # well before the slow page would have answered
+    stored = await scans.get(pool, tenant.org.id, scan_id)
+    assert stored is not None and stored.status.value == "cancelled"
+    assert await pool.fetchval("SELECT count(*) FROM evidence WHERE scan_id = $1", scan_id) == 0
+
+
+async def test_requests_over_the_key_rate_limit_are_429_with_headers(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    tenant = await make_tenant(pool, "free")
+    answers = [await api.get("/v1/usage", headers=tenant.headers) for _ in range(61)]
+    assert [a.status_code for a in answers[:60]] == [200] * 60
+    assert [a.headers["ratelimit-remaining"] for a in answers[:2]] == ["59", "58"]
+    refused = answers[60]
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert refused.json()["error"]["tier"] == "free"
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["ratelimit-limit"] == "60" and refused.headers["ratelimit-remaining"] == "0"
