@@ -1,0 +1,119 @@
+"""A worker SIGKILLed mid-scan: the lease expires, the reaper requeues, another worker completes it once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+
+from scanfleet import jobs
+from scanfleet.config import Settings
+from scanfleet.db import scans
+from scanfleet.embedded import die_with_parent
+from scanfleet.gate.gate import Gate
+from scanfleet.results import ScanStatus
+from tests.conftest import make_tenant
+from tests.support.site import FixtureSite, Page, eventually
+
+pytestmark = pytest.mark.e2e
+
+LEASE_SECONDS = 1.5
+SCAN_TIMEOUT_SECONDS = 10  # arq's own in-progress marker would hold the job for this + 25 s
+
+
+@pytest.fixture
+def crash_settings(settings: Settings) -> Settings:
+    # Its own Redis database: the session's in-process worker must not take these jobs.
+    assert settings.redis_url is not None
+    return settings.model_copy(update={"redis_url": settings.redis_url.rsplit("/", 1)[0] + "/1"})
+
+
+class Processes:
+    def __init__(self, settings: Settings) -> None:
+        self.env = os.environ | {
+            "DATABASE_URL": str(settings.database_url),
+            "REDIS_URL": str(settings.redis_url),
+            "SCANFLEET_LEASE_SECONDS": str(LEASE_SECONDS),
+            "SCANFLEET_SCAN_TIMEOUT_SECONDS": str(SCAN_TIMEOUT_SECONDS),
+            "SCANFLEET_WORKER_POLL_DELAY_SECONDS": "0.01",
+            "SCANFLEET_WORKER_METRICS_PORT": "0",
+            "SCANFLEET_SCHEDULER_METRICS_PORT": "0",
+            "SCANFLEET_REAPER_INTERVAL_SECONDS": "0.2",
+            "SCANFLEET_REQUEUE_AFTER_SECONDS": "3600",  # reconciliation is not what this test is about
+            "SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+        }
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, module: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module], env=self.env, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
+        self.running.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def processes(crash_settings: Settings) -> Iterator[Processes]:
+    started = Processes(crash_settings)
+    yield started
+    started.stop_all()
+
+
+async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
+    pool: asyncpg.Pool, crash_settings: Settings, processes: Processes, site: FixtureSite
+) -> None:
+    redis = await jobs.connect(crash_settings)
+    gate = Gate(redis)
+    try:
+        await redis.flushdb()
+        tenant = await make_tenant(pool, "free")
+        url = site.add(f"/slow-{uuid.uuid4().hex[:6]}", Page(200, [("Content-Type", "text/html")], b"<html/>", 2))
+        scan = await scans.insert(pool, tenant.org.id, url)
+        job_id = jobs.scan_job_id(scan.id)
+        victim = processes.start("worker")
+        processes.start("scheduler")
+        admission = await gate.admit(tenant.org.id, job_id, jobs.scan_payload(scan.id), tenant.org.limits)
+        assert admission.outcome == "dispatched"
+
+        async def running() -> bool:
+            found = await scans.get(pool, tenant.org.id, scan.id)
+            return found is not None and found.status is ScanStatus.RUNNING
+
+        await eventually(running)
+        victim.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        processes.start("worker")
+
+        await eventually(lambda: scans.is_final(pool, scan.id), timeout=30)
+        recovered_in = time.monotonic() - killed_at
+        done = await scans.get(pool, tenant.org.id, scan.id)
+        assert done is not None and done.status is ScanStatus.SUCCEEDED, done
+        assert done.attempts == 2
+        evidence = await pool.fetchval(
+            "SELECT count(*) FROM evidence WHERE scan_id = $1 AND scan_created_at = $2", scan.id, scan.created_at
+        )
+        assert done.summary is not None and evidence == done.summary["evidence"] > 0
+        # Lease (1.5 s) + reaper (0.2 s) + a fresh run of the 2 s page, with room for a loaded machine —
+        # far less than arq's own in-progress timeout (35 s) that would otherwise hold the job.
+        assert recovered_in < 12, recovered_in
+
+        async def slot_free() -> bool:
+            usage = await gate.usage(tenant.org.id)
+            return (usage.running, usage.queued) == (0, 0)
+
+        await eventually(slot_free)
+    finally:
+        await redis.flushdb()
+        await redis.aclose()
