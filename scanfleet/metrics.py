@@ -11,11 +11,6 @@ from prometheus_client import Counter, Gauge, Histogram
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 API_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
-SUBMISSIONS = Counter(
-    "scanfleet_submissions_total",
-    "Jobs accepted by the API, by whether they reached the queue at once.",
-    ["task", "outcome"],
-)
 JOBS = Counter("scanfleet_jobs_total", "Jobs finished by workers, by outcome.", ["task", "outcome"])
 JOB_ERRORS = Counter("scanfleet_job_errors_total", "Failed jobs by error code.", ["task", "error_code"])
 JOB_DURATION = Histogram(
