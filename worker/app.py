@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from arq import Worker, func
@@ -12,6 +13,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.http import AddressPolicy, FetchLimits, SafeFetcher
 from worker.tasks import Deps, run_scan
+from worker.wake import wake_on_dispatch
 
 
 def fetcher_for(settings: Settings) -> SafeFetcher:
@@ -29,9 +31,13 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         pool = await create_pool(settings)
-        ctx["deps"] = Deps(settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=Gate(ctx["redis"]))
+        gate = Gate(ctx["redis"])
+        ctx["deps"] = Deps(settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=gate)
+        ctx["wake"] = asyncio.create_task(wake_on_dispatch(worker, gate))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "wake" in ctx:
+            ctx["wake"].cancel()
         deps: Deps | None = ctx.get("deps")
         if deps is not None:
             await deps.fetcher.aclose()
@@ -50,4 +56,5 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         "handle_signals": True,
     }
     options.update(overrides)
-    return Worker(**options)
+    worker = Worker(**options)
+    return worker

@@ -115,6 +115,11 @@ class Gate:
         ids = await self.redis.zrangebyscore(self.prefix + "jobs", "-inf", admitted_before_ms, start=0, num=limit)
         return [_text(i) for i in ids]
 
+    @property
+    def wake_channel(self) -> str:
+        """Where each dispatch is announced (the message is the arq queue's name)."""
+        return self.prefix + "wake"
+
     async def states(self, job_ids: Sequence[str]) -> list[str | None]:
         """Each job's state in the gate (dispatched, waiting, running), or None where it holds no such job."""
         async with self.redis.pipeline(transaction=False) as pipe:

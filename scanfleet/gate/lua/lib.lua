@@ -9,6 +9,7 @@
 --   P..'leases'         zset  running job ids by lease deadline (ms)
 --   P..'orgs'           set   organisations the gate has seen
 --   P..'durations'      hash  ewma_ms of recent job durations (for Retry-After)
+--   P..'wake'           channel  a job was dispatched: idle workers look at the queue now, not at their next poll
 -- arq's own keys: ARGV[2] its queue (zset), ARGV[3] its job key prefix, ARGV[4] its in-progress prefix.
 local P, QUEUE, JOB_PREFIX, IN_PROGRESS_PREFIX = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
@@ -23,6 +24,7 @@ local function dispatch(org, id, payload, now_ms, job_ttl_ms)
   redis.call('SADD', active_key(org), id)
   redis.call('PSETEX', JOB_PREFIX .. id, job_ttl_ms, payload)
   redis.call('ZADD', QUEUE, now_ms, id)
+  redis.call('PUBLISH', P .. 'wake', QUEUE)
 end
 
 -- Fill the org's free running slots from its waiting list, oldest first. Returns the ids dispatched.

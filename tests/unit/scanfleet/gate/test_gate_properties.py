@@ -41,6 +41,7 @@ class GateMachine(RuleBasedStateMachine):
         self.crashed: set[str] = set()  # running, but their worker is gone
         self.ended: set[str] = set()
         self.started: dict[str, int] = {}
+        self.rejected = 0
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
@@ -59,12 +60,14 @@ class GateMachine(RuleBasedStateMachine):
 
     @rule(org=st.sampled_from(ORGS))
     def submit(self, org: uuid.UUID) -> None:
-        job = f"scan:{uuid.uuid4()}"
+        # Ids from a counter, not random: a replayed case must see the same order of jobs to draw from.
+        job = f"scan:{len(self.org_of) + self.rejected:06d}"
         limits = self.limits[org]
         before_running, before_queued = len(self.active(org)), len(self.waiting[org])
         admission = self.run(self.gate.admit(org, job, b"body", limits))
         if admission.outcome == "rejected":
             assert before_queued >= limits.max_queued
+            self.rejected += 1
             return
         self.org_of[job] = org
         if admission.outcome == "dispatched":

@@ -1,0 +1,54 @@
+"""An idle worker starts a dispatched job at once: the gate wakes it, it does not wait for its next poll."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+
+import asyncpg
+
+from scanfleet import jobs
+from scanfleet.config import Settings
+from scanfleet.db import scans
+from scanfleet.gate.gate import Gate
+from tests.conftest import make_tenant
+from tests.support.site import FixtureSite, eventually, html
+
+
+async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Settings, site: FixtureSite) -> None:
+    from worker.app import build_worker
+
+    assert settings.redis_url is not None
+    slow_polling = settings.model_copy(
+        update={"redis_url": settings.redis_url.rsplit("/", 1)[0] + "/2", "worker_poll_delay_seconds": 5.0}
+    )
+    redis = await jobs.connect(slow_polling)
+    await redis.flushdb()
+    worker = build_worker(slow_polling, handle_signals=False)
+    running = asyncio.create_task(worker.async_run())
+    try:
+        gate = Gate(redis)
+        tenant = await make_tenant(pool)
+        url = site.add(f"/wake-{uuid.uuid4().hex[:6]}", html("<html></html>"))
+
+        async def listening() -> bool:
+            subscribers = await redis.pubsub_numsub(gate.wake_channel)
+            return subscribers[0][1] >= 1
+
+        await eventually(listening)
+        for _ in range(3):
+            scan = await scans.insert(pool, tenant.org.id, url)
+            started = time.monotonic()
+            await gate.admit(tenant.org.id, jobs.scan_job_id(scan.id), jobs.scan_payload(scan.id), tenant.org.limits)
+            # Polling every 5 s would take 2.5 s on average; woken, the worker starts it at once.
+            await eventually(lambda scan=scan: scans.is_final(pool, scan.id), timeout=1.0)
+            assert time.monotonic() - started < 1.0
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker.close()
+        await redis.flushdb()
+        await redis.aclose()
