@@ -1,0 +1,279 @@
+"""Shared by the gate benchmarks (bench/gate_*.py): a Valkey, benchmark workers, payloads, statistics.
+
+Each benchmark starts its own embedded Valkey (no persistence) in a temporary directory and, where it
+needs workers, real arq worker processes: `python -m bench._gate --redis URL [--gated] ...`. Their one
+task, `bench_task(tag)`, sleeps a fixed service time and then writes "tag start end" (unix seconds, the
+host clock every process shares) to the hash `bench:runs` under its job id. `--gated` builds the worker
+as worker/app.py builds the platform's: the task wrapped in `worker.gated.run_gated` exactly as
+worker/tasks.py wraps run_scan (lease, renewal, `Gate.finish`, which frees the slot and dispatches the
+org's next job), plus `worker.wake.wake_on_dispatch` (a poll as soon as the gate announces a dispatch),
+unless `--no-wake`. Without `--gated` the task is the same body on plain arq, polling only. Both get the
+platform's arq options (keep_result 60, allow_abort_jobs, max_tries 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from arq import Worker, func
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.jobs import serialize_job
+
+from scanfleet.embedded import EmbeddedValkey, die_with_parent
+from scanfleet.gate.gate import Gate
+from worker.gated import run_gated
+from worker.wake import wake_on_dispatch
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
+TASK = "bench_task"
+RUNS = "bench:runs"  # hash: job id -> "tag start end", written by the task when it ends
+READY = "bench:ready"  # set: pids of the workers whose on_startup has run
+LEASE_SECONDS = 15.0  # the platform's default lease
+_LOG_NUMBERS = itertools.count()
+
+
+@dataclass(frozen=True)
+class Run:
+    tag: str
+    start: float  # unix seconds: when the task's body began (after Gate.start when gated)
+    end: float
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    workers: int
+    max_jobs: int
+    poll_delay: float  # seconds
+    service: float  # seconds each task sleeps
+    gated: bool
+    wake: bool = True  # gated workers only: the platform's wake-on-dispatch beside arq's polling
+
+    @property
+    def slots(self) -> int:
+        return self.workers * self.max_jobs
+
+    def describe(self) -> str:
+        return (
+            f"{self.workers} worker processes × max_jobs {self.max_jobs} = {self.slots} slots, "
+            f"service {self.service * 1000:g} ms"
+        )
+
+
+# --- servers and workers ---
+
+
+@contextlib.contextmanager
+def valkey() -> Iterator[tuple[str, Path]]:
+    """An embedded Valkey without persistence: its URL and a scratch directory for logs."""
+    with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
+        server = EmbeddedValkey(Path(tmp) / "valkey")
+        try:
+            url = server.start(persist=False)
+            (Path(tmp) / "logs").mkdir()
+            yield url, Path(tmp) / "logs"
+        finally:
+            server.stop()
+
+
+async def connect(url: str) -> ArqRedis:
+    return await create_pool(RedisSettings.from_dsn(url))
+
+
+def _spawn(spec: FleetSpec, url: str, logs: Path) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    argv = [sys.executable, "-m", "bench._gate", "--redis", url, "--max-jobs", str(spec.max_jobs)]
+    argv += ["--poll-delay", str(spec.poll_delay), "--service", str(spec.service)]
+    argv += ["--gated"] if spec.gated else []
+    argv += [] if spec.wake else ["--no-wake"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+    try:
+        for _ in range(spec.workers):
+            path = logs / f"worker-{next(_LOG_NUMBERS)}.log"
+            with path.open("wb") as log:
+                process = subprocess.Popen(
+                    argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+                )
+            started.append((process, path))
+    except BaseException:
+        _stop([process for process, _ in started])
+        raise
+    return started
+
+
+def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM (arq's graceful stop), then SIGKILL whatever has not exited within 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.asynccontextmanager
+async def fleet(redis: ArqRedis, url: str, spec: FleetSpec, logs: Path, timeout: float = 30.0) -> AsyncIterator[None]:
+    """`spec.workers` worker processes, ready to poll. Leaving stops them and empties Redis, errors included."""
+    await redis.delete(READY)
+    started = _spawn(spec, url, logs)
+    try:
+        deadline = time.monotonic() + timeout
+        while await redis.scard(READY) < spec.workers:
+            failed = [path for process, path in started if process.poll() is not None]
+            if failed or time.monotonic() > deadline:
+                tail = (failed or [started[0][1]])[0].read_text(errors="replace")[-1500:]
+                raise RuntimeError(f"benchmark workers did not start; a log ends:\n{tail}")
+            await asyncio.sleep(0.02)
+        yield
+    finally:
+        _stop([process for process, _ in started])
+        await redis.flushall()
+
+
+# --- jobs ---
+
+
+def new_job_id(prefix: str = "") -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def payload(tag: str) -> bytes:
+    """arq's serialised `bench_task(tag)`, as the platform builds a scan's payload for the gate."""
+    return serialize_job(TASK, (tag,), {}, None, int(time.time() * 1000))
+
+
+async def read_runs(redis: ArqRedis) -> dict[str, Run]:
+    runs = {}
+    for job_id, value in (await redis.hgetall(RUNS)).items():
+        tag, start, end = value.decode().split()
+        runs[job_id.decode()] = Run(tag, float(start), float(end))
+    return runs
+
+
+async def in_parallel(count: int, clients: int, call: Callable[[int], Awaitable[T]]) -> list[T]:
+    """`call(i)` for i in 0..count-1 by `clients` concurrent callers, each taking the next index."""
+    results: list[Any] = [None] * count
+    indexes = iter(range(count))
+
+    async def client() -> None:
+        for index in indexes:
+            results[index] = await call(index)
+
+    await asyncio.gather(*(client() for _ in range(max(1, min(clients, count)))))
+    return results
+
+
+async def wait_until(done: Callable[[], Awaitable[bool]], timeout: float, every: float = 0.01) -> bool:
+    """Poll `done()` every `every` seconds until it is true (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if await done():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(every)
+
+
+# --- statistics and tables ---
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100); nan for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def jain(values: Sequence[float]) -> float:
+    """Jain's fairness index (Σx)² / (n·Σx²): 1 when all are equal, 1/n when one gets everything."""
+    squares = sum(x * x for x in values)
+    return sum(values) ** 2 / (len(values) * squares) if squares else math.nan
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Columns padded to fit: the first left-aligned, the others right-aligned."""
+    cells = [list(map(str, header)), *[list(map(str, row)) for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+
+    lines = [line(row) for row in cells]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+
+
+# --- the benchmark worker: `python -m bench._gate --redis URL ...` (started by `fleet`) ---
+
+
+async def _ended() -> bool:
+    return True  # a cancelled benchmark job is over: free its slot
+
+
+async def bench_task(ctx: dict[str, Any], tag: str) -> None:
+    async def body() -> None:
+        start = time.time()
+        await asyncio.sleep(ctx["service"])
+        await ctx["redis"].hset(RUNS, ctx["job_id"], f"{tag} {start:.6f} {time.time():.6f}")
+
+    gate: Gate | None = ctx["gate"]
+    if gate is None:
+        await body()
+    else:
+        await run_gated(gate, ctx["job_id"], LEASE_SECONDS, body, _ended)
+
+
+def run_worker(args: argparse.Namespace) -> None:
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["service"] = args.service
+        ctx["gate"] = Gate(ctx["redis"]) if args.gated else None
+        if args.gated and not args.no_wake:
+            ctx["wake"] = asyncio.create_task(wake_on_dispatch(worker, ctx["gate"]))
+        await ctx["redis"].sadd(READY, os.getpid())
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if "wake" in ctx:
+            ctx["wake"].cancel()
+
+    worker = Worker(
+        functions=[func(bench_task, name=TASK)],
+        redis_settings=RedisSettings.from_dsn(args.redis),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        max_jobs=args.max_jobs,
+        poll_delay=args.poll_delay,
+        max_tries=3,
+        keep_result=60,
+        allow_abort_jobs=True,
+        handle_signals=True,
+    )
+    worker.run()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="one benchmark worker (started by the gate benchmarks)")
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--max-jobs", type=int, default=20)
+    parser.add_argument("--poll-delay", type=float, default=0.005)
+    parser.add_argument("--service", type=float, default=0.02, help="seconds each task sleeps")
+    parser.add_argument("--gated", action="store_true", help="wrap the task in run_gated, as the platform does")
+    parser.add_argument("--no-wake", action="store_true", help="gated, but without the platform's wake-ups")
+    run_worker(parser.parse_args())
