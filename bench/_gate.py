@@ -19,7 +19,6 @@ import contextlib
 import itertools
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from arq import Worker, func
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import serialize_job
 
+from bench._servers import stop_processes
 from scanfleet.embedded import EmbeddedValkey, die_with_parent
 from scanfleet.gate.gate import Gate
 from worker.gated import run_gated
@@ -111,22 +111,9 @@ def _spawn(spec: FleetSpec, url: str, logs: Path) -> list[tuple[subprocess.Popen
                 )
             started.append((process, path))
     except BaseException:
-        _stop([process for process, _ in started])
+        stop_processes([process for process, _ in started])
         raise
     return started
-
-
-def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM (arq's graceful stop), then SIGKILL whatever has not exited within 10 s."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextlib.asynccontextmanager
@@ -144,7 +131,7 @@ async def fleet(redis: ArqRedis, url: str, spec: FleetSpec, logs: Path, timeout:
             await asyncio.sleep(0.02)
         yield
     finally:
-        _stop([process for process, _ in started])
+        stop_processes([process for process, _ in started])
         await redis.flushall()
 
 

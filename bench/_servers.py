@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -45,3 +47,16 @@ async def start_postgres(data_dir: Path, settings: Settings, name: str = "bench"
         postgres.stop()
         raise
     return postgres, database_url
+
+
+def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM (arq's graceful stop), then SIGKILL whatever has not exited within 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

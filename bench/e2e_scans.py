@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,7 @@ import httpx
 from arq import Worker, func
 from arq.connections import ArqRedis
 
-from bench._servers import cancel_on_sigterm, start_postgres
+from bench._servers import cancel_on_sigterm, start_postgres, stop_processes
 from scanfleet import jobs
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
@@ -157,15 +156,7 @@ def worker_processes(argv: list[str], count: int, env: dict[str, str], logs: Pat
                 processes.append(subprocess.Popen(argv, cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT))
         yield paths
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes)
 
 
 async def wait_started(paths: list[Path], timeout: float = 30.0) -> None:
