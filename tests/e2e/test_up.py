@@ -84,6 +84,9 @@ def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
     created = platform.cli("org", "create", "acme", "--tier", "pro")
     assert created.returncode == 0, created.stderr
     assert "acme (pro)" in created.stdout
+    changed = platform.cli("org", "set", "acme", "--max-running", "3")
+    assert changed.returncode == 0, changed.stderr
+    assert "acme: pro, 3 running / 50 queued" in changed.stdout
     key_out = platform.cli("key", "create", "--org", "acme")
     assert key_out.returncode == 0, key_out.stderr
     key = key_out.stdout.strip().splitlines()[-1]
@@ -94,6 +97,9 @@ def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
     assert scanned.returncode == 0, scanned.stdout + scanned.stderr
     assert "status      succeeded" in scanned.stdout
     assert "third_party_scripts" in scanned.stdout
+
+    usage = httpx.get(f"{platform.api}/v1/usage", headers={"Authorization": f"Bearer {key}"}).json()
+    assert usage["limits"]["max_running"] == 3 and usage["running"] == 0
 
     worker_metrics = httpx.get(f"http://127.0.0.1:{platform.worker_port}/metrics").text
     assert 'scanfleet_jobs_total{outcome="succeeded",task="run_scan"} 1.0' in worker_metrics

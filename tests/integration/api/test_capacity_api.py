@@ -129,3 +129,25 @@ async def test_requests_over_the_key_rate_limit_are_429_with_headers(
     assert refused.json()["error"]["tier"] == "free"
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["ratelimit-limit"] == "60" and refused.headers["ratelimit-remaining"] == "0"
+
+
+async def test_submission_while_redis_is_unreachable_is_503_and_leaves_no_row(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    from redis.asyncio import Redis
+
+    from scanfleet.embedded import free_port
+
+    tenant = await make_tenant(pool)
+    resources = api._transport.app.state.resources  # type: ignore[attr-defined]
+    working = resources.gate
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    resources.gate = Gate(dead)
+    try:
+        refused = await submit(api, tenant)
+    finally:
+        resources.gate = working
+        await dead.aclose()
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "queue_unavailable" and refused.headers["retry-after"] == "5"
+    assert await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id) == 0
