@@ -26,16 +26,18 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
     )
     redis = await jobs.connect(slow_polling)
     await redis.flushdb()
+    gate = Gate(redis)
+    # Channels are shared by all databases: other workers of the test session listen on it too.
+    subscribers_before = (await redis.pubsub_numsub(gate.wake_channel))[0][1]
     worker = build_worker(slow_polling, handle_signals=False)
     running = asyncio.create_task(worker.async_run())
     try:
-        gate = Gate(redis)
         tenant = await make_tenant(pool)
         url = site.add(f"/wake-{uuid.uuid4().hex[:6]}", html("<html></html>"))
 
         async def listening() -> bool:
             subscribers = await redis.pubsub_numsub(gate.wake_channel)
-            return subscribers[0][1] >= 1
+            return subscribers[0][1] > subscribers_before
 
         await eventually(listening)
         for _ in range(3):
