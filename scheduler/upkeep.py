@@ -11,7 +11,8 @@ import asyncpg
 from scanfleet import jobs, metrics
 from scanfleet.config import Settings
 from scanfleet.db import orgs, partitions, scans
-from scanfleet.gate.gate import Gate
+from scanfleet.gate.gate import Gate, Usage
+from scanfleet.gate.tiers import TIERS
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ async def _release_ended(pool: asyncpg.Pool, gate: Gate, cutoff: datetime, count
 
 
 async def export_gauges(gate: Gate) -> None:
-    for tier, usage in (await gate.usage_by_tier()).items():
+    by_tier = await gate.usage_by_tier()
+    for tier in TIERS:  # every tier, so one that emptied reads 0 rather than its last value
+        usage = by_tier.get(tier, Usage(0, 0))
         metrics.GATE_RUNNING.labels(tier).set(usage.running)
         metrics.GATE_QUEUED.labels(tier).set(usage.queued)

@@ -123,3 +123,4 @@ async def test_gauges_export_running_and_queued_per_tier(gate: Gate) -> None:
     assert value("scanfleet_gate_queued_jobs", {"tier": "free"}) == 2
     assert value("scanfleet_gate_running_jobs", {"tier": "enterprise"}) == 1
     assert value("scanfleet_gate_queued_jobs", {"tier": "enterprise"}) == 0
+    assert value("scanfleet_gate_running_jobs", {"tier": "pro"}) == 0  # no pro org: zero, not absent
