@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(10, ge=0)
     fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     fetch_user_agent: str = "scanfleet/0.1 (+privacy scan)"
+    # A PEM file of extra certificate authorities to trust (besides the system's), e.g. a corporate CA.
+    fetch_ca_file: Path | None = None
     # Networks that may be fetched although not public (e.g. 127.0.0.0/8 for local development).
     fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import trustme
 from arq import Worker
 from arq.connections import ArqRedis
 
@@ -63,9 +64,24 @@ async def fresh_database(settings: Settings, admin_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-async def settings(server_urls: tuple[str, str]) -> Settings:
+def ca(tmp_path_factory: pytest.TempPathFactory) -> trustme.CA:
+    """The test CA: fixture HTTPS sites use its certificates, and the platform trusts it via fetch_ca_file."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_site(ca: trustme.CA) -> Iterator[FixtureSite]:
+    with FixtureSite(ca) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def settings(server_urls: tuple[str, str], ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     admin_url, redis_url = server_urls
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
     base = Settings(
+        fetch_ca_file=ca_file,
         _env_file=None,  # type: ignore[call-arg]
         redis_url=redis_url,
         fetch_allow_networks=[ip_network("127.0.0.0/8")],

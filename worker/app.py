@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 from arq import Worker, func
 
 from scanfleet import jobs
@@ -25,7 +26,10 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
         max_bytes=settings.fetch_max_bytes,
         user_agent=settings.fetch_user_agent,
     )
-    return SafeFetcher(limits, AddressPolicy(tuple(settings.fetch_allow_networks)))
+    ssl_context = httpx.create_ssl_context(trust_env=False)
+    if settings.fetch_ca_file:
+        ssl_context.load_verify_locations(cafile=settings.fetch_ca_file)
+    return SafeFetcher(limits, AddressPolicy(tuple(settings.fetch_allow_networks)), ssl_context)
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:

@@ -1,6 +1,6 @@
 """Outbound HTTP to addresses that strangers give us: SSRF-guarded, bounded in time and size."""
 
-from scanfleet.http.fetch import FetchError, FetchLimits, FetchResult, Hop, SafeFetcher
+from scanfleet.http.fetch import FetchError, FetchLimits, FetchResult, Hop, SafeFetcher, TlsInfo
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError
 
 __all__ = [
@@ -11,4 +11,5 @@ __all__ = [
     "FetchResult",
     "Hop",
     "SafeFetcher",
+    "TlsInfo",
 ]

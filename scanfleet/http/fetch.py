@@ -6,7 +6,9 @@ import asyncio
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 import httpcore
 import httpx
@@ -27,6 +29,19 @@ class FetchLimits:
 
 
 @dataclass(frozen=True)
+class TlsInfo:
+    """The connection's TLS session and the server certificate it verified."""
+
+    protocol: str | None  # e.g. "TLSv1.3"
+    cipher: str | None
+    subject: dict[str, str]  # e.g. {"commonName": "example.com"}
+    issuer: dict[str, str]  # e.g. {"organizationName": "Let's Encrypt", "commonName": "R11"}
+    subject_alt_names: list[str]
+    not_before: datetime | None
+    not_after: datetime | None
+
+
+@dataclass(frozen=True)
 class Hop:
     """One response in the chain, redirects included."""
 
@@ -35,6 +50,7 @@ class Hop:
     headers: httpx.Headers
     address: str | None  # the IP the guard checked and connected to
     elapsed_seconds: float
+    tls: TlsInfo | None = None  # for https hops
 
     @property
     def set_cookies(self) -> list[str]:
@@ -149,6 +165,7 @@ class SafeFetcher:
                     headers=response.headers,
                     address=_peer_address(response),
                     elapsed_seconds=time.perf_counter() - started,
+                    tls=_tls_of(response),
                 )
                 hops.append(hop)
                 location = response.headers.get("location")
@@ -186,6 +203,33 @@ def _peer_address(response: httpx.Response) -> str | None:
         return None
     peer = stream.get_extra_info("server_addr")
     return str(peer[0]) if peer else None
+
+
+def _tls_of(response: httpx.Response) -> TlsInfo | None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if ssl_object is None:
+        return None
+    cert = ssl_object.getpeercert() or {}
+    cipher = ssl_object.cipher()
+    return TlsInfo(
+        protocol=ssl_object.version(),
+        cipher=cipher[0] if cipher else None,
+        subject=_name(cert.get("subject", ())),
+        issuer=_name(cert.get("issuer", ())),
+        subject_alt_names=[value for kind, value in cert.get("subjectAltName", ()) if kind in ("DNS", "IP Address")],
+        not_before=_cert_time(cert.get("notBefore")),
+        not_after=_cert_time(cert.get("notAfter")),
+    )
+
+
+def _name(rdns: Any) -> dict[str, str]:
+    # getpeercert() gives ((("commonName", "x"),), (("organizationName", "y"),)): flatten it.
+    return {key: value for rdn in rdns for key, value in rdn}
+
+
+def _cert_time(value: str | None) -> datetime | None:
+    return datetime.fromtimestamp(ssl.cert_time_to_seconds(value), UTC) if value else None
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

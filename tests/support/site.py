@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ssl
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import trustme
 
 
 @dataclass
@@ -26,7 +30,9 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FixtureSite:
-    def __init__(self) -> None:
+    """Plain HTTP, or HTTPS with a certificate from `ca` (a trustme test CA) for 127.0.0.1 and localhost."""
+
+    def __init__(self, ca: trustme.CA | None = None, **cert_options: Any) -> None:
         self.pages: dict[str, Page] = {}
         self.hits: dict[str, int] = {}
         site = self
@@ -51,12 +57,18 @@ class FixtureSite:
                 pass
 
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if ca is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert("127.0.0.1", "localhost", **cert_options).configure_cert(context)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def add(self, path: str, page: Page) -> str:
         self.pages[path] = page
