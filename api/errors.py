@@ -33,6 +33,11 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
 
 
+def invalid(field: str, rule: str, message: str, code: str = "validation_error") -> ApiError:
+    """A 422 about one field, shaped like the validation errors FastAPI's models raise."""
+    return ApiError(422, code, f"{field}: {message}", fields=[{"field": field, "rule": rule, "message": message}])
+
+
 def error_body(
     code: str, message: str, fields: list[dict[str, str]] | None = None, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -28,6 +28,17 @@ TargetUrl = Annotated[str, Field(min_length=1), AfterValidator(_target_url)]
 class ScanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: TargetUrl = Field(description="http(s) URL of the page to scan", examples=["https://example.com/"])
+    fresh: bool = Field(False, description="scan anew even if a recent scan of this URL could be reused")
+
+
+MAX_BATCH = 100
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Plain strings: each URL is checked on its own, so one bad URL is one bad item, not a refused batch.
+    urls: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} URLs")
+    fresh: bool = False
 
 
 class ScanOut(BaseModel):
@@ -44,9 +55,12 @@ class ScanOut(BaseModel):
     http_status: int | None
     error: dict[str, str] | None
     summary: dict[str, Any] | None
+    reused: str | None = Field(
+        None, description="in_flight: this URL was already being scanned; recent: a scan finished moments ago"
+    )
 
     @classmethod
-    def of(cls, scan: Scan, status_url: str) -> ScanOut:
+    def of(cls, scan: Scan, status_url: str, reused: str | None = None) -> ScanOut:
         duration = None
         if scan.started_at and scan.finished_at:
             duration = (scan.finished_at - scan.started_at).total_seconds()
@@ -65,7 +79,19 @@ class ScanOut(BaseModel):
             http_status=scan.http_status,
             error=error,
             summary=scan.summary,
+            reused=reused,
         )
+
+
+class BatchItem(BaseModel):
+    url: str
+    outcome: str = Field(description="accepted | reused | rejected (capacity) | invalid (the URL)")
+    scan: ScanOut | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchOut(BaseModel):
+    items: list[BatchItem]
 
 
 class EvidenceOut(BaseModel):

@@ -6,7 +6,7 @@ Starts an embedded PostgreSQL in a temporary directory, migrates a fresh databas
 writes the same evidence three ways, over ONE connection (a pool of size 1), into the day-partitioned
 `evidence` table:
 
-  repository  `scans.record_outcome(pool, scan, outcome)` for every scan: acquire, BEGIN, SELECT … FOR
+  repository  `results.record_outcome(pool, scan, outcome)` for every scan: acquire, BEGIN, SELECT … FOR
               UPDATE, COPY evidence (+ COPY issues with --issues > 0), UPDATE scans, COMMIT, release.
               The scans are inserted and claimed (`scans.claim`) beforehand, outside the timed section.
   raw COPY    `conn.copy_records_to_table("evidence", …)` of identical rows (fresh scan ids), one
@@ -38,9 +38,10 @@ import asyncpg
 from bench._servers import cancel_on_sigterm, start_postgres
 from scanfleet import ids
 from scanfleet.config import Settings
-from scanfleet.db import orgs, scans
+from scanfleet.db import orgs, results, scans
 from scanfleet.db.pool import create_pool
-from scanfleet.db.scans import EVIDENCE_COLUMNS, Scan
+from scanfleet.db.results import EVIDENCE_COLUMNS
+from scanfleet.db.scans import Scan
 from scanfleet.results import Evidence, Issue, Outcome, ScanStatus, Severity
 
 PAGE = "https://shop.example.com/"
@@ -158,7 +159,7 @@ async def one_round(
 
     async def repository() -> None:
         for scan in claimed:
-            if not await scans.record_outcome(pool, scan, outcome):
+            if not await results.record_outcome(pool, scan, outcome):
                 raise RuntimeError(f"scan {scan.id} was not written")
 
     async def raw() -> None:

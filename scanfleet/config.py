@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     # Capacity gate.
     lease_seconds: float = Field(15.0, gt=0, description="a running job's lease; workers renew it every third")
 
+    # Reuse: a scan of the same URL by the same org that succeeded this recently is returned instead of
+    # a new one (0 turns reuse off; `fresh=true` skips it per request).
+    scan_reuse_seconds: float = Field(300.0, ge=0)
+    purge_deleted_after_seconds: float = Field(3600.0, ge=0)
+    idempotency_keep_seconds: float = Field(86400.0, gt=0)
+
     # Fetching targets.
     scan_timeout_seconds: float = Field(30.0, gt=0)
     fetch_connect_timeout_seconds: float = Field(5.0, gt=0)

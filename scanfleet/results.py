@@ -45,6 +45,15 @@ class Issue:
     evidence: tuple[int, ...] = ()  # indexes into the outcome's evidence list
 
 
+@dataclass(frozen=True)
+class DomainSeen:
+    """A third-party registrable domain the page referenced; indexed so scans can be found by it."""
+
+    domain: str
+    tracker: bool = False
+    vendor: str | None = None
+
+
 @dataclass
 class Outcome:
     status: ScanStatus
@@ -54,6 +63,7 @@ class Outcome:
     error_message: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    domains: list[DomainSeen] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         counts = {severity.value: 0 for severity in Severity}

@@ -39,6 +39,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     async def upkeep_round() -> None:
         await upkeep.make_partitions(pool, settings)
         await upkeep.reconcile(pool, gate, settings)
+        await upkeep.purge(pool, settings)
         await upkeep.export_gauges(gate)
 
     try:

@@ -10,7 +10,7 @@ import asyncpg
 
 from scanfleet import jobs, metrics
 from scanfleet.config import Settings
-from scanfleet.db import orgs, partitions, scans
+from scanfleet.db import idempotency, orgs, partitions, scans
 from scanfleet.gate.gate import Gate, Usage
 from scanfleet.gate.tiers import TIERS
 
@@ -25,6 +25,14 @@ async def make_partitions(pool: asyncpg.Pool, settings: Settings) -> int:
         metrics.PARTITIONS_CREATED.labels("upkeep").inc(created)
         log.info("created %s partitions", created)
     return created
+
+
+async def purge(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Soft-deleted scans after their grace period, and idempotency keys past their keeping time."""
+    scans_purged = await scans.purge_deleted(pool, settings.purge_deleted_after_seconds)
+    keys_purged = await idempotency.purge(pool, settings.idempotency_keep_seconds)
+    if scans_purged or keys_purged:
+        log.info("purged %s deleted scans and %s idempotency keys", scans_purged, keys_purged)
 
 
 async def reap(gate: Gate) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from scanfleet.http import FetchError, FetchResult, SafeFetcher
-from scanfleet.results import Outcome, ScanStatus
+from scanfleet.results import DomainSeen, Evidence, Outcome, ScanStatus
 from worker.privacy import analyse
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,25 @@ def _analysed(result: FetchResult) -> Outcome:
             "the page could not be analysed",
         )
     return Outcome(
-        ScanStatus.SUCCEEDED, final_url=final.url, http_status=final.status, evidence=evidence, issues=issues
-    )
+        ScanStatus.SUCCEEDED, final_url=final.url, http_status=final.status, evidence=evidence, issues=issues,
+        domains=domains_seen(evidence),
+    )  # fmt: skip
+
+
+def domains_seen(evidence: list[Evidence]) -> list[DomainSeen]:
+    """Every registrable domain the evidence names as a third party, once, a tracker if any row says so."""
+    seen: dict[str, DomainSeen] = {}
+    for item in evidence:
+        domain = item.details.get("registrable_domain")
+        if not domain or item.kind not in ("third_party", "tracker"):
+            continue
+        tracker = item.kind == "tracker" or bool(item.details.get("tracker"))
+        vendor = item.details.get("vendor")
+        before = seen.get(domain)
+        if before is not None:
+            tracker, vendor = tracker or before.tracker, vendor or before.vendor
+        seen[domain] = DomainSeen(domain, tracker, vendor)
+    return sorted(seen.values(), key=lambda d: d.domain)
 
 
 def _failed(outcome: Outcome, code: str, message: str) -> Outcome:

@@ -13,7 +13,7 @@ import asyncpg
 
 from scanfleet import metrics
 from scanfleet.config import Settings
-from scanfleet.db import scans
+from scanfleet.db import results, scans
 from scanfleet.gate.gate import Gate
 from scanfleet.http import SafeFetcher
 from scanfleet.jobs import RUN_SCAN
@@ -55,7 +55,7 @@ async def _scan(deps: Deps, scan_id: uuid.UUID) -> str:
         metrics.JOB_WAIT.labels(RUN_SCAN).observe(max(wait, 0.0))
     started = time.perf_counter()
     outcome = await scan_url(deps.fetcher, scan.url)
-    written = await scans.record_outcome(deps.pool, scan, outcome)
+    written = await results.record_outcome(deps.pool, scan, outcome)
     metrics.JOB_DURATION.labels(RUN_SCAN).observe(time.perf_counter() - started)
     if not written:
         metrics.JOBS.labels(RUN_SCAN, "duplicate").inc()

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import asyncpg
 
-PARTITIONED_TABLES = ("scans", "evidence", "issues")
+PARTITIONED_TABLES = ("scans", "evidence", "issues", "scan_domains")
 
 T = TypeVar("T")
 

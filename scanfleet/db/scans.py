@@ -10,23 +10,13 @@ from typing import Any, Literal
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db import results
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.results import Outcome, ScanStatus
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
-EVIDENCE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "kind", "severity", "title", "details", "location")
-ISSUE_COLUMNS = (
-    "scan_created_at",
-    "scan_id",
-    "seq",
-    "org_id",
-    "code",
-    "severity",
-    "title",
-    "explanation",
-    "evidence_seqs",
-)
+Reused = Literal["in_flight", "recent"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +35,14 @@ class Scan:
     error_code: str | None
     error_message: str | None
     summary: dict[str, Any] | None
+    deleted_at: datetime | None = None
+
+    @property
+    def etag(self) -> str | None:
+        """A finished scan never changes again: its id and end time name its content."""
+        if not self.status.final or self.finished_at is None:
+            return None
+        return f'"{self.id}.{int(self.finished_at.timestamp() * 1_000_000)}"'
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Scan:
@@ -69,9 +67,82 @@ async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str, scan_id: uuid.
     return Scan.from_row(await retry_on_missing(pool, created, write))
 
 
+async def submit(
+    pool: asyncpg.Pool, org_id: uuid.UUID, url: str, reuse_seconds: float, fresh: bool
+) -> tuple[Scan, Reused | None]:
+    """A new scan of `url`, or the one to reuse: the org's scan of it still queued or running, else (unless
+    `fresh`) one that succeeded within `reuse_seconds`. A lock per (org, URL) makes concurrent identical
+    submissions agree on one scan."""
+    scan_id = ids.new_id()
+    created = ids.created_at(scan_id)
+
+    async def write() -> tuple[asyncpg.Record, Reused | None]:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text || $2, 0))", org_id, url)
+            row = await conn.fetchrow(
+                "SELECT * FROM scans WHERE org_id = $1 AND md5(url) = md5($2) AND url = $2 AND deleted_at IS NULL"
+                " AND status IN ('queued', 'running') ORDER BY created_at DESC LIMIT 1",
+                org_id,
+                url,
+            )
+            if row:
+                return row, "in_flight"
+            if not fresh and reuse_seconds > 0:
+                row = await conn.fetchrow(
+                    "SELECT * FROM scans WHERE org_id = $1 AND md5(url) = md5($2) AND url = $2 AND deleted_at IS NULL"
+                    " AND status = 'succeeded' AND created_at >= now() - make_interval(secs => $3)"
+                    " ORDER BY created_at DESC LIMIT 1",
+                    org_id,
+                    url,
+                    reuse_seconds,
+                )
+                if row:
+                    return row, "recent"
+            row = await conn.fetchrow(
+                "INSERT INTO scans (id, created_at, org_id, url) VALUES ($1, $2, $3, $4) RETURNING *",
+                scan_id,
+                created,
+                org_id,
+                url,
+            )
+            return row, None
+
+    row, reused = await retry_on_missing(pool, created, write)
+    return Scan.from_row(row), reused
+
+
+async def soft_delete(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID) -> bool:
+    """Hide a finished scan at once; upkeep purges its rows later."""
+    status = await conn.execute(
+        "UPDATE scans SET deleted_at = now() WHERE id = $1 AND created_at = $2 AND org_id = $3"
+        " AND deleted_at IS NULL AND status NOT IN ('queued', 'running')",
+        scan_id,
+        ids.created_at(scan_id),
+        org_id,
+    )
+    return status.endswith(" 1")
+
+
+async def purge_deleted(pool: asyncpg.Pool, older_than_seconds: float, limit: int = 500) -> int:
+    """Remove soft-deleted scans and everything written for them; each delete prunes to the scan's day."""
+    rows = await pool.fetch(
+        "SELECT id, created_at FROM scans WHERE deleted_at < now() - make_interval(secs => $1) LIMIT $2",
+        older_than_seconds, limit,
+    )  # fmt: skip
+    for row in rows:
+        async with pool.acquire() as conn, conn.transaction():
+            for table in ("evidence", "issues", "scan_domains"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE scan_id = $1 AND scan_created_at = $2",  # noqa: S608 - fixed names
+                    row["id"], row["created_at"],
+                )  # fmt: skip
+            await conn.execute("DELETE FROM scans WHERE id = $1 AND created_at = $2", row["id"], row["created_at"])
+    return len(rows)
+
+
 async def get(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID) -> Scan | None:
     row = await conn.fetchrow(
-        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND org_id = $3",
+        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND org_id = $3 AND deleted_at IS NULL",
         scan_id,
         ids.created_at(scan_id),
         org_id,
@@ -120,7 +191,8 @@ async def statuses(conn: Executor, scan_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 async def list_for_org(conn: Executor, org_id: uuid.UUID, before: uuid.UUID | None, limit: int) -> list[Scan]:
     """Newest first; `before` is the last id of the previous page."""
     rows = await conn.fetch(
-        "SELECT * FROM scans WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        "SELECT * FROM scans WHERE org_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)"
+        " ORDER BY id DESC LIMIT $3",
         org_id,
         before,
         limit,
@@ -142,92 +214,6 @@ async def claim(conn: Executor, scan_id: uuid.UUID, lease_seconds: float) -> Sca
         lease_seconds,
     )
     return Scan.from_row(row) if row else None
-
-
-async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bool:
-    """Write evidence, issues and the final status in one transaction. False if another delivery already did."""
-    evidence = [
-        (
-            scan.created_at,
-            scan.id,
-            seq,
-            scan.org_id,
-            item.kind,
-            item.severity.value,
-            item.title,
-            item.details,
-            item.location,
-        )
-        for seq, item in enumerate(outcome.evidence)
-    ]
-    issues = [
-        (
-            scan.created_at,
-            scan.id,
-            seq,
-            scan.org_id,
-            item.code,
-            item.severity.value,
-            item.title,
-            item.explanation,
-            list(item.evidence),
-        )
-        for seq, item in enumerate(outcome.issues)
-    ]
-
-    async def write() -> bool:
-        async with pool.acquire() as conn, conn.transaction():
-            # The status change comes first: it takes the row lock, and a concurrent delivery of the same
-            # scan waits on it, re-checks the status after this one commits, finds it final and writes nothing.
-            changed = await conn.fetchval(
-                "UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4,"
-                " http_status = $5, error_code = $6, error_message = $7, summary = $8"
-                " WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running') RETURNING true",
-                scan.id,
-                scan.created_at,
-                outcome.status.value,
-                outcome.final_url,
-                outcome.http_status,
-                outcome.error_code,
-                outcome.error_message,
-                outcome.summary(),
-            )
-            if not changed:
-                return False
-            if evidence:
-                await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
-            if issues:
-                await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
-            return True
-
-    return await retry_on_missing(pool, scan.created_at, write)
-
-
-# What the API reads of a scan's results, per table; both are keyed (scan, seq) in the scan's partition.
-_RESULT_COLUMNS = {
-    "evidence": "seq, kind, severity, title, details, location",
-    "issues": "seq, code, severity, title, explanation, evidence_seqs AS evidence",
-}
-
-
-async def list_results(
-    conn: Executor,
-    table: Literal["evidence", "issues"],
-    org_id: uuid.UUID,
-    scan_id: uuid.UUID,
-    after_seq: int,
-    limit: int,
-) -> list[asyncpg.Record]:
-    """A page of a scan's evidence or issues, in seq order after `after_seq`."""
-    return await conn.fetch(
-        f"SELECT {_RESULT_COLUMNS[table]} FROM {table}"  # noqa: S608 - both names come from the dict above
-        " WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4 ORDER BY seq LIMIT $5",
-        scan_id,
-        ids.created_at(scan_id),
-        org_id,
-        after_seq,
-        limit,
-    )
 
 
 @dataclass(frozen=True)
@@ -271,4 +257,4 @@ async def fail_exhausted(pool: asyncpg.Pool, scan_id: uuid.UUID, max_tries: int)
         error_code="attempts_exhausted",
         error_message=f"the scan's worker stopped {max_tries} times before finishing it",
     )
-    return await record_outcome(pool, Scan.from_row(scan), outcome)
+    return await results.record_outcome(pool, Scan.from_row(scan), outcome)

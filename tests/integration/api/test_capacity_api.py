@@ -24,7 +24,8 @@ async def limited_tenant(pool: asyncpg.Pool, tier: str, max_running: int, max_qu
 
 
 async def submit(api: httpx.AsyncClient, tenant: Tenant, url: str = "http://127.0.0.1:9/") -> httpx.Response:
-    return await api.post("/v1/scans", json={"url": url}, headers=tenant.headers)
+    # A distinct query each time: the same URL while one is in flight would be that scan, reused.
+    return await api.post("/v1/scans", json={"url": f"{url}?n={uuid.uuid4().hex}"}, headers=tenant.headers)
 
 
 async def test_full_queue_is_429_naming_the_limit_and_leaves_nothing_runnable(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from scanfleet import ids
-from scanfleet.db import scans
+from scanfleet.db import results, scans
 from scanfleet.results import Evidence, Issue, Outcome, ScanStatus, Severity
 from tests.conftest import Tenant
 
@@ -30,13 +30,13 @@ async def test_write_into_a_day_without_partition_creates_it(pool: asyncpg.Pool,
     scan = await scans.insert(pool, tenant.org.id, "http://x/", scan_id=ids.new_id(at=day))
     claimed = await scans.claim(pool, scan.id, lease_seconds=60)
     assert claimed is not None
-    assert await scans.record_outcome(pool, claimed, outcome(3))
+    assert await results.record_outcome(pool, claimed, outcome(3))
 
     assert await pool.fetchval("SELECT to_regclass($1) IS NOT NULL", partition)
     stored = await scans.get(pool, tenant.org.id, scan.id)
     assert stored is not None and stored.status is ScanStatus.SUCCEEDED
     assert stored.summary == {"evidence": 3, "issues": {"critical": 0, "high": 0, "medium": 1, "low": 0, "info": 0}}
-    rows = await scans.list_results(pool, "evidence", tenant.org.id, scan.id, after_seq=-1, limit=10)
+    rows = await results.list_results(pool, "evidence", tenant.org.id, scan.id, after_seq=-1, limit=10)
     assert [row["details"]["n"] for row in rows] == [0, 1, 2]
 
 
@@ -60,7 +60,7 @@ async def test_duplicate_deliveries_write_evidence_once(pool: asyncpg.Pool, tena
     assert first is not None and second is not None and second.attempts == 2
 
     written = await asyncio.gather(
-        scans.record_outcome(pool, first, outcome(5)), scans.record_outcome(pool, second, outcome(5))
+        results.record_outcome(pool, first, outcome(5)), results.record_outcome(pool, second, outcome(5))
     )
     assert sorted(written) == [False, True]
     # A third delivery after the end finds nothing to claim.

@@ -1,0 +1,24 @@
+"""Conditional GETs for finished scans, which never change again."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+
+def respond(request: Request, etag: str | None, body: BaseModel, vary_on_query: bool = False) -> Response:
+    """The body with its ETag, or 304 if the client already has it. No ETag while the scan may still change."""
+    if etag is not None and vary_on_query and request.url.query:
+        # A page of results: the same scan, another page or filter, is another representation.
+        etag = f'{etag[:-1]}.{hashlib.sha256(request.url.query.encode()).hexdigest()[:16]}"'
+    if etag is not None and etag in _tags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers={"ETag": etag})
+    headers = {"ETag": etag} if etag else {}
+    return JSONResponse(body.model_dump(mode="json"), headers=headers)
+
+
+def _tags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
