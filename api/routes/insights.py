@@ -78,7 +78,7 @@ async def scans_seeing_domain(
     limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: Annotated[str | None, Query()] = None,
 ) -> Page[DomainScanOut]:  # fmt: skip
     first, last = _day_range(first, last)
-    rows = await results.scans_seeing(
+    rows, after = await results.scans_seeing(
         res.pool, principal.org_id, domain.lower(), _midnight(first), _midnight(last + timedelta(days=1)),
         _domain_cursor(cursor), limit,
     )  # fmt: skip
@@ -87,8 +87,7 @@ async def scans_seeing_domain(
                       tracker=r["tracker"], vendor=r["vendor"])
         for r in rows
     ]  # fmt: skip
-    last_item = items[-1] if len(items) == limit else None
-    next_cursor = f"{last_item.created_at.isoformat()}_{last_item.scan_id}" if last_item else None
+    next_cursor = f"{after[0].isoformat()}_{after[1]}" if after else None
     return Page[DomainScanOut](items=items, next_cursor=next_cursor)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import asyncpg
 
@@ -114,21 +114,39 @@ async def list_results(
     )
 
 
+DOMAIN_PAGE = (
+    "SELECT scan_id, scan_created_at, tracker, vendor FROM scan_domains"
+    " WHERE org_id = $1 AND domain = $2 AND scan_created_at >= $3 AND scan_created_at < $4"
+    " AND ($5::timestamptz IS NULL OR (scan_created_at, scan_id) < ($5, $6))"
+    " ORDER BY scan_created_at DESC, scan_id DESC LIMIT $7"
+)
+
+
 async def scans_seeing(
     conn: Executor, org_id: uuid.UUID, domain: str, since: datetime, until: datetime,
     before: tuple[datetime, uuid.UUID] | None, limit: int,
-) -> list[asyncpg.Record]:  # fmt: skip
-    """The org's scans that referenced `domain`, newest first, in [since, until): an index range scan on
-    scan_domains' key in each day partition of the range, then one pruned lookup per scan."""
-    return await conn.fetch(
-        "SELECT d.scan_id, d.scan_created_at, d.tracker, d.vendor, s.url, s.status"
-        " FROM scan_domains d JOIN scans s ON s.id = d.scan_id AND s.created_at = d.scan_created_at"
-        " WHERE d.org_id = $1 AND d.domain = $2 AND d.scan_created_at >= $3 AND d.scan_created_at < $4"
-        " AND ($5::timestamptz IS NULL OR (d.scan_created_at, d.scan_id) < ($5, $6))"
-        " AND s.deleted_at IS NULL"
-        " ORDER BY d.scan_created_at DESC, d.scan_id DESC LIMIT $7",
-        org_id, domain, since, until, before[0] if before else None, before[1] if before else None, limit,
+) -> tuple[list[dict[str, Any]], tuple[datetime, uuid.UUID] | None]:  # fmt: skip
+    """The org's scans that referenced `domain` in [since, until), newest first, and the key to continue
+    after (None on the last page). First a page of scan_domains alone — an index range scan of its key in
+    the range's day partitions, stopping at `limit` — then point lookups of just those scans."""
+    page = await conn.fetch(
+        DOMAIN_PAGE, org_id, domain, since, until, before[0] if before else None, before[1] if before else None, limit
+    )
+    if not page:
+        return [], None
+    found = await conn.fetch(
+        "SELECT s.id, s.url, s.status FROM scans s JOIN unnest($1::uuid[], $2::timestamptz[]) AS k(id, created_at)"
+        " ON s.id = k.id AND s.created_at = k.created_at WHERE s.deleted_at IS NULL",
+        [row["scan_id"] for row in page], [row["scan_created_at"] for row in page],
     )  # fmt: skip
+    scans_by_id = {row["id"]: row for row in found}
+    rows = [
+        dict(row) | {"url": scans_by_id[row["scan_id"]]["url"], "status": scans_by_id[row["scan_id"]]["status"]}
+        for row in page
+        if row["scan_id"] in scans_by_id  # a deleted scan is hidden at once, before upkeep purges its rows
+    ]
+    last = page[-1]
+    return rows, (last["scan_created_at"], last["scan_id"]) if len(page) == limit else None
 
 
 async def daily_stats(conn: Executor, org_id: uuid.UUID, first: date, last: date) -> dict[date, dict[str, dict]]:
