@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from ipaddress import ip_network
 
 import pytest
@@ -65,3 +68,41 @@ async def test_truncation_is_reported_exactly_at_the_limit(
     url = site.add(f"/exact-{size}", Page(200, [("Content-Type", "text/html")], b"x" * size))
     result = await fetcher.fetch(url)
     assert (len(result.body), result.truncated) == (min(size, 64 * 1024), truncated)
+
+
+@pytest.fixture
+def drip_server() -> Iterator[str]:
+    """Answers a byte every 0.2 s forever: each read is quick, the whole never ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n")
+                while not stop.wait(0.2):
+                    try:
+                        conn.sendall(b"<")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+async def test_slow_drip_is_cut_by_the_total_time_limit(fetcher: SafeFetcher, drip_server: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(drip_server)
+    assert caught.value.code == "timeout"
+    assert 2.5 < time.monotonic() - started < 6  # the 3 s total, not the 1 s read timeout, ended it
