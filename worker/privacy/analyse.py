@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from scanfleet.http.fetch import FetchResult
 from scanfleet.results import Evidence, Issue
 from worker.privacy.cookies import collect_cookies
+from worker.privacy.coverage import collect_coverage
+from worker.privacy.document import Document, parse_document
+from worker.privacy.forms import collect_forms
 from worker.privacy.headers import collect_security_headers
+from worker.privacy.mixed_content import collect_mixed_content
+from worker.privacy.policy_links import collect_privacy_policy
 from worker.privacy.redirects import collect_redirects
 from worker.privacy.rules import evaluate
 from worker.privacy.third_parties import collect_third_parties
+from worker.privacy.tls import collect_tls
+from worker.privacy.trackers import collect_trackers
+
+# Every kind of evidence row, in the order analyse() returns them.
+EVIDENCE_KINDS = (
+    "redirect",
+    "final_url",
+    "https_redirect",
+    "tls_certificate",
+    "cookie",
+    "security_header",
+    "third_party",
+    "tracker",
+    "form",
+    "mixed_content",
+    "privacy_policy",
+    "coverage",
+)
 
 
-def analyse(result: FetchResult) -> tuple[list[Evidence], list[Issue]]:
-    """Evidence rows in a fixed order (redirects, final URL, cookies, headers, third parties) and the issues.
+def analyse(result: FetchResult, now: datetime | None = None) -> tuple[list[Evidence], list[Issue]]:
+    """Evidence rows in EVIDENCE_KINDS order and the issues; `now` (default: the current time) dates certificates.
 
     Issue.evidence holds indexes into the returned evidence list.
     """
-    evidence = [
+    evidence = collect_evidence(result, parse_document(result), now or datetime.now(UTC))
+    return evidence, evaluate(evidence)
+
+
+def collect_evidence(result: FetchResult, document: Document | None, now: datetime) -> list[Evidence]:
+    """Every collector over a fetch result and its page, parsed once beforehand (None: no HTML to read)."""
+    return [
         *collect_redirects(result),
+        *collect_tls(result, now),
         *collect_cookies(result),
         *collect_security_headers(result),
-        *collect_third_parties(result),
+        *collect_third_parties(document),
+        *collect_trackers(document),
+        *collect_forms(document),
+        *collect_mixed_content(document),
+        *collect_privacy_policy(document),
+        collect_coverage(result, document),
     ]
-    return evidence, evaluate(evidence)

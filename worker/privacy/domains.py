@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import tldextract
@@ -20,6 +21,7 @@ def host_of(url: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=4096)  # a page names the same few hosts thousands of times
 def registrable_domain(host: str) -> str:
     """eTLD+1 of `host`; an IP address, a bare public suffix or a single label stands for itself."""
     host = host.lower().strip("[]").rstrip(".")

@@ -13,8 +13,15 @@ from urllib.parse import urlsplit
 
 from scanfleet.results import Evidence, Issue, Severity
 from worker.privacy.headers import CSP, HSTS, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS
+from worker.privacy.tls import EXPIRY_HIGH_DAYS, EXPIRY_MEDIUM_DAYS
+from worker.privacy.vendors import Category
 
 HSTS_MIN_MAX_AGE = 15_552_000  # 180 days, the usual floor (and half the HSTS preload list's one year)
+
+# Tracker categories with a rule of their own; every other category falls to tracker_present.
+_NAMED_TRACKER_CATEGORIES = frozenset(
+    {Category.ADVERTISING, Category.SESSION_RECORDING, Category.ANALYTICS, Category.TAG_MANAGER}
+)
 
 # Frame-ancestors sources that still allow framing from anywhere.
 _ANY_ANCESTOR = frozenset({"*", "http:", "https:"})
@@ -92,6 +99,26 @@ def _row_rule(kind: str, condition: Callable[[dict[str, Any]], bool]) -> Match:
         return [index for index, details in _rows(evidence, kind) if condition(details)]
 
     return match
+
+
+def _days_left_in(low: int | None, high: int) -> Match:
+    """tls_certificate rows with low <= days_left < high (no lower bound when low is None)."""
+
+    def within(row: dict[str, Any]) -> bool:
+        days = row["days_left"]
+        return days is not None and (low is None or days >= low) and days < high
+
+    return _row_rule("tls_certificate", within)
+
+
+def _tracker_rule(condition: Callable[[str], bool]) -> Match:
+    """tracker rows whose category satisfies `condition`."""
+    return _row_rule("tracker", lambda row: condition(row["category"]))
+
+
+def _insecure_form(sensitive: bool) -> Match:
+    """form rows submitting over http, with (or without) password or e-mail fields."""
+    return _row_rule("form", lambda row: not row["secure"] and bool(row["sensitive_fields"]) is sensitive)
 
 
 RULES: tuple[Rule, ...] = (
@@ -210,6 +237,128 @@ RULES: tuple[Rule, ...] = (
         "The final HTML page references (but loads no script from) a host with a different registrable "
         "domain: images, frames, stylesheets, forms, media.",
         _row_rule("third_party", lambda row: "script" not in row["tags"]),
+    ),
+    Rule(
+        "tls_certificate_expiring_soon",
+        Severity.HIGH,
+        "TLS certificate expires within two weeks",
+        "Once it expires every visitor sees a certificate error; automated renewal is already overdue.",
+        f"The certificate of an https:// hop has fewer than {EXPIRY_HIGH_DAYS} days left, or has expired.",
+        _days_left_in(None, EXPIRY_HIGH_DAYS),
+    ),
+    Rule(
+        "tls_certificate_expiring",
+        Severity.MEDIUM,
+        "TLS certificate expires within a month",
+        "Automated renewal normally happens with 30 days left: one this close to expiry suggests renewal is failing.",
+        f"The certificate of an https:// hop has {EXPIRY_HIGH_DAYS} to {EXPIRY_MEDIUM_DAYS - 1} days left.",
+        _days_left_in(EXPIRY_HIGH_DAYS, EXPIRY_MEDIUM_DAYS),
+    ),
+    Rule(
+        "advertising_tracker_present",
+        Severity.HIGH,
+        "Advertising trackers",
+        "Advertising pixels and tags report each visit to ad networks, which profile visitors across websites.",
+        "A tracker (a blocklisted request, a request to a known vendor, or a vendor snippet in an inline "
+        "script) has category `advertising`.",
+        _tracker_rule(lambda category: category == Category.ADVERTISING),
+    ),
+    Rule(
+        "session_recorder_present",
+        Severity.HIGH,
+        "Session recording",
+        "Session recorders send the vendor visitors' mouse movements, clicks and keystrokes, often with "
+        "personal data typed into the page.",
+        "A tracker has category `session_recording` (Hotjar, Microsoft Clarity, FullStory, Mouseflow, …).",
+        _tracker_rule(lambda category: category == Category.SESSION_RECORDING),
+    ),
+    Rule(
+        "analytics_tracker_present",
+        Severity.MEDIUM,
+        "Third-party analytics",
+        "Analytics services receive every page view with the visitor's IP address and usually an identifying cookie.",
+        "A tracker has category `analytics`.",
+        _tracker_rule(lambda category: category == Category.ANALYTICS),
+    ),
+    Rule(
+        "tag_manager_present",
+        Severity.MEDIUM,
+        "Tag manager",
+        "A tag manager loads whatever tags are configured in the vendor's console when the page runs: a "
+        "scan without a browser cannot see them, so the page may track more than is reported here.",
+        "A tracker has category `tag_manager` (Google Tag Manager, Adobe Experience Platform Tags).",
+        _tracker_rule(lambda category: category == Category.TAG_MANAGER),
+    ),
+    Rule(
+        "tracker_present",
+        Severity.MEDIUM,
+        "Other trackers",
+        "The request is on EasyList/EasyPrivacy or goes to a social or marketing vendor: a third party "
+        "learns who visits the page.",
+        "A tracker has a category without a rule of its own: `social`, `marketing`, or `unclassified` "
+        "(on EasyList/EasyPrivacy, vendor not in the curated map).",
+        _tracker_rule(lambda category: category not in _NAMED_TRACKER_CATEGORIES),
+    ),
+    Rule(
+        "sensitive_form_over_http",
+        Severity.HIGH,
+        "Password or e-mail form submits over HTTP",
+        "Passwords and e-mail addresses typed into the form cross the network unencrypted.",
+        "A form with a password or e-mail field submits to an http:// URL (an empty action on an http:// "
+        "page included).",
+        _insecure_form(sensitive=True),
+    ),
+    Rule(
+        "form_posts_over_http",
+        Severity.MEDIUM,
+        "Form submits over HTTP",
+        "Whatever visitors type into the form can be read and altered on the network.",
+        "A form without password or e-mail fields submits to an http:// URL.",
+        _insecure_form(sensitive=False),
+    ),
+    Rule(
+        "mixed_content_active",
+        Severity.HIGH,
+        "Scripts or frames loaded over HTTP on an HTTPS page",
+        "A network attacker can replace active content loaded over http and take over the page; browsers "
+        "block it, which breaks the page instead.",
+        "The https:// page loads a script, frame, stylesheet, font or plugin from an http:// URL.",
+        _row_rule("mixed_content", lambda row: row["mode"] == "active"),
+    ),
+    Rule(
+        "mixed_content_passive",
+        Severity.LOW,
+        "Images or media loaded over HTTP on an HTTPS page",
+        "Images and media fetched over http tell the network what the visitor looks at, and can be swapped.",
+        "The https:// page loads an image, audio or video from an http:// URL.",
+        _row_rule("mixed_content", lambda row: row["mode"] == "passive"),
+    ),
+    Rule(
+        "third_party_fonts",
+        Severity.LOW,
+        "Fonts loaded from a third-party font service",
+        "Every page view sends the visitor's IP address to the font service; self-hosted fonts avoid it "
+        "(a German court fined a site for embedding Google Fonts in 2022).",
+        "A third-party host is a known font service (Google Fonts, Adobe Fonts, Bunny Fonts, Font Awesome, …).",
+        _row_rule("third_party", lambda row: row["category"] == "font"),
+    ),
+    Rule(
+        "public_cdn_resources",
+        Severity.LOW,
+        "Files loaded from a public CDN",
+        "Every page view tells the CDN operator the visitor's IP address and the page; self-hosted copies "
+        "avoid it, and the risk of the CDN serving altered code.",
+        "A third-party host is a known public CDN (cdnjs, jsDelivr, unpkg, code.jquery.com, …).",
+        _row_rule("third_party", lambda row: row["category"] == "cdn"),
+    ),
+    Rule(
+        "privacy_policy_missing",
+        Severity.MEDIUM,
+        "No link to a privacy policy",
+        "Visitors must be told what is collected about them and why (GDPR Art. 13); the page gives no way to find out.",
+        "The HTML page has no link whose text, title or path names a privacy policy (privacy, Datenschutz, "
+        "confidentialité, privacidad, …); links to a vendor's own policy do not count.",
+        _row_rule("privacy_policy", lambda row: not row["found"]),
     ),
 )
 

@@ -1,10 +1,11 @@
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from scanfleet.http.fetch import FetchResult, Hop
-from worker.privacy import analyse
+from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
+from worker.privacy import EVIDENCE_KINDS, analyse
 from worker.privacy.rules import rules_markdown
 
 RULES_MD = Path(__file__).resolve().parents[4] / "worker" / "privacy" / "RULES.md"
@@ -32,7 +33,9 @@ def test_evidence_order_details_are_json_and_issue_indexes_valid() -> None:
     )
     evidence, issues = analyse(result)
     assert [e.kind for e in evidence] == (
-        ["redirect", "redirect", "final_url", "cookie", "cookie"] + ["security_header"] * 6 + ["third_party"]
+        ["redirect", "redirect", "final_url", "https_redirect", "cookie", "cookie"]
+        + ["security_header"] * 6
+        + ["third_party", "privacy_policy", "coverage"]
     )
     for row in evidence:
         assert json.loads(json.dumps(row.details)) == row.details
@@ -53,3 +56,31 @@ def test_failed_fetch_with_only_a_redirect_hop_and_no_body() -> None:
 
 def test_rules_md_matches_the_rule_table() -> None:
     assert RULES_MD.read_text() == rules_markdown()
+
+
+def test_every_kind_in_evidence_kinds_order() -> None:
+    final = Hop(
+        "https://example.com/",
+        200,
+        httpx.Headers([("content-type", "text/html"), ("set-cookie", "a=1")]),
+        None,
+        0.0,
+        TlsInfo("TLSv1.3", None, {}, {}, [], None, datetime(2030, 1, 1, tzinfo=UTC)),
+    )
+    body = (
+        '<script src="https://www.google-analytics.com/analytics.js"></script><img src="http://img.test/a.png">'
+        '<form action="/f"></form><a href="/privacy">Privacy</a>'
+    )
+    start = Hop("http://example.com/", 301, httpx.Headers({"location": "https://example.com/"}), None, 0.0)
+    evidence, _ = analyse(FetchResult([start, final], body.encode()), datetime(2029, 1, 1, tzinfo=UTC))
+    kinds = [row.kind for row in evidence]
+    assert set(kinds) == set(EVIDENCE_KINDS)
+    assert kinds == sorted(kinds, key=EVIDENCE_KINDS.index)
+    [certificate] = [row for row in evidence if row.kind == "tls_certificate"]
+    assert certificate.details["days_left"] == 365  # dated by the `now` given, not the clock
+
+
+def test_readme_rule_table_is_the_rule_table() -> None:
+    readme = (RULES_MD.parents[2] / "README.md").read_text()
+    documented = readme.split("<!-- rules -->\n", 1)[1].split("\n<!-- /rules -->", 1)[0]
+    assert documented.strip() == rules_markdown().split("\n\n", 2)[2].strip()

@@ -1,7 +1,10 @@
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
-from scanfleet.http.fetch import FetchResult, Hop
+from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
 from scanfleet.results import Evidence, Issue, Severity
 from worker.privacy import analyse
 from worker.privacy.rules import RULES, evaluate
@@ -44,7 +47,7 @@ def test_well_configured_site_has_no_issues() -> None:
     _, issues = run(
         redirect("http://example.com/", "https://example.com/"),
         final(cookies=("sid=1; Secure; HttpOnly; SameSite=Lax",)),
-        body='<script src="/app.js"></script><img src="https://img.example.com/a.png">',
+        body='<script src="/app.js"></script><img src="https://img.example.com/a.png"><a href="/privacy">Privacy</a>',
     )
     assert issues == {}
 
@@ -220,3 +223,115 @@ def test_third_party_rules_do_not_fire_for_first_party_only() -> None:
 
 def test_evaluate_on_empty_evidence() -> None:
     assert evaluate([]) == []
+
+
+POLICY_LINK = '<a href="/privacy">Privacy</a>'
+SENSITIVE = {"sensitive_form_over_http"}
+PLAIN = {"form_posts_over_http"}
+
+
+def codes_for(body: str, url: str = "https://example.com/") -> set[str]:
+    """Issue codes for a page with a policy link, less those an http:// page always has."""
+    return set(run(final(url), body=body + POLICY_LINK)[1]) - {"no_https", "http_not_redirected_to_https"}
+
+
+@pytest.mark.parametrize(
+    ("days", "codes"),
+    [
+        (-2, {"tls_certificate_expiring_soon"}),
+        (13, {"tls_certificate_expiring_soon"}),
+        (14, {"tls_certificate_expiring"}),
+        (29, {"tls_certificate_expiring"}),
+        (30, set()),
+    ],
+)
+def test_tls_expiry_rules(days: int, codes: set[str]) -> None:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    certificate = TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", {}, {}, [], None, now + timedelta(days=days, hours=1))
+    evidence, issues = analyse(FetchResult([replace(final(), tls=certificate)], b""), now)
+    assert {i.code for i in issues} == codes
+    for issue in issues:
+        assert [e.kind for e in triggering(evidence, issue)] == ["tls_certificate"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("<script>fbq('init', '1234567');</script>", "advertising_tracker_present"),
+        ('<script src="https://www.clarity.ms/tag/abc"></script>', "session_recorder_present"),
+        ("<script>_paq.push(['setSiteId', '1']);</script>", "analytics_tracker_present"),
+        ("<script>var id = 'GTM-ABC123';</script>", "tag_manager_present"),
+        ('<img src="https://px.ads.example.net/pixel.gif?u=1">', "tracker_present"),
+        ('<script src="https://platform.twitter.com/widgets.js"></script>', "tracker_present"),
+    ],
+)
+def test_tracker_rules_by_category(body: str, code: str) -> None:
+    evidence, issues = run(final(), body=body + POLICY_LINK)
+    tracker_codes = {c for c in issues if c.endswith("_present")}
+    assert tracker_codes == {code}
+    assert all(e.kind == "tracker" for e in triggering(evidence, issues[code]))
+
+
+def test_no_tracker_rules_for_plain_third_parties() -> None:
+    body = '<script src="https://cdn.example.org/lib.js"></script><img src="https://images.example.org/a.png">'
+    assert codes_for(body) == {"third_party_scripts", "third_party_content"}
+
+
+@pytest.mark.parametrize(
+    ("url", "form", "codes"),
+    [
+        ("https://example.com/", '<form action="http://x.test/l"><input type=password></form>', SENSITIVE),
+        ("https://example.com/", '<form action="http://x.test/n"><input type=email></form>', SENSITIVE),
+        ("https://example.com/", '<form action="http://x.test/s"><input name=q></form>', PLAIN),
+        ("http://example.com/", "<form><input type=password></form>", SENSITIVE),
+        ("https://example.com/", "<form><input type=password></form>", set()),
+        ("https://example.com/", '<form action="https://x.test/s"><input name=q></form>', set()),
+    ],
+)
+def test_form_rules(url: str, form: str, codes: set[str]) -> None:
+    assert codes_for(form, url) - {"third_party_content"} == codes
+
+
+def test_mixed_content_rules() -> None:
+    assert codes_for('<script src="http://cdn.example.com/a.js"></script>') == {"mixed_content_active"}
+    assert codes_for('<iframe src="http://example.com/f"></iframe>') == {"mixed_content_active"}
+    assert codes_for('<img src="http://example.com/a.png">') == {"mixed_content_passive"}
+    assert codes_for('<img src="https://example.com/a.png"><link rel=preconnect href="http://example.com">') == set()
+    # The same references on an http page are not mixed content.
+    http_codes = codes_for('<script src="http://example.com/a.js"></script>', "http://example.com/")
+    assert not {"mixed_content_active", "mixed_content_passive"} & http_codes
+
+
+def test_font_and_cdn_rules() -> None:
+    fonts = codes_for('<link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Inter">')
+    assert fonts == {"third_party_fonts", "third_party_content"}
+    cdn = codes_for('<script src="https://cdn.jsdelivr.net/npm/lib@1/x.js"></script>')
+    assert cdn == {"public_cdn_resources", "third_party_scripts"}
+
+
+def test_privacy_policy_missing() -> None:
+    evidence, issues = run(final(), body="<p>No links here</p>")
+    assert set(issues) == {"privacy_policy_missing"}
+    assert [e.kind for e in triggering(evidence, issues["privacy_policy_missing"])] == ["privacy_policy"]
+    assert run(final(), body=POLICY_LINK)[1] == {}
+    # Nothing to judge without an HTML body.
+    assert run(final(headers={"content-type": "application/json"}), body="{}")[1] == {}
+
+
+def test_new_rule_codes_are_in_the_table() -> None:
+    assert {
+        "tls_certificate_expiring_soon",
+        "tls_certificate_expiring",
+        "advertising_tracker_present",
+        "session_recorder_present",
+        "analytics_tracker_present",
+        "tag_manager_present",
+        "tracker_present",
+        "sensitive_form_over_http",
+        "form_posts_over_http",
+        "mixed_content_active",
+        "mixed_content_passive",
+        "third_party_fonts",
+        "public_cdn_resources",
+        "privacy_policy_missing",
+    } <= {rule.code for rule in RULES}

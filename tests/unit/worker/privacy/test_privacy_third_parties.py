@@ -2,7 +2,8 @@ import httpx
 
 from scanfleet.http.fetch import FetchResult, Hop
 from scanfleet.results import Severity
-from worker.privacy.third_parties import collect_third_parties, referenced_urls
+from worker.privacy.document import parse_document, parse_html
+from worker.privacy.third_parties import collect_third_parties
 
 PAGE = "https://www.example.co.uk/shop/item"
 
@@ -13,8 +14,16 @@ def page(body: bytes | str, content_type: str = "text/html; charset=utf-8", url:
     return FetchResult([Hop(url, 200, headers, None, 0.0)], raw)
 
 
+def third_parties(result: FetchResult) -> list:
+    return collect_third_parties(parse_document(result))
+
+
 def rows_by_host(result: FetchResult) -> dict[str, dict]:
-    return {row.details["host"]: row.details for row in collect_third_parties(result)}
+    return {row.details["host"]: row.details for row in third_parties(result)}
+
+
+def referenced_urls(html: str, page_url: str) -> list[tuple[str, str]]:
+    return [(reference.tag, reference.url) for reference in parse_html(html, page_url).references]
 
 
 SAMPLE = """<!doctype html><html><head>
@@ -42,7 +51,7 @@ SAMPLE = """<!doctype html><html><head>
 
 
 def test_sample_page() -> None:
-    rows = collect_third_parties(page(SAMPLE))
+    rows = third_parties(page(SAMPLE))
     assert [r.details["host"] for r in rows] == [
         "fonts.googleapis.com",
         "fonts.gstatic.com",
@@ -61,7 +70,9 @@ def test_sample_page() -> None:
         "tags": ["img"],
         "count": 3,
         "urls": ["https://pixel.tracker.net/p.gif?a=1", "https://pixel.tracker.net/p.gif?a=2"],
+        "category": None,
     }
+    assert details["fonts.googleapis.com"]["category"] == details["fonts.gstatic.com"]["category"] == "font"
     assert details["media.cdn.net"]["tags"] == ["source", "video"]
     assert details["icons.cdn.net"]["urls"] == ["https://icons.cdn.net/fav.ico"]  # protocol-relative
     assert details["www.googletagmanager.com"]["count"] == 2
@@ -131,10 +142,10 @@ def test_malformed_html_still_yields_references() -> None:
 
 
 def test_non_html_bodies_yield_nothing() -> None:
-    assert collect_third_parties(page(b'{"script": "<script src=https://a.test/x.js>"}', "application/json")) == []
-    assert collect_third_parties(page(b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")) == []
-    assert collect_third_parties(page(b"", "text/html")) == []
-    assert collect_third_parties(page(b"", "")) == []
+    assert third_parties(page(b'{"script": "<script src=https://a.test/x.js>"}', "application/json")) == []
+    assert third_parties(page(b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")) == []
+    assert third_parties(page(b"", "text/html")) == []
+    assert third_parties(page(b"", "")) == []
 
 
 def test_html_without_content_type_is_sniffed() -> None:
@@ -160,3 +171,12 @@ def test_urls_are_capped_at_five_distinct() -> None:
 def test_ip_address_page() -> None:
     html = '<img src="http://192.0.2.1/a.png"><img src="http://192.0.2.2/b.png">'
     assert list(rows_by_host(page(html, url="http://192.0.2.1/"))) == ["192.0.2.2"]
+
+
+def test_public_cdns_and_font_services_are_categorised() -> None:
+    html = (
+        '<script src="https://cdnjs.cloudflare.com/ajax/libs/x/1/x.js"></script>'
+        '<link rel="stylesheet" href="https://use.typekit.net/abc.css"><img src="https://images.test/a.png">'
+    )
+    categories = {host: row["category"] for host, row in rows_by_host(page(html)).items()}
+    assert categories == {"cdnjs.cloudflare.com": "cdn", "use.typekit.net": "font", "images.test": None}

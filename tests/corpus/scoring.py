@@ -1,0 +1,61 @@
+"""Matching evidence against a corpus page: the corpus test's assertions and the quality bench's counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scanfleet.results import Evidence
+from tests.corpus.model import EXHAUSTIVE_KINDS, PARTIAL_KINDS, CorpusPage, Row
+
+EvidenceRow = Mapping[str, Any]  # as the API returns it: {"kind", "severity", "title", "details", …}
+
+
+@dataclass(frozen=True)
+class Matching:
+    matched: int
+    unmatched_expected: list[Row]
+    unmatched_reported: list[EvidenceRow]
+
+
+def as_api_row(evidence: Evidence) -> dict[str, Any]:
+    """An analyse() row in the API's shape, so offline and end-to-end results are checked alike."""
+    return {
+        "kind": evidence.kind,
+        "severity": evidence.severity.value,
+        "title": evidence.title,
+        "details": evidence.details,
+    }
+
+
+def match(expected: Sequence[Row], reported: Sequence[EvidenceRow]) -> Matching:
+    """Pair each expected row with the first still-unpaired reported row it matches, in order."""
+    left = list(reported)
+    unmatched: list[Row] = []
+    for row in expected:
+        found = next((candidate for candidate in left if row.matches(candidate)), None)
+        if found is None:
+            unmatched.append(row)
+        else:
+            left.remove(found)
+    return Matching(len(expected) - len(unmatched), unmatched, left)
+
+
+def problems(page: CorpusPage, evidence: Sequence[EvidenceRow], codes: set[str]) -> list[str]:
+    """Every way a scan's evidence and issue codes differ from what `page` says a scan reports; [] if none."""
+    found: list[str] = []
+    reported = [row for row in page.all_rows if row.reported]
+    for kind in (*EXHAUSTIVE_KINDS, *PARTIAL_KINDS):
+        result = match([row for row in reported if row.kind == kind], [row for row in evidence if row["kind"] == kind])
+        found += [f"expected, not reported: {row}" for row in result.unmatched_expected]
+        if kind in EXHAUSTIVE_KINDS:
+            found += [f"reported, not expected: {row}" for row in result.unmatched_reported]
+    for row in page.all_rows:
+        if not row.reported and any(row.matches(candidate) for candidate in evidence):
+            found.append(f"known miss is now reported (update the corpus): {row}")
+    if codes != page.reported_issues:
+        found.append(
+            f"issue codes: extra {sorted(codes - page.reported_issues)}, missing {sorted(page.reported_issues - codes)}"
+        )
+    return found
