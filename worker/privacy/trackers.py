@@ -17,7 +17,7 @@ from worker.privacy.document import Document, Reference
 from worker.privacy.domains import registrable_domain
 from worker.privacy.signatures import find_signatures
 from worker.privacy.third_parties import URLS_PER_HOST
-from worker.privacy.vendors import Category, vendor_for
+from worker.privacy.vendors import Category, home_domain, vendor_for
 
 # Built once per process (~0.1 s): the EasyList and EasyPrivacy copies bundled in the wheel, so a
 # scan never downloads a list and every worker judges URLs the same way.
@@ -44,7 +44,7 @@ def collect_trackers(document: Document | None) -> list[Evidence]:
         if (row := _network_row(document, host, references)) is not None
     ]
     for vendor, ids in find_signatures(document.inline_scripts).items():
-        details = _details("inline", vendor.name, vendor.category, ids=ids)
+        details = _details("inline", vendor.name, vendor.category, ids=ids, registrable_domain=home_domain(vendor))
         rows.append(_row(f"{vendor.name} configured inline ({', '.join(ids)})", vendor.category, details, document.url))
     return rows
 

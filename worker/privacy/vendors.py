@@ -87,6 +87,17 @@ _BY_NAME: dict[tuple[str, ...], Vendor] = {
 VENDORS: dict[str, Vendor] = {name: vendor for names, vendor in _BY_NAME.items() for name in names}
 
 
+def home_domain(vendor: Vendor) -> str | None:
+    """The registrable domain a vendor serves its script from (its first name above), for snippets
+    found inline: the page names no host, but the snippet loads from there at run time."""
+    return _HOME.get(vendor)
+
+
 def vendor_for(host: str) -> Vendor | None:
     """The vendor behind `host`: an exact host entry first, then its registrable domain."""
     return VENDORS.get(host) or VENDORS.get(registrable_domain(host))
+
+
+_HOME: dict[Vendor, str] = {}
+for _names, _vendor in _BY_NAME.items():
+    _HOME.setdefault(_vendor, registrable_domain(_names[0]))

@@ -117,3 +117,15 @@ def test_urls_capped_and_request_types_collected() -> None:
 
 def test_no_document_no_rows() -> None:
     assert collect_trackers(None) == []
+
+
+def test_inline_rows_are_indexed_under_the_vendors_own_domain() -> None:
+    from worker.scan import domains_seen
+
+    rows = collect_trackers(parse_html("<script>fbq('init', '1234567'); h._hjSettings={hjid:99999};</script>", PAGE))
+    assert [row.details["registrable_domain"] for row in rows] == ["facebook.net", "hotjar.com"]
+    seen = domains_seen(rows)
+    assert [(d.domain, d.tracker, d.vendor) for d in seen] == [
+        ("facebook.net", True, "Meta Pixel"),
+        ("hotjar.com", True, "Hotjar"),
+    ]
