@@ -1,7 +1,16 @@
 """Outbound HTTP to addresses that strangers give us: SSRF-guarded, bounded in time and size."""
 
-from scanfleet.http.fetch import FetchError, FetchLimits, FetchResult, Hop, SafeFetcher, TlsInfo
-from scanfleet.http.guard import AddressPolicy, BlockedAddressError
+from scanfleet.http.fetch import (
+    FetchError,
+    FetchLimits,
+    FetchResult,
+    Hop,
+    SafeFetcher,
+    TlsInfo,
+    guarded_client,
+    tls_info,
+)
+from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
 
 __all__ = [
     "AddressPolicy",
@@ -9,7 +18,11 @@ __all__ = [
     "FetchError",
     "FetchLimits",
     "FetchResult",
+    "GuardedBackend",
     "Hop",
+    "ResolutionError",
     "SafeFetcher",
     "TlsInfo",
+    "guarded_client",
+    "tls_info",
 ]

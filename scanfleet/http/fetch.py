@@ -94,7 +94,7 @@ class FetchError(Exception):
         return f"{self.code}: {self.message}"
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
+class GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext) -> None:
         # trust_env=False: an HTTP(S)_PROXY from the environment would route around the guard.
         super().__init__(trust_env=False)
@@ -110,7 +110,7 @@ class SafeFetcher:
     def __init__(self, limits: FetchLimits, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
         self.limits = limits
         self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(policy, ssl_context or httpx.create_ssl_context(trust_env=False)),
+            transport=GuardedTransport(policy, ssl_context or httpx.create_ssl_context(trust_env=False)),
             follow_redirects=False,  # followed by hand, so each hop is recorded and re-checked
             timeout=httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds),
             headers={"user-agent": limits.user_agent, "accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
@@ -192,6 +192,19 @@ class SafeFetcher:
         return b"".join(chunks), False
 
 
+def guarded_client(
+    policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None, timeout: httpx.Timeout | None = None
+) -> httpx.AsyncClient:
+    """An httpx client for any request to user-given URLs: every connection passes the SSRF guard, and no
+    proxy from the environment routes around it. Redirects are off unless a request asks for them."""
+    return httpx.AsyncClient(
+        transport=GuardedTransport(policy, ssl_context or httpx.create_ssl_context(trust_env=False)),
+        timeout=timeout or httpx.Timeout(10.0),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
 def _require_web_scheme(url: httpx.URL) -> None:
     if url.scheme not in ("http", "https"):
         raise FetchError("invalid_url", f"scheme {url.scheme!r} is not http or https")
@@ -208,8 +221,11 @@ def _peer_address(response: httpx.Response) -> str | None:
 def _tls_of(response: httpx.Response) -> TlsInfo | None:
     stream = response.extensions.get("network_stream")
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    if ssl_object is None:
-        return None
+    return tls_info(ssl_object) if ssl_object is not None else None
+
+
+def tls_info(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> TlsInfo:
+    """The session and the verified server certificate of a TLS connection."""
     cert = ssl_object.getpeercert() or {}
     cipher = ssl_object.cipher()
     return TlsInfo(

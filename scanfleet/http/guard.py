@@ -8,8 +8,10 @@ rebinding to slip into.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +20,10 @@ from httpcore._backends.auto import AutoBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+# How long the last name resolution took in this task: checks report DNS time apart from connecting.
+resolve_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("resolve_seconds", default=0.0)
 
 
 class BlockedAddressError(Exception):
@@ -73,7 +79,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        started = time.perf_counter()
         addresses = await self.resolve(host, port)
+        resolve_seconds.set(time.perf_counter() - started)
         # Every address must pass: a name that mixes public and private answers is refused outright.
         for address in addresses:
             if not self._policy.permits(address):
