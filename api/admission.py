@@ -23,7 +23,7 @@ async def admit(
     limits = principal.limits
     try:
         admission = await res.gate.admit(
-            principal.org_id, jobs.scan_job_id(scan_id), jobs.scan_payload(scan_id), limits
+            principal.org_id, jobs.job_id(scan_id), jobs.payload("privacy", scan_id), limits
         )
     except RedisError as exc:
         await forget()

@@ -14,6 +14,8 @@ from redis.exceptions import ConnectionError, TimeoutError
 from scanfleet.config import Settings
 
 RUN_SCAN = "run_scan"
+RUN_CHECKS = "run_checks"
+TASKS = {"privacy": RUN_SCAN, "checks": RUN_CHECKS}  # by the job's kind
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -31,15 +33,16 @@ async def connect(settings: Settings) -> ArqRedis:
     return await create_pool(redis_settings(settings))
 
 
-def scan_job_id(scan_id: uuid.UUID) -> str:
-    # The job id is the scan id: arq refuses a second job with the same id, so re-enqueueing is harmless.
-    return f"scan:{scan_id}"
+def job_id(scan_id: uuid.UUID) -> str:
+    # The job id is the scan's (or run's) id: arq refuses a second job with the same id, so
+    # re-enqueueing is harmless.
+    return f"job:{scan_id}"
 
 
-def scan_id_of(job_id: str) -> uuid.UUID:
-    return uuid.UUID(job_id.removeprefix("scan:"))
+def id_of(job_id: str) -> uuid.UUID:
+    return uuid.UUID(job_id.removeprefix("job:"))
 
 
-def scan_payload(scan_id: uuid.UUID) -> bytes:
+def payload(kind: str, scan_id: uuid.UUID) -> bytes:
     """The job body arq's worker reads, made here so the gate can hand it to arq when a slot frees."""
-    return serialize_job(RUN_SCAN, (str(scan_id),), {}, None, int(time.time() * 1000))
+    return serialize_job(TASKS[kind], (str(scan_id),), {}, None, int(time.time() * 1000))

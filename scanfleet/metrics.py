@@ -43,3 +43,4 @@ RATE_LIMITED = Counter("scanfleet_rate_limited_total", "API requests refused by 
 GATE_RUNNING = Gauge("scanfleet_gate_running_jobs", "Jobs holding a running slot, per tier.", ["tier"])
 GATE_QUEUED = Gauge("scanfleet_gate_queued_jobs", "Jobs waiting in the gate for a slot, per tier.", ["tier"])
 LEASES_REAPED = Counter("scanfleet_leases_reaped_total", "Jobs requeued because their worker stopped renewing.")
+HEARTBEATS_MISSED = Counter("scanfleet_heartbeats_missed_total", "Heartbeat deadlines missed (each a failed run).")

@@ -64,6 +64,7 @@ class Outcome:
     evidence: list[Evidence] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     domains: list[DomainSeen] = field(default_factory=list)
+    verdict: str | None = None  # a test run's: passed, degraded or failed
 
     def summary(self) -> dict[str, Any]:
         counts = {severity.value: 0 for severity in Severity}

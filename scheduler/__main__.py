@@ -46,6 +46,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.gather(
             # The reaper runs often: a dead worker's job should run again within seconds of its lease.
             every(settings.reaper_interval_seconds, stop, "reaper", lambda: upkeep.reap(gate)),
+            every(settings.reaper_interval_seconds, stop, "heartbeats", lambda: upkeep.heartbeat_deadlines(pool)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
         )
     finally:

@@ -10,7 +10,7 @@ import asyncpg
 
 from scanfleet import jobs, metrics
 from scanfleet.config import Settings
-from scanfleet.db import idempotency, orgs, partitions, scans
+from scanfleet.db import heartbeats, idempotency, orgs, partitions, scans
 from scanfleet.gate.gate import Gate, Usage
 from scanfleet.gate.tiers import TIERS
 
@@ -25,6 +25,15 @@ async def make_partitions(pool: asyncpg.Pool, settings: Settings) -> int:
         metrics.PARTITIONS_CREATED.labels("upkeep").inc(created)
         log.info("created %s partitions", created)
     return created
+
+
+async def heartbeat_deadlines(pool: asyncpg.Pool) -> list[str]:
+    """A failed run for every heartbeat that missed its deadline."""
+    runs = await heartbeats.record_missed(pool)
+    if runs:
+        metrics.HEARTBEATS_MISSED.inc(len(runs))
+        log.warning("%s heartbeats missed their deadline", len(runs))
+    return [str(run) for run in runs]
 
 
 async def purge(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -64,7 +73,7 @@ async def _readmit_lost(
     """Unfinished scans the gate does not hold (Redis lost them, or an API died between its two steps)."""
     page = await scans.unfinished(pool, cutoff, None, BATCH)
     while page:
-        states = await gate.states([jobs.scan_job_id(scan.id) for scan in page])
+        states = await gate.states([jobs.job_id(scan.id) for scan in page])
         for scan, state in zip(page, states, strict=True):
             if state is not None:
                 continue
@@ -75,7 +84,7 @@ async def _readmit_lost(
             if org is None:
                 continue
             # Accepted long ago: never refused now, whatever the org's queue holds.
-            await gate.admit(org.id, jobs.scan_job_id(scan.id), jobs.scan_payload(scan.id), org.limits, force=True)
+            await gate.admit(org.id, jobs.job_id(scan.id), jobs.payload(scan.kind, scan.id), org.limits, force=True)
             counts["readmitted"] += 1
         page = await scans.unfinished(pool, cutoff, page[-1], BATCH)
 
@@ -85,10 +94,10 @@ async def _release_ended(pool: asyncpg.Pool, gate: Gate, cutoff: datetime, count
     held = await gate.held(int(cutoff.timestamp() * 1000), limit=10 * BATCH)
     if not held:
         return
-    current = await scans.statuses(pool, [jobs.scan_id_of(job_id) for job_id in held])
+    current = await scans.statuses(pool, [jobs.id_of(job_id) for job_id in held])
     alive = []
     for job_id in held:
-        status = current.get(jobs.scan_id_of(job_id))
+        status = current.get(jobs.id_of(job_id))
         if status is None or status.final:
             await gate.finish(job_id)
             counts["released"] += 1

@@ -135,7 +135,7 @@ async def delete_scan(scan_id: str, request: Request, res: ResourcesDep, princip
     if cancelled is None:  # it ended meanwhile: hide it like any finished scan
         await scans.soft_delete(res.pool, principal.org_id, scan.id)
         return Response(status_code=204)
-    await withdraw(res, jobs.scan_job_id(scan.id))
+    await withdraw(res, jobs.job_id(scan.id))
     return JSONResponse(_out(request, cancelled).model_dump(mode="json"))
 
 

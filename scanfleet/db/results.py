@@ -41,6 +41,16 @@ ON CONFLICT (org_id, day, severity) DO UPDATE SET issues = c.issues + excluded.i
 
 async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bool:
     """Write evidence, issues and the final status in one transaction. False if another delivery already did."""
+
+    async def write() -> bool:
+        async with pool.acquire() as conn, conn.transaction():
+            return await write_outcome(conn, scan, outcome)
+
+    return await retry_on_missing(pool, scan.created_at, write)
+
+
+async def write_outcome(conn: asyncpg.Connection, scan: Scan, outcome: Outcome) -> bool:
+    """record_outcome's writes, inside the caller's transaction."""
     evidence = [
         (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
          item.location)
@@ -52,34 +62,29 @@ async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bo
         for seq, item in enumerate(outcome.issues)
     ]  # fmt: skip
     severities = Counter(issue.severity.value for issue in outcome.issues)
-
-    async def write() -> bool:
-        async with pool.acquire() as conn, conn.transaction():
-            # The status change comes first: it takes the row lock, and a concurrent delivery of the same
-            # scan waits on it, re-checks the status after this one commits, finds it final and writes nothing.
-            changed = await conn.fetchval(
-                "UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4,"
-                " http_status = $5, error_code = $6, error_message = $7, summary = $8"
-                " WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running') RETURNING true",
-                scan.id, scan.created_at, outcome.status.value, outcome.final_url, outcome.http_status,
-                outcome.error_code, outcome.error_message, outcome.summary(),
-            )  # fmt: skip
-            if not changed:
-                return False
-            if evidence:
-                await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
-            if issues:
-                await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
-            await conn.execute(
-                _INDEX_AND_COUNT,
-                scan.created_at, scan.org_id, scan.id,
-                [d.domain for d in outcome.domains], [d.tracker for d in outcome.domains],
-                [d.vendor for d in outcome.domains],
-                scan.created_at.date(), outcome.status.value, list(severities), list(severities.values()),
-            )  # fmt: skip
-            return True
-
-    return await retry_on_missing(pool, scan.created_at, write)
+    # The status change comes first: it takes the row lock, and a concurrent delivery of the same
+    # scan waits on it, re-checks the status after this one commits, finds it final and writes nothing.
+    changed = await conn.fetchval(
+        "UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4,"
+        " http_status = $5, error_code = $6, error_message = $7, summary = $8, verdict = $9"
+        " WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running') RETURNING true",
+        scan.id, scan.created_at, outcome.status.value, outcome.final_url, outcome.http_status,
+        outcome.error_code, outcome.error_message, outcome.summary(), outcome.verdict,
+    )  # fmt: skip
+    if not changed:
+        return False
+    if evidence:
+        await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
+    if issues:
+        await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
+    await conn.execute(
+        _INDEX_AND_COUNT,
+        scan.created_at, scan.org_id, scan.id,
+        [d.domain for d in outcome.domains], [d.tracker for d in outcome.domains],
+        [d.vendor for d in outcome.domains],
+        scan.created_at.date(), outcome.status.value, list(severities), list(severities.values()),
+    )  # fmt: skip
+    return True
 
 
 # What the API reads of a scan's results, and what each may be filtered by.

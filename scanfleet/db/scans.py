@@ -17,6 +17,7 @@ from scanfleet.results import Outcome, ScanStatus
 Executor = asyncpg.Connection | asyncpg.Pool
 
 Reused = Literal["in_flight", "recent"]
+Kind = Literal["privacy", "checks"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Scan:
     id: uuid.UUID
     created_at: datetime
     org_id: uuid.UUID
-    url: str
+    url: str | None  # a privacy scan's target; None for a test run
     status: ScanStatus
     attempts: int
     started_at: datetime | None
@@ -36,6 +37,9 @@ class Scan:
     error_message: str | None
     summary: dict[str, Any] | None
     deleted_at: datetime | None = None
+    kind: Kind = "privacy"
+    spec: dict[str, Any] | None = None  # a test run's suite
+    verdict: str | None = None  # a test run's: passed, degraded or failed
 
     @property
     def etag(self) -> str | None:
@@ -140,12 +144,30 @@ async def purge_deleted(pool: asyncpg.Pool, older_than_seconds: float, limit: in
     return len(rows)
 
 
-async def get(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID) -> Scan | None:
+async def submit_run(pool: asyncpg.Pool, org_id: uuid.UUID, suite: dict[str, Any]) -> Scan:
+    """A test run of `suite` (already validated), queued; its day's partition is made if missing."""
+    scan_id = ids.new_id()
+    return await retry_on_missing(pool, ids.created_at(scan_id), lambda: insert_run(pool, org_id, suite, scan_id))
+
+
+async def insert_run(
+    conn: Executor, org_id: uuid.UUID, suite: dict[str, Any], scan_id: uuid.UUID | None = None
+) -> Scan:
+    scan_id = scan_id or ids.new_id()
     row = await conn.fetchrow(
-        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND org_id = $3 AND deleted_at IS NULL",
+        "INSERT INTO scans (id, created_at, org_id, kind, spec) VALUES ($1, $2, $3, 'checks', $4) RETURNING *",
+        scan_id, ids.created_at(scan_id), org_id, suite,
+    )  # fmt: skip
+    return Scan.from_row(row)
+
+
+async def get(conn: Executor, org_id: uuid.UUID, scan_id: uuid.UUID, kind: Kind = "privacy") -> Scan | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND org_id = $3 AND kind = $4 AND deleted_at IS NULL",
         scan_id,
         ids.created_at(scan_id),
         org_id,
+        kind,
     )
     return Scan.from_row(row) if row else None
 
@@ -188,14 +210,17 @@ async def statuses(conn: Executor, scan_ids: list[uuid.UUID]) -> dict[uuid.UUID,
     return {row["id"]: ScanStatus(row["status"]) for row in rows}
 
 
-async def list_for_org(conn: Executor, org_id: uuid.UUID, before: uuid.UUID | None, limit: int) -> list[Scan]:
+async def list_for_org(
+    conn: Executor, org_id: uuid.UUID, before: uuid.UUID | None, limit: int, kind: Kind = "privacy"
+) -> list[Scan]:
     """Newest first; `before` is the last id of the previous page."""
     rows = await conn.fetch(
-        "SELECT * FROM scans WHERE org_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)"
+        "SELECT * FROM scans WHERE org_id = $1 AND kind = $4 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)"
         " ORDER BY id DESC LIMIT $3",
         org_id,
         before,
         limit,
+        kind,
     )
     return [Scan.from_row(row) for row in rows]
 
@@ -221,6 +246,7 @@ class Unfinished:
     id: uuid.UUID
     org_id: uuid.UUID
     created_at: datetime
+    kind: Kind
 
 
 async def unfinished(
@@ -229,7 +255,7 @@ async def unfinished(
     """Scans not yet final, oldest first, created before a time: a page after `after` (keyset, so a deep
     backlog is walked whole). Queued ones, and running ones whose lease ran out, only."""
     rows = await conn.fetch(
-        "SELECT id, org_id, created_at FROM scans"
+        "SELECT id, org_id, created_at, kind FROM scans"
         " WHERE status IN ('queued', 'running') AND created_at < $1"
         " AND (status = 'queued' OR lease_until < now())"
         " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"

@@ -81,10 +81,10 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
         tenant = await make_tenant(pool, "free")
         url = site.add(f"/slow-{uuid.uuid4().hex[:6]}", Page(200, [("Content-Type", "text/html")], b"<html/>", 2))
         scan = await scans.insert(pool, tenant.org.id, url)
-        job_id = jobs.scan_job_id(scan.id)
+        job_id = jobs.job_id(scan.id)
         victim = processes.start("worker")
         processes.start("scheduler")
-        admission = await gate.admit(tenant.org.id, job_id, jobs.scan_payload(scan.id), tenant.org.limits)
+        admission = await gate.admit(tenant.org.id, job_id, jobs.payload("privacy", scan.id), tenant.org.limits)
         assert admission.outcome == "dispatched"
 
         async def running() -> bool:

@@ -104,7 +104,7 @@ async def test_cancel_a_running_scan_aborts_it_and_frees_its_slot(
     gate = Gate(worker.pool)
 
     async def running() -> bool:
-        return await gate.states([jobs.scan_job_id(scan_id)]) == ["running"]
+        return await gate.states([jobs.job_id(scan_id)]) == ["running"]
 
     await eventually(running)
     assert (await api.delete(f"/v1/scans/{scan_id}", headers=tenant.headers)).status_code == 200

@@ -36,7 +36,7 @@ async def test_scan_the_gate_lost_is_readmitted_once(
 ) -> None:
     # Accepted a minute ago; Redis has since lost everything about it (a restart without its data).
     scan = await _accepted_a_minute_ago(pool, tenant)
-    job_id = jobs.scan_job_id(scan.id)
+    job_id = jobs.job_id(scan.id)
 
     await upkeep.reconcile(pool, gate, settings)
     assert await gate.states([job_id]) == ["dispatched"]
@@ -54,21 +54,21 @@ async def test_slot_held_for_a_finished_scan_is_freed(
     done, waiting = await _accepted_a_minute_ago(pool, tenant), await _accepted_a_minute_ago(pool, tenant)
     limits = limits_for("pro", max_running=1)
     for scan in (done, waiting):
-        await gate.admit(tenant.org.id, jobs.scan_job_id(scan.id), jobs.scan_payload(scan.id), limits)
-    await gate.redis.zadd(gate.prefix + "jobs", {jobs.scan_job_id(done.id): 0})  # admitted long ago
+        await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), limits)
+    await gate.redis.zadd(gate.prefix + "jobs", {jobs.job_id(done.id): 0})  # admitted long ago
     await scans.cancel(pool, tenant.org.id, done.id)
 
     counts = await upkeep.reconcile(pool, gate, settings)
     assert counts["released"] >= 1
-    assert await gate.states([jobs.scan_job_id(done.id), jobs.scan_job_id(waiting.id)]) == [None, "dispatched"]
+    assert await gate.states([jobs.job_id(done.id), jobs.job_id(waiting.id)]) == [None, "dispatched"]
 
 
 async def test_dispatched_job_whose_body_arq_lost_is_requeued(
     pool: asyncpg.Pool, gate: Gate, settings: Settings, tenant: Tenant
 ) -> None:
     scan = await _accepted_a_minute_ago(pool, tenant)
-    job_id = jobs.scan_job_id(scan.id)
-    await gate.admit(tenant.org.id, job_id, jobs.scan_payload(scan.id), tenant.org.limits)
+    job_id = jobs.job_id(scan.id)
+    await gate.admit(tenant.org.id, job_id, jobs.payload("privacy", scan.id), tenant.org.limits)
     await gate.redis.zadd(gate.prefix + "jobs", {job_id: 0})
     await gate.redis.delete(job_key_prefix + job_id)  # expired after a day of backlog, say
 
@@ -90,11 +90,11 @@ async def test_scan_whose_worker_died_on_every_try_ends_failed(
     ended = await scans.get(pool, tenant.org.id, scan.id)
     assert counts["exhausted"] >= 1
     assert ended is not None and ended.status is ScanStatus.FAILED and ended.error_code == "attempts_exhausted"
-    assert await gate.states([jobs.scan_job_id(scan.id)]) == [None]
+    assert await gate.states([jobs.job_id(scan.id)]) == [None]
 
 
 async def test_reaper_requeues_the_job_of_a_worker_that_stopped_renewing(gate: Gate, tenant: Tenant) -> None:
-    job_id = jobs.scan_job_id(ids.new_id())
+    job_id = jobs.job_id(ids.new_id())
     await gate.admit(tenant.org.id, job_id, b"body", tenant.org.limits)
     await gate.start(job_id, lease_seconds=0.05)
     await gate.redis.set(in_progress_key_prefix + job_id, b"1", ex=60)
@@ -114,8 +114,8 @@ async def test_gauges_export_running_and_queued_per_tier(gate: Gate) -> None:
 
     free, enterprise = ids.new_id(), ids.new_id()
     for _ in range(3):
-        await gate.admit(free, jobs.scan_job_id(ids.new_id()), b"body", limits_for("free"))
-    await gate.admit(enterprise, jobs.scan_job_id(ids.new_id()), b"body", limits_for("enterprise"))
+        await gate.admit(free, jobs.job_id(ids.new_id()), b"body", limits_for("free"))
+    await gate.admit(enterprise, jobs.job_id(ids.new_id()), b"body", limits_for("enterprise"))
 
     await upkeep.export_gauges(gate)
     value = REGISTRY.get_sample_value

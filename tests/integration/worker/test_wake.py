@@ -43,7 +43,7 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
         for _ in range(3):
             scan = await scans.insert(pool, tenant.org.id, url)
             started = time.monotonic()
-            await gate.admit(tenant.org.id, jobs.scan_job_id(scan.id), jobs.scan_payload(scan.id), tenant.org.limits)
+            await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
             # Polling every 5 s would take 2.5 s on average; woken, the worker starts it at once.
             await eventually(lambda scan=scan: scans.is_final(pool, scan.id), timeout=1.0)
             assert time.monotonic() - started < 1.0

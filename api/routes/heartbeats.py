@@ -1,0 +1,90 @@
+"""/v1/heartbeats: checks that the customer's own job calls; silence past the deadline is a failed run."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import PrincipalDep, ResourcesDep
+from api.errors import not_found
+from scanfleet.db import heartbeats
+from scanfleet.db.heartbeats import Heartbeat
+
+router = APIRouter(prefix="/v1/heartbeats", tags=["heartbeats"])
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    period_seconds: int = Field(ge=10, le=31_536_000, description="how often the job pings")
+    grace_seconds: int = Field(60, ge=0, le=31_536_000, description="lateness allowed before a run fails")
+
+
+class HeartbeatOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    period_seconds: int
+    grace_seconds: int
+    last_ping_at: datetime | None
+    deadline: datetime
+    missed_runs: int
+
+
+class CreatedHeartbeat(HeartbeatOut):
+    token: str = Field(description="shown once: the ping URL's secret")
+    ping_url: str
+
+
+def _out(beat: Heartbeat) -> HeartbeatOut:
+    return HeartbeatOut(**{name: getattr(beat, name) for name in HeartbeatOut.model_fields})
+
+
+@router.post("", status_code=201, response_model=CreatedHeartbeat, summary="Create a heartbeat (token shown once)")
+async def create_heartbeat(
+    body: HeartbeatIn, request: Request, res: ResourcesDep, principal: PrincipalDep
+) -> CreatedHeartbeat:
+    beat, token = await heartbeats.create(
+        res.pool, principal.org_id, body.name, body.period_seconds, body.grace_seconds
+    )
+    ping_url = str(request.url_for("ping_heartbeat", token=token))
+    return CreatedHeartbeat(**_out(beat).model_dump(), token=token, ping_url=ping_url)
+
+
+@router.get("", response_model=list[HeartbeatOut], summary="The organisation's heartbeats")
+async def list_heartbeats(res: ResourcesDep, principal: PrincipalDep) -> list[HeartbeatOut]:
+    return [_out(beat) for beat in await heartbeats.list_for_org(res.pool, principal.org_id)]
+
+
+@router.get("/{heartbeat_id}", response_model=HeartbeatOut, summary="A heartbeat's state")
+async def get_heartbeat(heartbeat_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> HeartbeatOut:
+    beat = await heartbeats.get(res.pool, principal.org_id, heartbeat_id)
+    if beat is None:
+        raise not_found("heartbeat")
+    return _out(beat)
+
+
+@router.delete("/{heartbeat_id}", status_code=204, summary="Delete a heartbeat")
+async def delete_heartbeat(heartbeat_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> Response:
+    if not await heartbeats.delete(res.pool, principal.org_id, heartbeat_id):
+        raise not_found("heartbeat")
+    return Response(status_code=204)
+
+
+class Ping(BaseModel):
+    status: str
+    deadline: datetime
+
+
+@router.post(
+    "/{token}", name="ping_heartbeat", response_model=Ping,
+    summary="Ping: the token is the credential (no API key); an unknown token is 404",
+)  # fmt: skip
+async def ping_heartbeat(token: Annotated[str, Path(min_length=16, max_length=64)], res: ResourcesDep) -> Ping:
+    beat = await heartbeats.ping(res.pool, token)
+    if beat is None:
+        raise not_found("heartbeat")
+    return Ping(status="ok", deadline=beat.deadline)

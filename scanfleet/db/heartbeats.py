@@ -1,0 +1,114 @@
+"""Heartbeats: a customer's job pings its URL; a missed deadline becomes a failed test run."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from scanfleet import ids
+from scanfleet.db import results, scans
+from scanfleet.results import Evidence, Outcome, ScanStatus, Severity
+
+Executor = asyncpg.Connection | asyncpg.Pool
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    name: str
+    period_seconds: int
+    grace_seconds: int
+    created_at: datetime
+    last_ping_at: datetime | None
+    deadline: datetime
+    missed_runs: int
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Heartbeat:
+        return cls(**{key: value for key, value in dict(row).items() if key != "token_hash"})
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def create(conn: Executor, org_id: uuid.UUID, name: str, period: int, grace: int) -> tuple[Heartbeat, str]:
+    """Returns the heartbeat and its ping token, which is not stored and cannot be shown again."""
+    token = secrets.token_urlsafe(24)  # 192 random bits: unguessable
+    row = await conn.fetchrow(
+        "INSERT INTO heartbeats (id, org_id, name, token_hash, period_seconds, grace_seconds, deadline)"
+        " VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $5::int + $6::int)) RETURNING *",
+        ids.new_id(), org_id, name, _digest(token), period, grace,
+    )  # fmt: skip
+    return Heartbeat.from_row(row), token
+
+
+async def ping(conn: Executor, token: str) -> Heartbeat | None:
+    row = await conn.fetchrow(
+        "UPDATE heartbeats SET last_ping_at = now(),"
+        " deadline = now() + make_interval(secs => period_seconds + grace_seconds)"
+        " WHERE token_hash = $1 RETURNING *",
+        _digest(token),
+    )
+    return Heartbeat.from_row(row) if row else None
+
+
+async def get(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> Heartbeat | None:
+    row = await conn.fetchrow("SELECT * FROM heartbeats WHERE id = $1 AND org_id = $2", heartbeat_id, org_id)
+    return Heartbeat.from_row(row) if row else None
+
+
+async def list_for_org(conn: Executor, org_id: uuid.UUID) -> list[Heartbeat]:
+    rows = await conn.fetch("SELECT * FROM heartbeats WHERE org_id = $1 ORDER BY created_at", org_id)
+    return [Heartbeat.from_row(row) for row in rows]
+
+
+async def delete(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> bool:
+    status = await conn.execute("DELETE FROM heartbeats WHERE id = $1 AND org_id = $2", heartbeat_id, org_id)
+    return status.endswith(" 1")
+
+
+async def record_missed(pool: asyncpg.Pool, limit: int = 100) -> list[uuid.UUID]:
+    """Turn each passed deadline into a failed run, once, and move the deadline on by a period.
+
+    The claim and the run are one transaction, and SKIP LOCKED lets several schedulers share the work:
+    every missed deadline gives exactly one run. Returns the runs made.
+    """
+    made: list[uuid.UUID] = []
+    async with pool.acquire() as conn, conn.transaction():
+        missed = await conn.fetch(
+            "UPDATE heartbeats h SET deadline = h.deadline + make_interval(secs => h.period_seconds),"
+            " missed_runs = h.missed_runs + 1"
+            " FROM (SELECT id, deadline FROM heartbeats WHERE deadline < now() ORDER BY deadline LIMIT $1"
+            "       FOR UPDATE SKIP LOCKED) due"
+            " WHERE h.id = due.id RETURNING h.*, due.deadline AS missed_deadline",
+            limit,
+        )
+        for row in missed:
+            run = await scans.insert_run(conn, row["org_id"], _heartbeat_suite(row))
+            await results.write_outcome(conn, run, _missed_outcome(row))
+            made.append(run.id)
+    return made
+
+
+def _heartbeat_suite(row: asyncpg.Record) -> dict[str, Any]:
+    return {"name": f"heartbeat {row['name']}", "steps": [{"kind": "heartbeat", "heartbeat_id": str(row["id"])}]}
+
+
+def _missed_outcome(row: asyncpg.Record) -> Outcome:
+    last = row["last_ping_at"].isoformat() if row["last_ping_at"] else None
+    details = {
+        "heartbeat_id": str(row["id"]), "name": row["name"], "last_ping_at": last,
+        "missed_deadline": row["missed_deadline"].isoformat(), "period_seconds": row["period_seconds"],
+        "grace_seconds": row["grace_seconds"],
+    }  # fmt: skip
+    title = f"Heartbeat '{row['name']}' missed its deadline ({'never pinged' if last is None else 'last ping ' + last})"
+    evidence = [Evidence("heartbeat_missed", Severity.HIGH, title, details)]
+    return Outcome(ScanStatus.SUCCEEDED, evidence=evidence, verdict="failed")
