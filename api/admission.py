@@ -17,14 +17,13 @@ from scanfleet.gate.gate import Admission
 
 
 async def admit(
-    res: Resources, principal: Principal, scan_id: uuid.UUID, forget: Callable[[], Awaitable[None]]
-) -> Admission:
+    res: Resources, principal: Principal, scan_id: uuid.UUID, forget: Callable[[], Awaitable[None]],
+    kind: str = "privacy",
+) -> Admission:  # fmt: skip
     """Admit the scan's job, or undo its acceptance with `forget` and answer 429 (full) or 503 (no Redis)."""
     limits = principal.limits
     try:
-        admission = await res.gate.admit(
-            principal.org_id, jobs.job_id(scan_id), jobs.payload("privacy", scan_id), limits
-        )
+        admission = await res.gate.admit(principal.org_id, jobs.job_id(scan_id), jobs.payload(kind, scan_id), limits)
     except RedisError as exc:
         await forget()
         raise ApiError(

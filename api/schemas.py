@@ -41,9 +41,10 @@ class BatchRequest(BaseModel):
     fresh: bool = False
 
 
-class ScanOut(BaseModel):
+class JobOut(BaseModel):
+    """What scans and runs share: identity, progress and timings."""
+
     id: uuid.UUID
-    url: str
     status: str
     status_url: str
     created_at: datetime
@@ -51,9 +52,23 @@ class ScanOut(BaseModel):
     finished_at: datetime | None
     duration_seconds: float | None
     attempts: int
+    error: dict[str, str] | None
+
+    @staticmethod
+    def common(job: Scan, status_url: str) -> dict[str, Any]:
+        duration = (job.finished_at - job.started_at).total_seconds() if job.started_at and job.finished_at else None
+        return {
+            "id": job.id, "status": job.status.value, "status_url": status_url, "created_at": job.created_at,
+            "started_at": job.started_at, "finished_at": job.finished_at, "duration_seconds": duration,
+            "attempts": job.attempts,
+            "error": {"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
+        }  # fmt: skip
+
+
+class ScanOut(JobOut):
+    url: str
     final_url: str | None
     http_status: int | None
-    error: dict[str, str] | None
     summary: dict[str, Any] | None
     reused: str | None = Field(
         None, description="in_flight: this URL was already being scanned; recent: a scan finished moments ago"
@@ -61,26 +76,10 @@ class ScanOut(BaseModel):
 
     @classmethod
     def of(cls, scan: Scan, status_url: str, reused: str | None = None) -> ScanOut:
-        duration = None
-        if scan.started_at and scan.finished_at:
-            duration = (scan.finished_at - scan.started_at).total_seconds()
-        error = {"code": scan.error_code, "message": scan.error_message or ""} if scan.error_code else None
         return cls(
-            id=scan.id,
-            url=scan.url,
-            status=scan.status.value,
-            status_url=status_url,
-            created_at=scan.created_at,
-            started_at=scan.started_at,
-            finished_at=scan.finished_at,
-            duration_seconds=duration,
-            attempts=scan.attempts,
-            final_url=scan.final_url,
-            http_status=scan.http_status,
-            error=error,
-            summary=scan.summary,
-            reused=reused,
-        )
+            **cls.common(scan, status_url), url=scan.url or "", final_url=scan.final_url,
+            http_status=scan.http_status, summary=scan.summary, reused=reused,
+        )  # fmt: skip
 
 
 class BatchItem(BaseModel):

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
 
     # Fetching targets.
     scan_timeout_seconds: float = Field(30.0, gt=0)
+    run_timeout_seconds: float = Field(300.0, gt=0, description="a whole test run, every step and retry")
     fetch_connect_timeout_seconds: float = Field(5.0, gt=0)
     fetch_read_timeout_seconds: float = Field(10.0, gt=0)
     fetch_max_redirects: int = Field(10, ge=0)

@@ -24,7 +24,7 @@ def normalise_target(value: str) -> str:
     except httpx.InvalidURL as exc:
         raise InvalidUrl("url_parse", f"not a valid URL: {exc}") from None
     if url.scheme not in ("http", "https"):
-        raise InvalidUrl("url_scheme", "only http and https URLs can be scanned")
+        raise InvalidUrl("url_scheme", "only http and https URLs are allowed")
     if not url.host:
         raise InvalidUrl("url_host", "the URL has no host")
     if url.userinfo:

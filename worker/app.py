@@ -3,18 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
+import uuid
+from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import httpx
 from arq import Worker, func
 
 from scanfleet import jobs
 from scanfleet.config import Settings
+from scanfleet.db import heartbeats
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
-from scanfleet.http import AddressPolicy, FetchLimits, SafeFetcher
-from worker.tasks import Deps, run_scan
+from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, guarded_client
+from worker.checks import CheckEnv
+from worker.tasks import Deps, run_checks, run_scan
 from worker.wake import wake_on_dispatch
+
+
+def ssl_context_for(settings: Settings) -> ssl.SSLContext:
+    context = httpx.create_ssl_context(trust_env=False)
+    if settings.fetch_ca_file:
+        context.load_verify_locations(cafile=settings.fetch_ca_file)
+    return context
+
+
+def checks_for(settings: Settings, pool: asyncpg.Pool) -> Callable[[uuid.UUID], CheckEnv]:
+    """One guarded client per process for every run; heartbeats looked up within the run's organisation."""
+    policy = AddressPolicy(tuple(settings.fetch_allow_networks))
+    context = ssl_context_for(settings)
+    timeout = httpx.Timeout(settings.fetch_read_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
+    client = guarded_client(policy, context, timeout)
+    backend = GuardedBackend(policy)
+    # TLS steps verify the chain but leave the hostname to their cert_hostname assertion.
+    tls_steps = ssl_context_for(settings)
+    tls_steps.check_hostname = False
+
+    def for_org(org_id: uuid.UUID) -> CheckEnv:
+        return CheckEnv(
+            client=client, backend=backend, ssl_context=tls_steps,
+            heartbeat=lambda beat: heartbeats.state(pool, org_id, beat), max_body_bytes=settings.fetch_max_bytes,
+        )  # fmt: skip
+
+    return for_org
 
 
 def fetcher_for(settings: Settings) -> SafeFetcher:
@@ -26,17 +59,16 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
         max_bytes=settings.fetch_max_bytes,
         user_agent=settings.fetch_user_agent,
     )
-    ssl_context = httpx.create_ssl_context(trust_env=False)
-    if settings.fetch_ca_file:
-        ssl_context.load_verify_locations(cafile=settings.fetch_ca_file)
-    return SafeFetcher(limits, AddressPolicy(tuple(settings.fetch_allow_networks)), ssl_context)
+    return SafeFetcher(limits, AddressPolicy(tuple(settings.fetch_allow_networks)), ssl_context_for(settings))
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         pool = await create_pool(settings)
         gate = Gate(ctx["redis"])
-        ctx["deps"] = Deps(settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=gate)
+        ctx["deps"] = Deps(
+            settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=gate, checks=checks_for(settings, pool)
+        )
         ctx["wake"] = asyncio.create_task(wake_on_dispatch(worker, gate))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
@@ -48,7 +80,10 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
             await deps.pool.close()
 
     options: dict[str, Any] = {
-        "functions": [func(run_scan, name=jobs.RUN_SCAN, timeout=settings.scan_timeout_seconds + 15)],
+        "functions": [
+            func(run_scan, name=jobs.RUN_SCAN, timeout=settings.scan_timeout_seconds + 15),
+            func(run_checks, name=jobs.RUN_CHECKS, timeout=settings.run_timeout_seconds + 15),
+        ],
         "redis_settings": jobs.redis_settings(settings),
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.checks import HeartbeatState
 from scanfleet.db import results, scans
 from scanfleet.results import Evidence, Outcome, ScanStatus, Severity
 
@@ -63,6 +64,15 @@ async def ping(conn: Executor, token: str) -> Heartbeat | None:
 async def get(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> Heartbeat | None:
     row = await conn.fetchrow("SELECT * FROM heartbeats WHERE id = $1 AND org_id = $2", heartbeat_id, org_id)
     return Heartbeat.from_row(row) if row else None
+
+
+async def state(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> HeartbeatState | None:
+    """What a heartbeat step checks: when the org's heartbeat was last pinged, against its period."""
+    beat = await get(conn, org_id, heartbeat_id)
+    if beat is None:
+        return None
+    return HeartbeatState(last_ping_at=beat.last_ping_at, period_seconds=beat.period_seconds,
+                          grace_seconds=beat.grace_seconds)  # fmt: skip
 
 
 async def list_for_org(conn: Executor, org_id: uuid.UUID) -> list[Heartbeat]:

@@ -1,0 +1,93 @@
+"""What scans and test runs share over HTTP: lookup, cursors, result pages, cancel and delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api import caching
+from api.admission import withdraw
+from api.deps import Resources
+from api.errors import ApiError, invalid, not_found
+from api.schemas import EvidenceOut, IssueOut, Page
+from scanfleet import ids, jobs
+from scanfleet.db import results, scans
+from scanfleet.db.api_keys import Principal
+from scanfleet.db.scans import Kind, Scan
+
+ResultT = TypeVar("ResultT", EvidenceOut, IssueOut)
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+EvidenceKind = Annotated[str | None, Query(max_length=64, description="only evidence of this kind")]
+Severity = Annotated[
+    Literal["critical", "high", "medium", "low", "info"] | None, Query(description="only this severity")
+]
+NOUN = {"privacy": "scan", "checks": "run"}
+
+
+async def job_of(res: Resources, principal: Principal, job_id: str, kind: Kind) -> Scan:
+    parsed = ids.parse(job_id)
+    found = await scans.get(res.pool, principal.org_id, parsed, kind) if parsed else None
+    if found is None:  # another org's job is indistinguishable from no job
+        raise not_found(NOUN[kind])
+    return found
+
+
+def bad_cursor() -> ApiError:
+    return invalid("cursor", "cursor_invalid", "not a cursor this API gave out")
+
+
+def seq_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return -1
+    if not cursor.isdigit():
+        raise bad_cursor()
+    return int(cursor)
+
+
+def id_cursor(cursor: str | None) -> uuid.UUID | None:
+    if cursor is None:
+        return None
+    parsed = ids.parse(cursor)
+    if parsed is None:
+        raise bad_cursor()
+    return parsed
+
+
+async def results_page(
+    request: Request, res: Resources, principal: Principal, job: Scan, model: type[ResultT], table: results.Table,
+    limit: int, cursor: str | None, filters: dict[str, str | None],
+) -> Response:  # fmt: skip
+    rows = await results.list_results(res.pool, table, principal.org_id, job.id, seq_cursor(cursor), limit, filters)
+    page = Page[model](  # type: ignore[valid-type]
+        items=[model(**dict(row)) for row in rows], next_cursor=str(rows[-1]["seq"]) if len(rows) == limit else None
+    )
+    return caching.respond(request, job.etag, page, vary_on_query=True)
+
+
+async def evidence_page(
+    request: Request, res: Resources, principal: Principal, job_id: str, kind_of_job: Kind, limit: int,
+    cursor: str | None, kind: str | None, severity: str | None,
+) -> Response:  # fmt: skip
+    job = await job_of(res, principal, job_id, kind_of_job)
+    filters = {"kind": kind, "severity": severity}
+    return await results_page(request, res, principal, job, EvidenceOut, "evidence", limit, cursor, filters)
+
+
+async def delete(res: Resources, principal: Principal, job: Scan, out: Callable[[Scan], BaseModel]) -> Response:
+    """Queued or running: cancel it (200 and the job). Finished: hide it at once (204); upkeep purges it."""
+    if not job.status.final:
+        cancelled = await scans.cancel(res.pool, principal.org_id, job.id)
+        if cancelled is not None:
+            await withdraw(res, jobs.job_id(job.id))
+            return JSONResponse(out(cancelled).model_dump(mode="json"))
+    # Finished (or it finished meanwhile).
+    if not await scans.soft_delete(res.pool, principal.org_id, job.id):
+        raise not_found(NOUN[job.kind])
+    return Response(status_code=204)

@@ -1,0 +1,104 @@
+"""/v1/runs: test runs — a suite of HTTP/TLS/TCP/heartbeat checks with assertions — and their results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from api import caching
+from api import jobs as jobs_view
+from api.admission import admit
+from api.deps import PrincipalDep, ResourcesDep
+from api.errors import ApiError
+from api.idempotent import idempotent
+from api.jobs import Cursor, EvidenceKind, Limit, Severity
+from api.schemas import EvidenceOut, JobOut, Page
+from scanfleet.checks import SuiteError, parse_suite
+from scanfleet.db import scans
+from scanfleet.db.scans import Scan
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+
+class RunOut(JobOut):
+    # status: succeeded means the checks ran (failed: they could not); the verdict is what they found.
+    name: str
+    verdict: str | None = Field(description="passed, degraded or failed; null until the run ends")
+    steps: int
+
+    @classmethod
+    def of(cls, request: Request, run: Scan) -> RunOut:
+        spec = run.spec or {}
+        status_url = str(request.url_for("get_run", run_id=str(run.id)))
+        return cls(
+            **cls.common(run, status_url), name=spec.get("name", "run"), verdict=run.verdict,
+            steps=len(spec.get("steps", [])),
+        )  # fmt: skip
+
+
+def _suite_errors(exc: SuiteError) -> ApiError:
+    fields = [
+        {"field": _where(e["step"], e["field"]), "rule": e["rule"], "message": e["message"], "step": e["step"]}
+        for e in exc.errors
+    ]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return ApiError(422, "invalid_suite", summary, fields=fields)
+
+
+def _where(step: int | None, field: str) -> str:
+    """The field's path in the request body: "steps.2.assertions.0.path", "steps.4" for a whole step."""
+    parts = ([f"steps.{step}"] if step is not None else []) + ([field] if field else [])
+    return ".".join(parts) or "body"
+
+
+@router.post("", status_code=202, response_model=RunOut, summary="Run a suite of checks")
+async def submit_run(
+    request: Request, res: ResourcesDep, principal: PrincipalDep,
+    suite: Annotated[dict[str, Any], Body(description="the suite: name, variables, steps")],
+) -> Response:  # fmt: skip
+    async def answer() -> JSONResponse:
+        try:
+            parsed = parse_suite(suite)  # refused before anything is queued
+        except SuiteError as exc:
+            raise _suite_errors(exc) from None
+        run = await scans.submit_run(res.pool, principal.org_id, parsed.model_dump(mode="json"))
+        await admit(res, principal, run.id, lambda: scans.delete_unadmitted(res.pool, run), kind="checks")
+        out = RunOut.of(request, run)
+        return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url})
+
+    return await idempotent(request, res, principal, answer)
+
+
+@router.get("", response_model=Page[RunOut], summary="The organisation's runs, newest first")
+async def list_runs(
+    request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[RunOut]:
+    found = await scans.list_for_org(res.pool, principal.org_id, jobs_view.id_cursor(cursor), limit, "checks")
+    next_cursor = str(found[-1].id) if len(found) == limit else None
+    return Page[RunOut](items=[RunOut.of(request, run) for run in found], next_cursor=next_cursor)
+
+
+@router.get("/{run_id}", response_model=RunOut, name="get_run", summary="A run's status, verdict and timings")
+async def get_run(run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
+    run = await jobs_view.job_of(res, principal, run_id, "checks")
+    return caching.respond(request, run.etag, RunOut.of(request, run))
+
+
+@router.get(
+    "/{run_id}/results", response_model=Page[EvidenceOut],
+    summary="Per step and per assertion: pass/fail, actual values, timings, response snapshots",
+)  # fmt: skip
+async def run_results(
+    run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100,
+    cursor: Cursor = None, kind: EvidenceKind = None, severity: Severity = None,
+) -> Response:  # fmt: skip
+    return await jobs_view.evidence_page(request, res, principal, run_id, "checks", limit, cursor, kind, severity)
+
+
+@router.delete("/{run_id}", response_model=RunOut, summary="Cancel a queued or running run; hide a finished one")
+async def delete_run(run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
+    run = await jobs_view.job_of(res, principal, run_id, "checks")
+    return await jobs_view.delete(res, principal, run, lambda cancelled: RunOut.of(request, cancelled))

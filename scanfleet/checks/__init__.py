@@ -1,0 +1,23 @@
+"""Test runs: a suite of HTTP, TLS, TCP and heartbeat steps with assertions, validated here (no I/O) and
+executed by worker.checks."""
+
+from scanfleet.checks.assertions_model import Assertion
+from scanfleet.checks.errors import SuiteError, SuiteIssue
+from scanfleet.checks.heartbeat import HeartbeatState
+from scanfleet.checks.steps import HeartbeatStep, HttpStep, TcpStep, TlsStep
+from scanfleet.checks.suite import MAX_STEPS, Step, Suite, parse_suite
+
+__all__ = [
+    "MAX_STEPS",
+    "Assertion",
+    "HeartbeatState",
+    "HeartbeatStep",
+    "HttpStep",
+    "Step",
+    "Suite",
+    "SuiteError",
+    "SuiteIssue",
+    "TcpStep",
+    "TlsStep",
+    "parse_suite",
+]

@@ -1,0 +1,67 @@
+"""A suite: named steps run in order, sharing variables. `parse_suite` is the one way in, for the API
+(before anything is queued) and for the worker (reloading what the API stored)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from scanfleet.checks.assertions_model import Model
+from scanfleet.checks.errors import SuiteError, SuiteIssue, issue, rule_error
+from scanfleet.checks.steps import HeartbeatStep, HttpStep, TcpStep, Text, TlsStep, VariableName
+from scanfleet.checks.template import malformed, placeholders
+from scanfleet.checks.translate import issues_from
+
+MAX_STEPS = 20
+MAX_VARIABLES = 50
+
+Step = Annotated[HttpStep | TlsStep | TcpStep | HeartbeatStep, Field(discriminator="kind")]
+
+
+class Suite(Model):
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "run"
+    variables: dict[VariableName, Text] = Field(default_factory=dict, max_length=MAX_VARIABLES)  # initial values
+    steps: list[Step]
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _step_count(cls, steps: Any) -> Any:
+        # Before the items are validated: 500 steps get one error, not 500 × theirs.
+        if isinstance(steps, list) and len(steps) > MAX_STEPS:
+            raise rule_error("too_many_steps", f"a suite has at most {MAX_STEPS} steps, this one {len(steps)}")
+        if isinstance(steps, list) and not steps:
+            raise rule_error("no_steps", "a suite needs at least one step")
+        return steps
+
+
+def parse_suite(data: object) -> Suite:
+    """The validated suite, or SuiteError listing every problem found."""
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        raise SuiteError(issues_from(exc)) from None
+    problems = _template_issues(suite)
+    if problems:
+        raise SuiteError(problems)
+    return suite
+
+
+def _template_issues(suite: Suite) -> list[SuiteIssue]:
+    """Placeholders must be well-formed and name a variable defined by the suite or an earlier step."""
+    defined = set(suite.variables)
+    problems: list[SuiteIssue] = []
+    for index, step in enumerate(suite.steps):
+        step.map_templates(lambda field, text, index=index: _check_text(index, field, text, defined, problems))
+        defined.update(step.defines())
+    return problems
+
+
+def _check_text(index: int, field: str, text: str, defined: set[str], problems: list[SuiteIssue]) -> str:
+    if malformed(text):
+        problems.append(issue(index, field, "template_invalid", "placeholders are written {{name}}"))
+    for name in placeholders(text):
+        if name not in defined:
+            message = f"{{{{{name}}}}} is not set by the suite's variables or an earlier step's extract"
+            problems.append(issue(index, field, "variable_undefined", message))
+    return text

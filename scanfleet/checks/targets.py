@@ -1,0 +1,42 @@
+"""Where a step may point: an http(s) URL, or a host and port. Checked at validation and again at run time,
+once placeholders are filled in."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+
+import httpx
+
+from scanfleet.urls import InvalidUrl, normalise_target
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
+
+
+def url_problem(url: str) -> InvalidUrl | None:
+    """The rule `url` breaks, or None. Unlike a scan target, a check URL may carry user:password@
+    (it becomes basic auth and is stripped from evidence); every other URL rule of the platform applies."""
+    with contextlib.suppress(httpx.InvalidURL):  # normalise_target names the parse error
+        url = str(httpx.URL(url).copy_with(userinfo=b""))
+    try:
+        normalise_target(url)
+    except InvalidUrl as exc:
+        return exc
+    return None
+
+
+def without_userinfo(url: str | httpx.URL) -> str:
+    """The URL as evidence may show it: no user:password@ (placeholders or not)."""
+    return _USERINFO.sub(r"\1", str(url), count=1)
+
+
+def valid_host(host: str) -> bool:
+    """A DNS name or an IP literal (IPv6 with or without brackets)."""
+    try:
+        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+    return True

@@ -1,0 +1,121 @@
+"""Test runs end to end: a suite over HTTP → the gate → a worker runs its checks → verdict and results."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from arq import Worker
+
+from scanfleet.db import scans
+from scanfleet.embedded import free_port
+from tests.conftest import Tenant
+from tests.support.site import FixtureSite, Page, eventually
+
+STATUS = Page(200, [("Content-Type", "application/json"), ("X-Api-Version", "2.4")], b'{"ok": true, "items": [1, 2]}')
+
+
+async def run(api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant, suite: dict[str, Any]) -> dict[str, Any]:
+    accepted = await api.post("/v1/runs", json=suite, headers=tenant.headers)
+    assert accepted.status_code == 202, accepted.text
+    run_id = accepted.json()["id"]
+    await eventually(lambda: scans.is_final(pool, uuid.UUID(run_id)))
+    return (await api.get(f"/v1/runs/{run_id}", headers=tenant.headers)).json()
+
+
+async def rows(api: httpx.AsyncClient, tenant: Tenant, run_id: str, kind: str) -> list[dict[str, Any]]:
+    page = await api.get(f"/v1/runs/{run_id}/results", params={"kind": kind, "limit": 500}, headers=tenant.headers)
+    return [row["details"] for row in page.json()["items"]]
+
+
+async def test_a_passing_suite_records_each_step_and_assertion(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, site: FixtureSite
+) -> None:
+    url = site.add(f"/status-{uuid.uuid4().hex[:6]}.json", STATUS)
+    suite = {
+        "name": "status page",
+        "steps": [
+            {"kind": "http", "name": "status", "url": url, "assertions": [
+                {"type": "status", "operator": "equals", "value": 200},
+                {"type": "json", "path": "$.items", "operator": "length", "value": 2},
+                {"type": "header", "name": "X-Api-Version", "operator": "regex", "value": "^2\\."},
+            ]},
+            {"kind": "tcp", "name": "nothing listens", "host": "127.0.0.1", "port": free_port(),
+             "assertions": [{"type": "tcp_connected", "invert": True}]},
+        ],
+    }  # fmt: skip
+    done = await run(api, pool, tenant, suite)
+    assert (done["status"], done["verdict"], done["name"], done["steps"]) == ("succeeded", "passed", "status page", 2)
+
+    steps = await rows(api, tenant, done["id"], "check_step")
+    assert [(s["name"], s["passed"]) for s in steps] == [("status", True), ("nothing listens", True)]
+    assert steps[0]["response"]["status"] == 200 and steps[0]["timings"]["total"] >= 0
+    assertions = await rows(api, tenant, done["id"], "check_assertion")
+    assert len(assertions) == 4 and all(a["passed"] for a in assertions)
+
+
+async def test_a_failing_assertion_fails_the_run_with_the_actual_value(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, site: FixtureSite
+) -> None:
+    url = site.add(f"/status-{uuid.uuid4().hex[:6]}.json", STATUS)
+    expect_false = {"type": "json", "path": "$.ok", "operator": "==", "value": False}
+    suite = {"steps": [{"kind": "http", "url": url, "assertions": [expect_false]}]}
+    done = await run(api, pool, tenant, suite)
+    assert (done["status"], done["verdict"]) == ("succeeded", "failed")
+    [assertion] = await rows(api, tenant, done["id"], "check_assertion")
+    assert assertion["passed"] is False and assertion["actual"] is True
+
+
+async def test_an_invalid_suite_is_422_naming_step_field_and_rule_and_queues_nothing(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    malformed = {"steps": [
+        {"kind": "http", "url": "http://127.0.0.1:9/",
+         "assertions": [{"type": "json", "path": "$..[", "operator": "exists"}]},
+        {"kind": "ftp", "host": "x"},
+    ]}  # fmt: skip
+    refused = await api.post("/v1/runs", json=malformed, headers=tenant.headers)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_suite"
+    assert {(f["step"], f["field"], f["rule"]) for f in error["fields"]} == {
+        (0, "steps.0.assertions.0.path", "jsonpath_invalid"), (1, "steps.1.kind", "unknown_step_kind"),
+    }  # fmt: skip
+    # Once every step is well formed, references between steps are checked.
+    dangling = {"steps": [{"kind": "http", "url": "http://127.0.0.1:9/{{nowhere}}"}]}
+    refused = await api.post("/v1/runs", json=dangling, headers=tenant.headers)
+    assert [(f["field"], f["rule"]) for f in refused.json()["error"]["fields"]] == [
+        ("steps.0.url", "variable_undefined")
+    ]
+    stored = await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1 AND kind = 'checks'", tenant.org.id)
+    assert stored == 0
+
+
+async def test_runs_and_scans_are_separate_resources(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, site: FixtureSite
+) -> None:
+    url = site.add(f"/status-{uuid.uuid4().hex[:6]}.json", STATUS)
+    done = await run(api, pool, tenant, {"steps": [{"kind": "http", "url": url}]})
+    assert (await api.get(f"/v1/scans/{done['id']}", headers=tenant.headers)).status_code == 404
+    assert done["id"] not in [s["id"] for s in (await api.get("/v1/scans", headers=tenant.headers)).json()["items"]]
+    assert done["id"] in [r["id"] for r in (await api.get("/v1/runs", headers=tenant.headers)).json()["items"]]
+
+
+async def test_heartbeat_step_passes_after_a_ping_and_fails_without(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant
+) -> None:
+    beats = []
+    for name in ("pinged", "silent"):
+        created = await api.post(
+            "/v1/heartbeats", json={"name": name, "period_seconds": 60, "grace_seconds": 0}, headers=tenant.headers
+        )
+        beats.append(created.json())
+    assert (await api.post(f"/v1/heartbeats/{beats[0]['token']}")).status_code == 200
+
+    verdicts = [
+        (await run(api, pool, tenant, {"steps": [{"kind": "heartbeat", "heartbeat_id": beat["id"]}]}))["verdict"]
+        for beat in beats
+    ]
+    assert verdicts == ["passed", "failed"]

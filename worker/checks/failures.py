@@ -1,0 +1,57 @@
+"""Target failures as results: every way a target can fail a step gets a stable code, and none raises."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpcore
+import httpx
+
+from scanfleet.http import BlockedAddressError, ResolutionError
+from worker.checks.attempt import StepError
+
+# What a target (or a value it sent us, substituted into a request) can make a step raise. Anything else
+# is our bug and propagates.
+TARGET_ERRORS = (
+    TimeoutError,
+    OSError,  # ssl.SSLError and ConnectionRefusedError among them
+    BlockedAddressError,
+    ResolutionError,
+    httpx.HTTPError,
+    httpx.InvalidURL,
+    httpcore.NetworkError,
+    httpcore.TimeoutException,
+    httpcore.ProtocolError,
+    UnicodeEncodeError,  # a header value that is not ASCII
+)
+
+
+def classify(exc: BaseException, timeout_seconds: float) -> StepError:
+    if isinstance(exc, TimeoutError | httpx.TimeoutException | httpcore.TimeoutException):
+        return StepError("timeout", f"no answer within {timeout_seconds:g} s ({type(exc).__name__})")
+    if isinstance(exc, BlockedAddressError):
+        return StepError("blocked_address", str(exc))
+    if isinstance(exc, ResolutionError):
+        return StepError("dns_error", str(exc))
+    if _caused_by(exc, ssl.SSLError):
+        return StepError("tls_error", _text(exc))
+    if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | OSError):
+        return StepError("connect_error", _text(exc))
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return StepError("invalid_url", _text(exc))
+    if isinstance(exc, httpx.TooManyRedirects):
+        return StepError("too_many_redirects", _text(exc))
+    if isinstance(exc, UnicodeEncodeError):
+        return StepError("invalid_request", f"a header value is not ASCII: {exc}")
+    return StepError("protocol_error", _text(exc))
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None and not isinstance(seen, kind):
+        seen = seen.__cause__ or seen.__context__
+    return seen is not None
+
+
+def _text(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,77 @@
+"""Run a suite: steps in order, each retried before its failure counts, variables flowing forward; the
+first failure stops the rest unless its step says to continue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from scanfleet.checks import HeartbeatStep, HttpStep, Step, Suite, TcpStep, TlsStep
+from scanfleet.results import Evidence
+from worker.checks import heartbeat_step, http_step, tcp_step, tls_step
+from worker.checks.assertions import evaluate
+from worker.checks.attempt import Attempt
+from worker.checks.env import CheckEnv, SuiteRun
+from worker.checks.evidence import StepRecord, step_evidence
+from worker.checks.extract import extract
+
+MAX_BACKOFF_SECONDS = 30.0
+
+Verdict = Literal["passed", "degraded", "failed"]
+
+_EXECUTORS: dict[type, Callable[[Any, SuiteRun], Awaitable[Attempt]]] = {
+    HttpStep: http_step.execute,
+    TlsStep: tls_step.execute,
+    TcpStep: tcp_step.execute,
+    HeartbeatStep: heartbeat_step.execute,
+}
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    verdict: Verdict  # degraded: every assertion passed, but a response time crossed its degraded threshold
+    evidence: list[Evidence]
+
+
+async def run_suite(suite: Suite, env: CheckEnv) -> SuiteResult:
+    """Target failures (timeouts, refusals, the SSRF guard, TLS errors) are results, never exceptions."""
+    run = SuiteRun(env, dict(suite.variables))
+    records: list[StepRecord] = []
+    stopped = False
+    for index, step in enumerate(suite.steps):
+        if stopped:
+            records.append(StepRecord(index, step))
+            continue
+        record = await _run_step(index, step, run)
+        records.append(record)
+        stopped = not record.passed and not step.continue_on_failure
+    return SuiteResult(_verdict(records), step_evidence(records))
+
+
+async def _run_step(index: int, step: Step, run: SuiteRun) -> StepRecord:
+    record = StepRecord(index, step)
+    extractions = step.extract if isinstance(step, HttpStep) else []
+    while True:
+        attempt = await _EXECUTORS[type(step)](step, run)
+        record.attempts += 1
+        record.last = attempt
+        record.results = [evaluate(assertion, attempt.observation) for assertion in step.assertions]
+        record.extracted = [(extraction, extract(extraction, attempt.observation)) for extraction in extractions]
+        record.passed = (
+            (attempt.error is None or not attempt.error.decisive)
+            and all(result.passed for result in record.results)
+            and all(value is not None for _, value in record.extracted)
+        )
+        if record.passed or record.attempts > step.retries:
+            break
+        await asyncio.sleep(min(step.retry_backoff_seconds * 2 ** (record.attempts - 1), MAX_BACKOFF_SECONDS))
+    run.variables.update({extraction.name: value for extraction, value in record.extracted if value is not None})
+    return record
+
+
+def _verdict(records: list[StepRecord]) -> Verdict:
+    if any(not record.passed and not record.skipped for record in records):
+        return "failed"
+    return "degraded" if any(record.degraded for record in records) else "passed"
