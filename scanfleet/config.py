@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     partition_premake_days: int = Field(3, ge=2)
     requeue_after_seconds: float = Field(30.0, gt=0)
     reaper_interval_seconds: float = Field(1.0, gt=0)
+    schedule_tick_seconds: float = Field(1.0, gt=0, description="how often the scheduler looks for due schedules")
 
     # Capacity gate.
     lease_seconds: float = Field(15.0, gt=0, description="a running job's lease; workers renew it every third")

@@ -44,3 +44,14 @@ GATE_RUNNING = Gauge("scanfleet_gate_running_jobs", "Jobs holding a running slot
 GATE_QUEUED = Gauge("scanfleet_gate_queued_jobs", "Jobs waiting in the gate for a slot, per tier.", ["tier"])
 LEASES_REAPED = Counter("scanfleet_leases_reaped_total", "Jobs requeued because their worker stopped renewing.")
 HEARTBEATS_MISSED = Counter("scanfleet_heartbeats_missed_total", "Heartbeat deadlines missed (each a failed run).")
+SCHEDULE_FIRES = Counter(
+    "scanfleet_schedule_fires_total",
+    "Schedule fires by outcome: accepted, reused (still running), rejected.",
+    ["outcome"],
+)
+SCHEDULING_LAG = Histogram(
+    "scanfleet_scheduling_lag_seconds",
+    "Actual fire time minus planned fire time (jitter included in the plan).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+SCHEDULES = Gauge("scanfleet_schedules", "Schedules by state.", ["state"])

@@ -15,7 +15,7 @@ from scanfleet.config import Settings, get_settings
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.logs import configure_logging
-from scheduler import upkeep
+from scheduler import firing, upkeep
 
 log = logging.getLogger("scheduler")
 
@@ -41,12 +41,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await upkeep.reconcile(pool, gate, settings)
         await upkeep.purge(pool, settings)
         await upkeep.export_gauges(gate)
+        await firing.export_gauges(pool)
 
     try:
         await asyncio.gather(
             # The reaper runs often: a dead worker's job should run again within seconds of its lease.
             every(settings.reaper_interval_seconds, stop, "reaper", lambda: upkeep.reap(gate)),
             every(settings.reaper_interval_seconds, stop, "heartbeats", lambda: upkeep.heartbeat_deadlines(pool)),
+            every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, gate)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
         )
     finally:

@@ -55,7 +55,7 @@ class Scan:
         return cls(**values)
 
 
-async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str, scan_id: uuid.UUID | None = None) -> Scan:
+async def insert(pool: Executor, org_id: uuid.UUID, url: str, scan_id: uuid.UUID | None = None) -> Scan:
     scan_id = scan_id or ids.new_id()
     created = ids.created_at(scan_id)
 
@@ -83,12 +83,7 @@ async def submit(
     async def write() -> tuple[asyncpg.Record, Reused | None]:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text || $2, 0))", org_id, url)
-            row = await conn.fetchrow(
-                "SELECT * FROM scans WHERE org_id = $1 AND md5(url) = md5($2) AND url = $2 AND deleted_at IS NULL"
-                " AND status IN ('queued', 'running') ORDER BY created_at DESC LIMIT 1",
-                org_id,
-                url,
-            )
+            row = await _in_flight(conn, org_id, url)
             if row:
                 return row, "in_flight"
             if not fresh and reuse_seconds > 0:
@@ -142,6 +137,20 @@ async def purge_deleted(pool: asyncpg.Pool, older_than_seconds: float, limit: in
                 )  # fmt: skip
             await conn.execute("DELETE FROM scans WHERE id = $1 AND created_at = $2", row["id"], row["created_at"])
     return len(rows)
+
+
+async def _in_flight(conn: Executor, org_id: uuid.UUID, url: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM scans WHERE org_id = $1 AND md5(url) = md5($2) AND url = $2 AND deleted_at IS NULL"
+        " AND status IN ('queued', 'running') ORDER BY created_at DESC LIMIT 1",
+        org_id, url,
+    )  # fmt: skip
+
+
+async def in_flight(conn: Executor, org_id: uuid.UUID, url: str) -> Scan | None:
+    """The org's scan of `url` that is still queued or running, if any."""
+    row = await _in_flight(conn, org_id, url)
+    return Scan.from_row(row) if row else None
 
 
 async def submit_run(pool: asyncpg.Pool, org_id: uuid.UUID, suite: dict[str, Any]) -> Scan:

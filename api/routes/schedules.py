@@ -1,0 +1,187 @@
+"""/v1/schedules: recurring scans and runs, by cron (in a time zone) or interval, with optional jitter."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import PrincipalDep, Resources, ResourcesDep
+from api.errors import ApiError, invalid, not_found
+from api.schemas import TargetUrl
+from scanfleet.checks import SuiteError, parse_suite
+from scanfleet.db import schedules
+from scanfleet.db.api_keys import Principal
+from scanfleet.db.schedules import Schedule
+from scanfleet.schedules.timing import Timing, TimingError
+
+router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
+UPCOMING = 5
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["scan", "run"] = Field(description="a privacy scan of `url`, or a test run of `suite`")
+    url: TargetUrl | None = None
+    suite: dict[str, Any] | None = None
+    cron: str | None = Field(None, max_length=200, description="5 fields, read in `timezone`", examples=["0 9 * * 1-5"])
+    timezone: str = Field("UTC", max_length=64, examples=["Europe/Berlin"])
+    interval_seconds: int | None = Field(None, ge=1)
+    jitter_seconds: int = Field(0, ge=0, le=3600, description="a stable random delay added to each fire")
+
+
+class ScheduleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    url: TargetUrl | None = None
+    suite: dict[str, Any] | None = None
+    cron: str | None = Field(None, max_length=200)
+    timezone: str | None = Field(None, max_length=64)
+    interval_seconds: int | None = Field(None, ge=1)
+    jitter_seconds: int | None = Field(None, ge=0, le=3600)
+
+
+class FireOut(BaseModel):
+    planned_at: datetime
+    fired_at: datetime
+    outcome: str
+    job_id: uuid.UUID | None
+
+
+class ScheduleOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+    target: dict[str, Any]
+    cron: str | None
+    timezone: str
+    interval_seconds: int | None
+    jitter_seconds: int
+    state: str
+    next_fire_at: datetime | None
+    upcoming: list[datetime] = Field(description=f"the next {UPCOMING} planned fire times (before jitter)")
+    last_fired_at: datetime | None
+    last_outcome: str | None
+    fires: int
+    rejected_fires: int
+    recent_fires: list[FireOut] = []
+
+    @classmethod
+    def of(cls, schedule: Schedule, recent: list[FireOut] | None = None) -> ScheduleOut:
+        upcoming = schedule.timing.upcoming(datetime.now(UTC), UPCOMING) if schedule.state == "active" else []
+        fields = {name: getattr(schedule, name) for name in cls.model_fields if hasattr(schedule, name)}
+        kind = "scan" if schedule.kind == "privacy" else "run"
+        return cls(**fields | {"kind": kind, "upcoming": upcoming, "recent_fires": recent or []})
+
+
+def _timing(cron: str | None, timezone: str, interval: int | None, jitter: int, principal: Principal) -> Timing:
+    try:
+        timing = Timing(cron, timezone, interval, jitter)
+    except TimingError as exc:
+        raise invalid(exc.field, exc.rule, exc.message) from None
+    shortest, allowed = timing.shortest_gap_seconds(datetime.now(UTC)), principal.limits.min_schedule_gap_seconds
+    if shortest < allowed:
+        field = "cron" if cron is not None else "interval_seconds"
+        raise invalid(field, "interval_too_short",
+                      f"the {principal.limits.tier} tier fires a schedule at most every {allowed}s; this fires"
+                      f" {shortest:g}s apart")  # fmt: skip
+    return timing
+
+
+def _target(kind: str, url: str | None, suite: dict[str, Any] | None) -> dict[str, Any]:
+    if kind == "scan":
+        if url is None:
+            raise invalid("url", "missing", "a scan schedule needs a url")
+        return {"url": url}
+    if suite is None:
+        raise invalid("suite", "missing", "a run schedule needs a suite")
+    try:
+        return parse_suite(suite).model_dump(mode="json")
+    except SuiteError as exc:
+        first = exc.errors[0]
+        where = ".".join(part for part in ("suite", f"steps.{first['step']}" if first["step"] is not None else "",
+                                           first["field"]) if part)  # fmt: skip
+        raise invalid(where, first["rule"], first["message"]) from None
+
+
+async def _own(res: Resources, principal: Principal, schedule_id: uuid.UUID) -> Schedule:
+    schedule = await schedules.get(res.pool, principal.org_id, schedule_id)
+    if schedule is None:
+        raise not_found("schedule")
+    return schedule
+
+
+@router.post("", status_code=201, response_model=ScheduleOut, summary="Create a schedule")
+async def create_schedule(body: ScheduleIn, res: ResourcesDep, principal: PrincipalDep) -> ScheduleOut:
+    timing = _timing(body.cron, body.timezone, body.interval_seconds, body.jitter_seconds, principal)
+    target = _target(body.kind, body.url, body.suite)
+    if await schedules.count_for_org(res.pool, principal.org_id) >= principal.limits.max_schedules:
+        raise ApiError(422, "schedule_limit", f"the {principal.limits.tier} tier allows"
+                       f" {principal.limits.max_schedules} schedules",
+                       details={"limit": "max_schedules", "tier": principal.limits.tier})  # fmt: skip
+    kind = "privacy" if body.kind == "scan" else "checks"
+    created = await schedules.create(res.pool, principal.org_id, body.name, kind, target, timing, datetime.now(UTC))
+    return ScheduleOut.of(created)
+
+
+@router.get("", response_model=list[ScheduleOut], summary="The organisation's schedules")
+async def list_schedules(res: ResourcesDep, principal: PrincipalDep) -> list[ScheduleOut]:
+    return [ScheduleOut.of(schedule) for schedule in await schedules.list_for_org(res.pool, principal.org_id)]
+
+
+@router.get("/{schedule_id}", response_model=ScheduleOut, summary="A schedule, its next fire times and recent fires")
+async def get_schedule(schedule_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> ScheduleOut:
+    schedule = await _own(res, principal, schedule_id)
+    recent = [FireOut(**dict(row)) for row in await schedules.recent_fires(res.pool, schedule.id)]
+    return ScheduleOut.of(schedule, recent)
+
+
+@router.patch("/{schedule_id}", response_model=ScheduleOut, summary="Change a schedule")
+async def update_schedule(
+    schedule_id: uuid.UUID, body: ScheduleChange, res: ResourcesDep, principal: PrincipalDep
+) -> ScheduleOut:
+    schedule = await _own(res, principal, schedule_id)
+    changes = body.model_dump(exclude_unset=True)
+    cron, interval = changes.get("cron", schedule.cron), changes.get("interval_seconds", schedule.interval_seconds)
+    if "cron" in changes and "interval_seconds" not in changes:
+        interval = None  # a new cron replaces an interval
+    elif "interval_seconds" in changes and "cron" not in changes:
+        cron = None
+    timing = _timing(cron, changes.get("timezone", schedule.timezone), interval,
+                     changes.get("jitter_seconds", schedule.jitter_seconds), principal)  # fmt: skip
+    kind = "scan" if schedule.kind == "privacy" else "run"
+    target = schedule.target
+    if "url" in changes or "suite" in changes:
+        target = _target(kind, changes.get("url"), changes.get("suite"))
+    updated = await schedules.update(
+        res.pool, schedule, datetime.now(UTC), name=changes.get("name", schedule.name), target=target,
+        cron=timing.cron, timezone=timing.timezone, interval_seconds=timing.interval_seconds,
+        jitter_seconds=timing.jitter_seconds,
+    )  # fmt: skip
+    return ScheduleOut.of(updated)
+
+
+async def _set_state(schedule_id: uuid.UUID, state: str, res: Resources, principal: Principal) -> ScheduleOut:
+    schedule = await _own(res, principal, schedule_id)
+    return ScheduleOut.of(await schedules.update(res.pool, schedule, datetime.now(UTC), state=state))
+
+
+@router.post("/{schedule_id}/pause", response_model=ScheduleOut, summary="Stop firing until resumed")
+async def pause_schedule(schedule_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> ScheduleOut:
+    return await _set_state(schedule_id, "paused", res, principal)
+
+
+@router.post("/{schedule_id}/resume", response_model=ScheduleOut, summary="Fire again, from now on")
+async def resume_schedule(schedule_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> ScheduleOut:
+    return await _set_state(schedule_id, "active", res, principal)
+
+
+@router.delete("/{schedule_id}", status_code=204, summary="Delete a schedule")
+async def delete_schedule(schedule_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> Response:
+    if not await schedules.delete(res.pool, principal.org_id, schedule_id):
+        raise not_found("schedule")
+    return Response(status_code=204)

@@ -1,0 +1,157 @@
+"""Schedules and their fires."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from scanfleet import ids
+from scanfleet.gate.tiers import Limits, limits_for
+from scanfleet.schedules.timing import Timing
+
+Executor = asyncpg.Connection | asyncpg.Pool
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    name: str
+    kind: str
+    target: dict[str, Any]
+    cron: str | None
+    timezone: str
+    interval_seconds: int | None
+    jitter_seconds: int
+    state: str
+    next_fire_at: datetime | None
+    last_fired_at: datetime | None
+    last_outcome: str | None
+    fires: int
+    rejected_fires: int
+    created_at: datetime
+
+    @property
+    def timing(self) -> Timing:
+        return Timing(self.cron, self.timezone, self.interval_seconds, self.jitter_seconds)
+
+    def next_after(self, after: datetime) -> datetime:
+        """The next fire strictly after `after`, jitter included."""
+        planned = self.timing.planned_after(after)
+        return planned + self.timing.jitter_for(str(self.id), planned)
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Schedule:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Due:
+    schedule: Schedule
+    limits: Limits  # the org's, for admission through the gate
+
+
+async def create(
+    conn: Executor, org_id: uuid.UUID, name: str, kind: str, target: dict[str, Any], timing: Timing, now: datetime
+) -> Schedule:
+    schedule_id = ids.new_id()
+    draft = Schedule(schedule_id, org_id, name, kind, target, timing.cron, timing.timezone, timing.interval_seconds,
+                     timing.jitter_seconds, "active", None, None, None, 0, 0, now)  # fmt: skip
+    row = await conn.fetchrow(
+        "INSERT INTO schedules (id, org_id, name, kind, target, cron, timezone, interval_seconds, jitter_seconds,"
+        " next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+        schedule_id, org_id, name, kind, target, timing.cron, timing.timezone, timing.interval_seconds,
+        timing.jitter_seconds, draft.next_after(now),
+    )  # fmt: skip
+    return Schedule.from_row(row)
+
+
+async def count_for_org(conn: Executor, org_id: uuid.UUID) -> int:
+    return await conn.fetchval("SELECT count(*) FROM schedules WHERE org_id = $1", org_id)
+
+
+async def get(conn: Executor, org_id: uuid.UUID, schedule_id: uuid.UUID) -> Schedule | None:
+    row = await conn.fetchrow("SELECT * FROM schedules WHERE id = $1 AND org_id = $2", schedule_id, org_id)
+    return Schedule.from_row(row) if row else None
+
+
+async def list_for_org(conn: Executor, org_id: uuid.UUID) -> list[Schedule]:
+    rows = await conn.fetch("SELECT * FROM schedules WHERE org_id = $1 ORDER BY created_at", org_id)
+    return [Schedule.from_row(row) for row in rows]
+
+
+async def update(conn: Executor, schedule: Schedule, now: datetime, **changes: Any) -> Schedule:
+    """Apply changes (name, target, timing fields, state); the next fire follows the new timing."""
+    merged = Schedule(**{**schedule.__dict__, **changes})
+    next_fire = merged.next_after(now) if merged.state == "active" else None
+    row = await conn.fetchrow(
+        "UPDATE schedules SET name = $3, target = $4, cron = $5, timezone = $6, interval_seconds = $7,"
+        " jitter_seconds = $8, state = $9, next_fire_at = $10 WHERE id = $1 AND org_id = $2 RETURNING *",
+        merged.id, merged.org_id, merged.name, merged.target, merged.cron, merged.timezone, merged.interval_seconds,
+        merged.jitter_seconds, merged.state, next_fire,
+    )  # fmt: skip
+    return Schedule.from_row(row)
+
+
+async def delete(conn: Executor, org_id: uuid.UUID, schedule_id: uuid.UUID) -> bool:
+    status = await conn.execute("DELETE FROM schedules WHERE id = $1 AND org_id = $2", schedule_id, org_id)
+    return status.endswith(" 1")
+
+
+async def recent_fires(conn: Executor, schedule_id: uuid.UUID, limit: int = 10) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT planned_at, fired_at, outcome, job_id FROM schedule_fires WHERE schedule_id = $1"
+        " ORDER BY planned_at DESC LIMIT $2",
+        schedule_id, limit,
+    )  # fmt: skip
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Due]:
+    """Due schedules, locked for this transaction; other schedulers skip them."""
+    rows = await conn.fetch(
+        "SELECT s.*, o.tier, o.max_running AS org_max_running, o.max_queued AS org_max_queued"
+        " FROM schedules s JOIN organisations o ON o.id = s.org_id"
+        " WHERE s.state = 'active' AND s.next_fire_at <= $1 ORDER BY s.next_fire_at LIMIT $2"
+        " FOR UPDATE OF s SKIP LOCKED",
+        now, limit,
+    )  # fmt: skip
+    return [
+        Due(Schedule.from_row(row), limits_for(row["tier"], row["org_max_running"], row["org_max_queued"]))
+        for row in rows
+    ]
+
+
+async def record_fire(
+    conn: asyncpg.Connection, schedule: Schedule, outcome: str, job_id: uuid.UUID | None, next_fire_at: datetime
+) -> None:
+    assert schedule.next_fire_at is not None
+    await conn.execute(
+        "INSERT INTO schedule_fires (schedule_id, planned_at, outcome, job_id) VALUES ($1, $2, $3, $4)",
+        schedule.id, schedule.next_fire_at, outcome, job_id,
+    )  # fmt: skip
+    await conn.execute(
+        "UPDATE schedules SET next_fire_at = $2, last_fired_at = now(), last_outcome = $3, fires = fires + 1"
+        " WHERE id = $1",
+        schedule.id, next_fire_at, outcome,
+    )  # fmt: skip
+
+
+async def mark_rejected(conn: Executor, schedule_id: uuid.UUID, planned_at: datetime) -> None:
+    """The gate refused the fire's job: say so on the fire and the schedule."""
+    await conn.execute(
+        "UPDATE schedule_fires SET outcome = 'rejected', job_id = NULL WHERE schedule_id = $1 AND planned_at = $2",
+        schedule_id, planned_at,
+    )  # fmt: skip
+    await conn.execute(
+        "UPDATE schedules SET last_outcome = 'rejected', rejected_fires = rejected_fires + 1 WHERE id = $1",
+        schedule_id,
+    )
+
+
+async def counts_by_state(conn: Executor) -> dict[str, int]:
+    rows = await conn.fetch("SELECT state, count(*) AS n FROM schedules GROUP BY state")
+    return {"active": 0, "paused": 0} | {row["state"]: row["n"] for row in rows}

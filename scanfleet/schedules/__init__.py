@@ -1,0 +1,1 @@
+"""Recurring jobs: when a schedule fires (cron in a time zone, or a fixed interval, with jitter)."""
