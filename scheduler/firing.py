@@ -26,10 +26,18 @@ class _Fired:
     job: Scan
 
 
-async def fire_due(pool: asyncpg.Pool, gate: Gate, now: datetime | None = None) -> Counter[str]:
-    """Fire every due schedule once and set its next fire after `now`: after downtime, a schedule that
-    missed several fires fires once (the catch-up), then keeps to its timing."""
-    now = now or datetime.now(UTC)
+async def fire_due(pool: asyncpg.Pool, gate: Gate) -> Counter[str]:
+    """Fire every due schedule once and set its next fire: after downtime, a schedule that missed
+    several fires fires once (the catch-up), then keeps to its timing. Batch after batch until none is due."""
+    outcomes: Counter[str] = Counter()
+    while True:
+        batch = await _fire_batch(pool, gate, datetime.now(UTC))
+        outcomes.update(batch)
+        if batch.total() < BATCH:
+            return +outcomes
+
+
+async def _fire_batch(pool: asyncpg.Pool, gate: Gate, now: datetime) -> Counter[str]:
     outcomes: Counter[str] = Counter()
     fired: list[_Fired] = []
     # The claim, the job's row and the fire's record are one transaction: a crash leaves all or none.
@@ -59,7 +67,7 @@ async def fire_due(pool: asyncpg.Pool, gate: Gate, now: datetime | None = None) 
     for outcome, count in outcomes.items():
         if count:
             metrics.SCHEDULE_FIRES.labels(outcome).inc(count)
-    return +outcomes
+    return outcomes
 
 
 async def _job_for(conn: asyncpg.Connection, due: Due) -> tuple[Scan, str]:
