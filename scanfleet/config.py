@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     # Networks that may be fetched although not public (e.g. 127.0.0.0/8 for local development).
     fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
 
+    # Webhooks, delivered by the scheduler (see README: Webhooks).
+    webhook_interval_seconds: float = Field(1.0, gt=0, description="time between delivery rounds")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="one delivery: connect, send, answer")
+    webhook_max_attempts: int = Field(12, ge=1, description="attempts at one event before it is failed")
+    webhook_backoff_base_seconds: float = Field(30.0, ge=0, description="the first retry's longest wait")
+    webhook_backoff_cap_seconds: float = Field(21600.0, ge=0, description="no retry waits longer")
+    webhook_breaker_fail_max: int = Field(5, ge=1, description="failures in a row that open an endpoint's circuit")
+    webhook_breaker_reset_seconds: float = Field(60.0, gt=0, description="how long an open circuit holds deliveries")
+    webhook_keep_seconds: float = Field(604800.0, gt=0, description="delivered and failed events are kept this long")
+
     log_level: str = "INFO"
 
     @field_validator("fetch_allow_networks", mode="before")

@@ -55,3 +55,8 @@ SCHEDULING_LAG = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 SCHEDULES = Gauge("scanfleet_schedules", "Schedules by state.", ["state"])
+WEBHOOK_DELIVERIES = Counter(
+    "scanfleet_webhook_deliveries_total",
+    "Webhook events handled by delivery rounds: delivered, retrying, failed, deferred (circuit open), released.",
+    ["outcome"],
+)

@@ -15,7 +15,7 @@ from scanfleet.config import Settings, get_settings
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.logs import configure_logging
-from scheduler import firing, upkeep
+from scheduler import firing, upkeep, webhooks
 
 log = logging.getLogger("scheduler")
 
@@ -35,11 +35,13 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings)
     redis = await jobs.connect(settings)
     gate = Gate(redis)
+    deliverer = webhooks.deliverer_for(settings, pool)
 
     async def upkeep_round() -> None:
         await upkeep.make_partitions(pool, settings)
         await upkeep.reconcile(pool, gate, settings)
         await upkeep.purge(pool, settings)
+        await webhooks.purge(pool, settings.webhook_keep_seconds)
         await upkeep.export_gauges(gate)
         await firing.export_gauges(pool)
 
@@ -49,9 +51,11 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             every(settings.reaper_interval_seconds, stop, "reaper", lambda: upkeep.reap(gate)),
             every(settings.reaper_interval_seconds, stop, "heartbeats", lambda: upkeep.heartbeat_deadlines(pool)),
             every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, gate)),
+            every(settings.webhook_interval_seconds, stop, "webhooks", lambda: webhooks.deliver(deliverer)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
         )
     finally:
+        await deliverer.aclose()
         await redis.aclose()
         await pool.close()
 

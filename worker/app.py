@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -17,28 +16,21 @@ from scanfleet.config import Settings
 from scanfleet.db import heartbeats
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
-from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, guarded_client
+from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, client_ssl_context, guarded_client
 from worker.checks import CheckEnv
 from worker.tasks import Deps, run_checks, run_scan
 from worker.wake import wake_on_dispatch
 
 
-def ssl_context_for(settings: Settings) -> ssl.SSLContext:
-    context = httpx.create_ssl_context(trust_env=False)
-    if settings.fetch_ca_file:
-        context.load_verify_locations(cafile=settings.fetch_ca_file)
-    return context
-
-
 def checks_for(settings: Settings, pool: asyncpg.Pool) -> Callable[[uuid.UUID], CheckEnv]:
     """One guarded client per process for every run; heartbeats looked up within the run's organisation."""
     policy = AddressPolicy(tuple(settings.fetch_allow_networks))
-    context = ssl_context_for(settings)
+    context = client_ssl_context(settings.fetch_ca_file)
     timeout = httpx.Timeout(settings.fetch_read_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
     client = guarded_client(policy, context, timeout)
     backend = GuardedBackend(policy)
     # TLS steps verify the chain but leave the hostname to their cert_hostname assertion.
-    tls_steps = ssl_context_for(settings)
+    tls_steps = client_ssl_context(settings.fetch_ca_file)
     tls_steps.check_hostname = False
 
     def for_org(org_id: uuid.UUID) -> CheckEnv:
@@ -59,7 +51,9 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
         max_bytes=settings.fetch_max_bytes,
         user_agent=settings.fetch_user_agent,
     )
-    return SafeFetcher(limits, AddressPolicy(tuple(settings.fetch_allow_networks)), ssl_context_for(settings))
+    return SafeFetcher(
+        limits, AddressPolicy(tuple(settings.fetch_allow_networks)), client_ssl_context(settings.fetch_ca_file)
+    )
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db import webhooks
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.results import Outcome
 
@@ -84,6 +85,7 @@ async def write_outcome(conn: asyncpg.Connection, scan: Scan, outcome: Outcome) 
         [d.vendor for d in outcome.domains],
         scan.created_at.date(), outcome.status.value, list(severities), list(severities.values()),
     )  # fmt: skip
+    await webhooks.enqueue_completion(conn, scan, outcome)
     return True
 
 

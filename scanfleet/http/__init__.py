@@ -7,6 +7,7 @@ from scanfleet.http.fetch import (
     Hop,
     SafeFetcher,
     TlsInfo,
+    client_ssl_context,
     guarded_client,
     tls_info,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "ResolutionError",
     "SafeFetcher",
     "TlsInfo",
+    "client_ssl_context",
     "guarded_client",
     "tls_info",
 ]

@@ -7,12 +7,14 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpcore
 import httpx
 
+from scanfleet.http.failures import caused_by
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -145,7 +147,7 @@ class SafeFetcher:
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"{type(exc).__name__} fetching {_url_of(exc, url)}", hops) from None
         except httpx.ConnectError as exc:
-            code = "tls_error" if _caused_by(exc, ssl.SSLError) else "connect_error"
+            code = "tls_error" if caused_by(exc, ssl.SSLError) else "connect_error"
             raise FetchError(code, f"{exc} ({_url_of(exc, url)})", hops) from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise FetchError("invalid_url", str(exc), hops) from None
@@ -190,6 +192,14 @@ class SafeFetcher:
             chunks.append(chunk)
             size += len(chunk)
         return b"".join(chunks), False
+
+
+def client_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """The system's CAs, plus those in `ca_file` (e.g. a corporate CA, or a test CA)."""
+    context = httpx.create_ssl_context(trust_env=False)
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 def guarded_client(
@@ -246,15 +256,6 @@ def _name(rdns: Any) -> dict[str, str]:
 
 def _cert_time(value: str | None) -> datetime | None:
     return datetime.fromtimestamp(ssl.cert_time_to_seconds(value), UTC) if value else None
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _url_of(exc: httpx.HTTPError, fallback: str) -> str:

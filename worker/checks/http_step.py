@@ -14,9 +14,9 @@ import httpx
 from scanfleet.checks.steps import FormBody, HttpStep, JsonBody, RawBody, url_from_variable
 from scanfleet.checks.targets import url_problem, without_userinfo
 from scanfleet.checks.template import MissingVariable, render
+from scanfleet.http.failures import TARGET_ERRORS, classify
 from worker.checks.attempt import REDACTED, Attempt, Observation, StepError
 from worker.checks.env import SuiteRun
-from worker.checks.failures import TARGET_ERRORS, classify
 from worker.checks.timing import HttpTrace, Timings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -69,7 +69,8 @@ async def execute(step: HttpStep, run: SuiteRun) -> Attempt:
             attempt.request = _request_snapshot(request)
             final = await _exchange(run, step, outgoing, request, trace, hops)
     except TARGET_ERRORS as exc:
-        attempt.error = classify(exc, step.timeout_seconds)
+        failure = classify(exc, step.timeout_seconds)
+        attempt.error = StepError(failure.code, failure.message)
     trace.timings.total = time.perf_counter() - started
     if final is not None:
         _observe(attempt, final)

@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 import httpcore
 
 from scanfleet.checks import TcpStep, TlsStep
+from scanfleet.http.failures import TARGET_ERRORS, classify
 from scanfleet.http.guard import resolve_seconds
-from worker.checks.attempt import Attempt, Observation
+from worker.checks.attempt import Attempt, Observation, StepError
 from worker.checks.env import SuiteRun
-from worker.checks.failures import TARGET_ERRORS, classify
 from worker.checks.timing import Timings
 
 # Given the connected stream, does the step's work on it and returns the stream to close (TLS wraps it).
@@ -34,7 +34,8 @@ async def probe(step: TcpStep | TlsStep, run: SuiteRun, use: StreamUse) -> Attem
             finally:
                 await stream.aclose()
     except TARGET_ERRORS as exc:
-        attempt.error = classify(exc, step.timeout_seconds)
+        failure = classify(exc, step.timeout_seconds)
+        attempt.error = StepError(failure.code, failure.message)
     timings.total = time.perf_counter() - started
     return attempt
 

@@ -1,14 +1,21 @@
-"""Target failures as results: every way a target can fail a step gets a stable code, and none raises."""
+"""Target failures as results: every way a target can fail a request gets a stable code, and none raises."""
 
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 
 import httpcore
 import httpx
 
-from scanfleet.http import BlockedAddressError, ResolutionError
-from worker.checks.attempt import StepError
+from scanfleet.http.guard import BlockedAddressError, ResolutionError
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str  # timeout, connect_error, dns_error, blocked_address, tls_error, protocol_error, invalid_url, …
+    message: str
+
 
 # What a target (or a value it sent us, substituted into a request) can make a step raise. Anything else
 # is our bug and propagates.
@@ -26,27 +33,27 @@ TARGET_ERRORS = (
 )
 
 
-def classify(exc: BaseException, timeout_seconds: float) -> StepError:
+def classify(exc: BaseException, timeout_seconds: float) -> Failure:
     if isinstance(exc, TimeoutError | httpx.TimeoutException | httpcore.TimeoutException):
-        return StepError("timeout", f"no answer within {timeout_seconds:g} s ({type(exc).__name__})")
+        return Failure("timeout", f"no answer within {timeout_seconds:g} s ({type(exc).__name__})")
     if isinstance(exc, BlockedAddressError):
-        return StepError("blocked_address", str(exc))
+        return Failure("blocked_address", str(exc))
     if isinstance(exc, ResolutionError):
-        return StepError("dns_error", str(exc))
-    if _caused_by(exc, ssl.SSLError):
-        return StepError("tls_error", _text(exc))
+        return Failure("dns_error", str(exc))
+    if caused_by(exc, ssl.SSLError):
+        return Failure("tls_error", _text(exc))
     if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | OSError):
-        return StepError("connect_error", _text(exc))
+        return Failure("connect_error", _text(exc))
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return StepError("invalid_url", _text(exc))
+        return Failure("invalid_url", _text(exc))
     if isinstance(exc, httpx.TooManyRedirects):
-        return StepError("too_many_redirects", _text(exc))
+        return Failure("too_many_redirects", _text(exc))
     if isinstance(exc, UnicodeEncodeError):
-        return StepError("invalid_request", f"a header value is not ASCII: {exc}")
-    return StepError("protocol_error", _text(exc))
+        return Failure("invalid_request", f"a header value is not ASCII: {exc}")
+    return Failure("protocol_error", _text(exc))
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     seen: BaseException | None = exc
     while seen is not None and not isinstance(seen, kind):
         seen = seen.__cause__ or seen.__context__

@@ -1,0 +1,103 @@
+"""/v1/webhooks: endpoints that receive signed events when the organisation's scans and runs complete."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import PrincipalDep, ResourcesDep
+from api.errors import ApiError, not_found
+from api.jobs import Limit
+from api.schemas import Page, TargetUrl
+from scanfleet.db import webhooks
+from scanfleet.db.webhooks import Delivery, Endpoint
+from scanfleet.webhooks.events import EVENT_TYPES, EventType
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: TargetUrl = Field(description="http(s) URL the events are POSTed to", examples=["https://example.com/hooks"])
+    description: str = Field("", max_length=200)
+    events: list[EventType] = Field(list(EVENT_TYPES), min_length=1, description="the event types it receives")
+
+
+class EndpointOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    description: str
+    events: list[str]
+    created_at: datetime
+
+
+class CreatedEndpoint(EndpointOut):
+    secret: str = Field(description="shown once: the key that signs every delivery (Scanfleet-Signature)")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: uuid.UUID
+    event_type: str
+    event_state: str = Field(description="the event's, now: pending, delivered or failed (attempts spent)")
+    scan_id: uuid.UUID
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None = Field(description="the receiver's answer; null when none came (see error)")
+    error: dict[str, str] | None
+    duration_ms: int
+
+
+def _out(endpoint: Endpoint) -> EndpointOut:
+    return EndpointOut(**{name: getattr(endpoint, name) for name in EndpointOut.model_fields})
+
+
+def _delivery_out(item: Delivery) -> DeliveryOut:
+    error = {"code": item.error_code, "message": item.error_message or ""} if item.error_code else None
+    fields = {name: getattr(item, name) for name in DeliveryOut.model_fields if name != "error"}
+    return DeliveryOut(**fields, error=error)
+
+
+@router.post("", status_code=201, response_model=CreatedEndpoint, summary="Register an endpoint (secret shown once)")
+async def create_endpoint(body: EndpointIn, res: ResourcesDep, principal: PrincipalDep) -> CreatedEndpoint:
+    created = await webhooks.create(
+        res.pool, principal.org_id, body.url, body.description, list(dict.fromkeys(body.events))
+    )
+    if created is None:
+        raise ApiError(
+            409, "too_many_endpoints", f"an organisation has at most {webhooks.MAX_ENDPOINTS} webhook endpoints",
+            details={"limit": webhooks.MAX_ENDPOINTS},
+        )  # fmt: skip
+    endpoint, secret = created
+    return CreatedEndpoint(**_out(endpoint).model_dump(), secret=secret)
+
+
+@router.get("", response_model=list[EndpointOut], summary="The organisation's webhook endpoints")
+async def list_endpoints(res: ResourcesDep, principal: PrincipalDep) -> list[EndpointOut]:
+    return [_out(endpoint) for endpoint in await webhooks.list_for_org(res.pool, principal.org_id)]
+
+
+@router.delete("/{endpoint_id}", status_code=204, summary="Delete an endpoint, its pending events and its log")
+async def delete_endpoint(endpoint_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> Response:
+    if not await webhooks.delete(res.pool, principal.org_id, endpoint_id):
+        raise not_found("webhook endpoint")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{endpoint_id}/deliveries", response_model=Page[DeliveryOut],
+    summary="The endpoint's delivery log: every attempt, newest first",
+)  # fmt: skip
+async def list_deliveries(
+    endpoint_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50,
+    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+) -> Page[DeliveryOut]:  # fmt: skip
+    if await webhooks.get(res.pool, principal.org_id, endpoint_id) is None:
+        raise not_found("webhook endpoint")
+    found = await webhooks.deliveries(res.pool, principal.org_id, endpoint_id, cursor, limit)
+    next_cursor = str(found[-1].id) if len(found) == limit else None
+    return Page[DeliveryOut](items=[_delivery_out(item) for item in found], next_cursor=next_cursor)
