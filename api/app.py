@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 
 from api import errors
 from api.deps import Resources
-from api.routes import admin, health, heartbeats, insights, runs, scans, schedules, usage, webhooks
+from api.routes import admin, health, heartbeats, insights, org, runs, scans, schedules, usage, webhooks
 from scanfleet import __version__, jobs, metrics
 from scanfleet.config import Settings, get_settings
 from scanfleet.db.pool import create_pool
@@ -66,5 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(insights.router)
     app.include_router(usage.router)
+    app.include_router(org.router)
     app.include_router(admin.router)
     return app

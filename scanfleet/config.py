@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     scan_reuse_seconds: float = Field(300.0, ge=0)
     purge_deleted_after_seconds: float = Field(3600.0, ge=0)
     idempotency_keep_seconds: float = Field(86400.0, gt=0)
+    # Retention: a day's partitions are detached and dropped once every row in them is this many days old.
+    retention_days: int = Field(90, ge=1)
+    # An organisation's erase removes its rows in transactions of about this many rows each.
+    erase_batch_rows: int = Field(1000, ge=1)
 
     # Fetching targets.
     scan_timeout_seconds: float = Field(30.0, gt=0)

@@ -25,6 +25,13 @@ JOB_WAIT = Histogram(
 EVIDENCE_ROWS = Counter("scanfleet_evidence_rows_total", "Evidence rows written.")
 RECONCILED = Counter("scanfleet_reconciled_total", "Unfinished jobs the scheduler re-enqueued or ended.", ["action"])
 PARTITIONS_CREATED = Counter("scanfleet_partitions_created_total", "Day partitions created.", ["by"])
+PARTITIONS_DROPPED = Counter(
+    "scanfleet_partitions_dropped_total", "Day partitions detached and dropped by retention.", ["table"]
+)
+PARTITION_HORIZON_DAYS = Gauge(
+    "scanfleet_partition_horizon_days", "Days from today that have their partition, without a gap.", ["table"]
+)
+ROWS_ERASED = Counter("scanfleet_erased_rows_total", "Rows removed by organisation erase requests.", ["table"])
 HTTP_REQUESTS = Counter(
     "scanfleet_http_requests_total",
     "API requests by route template, method and status.",

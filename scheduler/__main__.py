@@ -15,7 +15,7 @@ from scanfleet.config import Settings, get_settings
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.logs import configure_logging
-from scheduler import firing, upkeep, webhooks
+from scheduler import firing, retention, upkeep, webhooks
 
 log = logging.getLogger("scheduler")
 
@@ -39,6 +39,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     async def upkeep_round() -> None:
         await upkeep.make_partitions(pool, settings)
+        await retention.export_horizon(pool)
         await upkeep.reconcile(pool, gate, settings)
         await upkeep.purge(pool, settings)
         await webhooks.purge(pool, settings.webhook_keep_seconds)
@@ -53,6 +54,10 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, gate)),
             every(settings.webhook_interval_seconds, stop, "webhooks", lambda: webhooks.deliver(deliverer)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
+            every(
+                settings.scheduler_interval_seconds, stop, "retention", lambda: retention.drop_expired(pool, settings)
+            ),
+            every(settings.scheduler_interval_seconds, stop, "erase", lambda: retention.erase_round(pool, settings)),
         )
     finally:
         await deliverer.aclose()

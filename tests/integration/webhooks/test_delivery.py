@@ -58,8 +58,9 @@ async def test_a_failing_receiver_is_retried_and_every_attempt_logged(
     await complete(pool, tenant.org.id)
     delivering = deliverer()
 
-    outcomes = [await delivering.round() for _ in range(4)]
-    assert [o["retrying"] for o in outcomes[:2]] == [1, 1] and outcomes[2]["delivered"] == 1
+    for _ in range(4):  # rounds see every due event in the database: judge this one by its own rows
+        await delivering.round()
+    assert len(hook.requests) == 3  # 500, 500, then 200
 
     [event] = await events_of(pool, registered.id)
     assert (event["state"], event["attempts"]) == ("delivered", 3)

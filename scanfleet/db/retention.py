@@ -1,0 +1,126 @@
+"""Retention of the day-partitioned tables, and how far ahead their partitions reach.
+
+A day past retention leaves whole: each table's partition is detached (`DETACH ... CONCURRENTLY`, which
+never blocks writes to the other days) and then dropped, never emptied by a bulk DELETE. Each step starts
+from what the catalog says now (attached, detach pending, detached, gone), so a crash between steps is
+picked up by the next round, and several replicas may run at once: what another finished first counts
+as done. No advisory lock: DETACH ... CONCURRENTLY cannot run inside a transaction, and a session lock
+would not hold through PgBouncer's transaction mode.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+import asyncpg
+
+from scanfleet.db.partitions import PARTITIONED_TABLES
+
+Executor = asyncpg.Connection | asyncpg.Pool
+State = Literal["attached", "pending", "detached"]
+
+# The names scanfleet_ensure_day_partition gives: <table>_YYYYMMDD.
+DAY_PARTITION = rf"^({'|'.join(PARTITIONED_TABLES)})_([0-9]{{8}})$"
+
+_FIND = """
+SELECT c.relname AS name,
+       CASE WHEN NOT c.relispartition THEN 'detached' WHEN i.inhdetachpending THEN 'pending' ELSE 'attached' END
+       AS state
+FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.relname ~ $1
+"""
+
+# A pending detach of another partition can hold up this one's only so many times in a row.
+_DETACH_TRIES = 5
+
+
+@dataclass(frozen=True)
+class DayPartition:
+    table: str
+    day: date
+    state: State
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}_{self.day:%Y%m%d}"
+
+
+async def day_partitions(conn: Executor, pattern: str = DAY_PARTITION) -> list[DayPartition]:
+    """Every day partition whose name matches `pattern`, attached or not (a detached one awaits its drop)."""
+    found = []
+    for row in await conn.fetch(_FIND, pattern):
+        match = re.fullmatch(DAY_PARTITION, row["name"])
+        if match:
+            found.append(DayPartition(match[1], date.fromisoformat(match[2]), row["state"]))
+    return found
+
+
+async def horizon_days(conn: Executor) -> dict[str, int]:
+    """Per table, how many days from today (UTC) have their partition, without a gap: today's alone is 1,
+    none for today is 0. Days past a gap do not count: writes into the gap make their partition on demand."""
+    today = datetime.now(UTC).date()
+    attached = {(part.table, part.day) for part in await day_partitions(conn) if part.state == "attached"}
+    horizon = {}
+    for table in PARTITIONED_TABLES:
+        ahead = 0
+        while (table, today + timedelta(days=ahead)) in attached:
+            ahead += 1
+        horizon[table] = ahead
+    return horizon
+
+
+async def drop_before(pool: asyncpg.Pool, cutoff: date) -> list[DayPartition]:
+    """Detach and drop the partition of every day before `cutoff`, in every table; returns those this call
+    dropped (another replica's drops are not in it). Pending detaches go first: a table allows only one."""
+    expired = [part for part in await day_partitions(pool) if part.day < cutoff]
+    expired.sort(key=lambda part: (part.state != "pending", part.day, part.table))
+    dropped = []
+    for part in expired:
+        await detach(pool, part)
+        if await drop(pool, part):
+            dropped.append(part)
+    return dropped
+
+
+async def _current(pool: asyncpg.Pool, part: DayPartition) -> DayPartition | None:
+    found = await day_partitions(pool, f"^{part.name}$")
+    return found[0] if found else None
+
+
+async def detach(pool: asyncpg.Pool, part: DayPartition) -> None:
+    """Leave `part` detached from its table, whoever finishes the work."""
+    for _ in range(_DETACH_TRIES):
+        current = await _current(pool, part)
+        if current is None or current.state == "detached":
+            return
+        # Outside any transaction: CONCURRENTLY needs its own (it commits twice and waits for the table's
+        # lockers in between); FINALIZE completes one that a crash or a timeout left pending.
+        mode = "FINALIZE" if current.state == "pending" else "CONCURRENTLY"
+        try:
+            await pool.execute(f'ALTER TABLE {part.table} DETACH PARTITION "{part.name}" {mode}')
+            return
+        except asyncpg.UndefinedTableError:
+            return  # "not a partition" or "does not exist": another replica got there first
+        except asyncpg.ObjectNotInPrerequisiteStateError:
+            # Another partition of this table is pending detach (another replica's at work, or a crash's):
+            # finish it — FINALIZE waits alongside one in progress — then try this one again.
+            for other in await day_partitions(pool, rf"^{part.table}_[0-9]{{8}}$"):
+                if other.state == "pending":
+                    await detach(pool, other)
+    raise RuntimeError(f"{part.name}: other detaches of {part.table} kept it waiting; the next round retries")
+
+
+async def drop(pool: asyncpg.Pool, part: DayPartition) -> bool:
+    """Drop `part` once detached (dropping a partition still attached would lock its whole table); False when
+    it is not detached, or another replica dropped it first."""
+    current = await _current(pool, part)
+    if current is None or current.state != "detached":
+        return False
+    try:
+        await pool.execute(f'DROP TABLE "{part.name}"')
+    except asyncpg.UndefinedTableError:
+        return False  # another replica dropped it
+    return True
