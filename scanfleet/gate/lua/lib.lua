@@ -1,6 +1,6 @@
 -- Shared by every gate script (prepended when the scripts are loaded).
 --
--- Keys (P = ARGV[1], the gate's prefix; one Redis node or Sentinel, not Redis Cluster):
+-- Keys (P = ARGV[1], the gate's prefix; one Redis node, not Redis Cluster: keys are computed here):
 --   P..'org:'..org      hash  tier, max_running, max_queued
 --   P..'active:'..org   set   job ids dispatched to arq or running: its size is the org's "running"
 --   P..'waiting:'..org  list  job ids held back, oldest first: its length is the org's "queued"
