@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -71,6 +72,7 @@ async def _readmit_lost(
     pool: asyncpg.Pool, gate: Gate, settings: Settings, cutoff: datetime, counts: Counter[str]
 ) -> None:
     """Unfinished scans the gate does not hold (Redis lost them, or an API died between its two steps)."""
+    known: dict[uuid.UUID, orgs.Org | None] = {}  # a Redis loss strands many scans of few orgs
     page = await scans.unfinished(pool, cutoff, None, BATCH)
     while page:
         states = await gate.states([jobs.job_id(scan.id) for scan in page])
@@ -80,7 +82,9 @@ async def _readmit_lost(
             if await scans.fail_exhausted(pool, scan.id, settings.job_max_tries):
                 counts["exhausted"] += 1
                 continue
-            org = await orgs.get(pool, scan.org_id)
+            if scan.org_id not in known:
+                known[scan.org_id] = await orgs.get(pool, scan.org_id)
+            org = known[scan.org_id]
             if org is None:
                 continue
             # Accepted long ago: never refused now, whatever the org's queue holds.

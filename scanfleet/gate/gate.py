@@ -139,12 +139,13 @@ class Gate:
         """Running and queued summed per tier, over every org the gate has seen."""
         totals: dict[str, list[int]] = {}
         orgs = [_text(org) for org in await self.redis.smembers(self.prefix + "orgs")]
-        for org in orgs:
-            async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for org in orgs:
                 pipe.hget(f"{self.prefix}org:{org}", "tier")
                 pipe.scard(f"{self.prefix}active:{org}")
                 pipe.llen(f"{self.prefix}waiting:{org}")
-                tier, running, queued = await pipe.execute()
+            answers = await pipe.execute()
+        for tier, running, queued in zip(answers[0::3], answers[1::3], answers[2::3], strict=True):
             entry = totals.setdefault(_text(tier) if tier else "unknown", [0, 0])
             entry[0] += int(running)
             entry[1] += int(queued)

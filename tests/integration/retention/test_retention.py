@@ -24,6 +24,7 @@ from scanfleet.supervisor import prepare_schema
 from scheduler import retention as rounds
 from tests.conftest import Tenant, fresh_database
 from tests.integration.retention.support import EVIDENCE_PER_SCAN, finished_scan, rows_of, timed_inserts
+from tests.support.site import eventually
 
 
 def _days(first: date, count: int) -> list[date]:
@@ -72,7 +73,11 @@ async def test_writes_to_today_go_on_while_old_days_are_dropped(pool: asyncpg.Po
         await finished_scan(pool, tenant.org.id, _noon(day))
 
     async with timed_inserts(pool, tenant.org.id) as waits:
-        await asyncio.sleep(0.1)
+
+        async def writing() -> bool:
+            return len(waits) >= 5
+
+        await eventually(writing)
         written_before = len(waits)
         dropped = await retention.drop_before(pool, date(2020, 6, 9))
         written_during = len(waits) - written_before
