@@ -16,7 +16,13 @@ class Settings(BaseSettings):
 
     # Servers. Unset → `scanfleet up` starts embedded ones under data_dir.
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL"))
+    # Reads the API may serve from a streaming replica (lists, results, stats); unset → the primary.
+    database_read_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_READ_URL"))
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
+    # High availability: host:port of Redis Sentinels (comma-separated); REDIS_URL then names only the
+    # database and password, and the master is looked up by redis_sentinel_master.
+    redis_sentinels: Annotated[list[str], NoDecode] = []
+    redis_sentinel_master: str = "mymaster"
     data_dir: Path = Path(".scanfleet")
 
     # PostgreSQL pool.
@@ -36,7 +42,38 @@ class Settings(BaseSettings):
     worker_max_jobs: int = Field(20, ge=1)
     worker_poll_delay_seconds: float = Field(0.05, gt=0)
     worker_metrics_port: int = Field(9200, ge=0, description="first worker's port; worker i uses port + i")
-    job_max_tries: int = Field(3, ge=1)
+    # Deliveries of one job before it is failed as `worker_lost`: a job that kills its worker every time
+    # must end. Hand-backs by a stopping worker do not count.
+    job_max_tries: int = Field(5, ge=1)
+    worker_grace_seconds: float = Field(
+        25.0, ge=0, description="on SIGTERM, how long running jobs may finish before they are handed back"
+    )
+    # While PostgreSQL is away a finished result waits in the worker, retried with backoff, this long at most.
+    result_hold_seconds: float = Field(3600.0, gt=0)
+
+    # Retries of transient target failures (timeouts, resets, 5xx, 429), with exponential backoff and jitter.
+    retry_max_privacy: int = Field(3, ge=0, description="retries of a privacy scan")
+    retry_max_checks: int = Field(1, ge=0, description="retries of a test run that failed as a whole")
+    retry_base_seconds: float = Field(2.0, ge=0, description="the first retry's longest wait")
+    retry_cap_seconds: float = Field(300.0, ge=0, description="no retry waits longer")
+
+    # Circuit breakers, shared by every replica through Redis.
+    breaker_fail_max: int = Field(5, ge=1, description="transient failures in a row that open a target's circuit")
+    breaker_reset_seconds: float = Field(30.0, gt=0, description="how long an open target circuit defers its jobs")
+    breaker_db_fail_max: int = Field(3, ge=1, description="failed PostgreSQL writes in a row that open its circuit")
+    breaker_db_reset_seconds: float = Field(5.0, gt=0, description="how long workers wait before trying again")
+
+    # Worker autoscaling: policy read by the scheduler (exported as a metric) and `scanfleet worker --autoscale`.
+    autoscale_min_replicas: int = Field(1, ge=0)
+    autoscale_max_replicas: int = Field(10, ge=1)
+    autoscale_target_wait_seconds: float = Field(
+        30.0, gt=0, description="oldest ready job's age above which the fleet is too small"
+    )
+    autoscale_jobs_per_replica: int = Field(20, ge=1, description="ready jobs one replica is expected to absorb")
+    autoscale_step_up: int = Field(2, ge=1, description="replicas added per decision at most")
+    autoscale_step_down: int = Field(1, ge=1, description="replicas removed per decision at most")
+    autoscale_cooldown_seconds: float = Field(60.0, ge=0, description="quiet time after a change before scaling down")
+    autoscale_interval_seconds: float = Field(2.0, gt=0)
 
     # Scheduler.
     scheduler_metrics_port: int = Field(9100, ge=0)
@@ -85,9 +122,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("fetch_allow_networks", mode="before")
+    @field_validator("fetch_allow_networks", "redis_sentinels", mode="before")
     @classmethod
-    def _split_networks(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

@@ -67,3 +67,49 @@ WEBHOOK_DELIVERIES = Counter(
     "Webhook events handled by delivery rounds: delivered, retrying, failed, deferred (circuit open), released.",
     ["outcome"],
 )
+
+# Resilience: retries, deferrals, hand-backs, results held while PostgreSQL is away, circuit breakers.
+JOB_RETRIES = Counter(
+    "scanfleet_job_retries_total", "Transient failures that sent a job back to run later.", ["task", "error_code"]
+)
+JOBS_DEFERRED = Counter(
+    "scanfleet_jobs_deferred_total",
+    "Jobs put back to run later without using a try: reason breaker (target circuit open), platform (a dependency"
+    " down), retry (backoff after a transient failure).",
+    ["task", "reason"],
+)
+JOBS_HANDED_BACK = Counter(
+    "scanfleet_jobs_handed_back_total", "Jobs a stopping worker gave back for another worker.", ["task"]
+)
+RESULTS_PENDING = Gauge(
+    "scanfleet_results_pending", "Finished results a worker holds because PostgreSQL cannot take them yet."
+)
+BREAKER_TRANSITIONS = Counter(
+    "scanfleet_breaker_transitions_total", "Circuit breaker state changes seen by this process.", ["kind", "state"]
+)
+BREAKERS_OPEN = Gauge("scanfleet_breakers_open", "Circuit breakers open now, by kind (fleet-wide).", ["kind"])
+BREAKER_OPEN_LONGEST = Gauge(
+    "scanfleet_breaker_open_longest_seconds", "How long the longest-open breaker of a kind has been open.", ["kind"]
+)
+
+# Workers: each process exports its own; sum over processes for the fleet.
+WORKER_BUSY_SLOTS = Gauge("scanfleet_worker_busy_slots", "Jobs this worker process is running.")
+WORKER_MAX_SLOTS = Gauge("scanfleet_worker_max_slots", "Jobs this worker process may run at once.")
+WORKER_DRAINING = Gauge("scanfleet_worker_draining", "1 while this worker process drains for shutdown.")
+
+# Queue truth, exported by the scheduler alone (one reading of Redis, not one per worker).
+QUEUE_JOBS = Gauge(
+    "scanfleet_queue_jobs",
+    "Jobs in arq's queue: ready (due, not started), running, deferred (due later, or parked by the gate).",
+    ["queue", "state"],
+)
+QUEUE_OLDEST_READY_AGE = Gauge(
+    "scanfleet_queue_oldest_ready_age_seconds", "How long the oldest ready job has been due (0 when none).", ["queue"]
+)
+GATE_QUEUE_CAPACITY = Gauge(
+    "scanfleet_gate_queue_capacity_jobs", "Room in line (max_queued) summed over the tier's organisations.", ["tier"]
+)
+AUTOSCALE_DESIRED = Gauge(
+    "scanfleet_autoscale_desired_replicas", "Worker replicas the scaling policy asks for.", ["source"]
+)
+AUTOSCALE_REPLICAS = Gauge("scanfleet_autoscale_replicas", "Worker processes the local supervisor runs.")
