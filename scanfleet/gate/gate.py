@@ -17,7 +17,7 @@ from redis.commands.core import AsyncScript
 from scanfleet.gate.tiers import Limits
 
 _LUA = Path(__file__).parent / "lua"
-_SCRIPTS = ("admit", "start", "finish", "cancel", "set_limits", "requeue")
+_SCRIPTS = ("admit", "start", "finish", "cancel", "set_limits", "requeue", "defer", "undefer", "handback")
 DEFAULT_PREFIX = "sf:gate:"
 DAY_MS = 86_400_000
 
@@ -106,6 +106,19 @@ class Gate:
             return []
         return [_text(i) for i in await self._run("requeue", _now_ms(), self._job_ttl_ms, *job_ids)]
 
+    async def defer(self, job_id: str, due: float) -> bool:
+        """Set a started job aside until `due` (epoch seconds), freeing its slot; False if the gate lost it."""
+        promoted = await self._run("defer", job_id, int(due * 1000), _now_ms(), self._job_ttl_ms)
+        return promoted is not None
+
+    async def undefer_due(self, limit: int = 500) -> list[str]:
+        """Deferred jobs whose time has come back to the head of their org's line; returns their ids."""
+        return [_text(i) for i in await self._run("undefer", _now_ms(), self._job_ttl_ms, limit)]
+
+    async def handback(self, job_id: str) -> bool:
+        """A stopping worker returns a started job for another worker, keeping its slot."""
+        return bool(await self._run("handback", job_id))
+
     async def expired_leases(self, limit: int = 500) -> list[str]:
         ids = await self.redis.zrangebyscore(self.prefix + "leases", "-inf", _now_ms(), start=0, num=limit)
         return [_text(i) for i in ids]
@@ -132,8 +145,9 @@ class Gate:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.scard(f"{self.prefix}active:{org_id}")
             pipe.llen(f"{self.prefix}waiting:{org_id}")
-            running, queued = await pipe.execute()
-        return Usage(int(running), int(queued))
+            pipe.zcard(f"{self.prefix}deferred:{org_id}")
+            running, waiting, deferred = await pipe.execute()
+        return Usage(int(running), int(waiting) + int(deferred))
 
     async def usage_by_tier(self) -> dict[str, Usage]:
         """Running and queued summed per tier, over every org the gate has seen."""
@@ -144,11 +158,12 @@ class Gate:
                 pipe.hget(f"{self.prefix}org:{org}", "tier")
                 pipe.scard(f"{self.prefix}active:{org}")
                 pipe.llen(f"{self.prefix}waiting:{org}")
+                pipe.zcard(f"{self.prefix}deferred:{org}")
             answers = await pipe.execute()
-        for tier, running, queued in zip(answers[0::3], answers[1::3], answers[2::3], strict=True):
+        for tier, running, waiting, deferred in zip(*(answers[i::4] for i in range(4)), strict=True):
             entry = totals.setdefault(_text(tier) if tier else "unknown", [0, 0])
             entry[0] += int(running)
-            entry[1] += int(queued)
+            entry[1] += int(waiting) + int(deferred)
         return {tier: Usage(running, queued) for tier, (running, queued) in totals.items()}
 
     async def retry_after_seconds(self, limits: Limits) -> int:

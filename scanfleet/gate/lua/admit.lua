@@ -9,13 +9,13 @@ local now_ms, job_ttl_ms, force = tonumber(ARGV[11]), ARGV[12], ARGV[13] == '1'
 redis.call('HSET', org_key(org), 'tier', tier, 'max_running', max_running, 'max_queued', max_queued)
 redis.call('SADD', P .. 'orgs', org)
 local running = redis.call('SCARD', active_key(org))
-local queued = redis.call('LLEN', waiting_key(org))
+local queued = queued_count(org)
 if redis.call('EXISTS', job_key(id)) == 1 then
   return {'exists', running, queued}
 end
 
 local outcome
-if running < max_running and queued == 0 then
+if running < max_running and redis.call('LLEN', waiting_key(org)) == 0 then
   outcome = 'dispatched'
 elseif queued < max_queued or force then
   outcome = 'waiting'

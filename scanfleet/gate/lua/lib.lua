@@ -3,7 +3,10 @@
 -- Keys (P = ARGV[1], the gate's prefix; one Redis node, not Redis Cluster: keys are computed here):
 --   P..'org:'..org      hash  tier, max_running, max_queued
 --   P..'active:'..org   set   job ids dispatched to arq or running: its size is the org's "running"
---   P..'waiting:'..org  list  job ids held back, oldest first: its length is the org's "queued"
+--   P..'waiting:'..org  list  job ids held back, oldest first
+--   P..'deferred:'..org zset  job ids set aside until a time (ms): a retry's backoff, an open circuit.
+--                             The org's "queued" is its waiting plus its deferred jobs.
+--   P..'deferred'       zset  every deferred job id by due time (ms), for the reaper to bring back
 --   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms
 --   P..'jobs'           zset  every job the gate holds, by admission time (for reconciliation)
 --   P..'leases'         zset  running job ids by lease deadline (ms)
@@ -17,6 +20,11 @@ local function org_key(org) return P .. 'org:' .. org end
 local function active_key(org) return P .. 'active:' .. org end
 local function waiting_key(org) return P .. 'waiting:' .. org end
 local function job_key(id) return P .. 'job:' .. id end
+local function deferred_key(org) return P .. 'deferred:' .. org end
+
+local function queued_count(org)
+  return redis.call('LLEN', waiting_key(org)) + redis.call('ZCARD', deferred_key(org))
+end
 
 -- Hand a job to arq exactly as arq's enqueue_job does: its serialised body, then its place in the queue.
 local function dispatch(org, id, payload, now_ms, job_ttl_ms)
@@ -49,6 +57,8 @@ local function release(id, now_ms, job_ttl_ms)
   if not org then return nil end
   redis.call('SREM', active_key(org), id)
   redis.call('LREM', waiting_key(org), 0, id)
+  redis.call('ZREM', deferred_key(org), id)
+  redis.call('ZREM', P .. 'deferred', id)
   redis.call('DEL', job_key(id))
   redis.call('ZREM', P .. 'jobs', id)
   redis.call('ZREM', P .. 'leases', id)

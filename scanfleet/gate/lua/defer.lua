@@ -1,0 +1,15 @@
+-- Set a job aside until a time, freeing its running slot: a retry waiting out its backoff, or a job whose
+-- target's circuit is open. It keeps its place among the org's queued jobs and is not in arq's queue.
+-- ARGV[5..]: id, due_ms, now_ms, job_ttl_ms. Returns false when the gate does not hold the job, else the
+-- ids promoted into the freed slot.
+local id, due_ms, now_ms, job_ttl_ms = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local org = redis.call('HGET', job_key(id), 'org')
+if not org then return false end
+redis.call('HSET', job_key(id), 'state', 'deferred')
+redis.call('SREM', active_key(org), id)
+redis.call('LREM', waiting_key(org), 0, id)
+redis.call('ZREM', P .. 'leases', id)
+redis.call('ZREM', QUEUE, id)
+redis.call('ZADD', deferred_key(org), due_ms, id)
+redis.call('ZADD', P .. 'deferred', due_ms, id)
+return promote(org, now_ms, job_ttl_ms)

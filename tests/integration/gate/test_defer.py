@@ -1,0 +1,101 @@
+"""Setting jobs aside (retry backoff, open circuits) and handing them back, against real Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from arq.constants import in_progress_key_prefix
+
+from scanfleet.gate.gate import Gate
+from scanfleet.gate.tiers import limits_for
+
+
+def job() -> str:
+    return f"scan:{uuid.uuid4()}"
+
+
+async def queued_ids(gate: Gate) -> list[str]:
+    return [i.decode() for i in await gate.redis.zrange(gate.queue_name, 0, -1)]
+
+
+async def test_a_deferred_job_frees_its_slot_for_the_next_and_returns_first_in_line_when_due(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("free")  # one running slot
+    first, second, third = job(), job(), job()
+    for job_id in (first, second, third):
+        await gate.admit(org, job_id, job_id.encode(), limits)
+    await gate.start(first, 30)
+
+    assert await gate.defer(first, time.time() + 60)
+
+    assert await gate.states([first, second, third]) == ["deferred", "dispatched", "waiting"]
+    assert await queued_ids(gate) == [second]
+    usage = await gate.usage(org)
+    assert (usage.running, usage.queued) == (1, 2)  # the deferred job still counts as queued
+    assert await gate.expired_leases() == []
+    assert await gate.undefer_due() == []  # not due yet
+
+    await gate.redis.zadd(gate.prefix + "deferred", {first: 0})  # its time has come
+    assert await gate.undefer_due() == [first]
+    await gate.finish(second)
+    # Ahead of the job that waited behind it all along.
+    assert await gate.states([first, third]) == ["dispatched", "waiting"]
+    assert first in await queued_ids(gate)
+
+
+async def test_a_due_job_runs_at_once_when_its_org_has_a_free_slot(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("pro")
+    retried = job()
+    await gate.admit(org, retried, b"body", limits)
+    await gate.start(retried, 30)
+    await gate.defer(retried, time.time() - 1)
+
+    assert await gate.undefer_due() == [retried]
+
+    assert await gate.states([retried]) == ["dispatched"]
+    assert await queued_ids(gate) == [retried]
+
+
+async def test_a_deferred_job_can_be_cancelled_and_counts_toward_the_queue_limit(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("free")  # 1 running, 5 queued
+    deferred = job()
+    await gate.admit(org, deferred, b"body", limits)
+    await gate.start(deferred, 30)
+    await gate.defer(deferred, time.time() + 60)
+    outcomes = [(await gate.admit(org, job(), b"body", limits)).outcome for _ in range(6)]
+    assert outcomes == ["dispatched", "waiting", "waiting", "waiting", "waiting", "rejected"]
+
+    assert await gate.cancel(deferred) == "removed"
+
+    assert await gate.states([deferred]) == [None]
+    assert await gate.redis.zcard(gate.prefix + "deferred") == 0
+    assert (await gate.admit(org, job(), b"body", limits)).outcome == "waiting"
+
+
+async def test_a_job_the_gate_lost_cannot_be_deferred(gate: Gate) -> None:
+    assert not await gate.defer(job(), time.time())
+
+
+async def test_a_handed_back_job_keeps_its_slot_and_is_taken_again_without_waiting_for_its_lease(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("free")
+    running, waiting = job(), job()
+    await gate.admit(org, running, b"body", limits)
+    await gate.admit(org, waiting, b"body", limits)
+    await gate.start(running, 30)
+    wake = gate.redis.pubsub(ignore_subscribe_messages=True)
+    await wake.subscribe(gate.wake_channel)
+    try:
+        assert await gate.handback(running)
+        message = None
+        deadline = time.monotonic() + 5
+        while message is None and time.monotonic() < deadline:  # the subscription's own reply comes first
+            message = await wake.get_message(timeout=1)
+    finally:
+        await wake.aclose()
+
+    assert message is not None and message["data"].decode() == gate.queue_name
+    assert await gate.states([running, waiting]) == ["dispatched", "waiting"]
+    assert await gate.redis.zscore(gate.prefix + "leases", running) is None
+    assert await gate.redis.exists(in_progress_key_prefix + running) == 0
+    usage = await gate.usage(org)
+    assert (usage.running, usage.queued) == (1, 1)
