@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,10 +13,11 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
-from scanfleet import metrics
+from scanfleet import jobs, metrics
 from scanfleet.config import Settings
 from scanfleet.db import api_keys
 from scanfleet.db.api_keys import Principal
+from scanfleet.db.pool import create_pool, create_read_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.ratelimit import RateLimiter
 
@@ -26,6 +29,26 @@ class Resources:
     queue: ArqRedis
     gate: Gate
     limiter: RateLimiter
+    read_pool: asyncpg.Pool | None = None
+
+    @property
+    def reads(self) -> asyncpg.Pool:
+        """For reads that may lag the primary by the replica's delay: the read pool, else the primary's."""
+        return self.read_pool or self.pool
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """The process's pools and Redis client, closed in reverse order on the way out."""
+    async with AsyncExitStack() as opened:
+        pool = await create_pool(settings)
+        opened.push_async_callback(pool.close)
+        read_pool = await create_read_pool(settings)
+        if read_pool is not None:
+            opened.push_async_callback(read_pool.close)
+        queue = await jobs.connect(settings)
+        opened.push_async_callback(queue.aclose)
+        yield Resources(settings, pool, queue, Gate(queue), RateLimiter(queue), read_pool)
 
 
 def resources(request: Request) -> Resources:
@@ -43,6 +66,7 @@ async def principal(
     challenge = {"WWW-Authenticate": 'Bearer realm="scanfleet"'}
     if credentials is None:
         raise ApiError(401, "unauthenticated", "send an API key as 'Authorization: Bearer <key>'", challenge)
+    # The primary: a revoked key or a changed tier takes effect on the next request, not after the replica's lag.
     found = await api_keys.authenticate(res.pool, credentials.credentials)
     if found is None:
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked", challenge)

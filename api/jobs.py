@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
+import asyncpg
 from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -32,6 +33,7 @@ NOUN = {"privacy": "scan", "checks": "run"}
 
 
 async def job_of(res: Resources, principal: Principal, job_id: str, kind: Kind) -> Scan:
+    # The primary: a job is followed from the moment its submit answers, and its status never goes back.
     parsed = ids.parse(job_id)
     found = await scans.get(res.pool, principal.org_id, parsed, kind) if parsed else None
     if found is None:  # another org's job is indistinguishable from no job
@@ -60,11 +62,26 @@ def id_cursor(cursor: str | None) -> uuid.UUID | None:
     return parsed
 
 
+async def results_source(res: Resources, principal: Principal, job_id: str, kind: Kind) -> tuple[Scan, asyncpg.Pool]:
+    """The job, and the pool to read its results from.
+
+    The replica when its copy of the job is final: a finished job's results never change, and they arrive with
+    its final status in one replicated transaction. Otherwise the primary, which may have finished it already.
+    """
+    parsed = ids.parse(job_id)
+    if parsed is not None and res.read_pool is not None:
+        replicated = await scans.get(res.read_pool, principal.org_id, parsed, kind)
+        if replicated is not None and replicated.status.final:
+            return replicated, res.read_pool
+    return await job_of(res, principal, job_id, kind), res.pool
+
+
 async def results_page(
-    request: Request, res: Resources, principal: Principal, job: Scan, model: type[ResultT], table: results.Table,
-    limit: int, cursor: str | None, filters: dict[str, str | None],
+    request: Request, res: Resources, principal: Principal, job_id: str, kind_of_job: Kind, model: type[ResultT],
+    table: results.Table, limit: int, cursor: str | None, filters: dict[str, str | None],
 ) -> Response:  # fmt: skip
-    rows = await results.list_results(res.pool, table, principal.org_id, job.id, seq_cursor(cursor), limit, filters)
+    job, source = await results_source(res, principal, job_id, kind_of_job)
+    rows = await results.list_results(source, table, principal.org_id, job.id, seq_cursor(cursor), limit, filters)
     page = Page[model](  # type: ignore[valid-type]
         items=[model(**dict(row)) for row in rows], next_cursor=str(rows[-1]["seq"]) if len(rows) == limit else None
     )
@@ -75,9 +92,10 @@ async def evidence_page(
     request: Request, res: Resources, principal: Principal, job_id: str, kind_of_job: Kind, limit: int,
     cursor: str | None, kind: str | None, severity: str | None,
 ) -> Response:  # fmt: skip
-    job = await job_of(res, principal, job_id, kind_of_job)
     filters = {"kind": kind, "severity": severity}
-    return await results_page(request, res, principal, job, EvidenceOut, "evidence", limit, cursor, filters)
+    return await results_page(
+        request, res, principal, job_id, kind_of_job, EvidenceOut, "evidence", limit, cursor, filters
+    )
 
 
 async def delete(res: Resources, principal: Principal, job: Scan, out: Callable[[Scan], BaseModel]) -> Response:

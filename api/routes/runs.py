@@ -76,7 +76,8 @@ async def submit_run(
 async def list_runs(
     request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[RunOut]:
-    found = await scans.list_for_org(res.pool, principal.org_id, jobs_view.id_cursor(cursor), limit, "checks")
+    # The replica, as for the list of scans.
+    found = await scans.list_for_org(res.reads, principal.org_id, jobs_view.id_cursor(cursor), limit, "checks")
     next_cursor = str(found[-1].id) if len(found) == limit else None
     return Page[RunOut](items=[RunOut.of(request, run) for run in found], next_cursor=next_cursor)
 

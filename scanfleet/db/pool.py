@@ -62,6 +62,11 @@ async def create_pool(settings: Settings, url: str | None = None) -> asyncpg.Poo
     return pool
 
 
+async def create_read_pool(settings: Settings) -> asyncpg.Pool | None:
+    """A pool on the streaming replica (DATABASE_READ_URL) for reads that may lag the primary; None when unset."""
+    return await create_pool(settings, settings.database_read_url) if settings.database_read_url else None
+
+
 async def connect(settings: Settings, url: str | None = None) -> asyncpg.Connection:
     conn = await asyncpg.connect(url or settings.database_url, **connect_kwargs(settings))
     await _init_connection(conn)
