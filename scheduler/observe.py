@@ -1,0 +1,65 @@
+"""Queue truth and the gate's state as gauges, read by the scheduler alone: one reading of Redis for the whole
+fleet, rather than one per worker process that Prometheus would then have to de-duplicate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import Gauge
+
+from scanfleet import metrics
+from scanfleet.autoscale.policy import ScalingPolicy
+from scanfleet.breakers import DEFAULT_PREFIX as BREAKER_PREFIX
+from scanfleet.breakers import breaker_gauges
+from scanfleet.config import Settings
+from scanfleet.gate.gate import Gate
+from scanfleet.gate.stats import WORKERS_KEY, QueueTruth, queue_truth, tier_totals
+from scanfleet.gate.tiers import TIERS
+
+BREAKER_KINDS = ("target", "postgres", "webhook")  # always exported, so a kind that never tripped reads 0
+
+
+class Observer:
+    """One round per call. Its state: the scaling policy's, and the labels it exported last round, so a tier
+    or kind that disappears is removed rather than left at its last value (known ones read 0 instead)."""
+
+    def __init__(
+        self, gate: Gate, settings: Settings, workers_key: str = WORKERS_KEY, breaker_prefix: str = BREAKER_PREFIX
+    ) -> None:
+        self.gate = gate
+        self.workers_key = workers_key
+        self.breaker_prefix = breaker_prefix
+        self.policy = ScalingPolicy.from_settings(settings)
+        self._exported: dict[Gauge, set[str]] = {}
+
+    async def round(self) -> QueueTruth:
+        truth = await queue_truth(self.gate, self.workers_key)
+        queue = self.gate.queue_name
+        for state, count in (("ready", truth.ready), ("running", truth.running), ("deferred", truth.deferred)):
+            metrics.QUEUE_JOBS.labels(queue, state).set(count)
+        metrics.QUEUE_OLDEST_READY_AGE.labels(queue).set(truth.oldest_ready_age_seconds)
+
+        tiers = await tier_totals(self.gate)
+        self._export(metrics.GATE_RUNNING, {tier: t.running for tier, t in tiers.items()}, TIERS)
+        self._export(metrics.GATE_QUEUED, {tier: t.queued for tier, t in tiers.items()}, TIERS)
+        self._export(metrics.GATE_QUEUE_CAPACITY, {tier: t.capacity for tier, t in tiers.items()}, TIERS)
+
+        breakers = await breaker_gauges(self.gate.redis, self.breaker_prefix)
+        self._export(metrics.BREAKERS_OPEN, {kind: count for kind, (count, _) in breakers.items()}, BREAKER_KINDS)
+        self._export(
+            metrics.BREAKER_OPEN_LONGEST, {kind: longest for kind, (_, longest) in breakers.items()}, BREAKER_KINDS
+        )
+
+        # The replicas serving the queue now are the workers that sent a heartbeat lately.
+        desired = self.policy.decide(truth, truth.workers, time.monotonic())
+        metrics.AUTOSCALE_DESIRED.labels("policy").set(desired)
+        return truth
+
+    def _export(self, gauge: Gauge, values: Mapping[str, float], always: Iterable[str]) -> None:
+        current = {label: 0.0 for label in always} | dict(values)
+        for gone in self._exported.get(gauge, set()) - current.keys():
+            gauge.remove(gone)
+        for label, value in current.items():
+            gauge.labels(label).set(value)
+        self._exported[gauge] = set(current)
