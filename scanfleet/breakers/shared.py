@@ -1,0 +1,157 @@
+"""Circuit breakers shared by every replica: state in Redis, pybreaker's state machine in each process.
+
+An operation reads a breaker's snapshot (one GET), lets pybreaker decide over it in memory (circuit.py), and
+writes the result back through commit.lua only if the snapshot is still the one read. Two replicas racing
+therefore never lose a failure nor both win a transition or the half-open trial: the loser decides again from
+the state the script returns. Nothing changed, nothing written: a healthy breaker costs one GET per call.
+
+Every Redis step is async (redis.asyncio) and bounded in time. When Redis fails, calls go: a breaker must
+never stop the fleet on its own.
+
+Keys (P = the prefix; computed in gauges.lua too):
+  P.."state:"..kind..":"..name  string  the breaker's snapshot (JSON); none = closed with no failures; expires
+                                        when untouched for a day past its timeouts (a dead host nobody asks for)
+  P.."open:"..kind              zset    breakers not closed, by when they left closed
+  P.."expiring:"..kind          zset    breakers with a snapshot, by when it expires
+  P.."kinds"                    set     kinds seen
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from scanfleet import metrics
+from scanfleet.breakers.circuit import OPEN, Circuit, Snapshot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "sf:breaker:"
+IDLE_SECONDS = 86_400.0  # a breaker untouched this long past its timeouts is forgotten
+REDIS_TIMEOUT_SECONDS = 1.0  # a breaker call that waits longer on Redis lets the call go
+# Compare-and-set rounds before giving up; each lost round means another replica's write won.
+_MAX_ROUNDS = 32
+_UNAVAILABLE = (RedisError, OSError, TimeoutError)
+_COMMIT = (Path(__file__).parent / "lua" / "commit.lua").read_text()
+
+State = Literal["closed", "open", "half-open"]
+T = TypeVar("T")
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
+
+
+class SharedBreakers:
+    """The breakers of one kind (e.g. one per target host), by name. Names stay out of metric labels."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        kind: str,
+        fail_max: int,
+        reset_seconds: float,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        trial_seconds: float | None = None,
+    ) -> None:
+        self.redis = redis
+        self.kind = kind
+        self.fail_max = fail_max
+        self.reset_seconds = reset_seconds
+        self.prefix = prefix
+        # How long the half-open trial is held for its caller: past it, another caller may try.
+        self.trial_seconds = reset_seconds if trial_seconds is None else trial_seconds
+        self._ttl_seconds = reset_seconds + self.trial_seconds + IDLE_SECONDS
+        self._indexes = [f"{prefix}open:{kind}", f"{prefix}expiring:{kind}", f"{prefix}kinds"]
+        self._commit = redis.register_script(_COMMIT)
+        self._unavailable = False
+
+    async def open_until(self, name: str) -> float | None:
+        """Epoch seconds when the circuit lets a call through; None: go now. In half-open, exactly one caller
+        fleet-wide gets None (the trial) until its outcome is recorded or its claim lapses."""
+        return await self._or_go(self._admit(name), None)
+
+    async def record(self, name: str, ok: bool) -> None:
+        """A call's outcome: success closes (or keeps closed), failure counts and may open."""
+        await self._or_go(self._record(name, ok), None)
+
+    async def state(self, name: str) -> State:
+        snapshot = await self._or_go(self._read(name), "")
+        return Snapshot.decode(snapshot).state  # type: ignore[return-value]
+
+    async def _admit(self, name: str) -> float | None:
+        raw = await self._read(name)
+        for _ in range(_MAX_ROUNDS):
+            circuit = Circuit(Snapshot.decode(raw), self.fail_max, self.reset_seconds)
+            until = circuit.admit(time.time(), self.trial_seconds)
+            if until is not None or not circuit.changed:
+                return until
+            won, raw = await self._write(name, raw, circuit)
+            if won:
+                return None
+        self._contended(name)
+        return None
+
+    async def _record(self, name: str, ok: bool) -> None:
+        raw = await self._read(name)
+        for _ in range(_MAX_ROUNDS):
+            circuit = Circuit(Snapshot.decode(raw), self.fail_max, self.reset_seconds)
+            circuit.record(ok)
+            if not circuit.changed:
+                return
+            won, raw = await self._write(name, raw, circuit)
+            if won:
+                return
+        self._contended(name)
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}state:{self.kind}:{name}"
+
+    async def _read(self, name: str) -> str:
+        return _text(await self.redis.get(self._key(name)))
+
+    async def _write(self, name: str, expected: str, circuit: Circuit) -> tuple[bool, str]:
+        """Compare and set; (won, the snapshot now in Redis)."""
+        after, now = circuit.after, time.time()
+        won, current = await self._commit(
+            keys=[self._key(name), *self._indexes],
+            args=[
+                expected, after.encode(), name, self.kind, int(self._ttl_seconds * 1000),
+                "" if after.since is None else repr(after.since), repr(now + self._ttl_seconds),
+            ],
+        )  # fmt: skip
+        if won:
+            self._announce(name, circuit.transitions)
+        return bool(won), _text(current)
+
+    def _announce(self, name: str, transitions: list[tuple[str, str]]) -> None:
+        for old, new in transitions:
+            metrics.BREAKER_TRANSITIONS.labels(self.kind, new).inc()
+            level = logging.WARNING if new == OPEN else logging.INFO
+            log.log(level, "circuit breaker %s %s: %s -> %s", self.kind, name, old, new)
+
+    def _contended(self, name: str) -> None:
+        log.warning("circuit breaker %s %s: state kept changing under us; letting the call go", self.kind, name)
+
+    async def _or_go(self, operation: Awaitable[T], fallback: T) -> T:
+        """The operation's answer, or `fallback` (calls go) when Redis fails or is slow; logged once per outage."""
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                result = await operation
+        except _UNAVAILABLE as exc:
+            if not self._unavailable:
+                self._unavailable = True
+                log.warning("circuit breakers %s: Redis unavailable (%r); calls go until it answers", self.kind, exc)
+            return fallback
+        if self._unavailable:
+            self._unavailable = False
+            log.info("circuit breakers %s: Redis answers again", self.kind)
+        return result
