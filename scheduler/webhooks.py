@@ -1,5 +1,6 @@
 """Webhook delivery as a scheduler round: due events POSTed signed, retried with backoff, behind a circuit
-breaker per endpoint. Any number of schedulers may run it at once: each claim takes events no other holds."""
+breaker per endpoint shared by every scheduler. Any number of schedulers may run it at once: each claim takes
+events no other holds."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
+from redis.asyncio import Redis
 
 from scanfleet import __version__, metrics
+from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import webhooks
 from scanfleet.db.webhooks import Attempt, Due
 from scanfleet.http import AddressPolicy, client_ssl_context, guarded_client
 from scanfleet.http.failures import TARGET_ERRORS, classify
 from scanfleet.webhooks.backoff import Backoff
-from scanfleet.webhooks.breaker import Breakers
 from scanfleet.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,11 @@ _OUTCOME = {"delivered": "delivered", "pending": "retrying", "failed": "failed"}
 
 @dataclass
 class Deliverer:
-    """One per scheduler process: its HTTP client (a guarded one) and its circuits last across rounds."""
+    """One per scheduler process: its HTTP client (a guarded one) lasts across rounds."""
 
     pool: asyncpg.Pool
     client: httpx.AsyncClient
-    breakers: Breakers
+    breakers: SharedBreakers  # one circuit per endpoint, named by its id
     backoff: Backoff
     timeout_seconds: float = 10.0
     batch: int = 50
@@ -64,14 +66,18 @@ class Deliverer:
     async def _deliver_in_order(self, events: list[Due], deadline: float) -> Counter[str]:
         counts: Counter[str] = Counter()
         for index, event in enumerate(events):
-            reopens = self.breakers.open_until(event.endpoint_id)
-            if reopens is not None or (index > 0 and time.monotonic() > deadline):
+            name = str(event.endpoint_id)
+            # The budget first: asking the circuit may claim its half-open trial, which must then be used.
+            out_of_time = index > 0 and time.monotonic() > deadline
+            reopens = None if out_of_time else await self.breakers.open_until(name)
+            if out_of_time or reopens is not None:
                 # Handed back without an attempt: they wait for the circuit's trial, or for the next round.
-                await webhooks.defer(self.pool, [waiting.id for waiting in events[index:]], reopens)
-                counts["deferred" if reopens else "released"] += len(events) - index
+                until = None if reopens is None else datetime.fromtimestamp(reopens, UTC)
+                await webhooks.defer(self.pool, [waiting.id for waiting in events[index:]], until)
+                counts["deferred" if until else "released"] += len(events) - index
                 break
             attempt = await self._post(event)
-            self.breakers.record(event.endpoint_id, attempt.ok)
+            await self.breakers.record(name, attempt.ok)
             retry_in = None if attempt.ok else self.backoff.delay(attempt.number)
             counts[_OUTCOME[await webhooks.record_attempt(self.pool, event.id, attempt, retry_in)]] += 1
         return counts
@@ -100,13 +106,16 @@ def _ms_since(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 
-def deliverer_for(settings: Settings, pool: asyncpg.Pool) -> Deliverer:
-    """The scheduler's: webhook URLs pass the same SSRF guard and trust the same CAs as fetched targets."""
+def deliverer_for(settings: Settings, pool: asyncpg.Pool, redis: Redis) -> Deliverer:
+    """The scheduler's: webhook URLs pass the same SSRF guard and trust the same CAs as fetched targets; the
+    endpoints' circuits live in Redis, shared by every scheduler."""
     policy = AddressPolicy(tuple(settings.fetch_allow_networks))
     timeout = settings.webhook_timeout_seconds
     return Deliverer(
         pool, guarded_client(policy, client_ssl_context(settings.fetch_ca_file), httpx.Timeout(timeout)),
-        breakers=Breakers(settings.webhook_breaker_fail_max, settings.webhook_breaker_reset_seconds),
+        breakers=SharedBreakers(
+            redis, "webhook", settings.webhook_breaker_fail_max, settings.webhook_breaker_reset_seconds
+        ),
         backoff=Backoff(
             settings.webhook_backoff_base_seconds, settings.webhook_backoff_cap_seconds, settings.webhook_max_attempts
         ),

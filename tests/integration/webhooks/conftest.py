@@ -10,14 +10,16 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
 
+from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import results, scans, webhooks
 from scanfleet.db.scans import Scan
 from scanfleet.http import AddressPolicy, guarded_client
 from scanfleet.results import Outcome, ScanStatus
 from scanfleet.webhooks.backoff import Backoff
-from scanfleet.webhooks.breaker import Breakers
 from scheduler.webhooks import Deliverer
 from tests.support.services import ApiService, Request
 from tests.support.site import Page
@@ -61,14 +63,35 @@ def dead_url() -> str:
 
 
 @pytest.fixture
-async def deliverer(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Callable[..., Deliverer]]:
+async def circuits(settings: Settings, queue: ArqRedis) -> AsyncIterator[Callable[..., SharedBreakers]]:
+    """Endpoint circuits under a key prefix of the test's own; each made on its own connection, as a separate
+    scheduler replica holds them."""
+    prefix = f"t{uuid.uuid4().hex[:10]}:breaker:"
+    connections: list[Redis] = []
+
+    def make(fail_max: int = 10, reset_seconds: float = 60.0) -> SharedBreakers:
+        connections.append(Redis.from_url(settings.redis_url))
+        return SharedBreakers(connections[-1], "webhook", fail_max, reset_seconds, prefix)
+
+    yield make
+    for connection in connections:
+        await connection.aclose()
+    keys = [key async for key in queue.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await queue.delete(*keys)
+
+
+@pytest.fixture
+async def deliverer(
+    settings: Settings, pool: asyncpg.Pool, circuits: Callable[..., SharedBreakers]
+) -> AsyncIterator[Callable[..., Deliverer]]:
     """Makes deliverers with the test settings' guard (loopback allowed); defaults to no backoff."""
     made: list[Deliverer] = []
 
-    def make(breakers: Breakers | None = None, **options: Any) -> Deliverer:
+    def make(breakers: SharedBreakers | None = None, **options: Any) -> Deliverer:
         client = guarded_client(AddressPolicy(tuple(settings.fetch_allow_networks)), timeout=httpx.Timeout(2.0))
         options = {"backoff": NO_WAIT, "timeout_seconds": 2.0} | options
-        made.append(Deliverer(pool, client, breakers=breakers or Breakers(fail_max=10), **options))
+        made.append(Deliverer(pool, client, breakers=breakers or circuits(), **options))
         return made[-1]
 
     yield make

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from arq.connections import ArqRedis
 from prometheus_client import REGISTRY
 
+from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import webhooks
 from scanfleet.webhooks import signing
 from scanfleet.webhooks.backoff import Backoff
-from scanfleet.webhooks.breaker import Breakers
 from scheduler import webhooks as webhook_round
 from scheduler.webhooks import Deliverer
 from tests.conftest import Tenant
@@ -85,17 +86,22 @@ async def test_attempts_run_out_and_the_event_fails(
     assert (event["state"], event["attempts"]) == ("failed", 2)
 
 
-async def test_a_dead_receiver_opens_the_circuit_and_later_events_are_deferred_not_failed(
-    pool: asyncpg.Pool, tenant: Tenant, dead_url: str, deliverer: Callable[..., Deliverer]
+async def test_a_dead_receiver_opens_the_circuit_and_every_scheduler_defers_later_events_not_fails_them(
+    pool: asyncpg.Pool,
+    tenant: Tenant,
+    dead_url: str,
+    deliverer: Callable[..., Deliverer],
+    circuits: Callable[..., SharedBreakers],
 ) -> None:
     registered, _ = await endpoint(pool, tenant.org.id, dead_url)
     for _ in range(4):
         await complete(pool, tenant.org.id)
-    delivering = deliverer(breakers=Breakers(fail_max=2, reset_seconds=60))
+    one, other = (deliverer(breakers=circuits(fail_max=2, reset_seconds=60)) for _ in range(2))
 
-    first = await delivering.round()
+    first = await one.round()
     assert (first["retrying"], first["deferred"]) == (2, 2)  # two attempts open the circuit
-    second = await delivering.round()  # the two that failed are due again at once (no backoff): deferred too
+    # The two that failed are due again at once (no backoff): another scheduler defers them unattempted.
+    second = await other.round()
     assert second["deferred"] == 2 and second["retrying"] == 0
 
     events = await events_of(pool, registered.id)
@@ -154,7 +160,7 @@ async def test_a_round_out_of_time_hands_the_rest_back_unattempted(
 
 
 async def test_the_schedulers_round_built_from_settings_delivers_and_counts(
-    pool: asyncpg.Pool, tenant: Tenant, receiver: Callable[..., Receiver], settings: Settings
+    pool: asyncpg.Pool, tenant: Tenant, receiver: Callable[..., Receiver], settings: Settings, queue: ArqRedis
 ) -> None:
     hook = receiver()
     await endpoint(pool, tenant.org.id, hook.url)
@@ -164,7 +170,7 @@ async def test_the_schedulers_round_built_from_settings_delivers_and_counts(
         return REGISTRY.get_sample_value("scanfleet_webhook_deliveries_total", {"outcome": "delivered"}) or 0.0
 
     before = delivered()
-    scheduler_deliverer = webhook_round.deliverer_for(settings, pool)
+    scheduler_deliverer = webhook_round.deliverer_for(settings, pool, queue)
     try:
         assert (await webhook_round.deliver(scheduler_deliverer))["delivered"] >= 1
     finally:
