@@ -6,7 +6,7 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -15,12 +15,14 @@ from scanfleet.breakers import SharedBreakers, shared
 
 
 @pytest.fixture
-def refused() -> Iterator[Redis]:
+async def refused() -> AsyncIterator[Redis]:
     """A Redis on a port nobody listens on: every connection is refused."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    yield Redis(host="127.0.0.1", port=port)
+    client = Redis(host="127.0.0.1", port=port)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture
