@@ -41,6 +41,10 @@ class BatchRequest(BaseModel):
     fresh: bool = False
 
 
+def _error(code: str | None, message: str | None) -> dict[str, str] | None:
+    return {"code": code, "message": message or ""} if code else None
+
+
 class JobOut(BaseModel):
     """What scans and runs share: identity, progress and timings."""
 
@@ -51,8 +55,10 @@ class JobOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration_seconds: float | None
-    attempts: int
+    attempts: int = Field(description="workers that started it (a worker lost mid-job makes two)")
+    retries: int = Field(description="times it was sent back after a transient failure of its target")
     error: dict[str, str] | None
+    last_error: dict[str, str] | None = Field(description="the latest transient failure, while it waits to retry")
 
     @staticmethod
     def common(job: Scan, status_url: str) -> dict[str, Any]:
@@ -60,8 +66,8 @@ class JobOut(BaseModel):
         return {
             "id": job.id, "status": job.status.value, "status_url": status_url, "created_at": job.created_at,
             "started_at": job.started_at, "finished_at": job.finished_at, "duration_seconds": duration,
-            "attempts": job.attempts,
-            "error": {"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
+            "attempts": job.attempts, "retries": job.retries, "error": _error(job.error_code, job.error_message),
+            "last_error": _error(job.last_error_code, job.last_error_message),
         }  # fmt: skip
 
 

@@ -71,3 +71,12 @@ class Outcome:
         for issue in self.issues:
             counts[issue.severity.value] += 1
         return {"evidence": len(self.evidence), "issues": counts}
+
+
+def workers_lost(max_tries: int) -> Outcome:
+    """The end of a job whose worker died with it every time: a job must not crash the fleet forever."""
+    return Outcome(
+        ScanStatus.FAILED,
+        error_code="attempts_exhausted",
+        error_message=f"the job's worker stopped {max_tries} times before finishing it",
+    )

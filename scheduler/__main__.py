@@ -15,7 +15,7 @@ from scanfleet.config import Settings, get_settings
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.logs import configure_logging
-from scheduler import firing, retention, upkeep, webhooks
+from scheduler import firing, observe, retention, upkeep, webhooks
 
 log = logging.getLogger("scheduler")
 
@@ -35,7 +35,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings)
     redis = await jobs.connect(settings)
     gate = Gate(redis)
-    deliverer = webhooks.deliverer_for(settings, pool)
+    observer = observe.Observer(gate, settings)
+    deliverer = webhooks.deliverer_for(settings, pool, redis)
 
     async def upkeep_round() -> None:
         await upkeep.make_partitions(pool, settings)
@@ -43,13 +44,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await upkeep.reconcile(pool, gate, settings)
         await upkeep.purge(pool, settings)
         await webhooks.purge(pool, settings.webhook_keep_seconds)
-        await upkeep.export_gauges(gate)
         await firing.export_gauges(pool)
 
     try:
         await asyncio.gather(
             # The reaper runs often: a dead worker's job should run again within seconds of its lease.
             every(settings.reaper_interval_seconds, stop, "reaper", lambda: upkeep.reap(gate)),
+            every(settings.reaper_interval_seconds, stop, "deferred", lambda: upkeep.bring_back_deferred(gate)),
+            every(settings.reaper_interval_seconds, stop, "observe", observer.round),
             every(settings.reaper_interval_seconds, stop, "heartbeats", lambda: upkeep.heartbeat_deadlines(pool)),
             every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, gate)),
             every(settings.webhook_interval_seconds, stop, "webhooks", lambda: webhooks.deliver(deliverer)),

@@ -12,8 +12,7 @@ import asyncpg
 from scanfleet import jobs, metrics
 from scanfleet.config import Settings
 from scanfleet.db import heartbeats, idempotency, orgs, partitions, scans
-from scanfleet.gate.gate import Gate, Usage
-from scanfleet.gate.tiers import TIERS
+from scanfleet.gate.gate import Gate
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,14 @@ async def reap(gate: Gate) -> list[str]:
         metrics.LEASES_REAPED.inc(len(requeued))
         log.warning("requeued %s jobs whose worker stopped: %s", len(requeued), requeued[:10])
     return requeued
+
+
+async def bring_back_deferred(gate: Gate) -> list[str]:
+    """Jobs set aside (a retry's backoff, an open circuit) whose time has come rejoin their org's line."""
+    due = await gate.undefer_due(BATCH)
+    if due:
+        log.info("%s deferred jobs are due again", len(due))
+    return due
 
 
 async def reconcile(pool: asyncpg.Pool, gate: Gate, settings: Settings) -> Counter[str]:
@@ -108,11 +115,3 @@ async def _release_ended(pool: asyncpg.Pool, gate: Gate, cutoff: datetime, count
         else:
             alive.append(job_id)
     counts["requeued"] += len(await gate.requeue(alive))
-
-
-async def export_gauges(gate: Gate) -> None:
-    by_tier = await gate.usage_by_tier()
-    for tier in TIERS:  # every tier, so one that emptied reads 0 rather than its last value
-        usage = by_tier.get(tier, Usage(0, 0))
-        metrics.GATE_RUNNING.labels(tier).set(usage.running)
-        metrics.GATE_QUEUED.labels(tier).set(usage.queued)

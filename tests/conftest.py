@@ -92,6 +92,11 @@ async def settings(server_urls: tuple[str, str], ca: trustme.CA, tmp_path_factor
         worker_metrics_port=0,
         scheduler_metrics_port=0,
         db_pool_max_size=10,
+        # Tests share one target host (127.0.0.1) and expect a failing target's scan to end at once: retries
+        # and circuits are exercised by their own tests, with their own workers.
+        retry_max_privacy=0,
+        retry_max_checks=0,
+        breaker_fail_max=1_000_000,
     )
     database_url = await fresh_database(base, admin_url)
     settings = base.model_copy(update={"database_url": database_url})

@@ -5,21 +5,28 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from signal import Signals
 from typing import Any
 
 import asyncpg
 import httpx
 from arq import Worker, func
 
-from scanfleet import jobs
+from scanfleet import jobs, metrics
+from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import heartbeats
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, client_ssl_context, guarded_client
+from scanfleet.retry import RetryPolicy
 from worker.checks import CheckEnv
+from worker.platform import Platform, pause_while_down
+from worker.presence import announce, export_slots, worker_name
 from worker.tasks import Deps, run_checks, run_scan
 from worker.wake import wake_on_dispatch
+
+_UNLIMITED = 1_000_000
 
 
 def checks_for(settings: Settings, pool: asyncpg.Pool) -> Callable[[uuid.UUID], CheckEnv]:
@@ -56,38 +63,75 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
     )
 
 
-def build_worker(settings: Settings, **overrides: Any) -> Worker:
+class DrainingWorker(Worker):
+    """arq's worker, telling its own tasks when a signal starts the drain (arq only stops picking jobs)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.draining = asyncio.Event()
+        super().__init__(**options)
+
+    def handle_sig_wait_for_completion(self, signum: Signals) -> None:
+        self.draining.set()
+        metrics.WORKER_DRAINING.set(1)
+        super().handle_sig_wait_for_completion(signum)
+
+
+def build_worker(settings: Settings, **overrides: Any) -> DrainingWorker:
     async def startup(ctx: dict[str, Any]) -> None:
         pool = await create_pool(settings)
-        gate = Gate(ctx["redis"])
-        ctx["deps"] = Deps(
-            settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=gate, checks=checks_for(settings, pool)
+        redis = ctx["redis"]
+        gate = Gate(redis)
+        platform = Platform(
+            pool,
+            SharedBreakers(redis, "postgres", settings.breaker_db_fail_max, settings.breaker_db_reset_seconds),
+            settings.result_hold_seconds,
+            settings.breaker_db_reset_seconds,
         )
-        ctx["wake"] = asyncio.create_task(wake_on_dispatch(worker, gate))
+        ctx["deps"] = Deps(
+            settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=gate, checks=checks_for(settings, pool),
+            targets=SharedBreakers(
+                redis, "target", settings.breaker_fail_max, settings.breaker_reset_seconds,
+                trial_seconds=settings.scan_timeout_seconds + 5,  # the trial is a whole scan
+            ),
+            platform=platform, retry=RetryPolicy.from_settings(settings),
+        )  # fmt: skip
+        export_slots(worker)
+        ctx["background"] = [
+            asyncio.create_task(wake_on_dispatch(worker, gate)),
+            asyncio.create_task(pause_while_down(worker, platform, worker.draining)),
+            asyncio.create_task(announce(redis, worker_name())),
+        ]
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        if "wake" in ctx:
-            ctx["wake"].cancel()
+        for task in ctx.get("background", []):
+            task.cancel()
+        await asyncio.gather(*ctx.get("background", []), return_exceptions=True)
         deps: Deps | None = ctx.get("deps")
         if deps is not None:
             await deps.fetcher.aclose()
             await deps.pool.close()
 
+    hold = settings.result_hold_seconds + 15
     options: dict[str, Any] = {
         "functions": [
-            func(run_scan, name=jobs.RUN_SCAN, timeout=settings.scan_timeout_seconds + 15),
-            func(run_checks, name=jobs.RUN_CHECKS, timeout=settings.run_timeout_seconds + 15),
+            # Past its own time limit a job may still hold its result while PostgreSQL is away.
+            func(run_scan, name=jobs.RUN_SCAN, timeout=settings.scan_timeout_seconds + hold),
+            func(run_checks, name=jobs.RUN_CHECKS, timeout=settings.run_timeout_seconds + hold),
         ],
         "redis_settings": jobs.redis_settings(settings),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "max_jobs": settings.worker_max_jobs,
         "poll_delay": settings.worker_poll_delay_seconds,
-        "max_tries": settings.job_max_tries,
+        # Tries are counted in PostgreSQL (a deploy's hand-back must not use one, arq's count would);
+        # arq's own limit only has to stay out of the way.
+        "max_tries": _UNLIMITED,
+        # SIGTERM: stop taking jobs, let running ones finish for this long, then hand the rest back.
+        "job_completion_wait": settings.worker_grace_seconds,
         "keep_result": 60,
         "allow_abort_jobs": True,  # DELETE /v1/scans/{id} on a running scan
         "handle_signals": True,
     }
     options.update(overrides)
-    worker = Worker(**options)
+    worker = DrainingWorker(**options)
     return worker

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
+from scanfleet.breakers import SharedBreakers
 
 from scanfleet import metrics
 from scanfleet.checks import parse_suite
 from scanfleet.config import Settings
 from scanfleet.db import results, scans
+from scanfleet.db.errors import unavailable
 from scanfleet.db.scans import Scan
 from scanfleet.gate.gate import Gate
 from scanfleet.http import SafeFetcher
 from scanfleet.jobs import RUN_CHECKS, RUN_SCAN
-from scanfleet.results import Outcome, ScanStatus
+from scanfleet.results import Outcome, ScanStatus, workers_lost
+from scanfleet.retry import RetryPolicy, is_transient
 from worker.checks import CheckEnv, run_suite
-from worker.gated import run_gated
+from worker.gated import Deferred, run_gated
+from worker.platform import Platform
 from worker.scan import scan_url
 
 log = logging.getLogger(__name__)
@@ -36,14 +42,28 @@ class Deps:
     fetcher: SafeFetcher
     gate: Gate
     checks: Callable[[uuid.UUID], CheckEnv]  # the check environment for an organisation's run
+    targets: SharedBreakers  # one circuit per target host
+    platform: Platform
+    retry: RetryPolicy
+
+
+@dataclass(frozen=True)
+class Job:
+    task: str
+    id: uuid.UUID
+    produce: Callable[[Scan], Awaitable[Outcome]]
+    # The host whose circuit guards this job; None where a failing target is the result itself (a test
+    # run reports the outage its checks found, so deferring it would hide exactly what it is for).
+    target: Callable[[Scan], str | None] = lambda _: None
 
 
 async def run_scan(ctx: dict[str, Any], scan_id: str) -> str:
     deps: Deps = ctx["deps"]
-    return await _gated_job(
-        ctx, RUN_SCAN, uuid.UUID(scan_id), deps.settings.scan_timeout_seconds,
-        lambda scan: scan_url(deps.fetcher, scan.url or ""),
+    job = Job(
+        RUN_SCAN, uuid.UUID(scan_id), lambda scan: scan_url(deps.fetcher, scan.url or ""),
+        target=lambda scan: urlsplit(scan.url or "").hostname,
     )  # fmt: skip
+    return await _gated_job(ctx, job, deps.settings.scan_timeout_seconds)
 
 
 async def run_checks(ctx: dict[str, Any], run_id: str) -> str:
@@ -61,45 +81,83 @@ async def run_checks(ctx: dict[str, Any], run_id: str) -> str:
         # The run itself succeeded; what it found about the customer's service is its verdict.
         return Outcome(ScanStatus.SUCCEEDED, evidence=result.evidence, verdict=result.verdict)
 
-    return await _gated_job(ctx, RUN_CHECKS, uuid.UUID(run_id), limit, check)
+    return await _gated_job(ctx, Job(RUN_CHECKS, uuid.UUID(run_id), check), limit)
 
 
-async def _gated_job(
-    ctx: dict[str, Any], task: str, job: uuid.UUID, timeout: float, produce: Callable[[Scan], Awaitable[Outcome]]
-) -> str:
+async def _gated_job(ctx: dict[str, Any], job: Job, timeout: float) -> str:
     deps: Deps = ctx["deps"]
+    claimed: list[Scan] = []  # what this delivery claimed, for a hand-back if the worker stops
+
+    async def hand_back() -> None:
+        if claimed:
+            await scans.hand_back(deps.pool, claimed[0])
+        metrics.JOBS_HANDED_BACK.labels(job.task).inc()
+
     return await run_gated(
         deps.gate,
         ctx["job_id"],
         deps.settings.lease_seconds,
-        lambda: _run(deps, task, job, timeout, produce),
+        lambda: _run(deps, job, timeout, claimed),
         # Cancelled by a DELETE, the job is final already.
-        lambda: scans.is_final(deps.pool, job),
+        lambda: scans.is_final(deps.pool, job.id),
+        hand_back,
     )
 
 
-async def _run(
-    deps: Deps, task: str, job: uuid.UUID, timeout: float, produce: Callable[[Scan], Awaitable[Outcome]]
-) -> str:
-    # The job's own lease outlives its time limit: past it, the scheduler knows the worker is gone.
-    claimed = await scans.claim(deps.pool, job, lease_seconds=timeout + 30)
-    if claimed is None:
-        metrics.JOBS.labels(task, "duplicate").inc()
+async def _run(deps: Deps, job: Job, timeout: float, claimed: list[Scan]) -> str | Deferred:
+    try:
+        # The job's own lease outlives its time limit: past it, the scheduler knows the worker is gone.
+        scan = await scans.claim(deps.pool, job.id, lease_seconds=timeout + 30)
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        await deps.platform.failed()
+        return _deferred(job, await deps.platform.retry_at(), "platform")
+    if scan is None:
+        metrics.JOBS.labels(job.task, "duplicate").inc()
         return "duplicate"
-    if claimed.attempts == 1:
-        wait = (datetime.now(UTC) - claimed.created_at).total_seconds()
-        metrics.JOB_WAIT.labels(task).observe(max(wait, 0.0))
+    claimed.append(scan)
+    if scan.attempts - scan.retries > deps.settings.job_max_tries:
+        return await _record(deps, job, scan, workers_lost(deps.settings.job_max_tries), 0.0)
+    host = job.target(scan)
+    if host:
+        until = await deps.targets.open_until(host)
+        if until is not None:
+            await deps.platform.write(lambda: scans.hand_back(deps.pool, scan))
+            return _deferred(job, until + random.random(), "breaker")  # noqa: S311 - spread the herd
+    if scan.attempts == 1 and scan.retries == 0:
+        wait = (datetime.now(UTC) - scan.created_at).total_seconds()
+        metrics.JOB_WAIT.labels(job.task).observe(max(wait, 0.0))
     started = time.perf_counter()
-    outcome = await produce(claimed)
-    written = await results.record_outcome(deps.pool, claimed, outcome)
-    metrics.JOB_DURATION.labels(task).observe(time.perf_counter() - started)
+    outcome = await job.produce(scan)
+    transient = is_transient(outcome)
+    if host and (transient or outcome.http_status is not None):
+        await deps.targets.record(host, ok=not transient)  # a 4xx is a live host's answer
+    delay = deps.retry.delay(scan.kind, scan.retries) if transient else None
+    if delay is not None:
+        code, message = outcome.error_code or "", outcome.error_message or ""
+        await deps.platform.write(lambda: scans.retry_later(deps.pool, scan, code, message))
+        metrics.JOB_RETRIES.labels(job.task, code).inc()
+        log.info("%s %s: %s, retry %d in %.1fs", job.task, scan.id, code, scan.retries + 1, delay)
+        return _deferred(job, time.time() + delay, "retry")
+    return await _record(deps, job, scan, outcome, time.perf_counter() - started)
+
+
+async def _record(deps: Deps, job: Job, scan: Scan, outcome: Outcome, seconds: float) -> str:
+    written = await deps.platform.write(lambda: results.record_outcome(deps.pool, scan, outcome))
+    metrics.JOB_DURATION.labels(job.task).observe(seconds)
     if not written:
-        metrics.JOBS.labels(task, "duplicate").inc()
+        metrics.JOBS.labels(job.task, "duplicate").inc()
         return "duplicate"
-    metrics.JOBS.labels(task, outcome.verdict or outcome.status.value).inc()
+    metrics.JOBS.labels(job.task, outcome.verdict or outcome.status.value).inc()
     metrics.EVIDENCE_ROWS.inc(len(outcome.evidence))
     if outcome.error_code:
-        metrics.JOB_ERRORS.labels(task, outcome.error_code).inc()
-    log.info("%s %s %s (%s evidence rows)", task, claimed.id, outcome.verdict or outcome.status.value,
+        metrics.JOB_ERRORS.labels(job.task, outcome.error_code).inc()
+    log.info("%s %s %s (%s evidence rows)", job.task, scan.id, outcome.verdict or outcome.status.value,
              len(outcome.evidence))  # fmt: skip
     return outcome.verdict or outcome.status.value
+
+
+def _deferred(job: Job, until: float, reason: str) -> Deferred:
+    metrics.JOBS_DEFERRED.labels(job.task, reason).inc()
+    return Deferred(until, reason)

@@ -12,7 +12,7 @@ import asyncpg
 from scanfleet import ids
 from scanfleet.db import results
 from scanfleet.db.partitions import retry_on_missing
-from scanfleet.results import Outcome, ScanStatus
+from scanfleet.results import ScanStatus, workers_lost
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
@@ -40,6 +40,9 @@ class Scan:
     kind: Kind = "privacy"
     spec: dict[str, Any] | None = None  # a test run's suite
     verdict: str | None = None  # a test run's: passed, degraded or failed
+    retries: int = 0  # transient failures it was sent back for
+    last_error_code: str | None = None  # the latest of those failures
+    last_error_message: str | None = None
 
     @property
     def etag(self) -> str | None:
@@ -250,6 +253,27 @@ async def claim(conn: Executor, scan_id: uuid.UUID, lease_seconds: float) -> Sca
     return Scan.from_row(row) if row else None
 
 
+async def retry_later(conn: Executor, scan: Scan, error_code: str, error_message: str) -> bool:
+    """This delivery failed for a reason that may pass: back to queued, one retry used, the error kept."""
+    done = await conn.execute(
+        "UPDATE scans SET status = 'queued', lease_until = NULL, retries = retries + 1,"
+        " last_error_code = $3, last_error_message = $4"
+        " WHERE id = $1 AND created_at = $2 AND status = 'running'",
+        scan.id, scan.created_at, error_code, error_message,
+    )  # fmt: skip
+    return done == "UPDATE 1"
+
+
+async def hand_back(conn: Executor, scan: Scan) -> None:
+    """A stopping worker gave the job back unfinished: that delivery does not count as an attempt."""
+    await conn.execute(
+        "UPDATE scans SET status = 'queued', lease_until = NULL, attempts = greatest(attempts - 1, 0)"
+        " WHERE id = $1 AND created_at = $2 AND status = 'running'",
+        scan.id,
+        scan.created_at,
+    )
+
+
 @dataclass(frozen=True)
 class Unfinished:
     id: uuid.UUID
@@ -278,18 +302,16 @@ async def unfinished(
 
 
 async def fail_exhausted(pool: asyncpg.Pool, scan_id: uuid.UUID, max_tries: int) -> bool:
-    """A scan whose every try died with its worker ends failed rather than retried forever."""
+    """A scan whose worker died with it `max_tries` times ends failed rather than retried forever.
+
+    Deliveries that ended in a retry are not the worker dying: they are counted apart.
+    """
     scan = await pool.fetchrow(
-        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND attempts >= $3 AND status = 'running'",
+        "SELECT * FROM scans WHERE id = $1 AND created_at = $2 AND attempts - retries >= $3 AND status = 'running'",
         scan_id,
         ids.created_at(scan_id),
         max_tries,
     )
     if scan is None:
         return False
-    outcome = Outcome(
-        status=ScanStatus.FAILED,
-        error_code="attempts_exhausted",
-        error_message=f"the scan's worker stopped {max_tries} times before finishing it",
-    )
-    return await results.record_outcome(pool, Scan.from_row(scan), outcome)
+    return await results.record_outcome(pool, Scan.from_row(scan), workers_lost(max_tries))

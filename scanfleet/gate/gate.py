@@ -149,23 +149,6 @@ class Gate:
             running, waiting, deferred = await pipe.execute()
         return Usage(int(running), int(waiting) + int(deferred))
 
-    async def usage_by_tier(self) -> dict[str, Usage]:
-        """Running and queued summed per tier, over every org the gate has seen."""
-        totals: dict[str, list[int]] = {}
-        orgs = [_text(org) for org in await self.redis.smembers(self.prefix + "orgs")]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for org in orgs:
-                pipe.hget(f"{self.prefix}org:{org}", "tier")
-                pipe.scard(f"{self.prefix}active:{org}")
-                pipe.llen(f"{self.prefix}waiting:{org}")
-                pipe.zcard(f"{self.prefix}deferred:{org}")
-            answers = await pipe.execute()
-        for tier, running, waiting, deferred in zip(*(answers[i::4] for i in range(4)), strict=True):
-            entry = totals.setdefault(_text(tier) if tier else "unknown", [0, 0])
-            entry[0] += int(running)
-            entry[1] += int(waiting) + int(deferred)
-        return {tier: Usage(running, queued) for tier, (running, queued) in totals.items()}
-
     async def retry_after_seconds(self, limits: Limits) -> int:
         """When a place in line should free up: one running job's recent duration, spread over the slots."""
         ewma_ms = await self.redis.hget(self.prefix + "durations", "ewma_ms")

@@ -39,7 +39,7 @@ def classify(exc: BaseException, timeout_seconds: float) -> Failure:
     if isinstance(exc, BlockedAddressError):
         return Failure("blocked_address", str(exc))
     if isinstance(exc, ResolutionError):
-        return Failure("dns_error", str(exc))
+        return Failure(dns_code(exc), str(exc))
     if caused_by(exc, ssl.SSLError):
         return Failure("tls_error", _text(exc))
     if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | OSError):
@@ -51,6 +51,10 @@ def classify(exc: BaseException, timeout_seconds: float) -> Failure:
     if isinstance(exc, UnicodeEncodeError):
         return Failure("invalid_request", f"a header value is not ASCII: {exc}")
     return Failure("protocol_error", _text(exc))
+
+
+def dns_code(exc: ResolutionError) -> str:
+    return "dns_unavailable" if exc.temporary else "dns_error"
 
 
 def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from scanfleet.http.failures import caused_by
+from scanfleet.http.failures import caused_by, dns_code
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -143,7 +143,7 @@ class SafeFetcher:
         except BlockedAddressError as exc:
             raise FetchError("blocked_address", str(exc), hops) from None
         except ResolutionError as exc:
-            raise FetchError("dns_error", str(exc), hops) from None
+            raise FetchError(dns_code(exc), str(exc), hops) from None
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"{type(exc).__name__} fetching {_url_of(exc, url)}", hops) from None
         except httpx.ConnectError as exc:

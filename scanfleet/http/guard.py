@@ -34,9 +34,10 @@ class BlockedAddressError(Exception):
 
 
 class ResolutionError(Exception):
-    def __init__(self, host: str, reason: str) -> None:
+    def __init__(self, host: str, reason: str, *, temporary: bool = False) -> None:
         super().__init__(f"cannot resolve {host}: {reason}")
         self.host = host
+        self.temporary = temporary  # the resolver failed (try again later), not "no such name"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise ResolutionError(host, exc.strerror or str(exc)) from exc
+            raise ResolutionError(host, exc.strerror or str(exc), temporary=exc.errno == socket.EAI_AGAIN) from exc
         return _unique(ipaddress.ip_address(info[4][0]) for info in infos)
 
     async def connect_tcp(

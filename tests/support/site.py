@@ -32,8 +32,9 @@ class _QuietServer(ThreadingHTTPServer):
 class FixtureSite:
     """Plain HTTP, or HTTPS with a certificate from `ca` (a trustme test CA) for 127.0.0.1 and localhost."""
 
-    def __init__(self, ca: trustme.CA | None = None, **cert_options: Any) -> None:
-        self.pages: dict[str, Page] = {}
+    def __init__(self, ca: trustme.CA | None = None, host: str = "127.0.0.1", **cert_options: Any) -> None:
+        # A list answers its pages in turn, the last one ever after (a target that fails, then recovers).
+        self.pages: dict[str, Page | list[Page]] = {}
         self.hits: dict[str, int] = {}
         site = self
 
@@ -46,6 +47,8 @@ class FixtureSite:
                 path = self.path.split("?")[0]
                 site.hits[path] = site.hits.get(path, 0) + 1
                 page = site.pages.get(path, Page(404, [("Content-Type", "text/plain")], b"not found"))
+                if isinstance(page, list):
+                    page = page[min(site.hits[path], len(page)) - 1]
                 if page.delay:
                     time.sleep(page.delay)
                 self.send_response(page.status)
@@ -58,7 +61,8 @@ class FixtureSite:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.host = host
+        self._server = _QuietServer((host, 0), Handler)
         self.scheme = "http"
         if ca is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -70,9 +74,9 @@ class FixtureSite:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
-    def add(self, path: str, page: Page) -> str:
+    def add(self, path: str, page: Page | list[Page]) -> str:
         self.pages[path] = page
         return self.url(path)
 

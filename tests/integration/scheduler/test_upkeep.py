@@ -105,20 +105,3 @@ async def test_reaper_requeues_the_job_of_a_worker_that_stopped_renewing(gate: G
 
 def _ago(seconds: float) -> datetime:
     return datetime.now(UTC) - timedelta(seconds=seconds)
-
-
-async def test_gauges_export_running_and_queued_per_tier(gate: Gate) -> None:
-    from prometheus_client import REGISTRY
-
-    free, enterprise = ids.new_id(), ids.new_id()
-    for _ in range(3):
-        await gate.admit(free, jobs.job_id(ids.new_id()), b"body", limits_for("free"))
-    await gate.admit(enterprise, jobs.job_id(ids.new_id()), b"body", limits_for("enterprise"))
-
-    await upkeep.export_gauges(gate)
-    value = REGISTRY.get_sample_value
-    assert value("scanfleet_gate_running_jobs", {"tier": "free"}) == 1
-    assert value("scanfleet_gate_queued_jobs", {"tier": "free"}) == 2
-    assert value("scanfleet_gate_running_jobs", {"tier": "enterprise"}) == 1
-    assert value("scanfleet_gate_queued_jobs", {"tier": "enterprise"}) == 0
-    assert value("scanfleet_gate_running_jobs", {"tier": "pro"}) == 0  # no pro org: zero, not absent

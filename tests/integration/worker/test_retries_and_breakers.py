@@ -1,0 +1,114 @@
+"""Transient target failures are retried with backoff; permanent ones fail at once; a dead host's circuit
+opens for the whole fleet and defers its jobs (no try used) until it half-opens."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from scanfleet import jobs
+from scanfleet.db import scans
+from scanfleet.db.scans import Scan
+from scanfleet.gate.gate import Gate
+from scheduler import upkeep
+from tests.conftest import Tenant, make_tenant
+from tests.integration.worker.conftest import OwnWorker, OwnWorkerFactory
+from tests.support.site import FixtureSite, Page, eventually, html
+
+FAST_RETRIES = {"retry_max_privacy": 2, "retry_base_seconds": 0.05, "retry_cap_seconds": 0.2}
+UNAVAILABLE = Page(503, [("Content-Type", "text/plain")], b"down for maintenance")
+PAGE = html("<html><head><title>up</title></head><body>hello</body></html>")
+
+
+async def submit(pool: asyncpg.Pool, own: OwnWorker, tenant: Tenant, url: str) -> uuid.UUID:
+    scan = await scans.insert(pool, tenant.org.id, url)
+    await own.gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
+    return scan.id
+
+
+async def finished(pool: asyncpg.Pool, gate: Gate, scan_id: uuid.UUID, timeout: float = 15.0) -> Scan:
+    """Plays the scheduler's part (bringing deferred jobs back) until the scan is final."""
+
+    async def final() -> Scan | None:
+        await upkeep.bring_back_deferred(gate)
+        scan = await scans.get(pool, (await owner(pool, scan_id)), scan_id)
+        return scan if scan is not None and scan.status.final else None
+
+    return await eventually(final, timeout=timeout)  # type: ignore[return-value]
+
+
+async def owner(pool: asyncpg.Pool, scan_id: uuid.UUID) -> uuid.UUID:
+    return await pool.fetchval("SELECT org_id FROM scans WHERE id = $1", scan_id)
+
+
+async def test_a_target_failing_twice_then_answering_is_retried_until_it_succeeds(
+    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
+) -> None:
+    url = site.add(f"/recovering-{uuid.uuid4().hex[:6]}", [UNAVAILABLE, UNAVAILABLE, PAGE])
+    async with own_worker(**FAST_RETRIES) as own:
+        scan = await finished(pool, own.gate, await submit(pool, own, await make_tenant(pool), url))
+
+    assert scan.status.value == "succeeded"
+    assert (scan.attempts, scan.retries) == (3, 2)
+    assert scan.last_error_code == "http_error" and "503" in (scan.last_error_message or "")
+    assert scan.error_code is None
+
+
+async def test_retries_end_when_the_limit_is_spent(
+    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
+) -> None:
+    path = f"/down-{uuid.uuid4().hex[:6]}"
+    url = site.add(path, UNAVAILABLE)
+    async with own_worker(**FAST_RETRIES) as own:
+        scan = await finished(pool, own.gate, await submit(pool, own, await make_tenant(pool), url))
+
+    assert scan.status.value == "failed" and scan.error_code == "http_error"
+    assert (scan.attempts, scan.retries) == (3, 2)
+    assert site.hits[path] == 3
+
+
+async def test_a_permanent_failure_is_not_retried(
+    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
+) -> None:
+    path = f"/gone-{uuid.uuid4().hex[:6]}"
+    url = site.add(path, Page(404, [("Content-Type", "text/plain")], b"no such page"))
+    async with own_worker(**FAST_RETRIES) as own:
+        scan = await finished(pool, own.gate, await submit(pool, own, await make_tenant(pool), url))
+
+    assert scan.status.value == "failed" and scan.error_code == "http_error"
+    assert (scan.attempts, scan.retries) == (1, 0)
+    assert site.hits[path] == 1
+
+
+async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_trial_closes_it(
+    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
+) -> None:
+    tenant = await make_tenant(pool)
+    with FixtureSite(host="127.0.0.2") as dead:
+        path = f"/dead-{uuid.uuid4().hex[:6]}"
+        dead_url = dead.add(path, UNAVAILABLE)
+        async with own_worker(retry_max_privacy=0, breaker_fail_max=2, breaker_reset_seconds=1.0) as own:
+            for _ in range(2):  # two failures in a row open the host's circuit
+                failed = await finished(pool, own.gate, await submit(pool, own, tenant, dead_url))
+                assert failed.error_code == "http_error"
+            hits_when_opened = dead.hits[path]
+
+            deferred = await submit(pool, own, tenant, dead_url)
+            await eventually(lambda: _state(own.gate, deferred, "deferred"))
+            # Another host is not held up by this one's circuit.
+            healthy = await finished(pool, own.gate, await submit(pool, own, tenant, site.add("/fine", PAGE)))
+            assert healthy.status.value == "succeeded"
+            waiting = await scans.get(pool, tenant.org.id, deferred)
+            assert waiting is not None and waiting.status.value == "queued" and waiting.attempts == 0
+            assert dead.hits[path] == hits_when_opened  # the open circuit spared the dead host
+
+            dead.pages[path] = PAGE  # the host recovers; after the reset time one trial goes through
+            recovered = await finished(pool, own.gate, deferred)
+
+    assert recovered.status.value == "succeeded"
+    assert (recovered.attempts, recovered.retries) == (1, 0)
+
+
+async def _state(gate: Gate, scan_id: uuid.UUID, expected: str) -> bool:
+    return (await gate.states([jobs.job_id(scan_id)]))[0] == expected
