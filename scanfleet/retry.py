@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scanfleet.backoff import Backoff
 from scanfleet.config import Settings
 from scanfleet.results import Outcome, ScanStatus
-from scanfleet.webhooks.backoff import Backoff
 
 TRANSIENT_CODES = frozenset({"timeout", "connect_error", "protocol_error", "dns_unavailable"})
 

@@ -17,13 +17,13 @@ import httpx
 from redis.asyncio import Redis
 
 from scanfleet import __version__, metrics
+from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import webhooks
 from scanfleet.db.webhooks import Attempt, Due
 from scanfleet.http import AddressPolicy, client_ssl_context, guarded_client
 from scanfleet.http.failures import TARGET_ERRORS, classify
-from scanfleet.webhooks.backoff import Backoff
 from scanfleet.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,13 @@ import pytest
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import results, scans, webhooks
 from scanfleet.db.scans import Scan
 from scanfleet.http import AddressPolicy, guarded_client
 from scanfleet.results import Outcome, ScanStatus
-from scanfleet.webhooks.backoff import Backoff
 from scheduler.webhooks import Deliverer
 from tests.support.services import ApiService, Request
 from tests.support.site import Page

@@ -11,11 +11,11 @@ import asyncpg
 from arq.connections import ArqRedis
 from prometheus_client import REGISTRY
 
+from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import webhooks
 from scanfleet.webhooks import signing
-from scanfleet.webhooks.backoff import Backoff
 from scheduler import webhooks as webhook_round
 from scheduler.webhooks import Deliverer
 from tests.conftest import Tenant

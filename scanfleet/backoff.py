@@ -1,4 +1,4 @@
-"""When a failed delivery is tried again: exponential backoff with full jitter, up to a number of attempts."""
+"""When a failed attempt (a webhook delivery, a job) is tried again: exponential backoff with full jitter."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanfleet.webhooks.backoff import Backoff
+from scanfleet.backoff import Backoff
 
 BACKOFF = Backoff(base_seconds=10, cap_seconds=300, max_attempts=8)
 
