@@ -49,6 +49,44 @@ def cmd_up(args: argparse.Namespace) -> int:
     return asyncio.run(supervisor.run(settings))
 
 
+def replica_bounds(text: str) -> tuple[int, int]:
+    """`MIN:MAX` for --autoscale (their limits are checked by the policy)."""
+    low, sep, high = text.partition(":")
+    try:
+        if sep:
+            return int(low), int(high)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected MIN:MAX, got {text!r}")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
+    from scanfleet.autoscale.policy import ScalingPolicy
+
+    settings = _settings()
+    policy = None
+    if args.autoscale is not None:
+        low, high = args.autoscale
+        settings = settings.model_copy(update={"autoscale_min_replicas": low, "autoscale_max_replicas": high})
+        try:
+            policy = ScalingPolicy.from_settings(settings)
+        except ValueError as error:
+            sys.exit(f"--autoscale: {error}")
+    if not (settings.database_url and settings.redis_url):
+        sys.exit("no servers: start `scanfleet up` in another terminal, or set DATABASE_URL and REDIS_URL")
+    if policy is None:
+        # One worker in the foreground: this process becomes it, so signals reach it directly.
+        env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+        os.execve(sys.executable, [sys.executable, "-m", "worker"], env)  # noqa: S606 - our own argv, no shell
+    from scanfleet.autoscale import supervisor
+
+    port = settings.worker_metrics_port - 1 if args.metrics_port is None else args.metrics_port
+    configure_logging(settings.log_level)
+    return asyncio.run(supervisor.run(settings, policy, max(port, 0)))
+
+
 def cmd_migrate(_: argparse.Namespace) -> int:
     from scanfleet.supervisor import prepare_schema
 
@@ -130,6 +168,15 @@ def parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run api + workers + scheduler (embedded servers unless URLs are set)")
     up.add_argument("--workers", type=int, help="worker processes (default: SCANFLEET_WORKERS or 2)")
     up.set_defaults(run=cmd_up)
+
+    worker = sub.add_parser("worker", help="run a worker, or a fleet of them scaled by the queue (--autoscale)")
+    worker.add_argument(
+        "--autoscale", type=replica_bounds, metavar="MIN:MAX", help="supervise MIN..MAX workers, scaled by the policy"
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, help="supervisor /metrics port (default: SCANFLEET_WORKER_METRICS_PORT - 1; 0: off)"
+    )
+    worker.set_defaults(run=cmd_worker)
 
     sub.add_parser("migrate", help="apply pending migrations and make partitions").set_defaults(run=cmd_migrate)
 
