@@ -17,7 +17,7 @@ def main() -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=int(settings.api_grace_seconds),  # stop accepting, finish what's in flight
         proxy_headers=True,
     )
 

@@ -9,6 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from scanfleet.db.errors import UNAVAILABLE
+
+# What a client should wait before trying again while the database is away (it restarts in seconds).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
 
 class ApiError(Exception):
     def __init__(
@@ -77,7 +82,18 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # Nothing was accepted: the job row is written before anything else, so the client may simply retry.
+    return JSONResponse(
+        error_body("unavailable", "the database is unavailable; nothing was accepted, try again shortly"),
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(HTTPException, _on_http_error)
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, _on_database_unavailable)

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    api_grace_seconds: float = Field(10.0, ge=0, description="on SIGTERM, how long requests in flight may finish")
 
     # Workers.
     workers: int = Field(2, ge=0, description="worker processes started by `scanfleet up`")
