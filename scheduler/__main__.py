@@ -9,9 +9,11 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import start_http_server
+from redis.exceptions import RedisError
 
 from scanfleet import jobs
 from scanfleet.config import Settings, get_settings
+from scanfleet.db.errors import unavailable
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.logs import configure_logging
@@ -24,11 +26,18 @@ async def every(interval: float, stop: asyncio.Event, name: str, round_: Callabl
     while not stop.is_set():
         try:
             await round_()
-        except Exception:
-            # A failed round (a database restarting, say) is retried next time, not fatal.
-            log.exception("%s round failed", name)
+        except Exception as exc:
+            # A failed round is retried next time, not fatal. A server restarting is expected: one line, no trace.
+            if unavailable(exc) or isinstance(exc, RedisError):
+                log.warning("%s round skipped: %s unavailable (%s)", name, _server_of(exc), exc)
+            else:
+                log.exception("%s round failed", name)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
+
+
+def _server_of(exc: BaseException) -> str:
+    return "Redis" if isinstance(exc, RedisError) else "PostgreSQL"
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
