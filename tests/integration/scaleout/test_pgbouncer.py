@@ -95,66 +95,75 @@ async def test_connections_are_pooled_by_pgbouncer(bounced: Settings, bounced_po
     assert servers <= POOL_SIZE
 
 
-async def test_submit_run_and_read_results_through_pgbouncer(
-    bounced: Settings, bounced_pool: asyncpg.Pool, site: FixtureSite, failed_rounds: list[logging.LogRecord]
-) -> None:
+@pytest.fixture
+async def platform(
+    bounced: Settings, bounced_pool: asyncpg.Pool, site: FixtureSite
+) -> AsyncIterator[tuple[httpx.AsyncClient, Tenant, str]]:
+    """API, worker and scheduler running through PgBouncer; an organisation of its own and a page to scan."""
     page = site.add(f"/bounced-{uuid.uuid4().hex[:8]}", html("<title>t</title><p>through the pooler</p>"))
     tenant = await make_tenant(bounced_pool)
     async with api_client(bounced) as api, running_worker(bounced), running_scheduler(bounced):
-        # Many at once, with an idempotency key each: every statement of every request in its own transaction.
-        answers = await asyncio.gather(
-            *(submit(api, tenant, f"{page}?n={n}", **{"Idempotency-Key": f"k{n}"}) for n in range(8))
-        )
-        assert [answer.status_code for answer in answers] == [202] * 8
-        replay = await submit(api, tenant, f"{page}?n=0", **{"Idempotency-Key": "k0"})
-        assert replay.headers["Idempotent-Replayed"] == "true" and replay.json()["id"] == answers[0].json()["id"]
-        ids = [uuid.UUID(answer.json()["id"]) for answer in answers]
+        yield api, tenant, page
 
-        async def all_final() -> bool:
-            return all([await scans.is_final(bounced_pool, scan_id) for scan_id in ids])
 
-        await eventually(all_final, timeout=30)
-        for scan_id in ids:
-            scan = (await api.get(f"/v1/scans/{scan_id}", headers=tenant.headers)).json()
-            assert scan["status"] == "succeeded", scan
-        evidence = await api.get(f"/v1/scans/{ids[0]}/evidence", headers=tenant.headers, params={"limit": 2})
-        assert evidence.status_code == 200 and len(evidence.json()["items"]) == 2
-        stats = (await api.get("/v1/stats", headers=tenant.headers)).json()
-        assert sum(day["scans"].get("succeeded", 0) for day in stats["days"]) == len(ids)
+async def test_submit_run_and_read_results_through_pgbouncer(
+    platform: tuple[httpx.AsyncClient, Tenant, str], bounced_pool: asyncpg.Pool,
+    failed_rounds: list[logging.LogRecord],
+) -> None:  # fmt: skip
+    api, tenant, page = platform
+    # Many at once, with an idempotency key each: every statement of every request in its own transaction.
+    answers = await asyncio.gather(
+        *(submit(api, tenant, f"{page}?n={n}", **{"Idempotency-Key": f"k{n}"}) for n in range(8))
+    )
+    assert [answer.status_code for answer in answers] == [202] * 8
+    replay = await submit(api, tenant, f"{page}?n=0", **{"Idempotency-Key": "k0"})
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json()["id"] == answers[0].json()["id"]
+    ids = [uuid.UUID(answer.json()["id"]) for answer in answers]
+
+    async def all_final() -> bool:
+        return all([await scans.is_final(bounced_pool, scan_id) for scan_id in ids])
+
+    await eventually(all_final, timeout=30)
+    for scan_id in ids:
+        scan = (await api.get(f"/v1/scans/{scan_id}", headers=tenant.headers)).json()
+        assert scan["status"] == "succeeded", scan
+    evidence = await api.get(f"/v1/scans/{ids[0]}/evidence", headers=tenant.headers, params={"limit": 2})
+    assert evidence.status_code == 200 and len(evidence.json()["items"]) == 2
+    stats = (await api.get("/v1/stats", headers=tenant.headers)).json()
+    assert sum(day["scans"].get("succeeded", 0) for day in stats["days"]) == len(ids)
     assert not failed_rounds, [record.getMessage() for record in failed_rounds]
 
 
 async def test_schedules_and_erase_through_pgbouncer(
-    bounced: Settings, bounced_pool: asyncpg.Pool, site: FixtureSite, failed_rounds: list[logging.LogRecord]
-) -> None:
-    page = site.add(f"/scheduled-{uuid.uuid4().hex[:8]}", html("<title>t</title><p>on a schedule</p>"))
-    tenant = await make_tenant(bounced_pool)
-    async with api_client(bounced) as api, running_worker(bounced), running_scheduler(bounced):
-        created = await api.post(
-            "/v1/schedules", json={"name": "hourly", "kind": "scan", "url": page, "interval_seconds": 3600},
-            headers=tenant.headers,
-        )  # fmt: skip
-        assert created.status_code == 201, created.text
-        schedule_id = uuid.UUID(created.json()["id"])
-        await bounced_pool.execute("UPDATE schedules SET next_fire_at = now() WHERE id = $1", schedule_id)  # due now
+    platform: tuple[httpx.AsyncClient, Tenant, str], bounced_pool: asyncpg.Pool,
+    failed_rounds: list[logging.LogRecord],
+) -> None:  # fmt: skip
+    api, tenant, page = platform
+    created = await api.post(
+        "/v1/schedules", json={"name": "hourly", "kind": "scan", "url": page, "interval_seconds": 3600},
+        headers=tenant.headers,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    schedule_id = uuid.UUID(created.json()["id"])
+    await bounced_pool.execute("UPDATE schedules SET next_fire_at = now() WHERE id = $1", schedule_id)  # due now
 
-        async def fired_and_done() -> bool:
-            job = await bounced_pool.fetchval(
-                "SELECT f.job_id FROM schedule_fires f JOIN scans s ON s.id = f.job_id"
-                " WHERE f.schedule_id = $1 AND s.status = 'succeeded'",
-                schedule_id,
-            )
-            return job is not None
+    async def fired_and_done() -> bool:
+        job = await bounced_pool.fetchval(
+            "SELECT f.job_id FROM schedule_fires f JOIN scans s ON s.id = f.job_id"
+            " WHERE f.schedule_id = $1 AND s.status = 'succeeded'",
+            schedule_id,
+        )
+        return job is not None
 
-        await eventually(fired_and_done, timeout=30)
+    await eventually(fired_and_done, timeout=30)
 
-        erase = await api.delete("/v1/org/data", headers=tenant.headers)
-        assert erase.status_code == 202, erase.text
+    erase = await api.delete("/v1/org/data", headers=tenant.headers)
+    assert erase.status_code == 202, erase.text
 
-        async def erased() -> bool:
-            status = (await api.get(erase.json()["status_url"], headers=tenant.headers)).json()["status"]
-            return status == "done"
+    async def erased() -> bool:
+        status = (await api.get(erase.json()["status_url"], headers=tenant.headers)).json()["status"]
+        return status == "done"
 
-        await eventually(erased, timeout=30, interval=0.2)
-        assert (await api.get("/v1/scans", headers=tenant.headers)).json()["items"] == []
+    await eventually(erased, timeout=30, interval=0.2)
+    assert (await api.get("/v1/scans", headers=tenant.headers)).json()["items"] == []
     assert not failed_rounds, [record.getMessage() for record in failed_rounds]
