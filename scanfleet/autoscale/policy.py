@@ -52,7 +52,11 @@ class ScalingPolicy:
         )
 
     def decide(self, truth: QueueTruth, current: int, now: float) -> int:
-        """Desired replicas, given the queue and the replicas serving it now (`now` from a monotonic clock)."""
+        """Desired replicas, given the queue and the replica count decided before (`now` from a monotonic clock).
+
+        A hold answers `current`: pass the count being kept (the last answer), not one that lags behind it
+        (workers still starting or draining), or a step down would be undone on the next call.
+        """
         if not self.min_replicas <= current <= self.max_replicas:
             return self._change(min(max(current, self.min_replicas), self.max_replicas), now)
         load = truth.ready + truth.running
