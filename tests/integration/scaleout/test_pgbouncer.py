@@ -12,16 +12,19 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, time
 
 import asyncpg
 import httpx
 import pytest
 
 from scanfleet.config import Settings
-from scanfleet.db import scans
+from scanfleet.db import retention, scans
+from scanfleet.db.partitions import PARTITIONED_TABLES
 from scanfleet.db.pool import create_pool
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database, make_tenant
+from tests.integration.retention.support import finished_scan
 from tests.integration.scaleout.conftest import api_client, running_worker
 from tests.support.external import require_binary
 from tests.support.pgbouncer import PgBouncer
@@ -167,3 +170,16 @@ async def test_schedules_and_erase_through_pgbouncer(
     await eventually(erased, timeout=30, interval=0.2)
     assert (await api.get("/v1/scans", headers=tenant.headers)).json()["items"] == []
     assert not failed_rounds, [record.getMessage() for record in failed_rounds]
+
+
+async def test_retention_detaches_and_drops_days_through_pgbouncer(bounced_pool: asyncpg.Pool) -> None:
+    # DETACH PARTITION … CONCURRENTLY commits inside itself: it must run as a statement of its own.
+    tenant = await make_tenant(bounced_pool)
+    old, kept = date(2021, 5, 1), date(2021, 5, 2)
+    for day in (old, kept):
+        await finished_scan(bounced_pool, tenant.org.id, datetime.combine(day, time(12), tzinfo=UTC))
+    dropped = await retention.drop_before(bounced_pool, kept)
+    assert {part.name for part in dropped} == {f"{table}_{old:%Y%m%d}" for table in PARTITIONED_TABLES}
+    assert {f"{table}_{kept:%Y%m%d}" for table in PARTITIONED_TABLES} <= {
+        part.name for part in await retention.day_partitions(bounced_pool)
+    }
