@@ -12,7 +12,7 @@ import time
 from arq import Worker
 from redis.asyncio import Redis
 
-from scanfleet import metrics
+from scanfleet import jobs, metrics
 from scanfleet.gate.stats import WORKERS_KEY
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,9 @@ def export_slots(worker: Worker) -> None:
     metrics.WORKER_MAX_SLOTS.set(worker.max_jobs)
     # Read at scrape time, so the gauge is never a sample's worth stale.
     metrics.WORKER_BUSY_SLOTS.set_function(lambda: len(worker.job_tasks))
+    # A hand-back happens as a worker exits, maybe after its last scrape: the series must exist from the start.
+    for task in jobs.TASKS.values():
+        metrics.JOBS_HANDED_BACK.labels(task)
 
 
 async def announce(redis: Redis, name: str) -> None:
