@@ -32,6 +32,7 @@ class Observer:
         self.breaker_prefix = breaker_prefix
         self.policy = ScalingPolicy.from_settings(settings)
         self._exported: dict[Gauge, set[str]] = {}
+        self._desired: int | None = None
 
     async def round(self) -> QueueTruth:
         truth = await queue_truth(self.gate, self.workers_key)
@@ -51,9 +52,11 @@ class Observer:
             metrics.BREAKER_OPEN_LONGEST, {kind: longest for kind, (_, longest) in breakers.items()}, BREAKER_KINDS
         )
 
-        # The replicas serving the queue now are the workers that sent a heartbeat lately.
-        desired = self.policy.decide(truth, truth.workers, time.monotonic())
-        metrics.AUTOSCALE_DESIRED.labels("policy").set(desired)
+        # The fleet follows this answer (KEDA scales to it), so the policy steps from its last answer: counting
+        # heartbeats instead would see a draining worker as still there and undo the step down it asked for.
+        current = truth.workers if self._desired is None else self._desired
+        self._desired = self.policy.decide(truth, current, time.monotonic())
+        metrics.AUTOSCALE_DESIRED.labels("policy").set(self._desired)
         return truth
 
     def _export(self, gauge: Gauge, values: Mapping[str, float], always: Iterable[str]) -> None:
