@@ -119,6 +119,8 @@ def build_worker(settings: Settings, **overrides: Any) -> DrainingWorker:
             func(run_checks, name=jobs.RUN_CHECKS, timeout=settings.run_timeout_seconds + hold),
         ],
         "redis_settings": jobs.redis_settings(settings),
+        # arq's own Sentinel client would have no retry: a failover mid-command would crash the worker.
+        "redis_pool": jobs.sentinel_client(jobs.redis_settings(settings)) if settings.redis_sentinels else None,
         "on_startup": startup,
         "on_shutdown": shutdown,
         "max_jobs": settings.worker_max_jobs,

@@ -1,4 +1,4 @@
-"""Ordered SQL migrations, applied once under an advisory lock so concurrent migrators are safe."""
+"""Ordered SQL migrations, each applied once under an advisory lock so concurrent migrators are safe."""
 
 from __future__ import annotations
 
@@ -22,24 +22,26 @@ def available() -> list[tuple[str, str]]:
 
 
 async def migrate(conn: asyncpg.Connection, premake_days: int) -> list[str]:
-    """Apply pending migrations, then make today's and the next partitions. Returns versions applied."""
+    """Apply pending migrations, then make today's and the next partitions. Returns versions applied.
+
+    Each migration is one transaction holding a transaction-level advisory lock, and checks under it that no
+    other migrator applied it first: no session state, so this works through PgBouncer in transaction mode.
+    """
     applied_now: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-    try:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
-        for version, sql in available():
-            if version in done:
+    for version, sql in available():
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            if await conn.fetchval("SELECT 1 FROM schema_migrations WHERE version = $1", version):
                 continue
-            async with conn.transaction():
-                await conn.execute(sql)
-                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
-            log.info("applied migration %s", version)
-            applied_now.append(version)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        log.info("applied migration %s", version)
+        applied_now.append(version)
     await partitions.ensure_ahead(conn, datetime.now(UTC).date(), premake_days)
     return applied_now
