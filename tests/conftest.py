@@ -6,8 +6,6 @@ SCANFLEET_TEST_REDIS_URL to run against servers of your own.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +26,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.gate.gate import Gate
 from scanfleet.supervisor import create_database, prepare_schema
+from tests.support.app import api_client, running_worker
 from tests.support.site import FixtureSite
 
 
@@ -144,29 +143,15 @@ async def tenant(pool: asyncpg.Pool) -> Tenant:
 
 @pytest.fixture(scope="session")
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    from api.app import create_app
-
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.test") as client:
-            yield client
+    async with api_client(settings) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
 async def worker(settings: Settings) -> AsyncIterator[Worker]:
     """An arq worker running in the test's event loop, as a real worker would against real Redis."""
-    from worker.app import build_worker
-
-    running = build_worker(settings, handle_signals=False)
-    task = asyncio.create_task(running.async_run())
-    yield running
-    task.cancel()  # stop taking jobs…
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    if running.tasks:  # …let the ones in flight finish, as a deploy would…
-        await asyncio.wait(list(running.tasks.values()), timeout=30)
-    await running.close()  # …then release Redis and the pool
+    async with running_worker(settings) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,16 +1,11 @@
-"""What the scale-out tests share: a Valkey of their own, the API app and an in-process worker on given settings."""
+"""What the scale-out tests share: a Valkey of their own."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
-import httpx
 import pytest
-from arq import Worker
 
-from scanfleet.config import Settings
 from scanfleet.embedded import EmbeddedValkey
 
 
@@ -20,32 +15,3 @@ def own_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     valkey = EmbeddedValkey(tmp_path_factory.mktemp("valkey"))
     yield valkey.start(persist=False)
     valkey.stop()
-
-
-@contextlib.asynccontextmanager
-async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    from api.app import create_app
-
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.test") as client:
-            yield client
-
-
-@contextlib.asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
-    """An arq worker in this event loop, stopped as a deploy would: no new jobs, running ones finish."""
-    from worker.app import build_worker
-
-    worker = build_worker(settings, handle_signals=False)
-    task = asyncio.create_task(worker.async_run())
-    try:
-        yield worker
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if worker.tasks:
-            await asyncio.wait(list(worker.tasks.values()), timeout=30)
-        await worker.close()

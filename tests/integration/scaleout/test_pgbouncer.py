@@ -25,7 +25,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database, make_tenant
 from tests.integration.retention.support import finished_scan
-from tests.integration.scaleout.conftest import api_client, running_worker
+from tests.support.app import api_client, running_worker
 from tests.support.external import require_binary
 from tests.support.pgbouncer import PgBouncer
 from tests.support.site import FixtureSite, eventually, html

@@ -20,7 +20,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database, make_tenant
-from tests.integration.scaleout.conftest import api_client, running_worker
+from tests.support.app import api_client, running_worker
 from tests.support.replica import StreamingReplica
 from tests.support.site import FixtureSite, eventually, html
 

@@ -17,7 +17,7 @@ from scanfleet.db import scans
 from scanfleet.db.pool import create_pool
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database, make_tenant
-from tests.integration.scaleout.conftest import api_client, running_worker
+from tests.support.app import api_client, running_worker
 from tests.support.sentinel import MASTER_NAME, SentinelGroup
 from tests.support.site import FixtureSite, eventually, html
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -14,6 +13,7 @@ import pytest
 from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.gate.gate import Gate
+from tests.support.app import running_worker
 
 OWN_DB = 6
 
@@ -23,7 +23,6 @@ class OwnWorker:
     worker: Any  # worker.app.DrainingWorker
     gate: Gate
     settings: Settings
-    running: asyncio.Task[None]
 
 
 OwnWorkerFactory = Callable[..., AbstractAsyncContextManager[OwnWorker]]
@@ -31,8 +30,6 @@ OwnWorkerFactory = Callable[..., AbstractAsyncContextManager[OwnWorker]]
 
 @pytest.fixture
 def own_worker(settings: Settings) -> OwnWorkerFactory:
-    from worker.app import build_worker
-
     assert settings.redis_url is not None
     base = settings.model_copy(update={"redis_url": f"{settings.redis_url.rsplit('/', 1)[0]}/{OWN_DB}"})
 
@@ -40,17 +37,12 @@ def own_worker(settings: Settings) -> OwnWorkerFactory:
     async def start(flush: bool = True, **overrides: Any) -> AsyncIterator[OwnWorker]:
         own = base.model_copy(update=overrides)
         redis = await jobs.connect(own)
-        if flush:
-            await redis.flushdb()
-        worker = build_worker(own, handle_signals=False)
-        running = asyncio.create_task(worker.async_run())
         try:
-            yield OwnWorker(worker, Gate(redis), own, running)
+            if flush:
+                await redis.flushdb()
+            async with running_worker(own) as worker:
+                yield OwnWorker(worker, Gate(redis), own)
         finally:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-            await worker.close()
             await redis.aclose()
 
     return start

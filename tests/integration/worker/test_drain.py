@@ -36,7 +36,7 @@ async def test_a_drained_worker_finishes_short_jobs_and_hands_long_ones_back(
         await eventually(both_running)
         first.worker.handle_sig_wait_for_completion(signal.SIGTERM)
         assert not first.worker.allow_pick_jobs
-        await eventually(lambda: _done(first.running), timeout=10)
+        await eventually(lambda: _done(first.worker.main_task), timeout=10)
     # The worker has closed: its cancelled job recorded the hand-back on the way out.
 
     done = await scans.get(pool, tenant.org.id, short)

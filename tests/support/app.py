@@ -1,0 +1,41 @@
+"""The API app and an arq worker on given settings, in the test's event loop, as the real processes run them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from arq import Worker
+
+from scanfleet.config import Settings
+
+
+@contextlib.asynccontextmanager
+async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    from api.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.test") as client:
+            yield client
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
+    """An arq worker in this event loop, stopped as a deploy would: no new jobs, running ones finish."""
+    from worker.app import build_worker
+
+    worker = build_worker(settings, handle_signals=False)
+    task = asyncio.create_task(worker.async_run())
+    try:
+        yield worker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if worker.tasks:
+            await asyncio.wait(list(worker.tasks.values()), timeout=30)
+        await worker.close()
