@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from api import errors
+from api.context import RequestContext
 from api.deps import Resources
 from api.routes import admin, health, heartbeats, insights, org, runs, scans, schedules, usage, webhooks
 from scanfleet import __version__, jobs, metrics
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.middleware("http")(_record_metrics)
+    app.add_middleware(RequestContext)  # added last, so outermost: its ids are bound for everything inside
     app.include_router(health.router)
     app.include_router(scans.router)
     app.include_router(runs.router)

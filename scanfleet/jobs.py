@@ -76,6 +76,10 @@ def id_of(job_id: str) -> uuid.UUID:
     return uuid.UUID(job_id.removeprefix("job:"))
 
 
-def payload(kind: str, scan_id: uuid.UUID) -> bytes:
-    """The job body arq's worker reads, made here so the gate can hand it to arq when a slot frees."""
-    return serialize_job(TASKS[kind], (str(scan_id),), {}, None, int(time.time() * 1000))
+def payload(kind: str, scan_id: uuid.UUID, context: dict[str, str] | None = None) -> bytes:
+    """The job body arq's worker reads, made here so the gate can hand it to arq when a slot frees.
+
+    `context` is what the job carries from its cause (request_id, org_id, traceparent: see scanfleet.logs);
+    without one the body is the plain call every worker version accepts."""
+    kwargs = {"context": context} if context else {}
+    return serialize_job(TASKS[kind], (str(scan_id),), kwargs, None, int(time.time() * 1000))

@@ -1,0 +1,118 @@
+"""JSON log lines carry the ids bound where they were written, and a job carries its cause's ids to its worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from typing import Any
+
+from arq.jobs import deserialize_job
+
+from scanfleet import jobs, logs, tracing
+
+log = logging.getLogger("scanfleet.test")
+
+
+def line(message: str = "hello", exc: bool = False) -> dict[str, Any]:
+    """What the formatter writes for a record logged here and now."""
+    record = log.makeRecord(log.name, logging.INFO, __file__, 1, message, (), None)
+    if exc:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            record.exc_info = sys.exc_info()
+    return json.loads(logs.JsonFormatter().format(record))
+
+
+def test_a_line_outside_any_context_has_only_the_basic_fields() -> None:
+    assert set(line()) == {"ts", "level", "logger", "msg"}
+    assert line()["msg"] == "hello" and line()["level"] == "info" and line()["logger"] == "scanfleet.test"
+
+
+def test_bound_ids_are_on_every_line_inside_the_block_and_gone_after() -> None:
+    org = uuid.uuid4()
+    with logs.bind(request_id="r-1", org_id=org):
+        assert (line()["request_id"], line()["org_id"]) == ("r-1", str(org))
+        with logs.bind(job_id="job:1", org_id=None):  # None leaves a bound id alone
+            assert {key: line()[key] for key in ("request_id", "org_id", "job_id")} == {
+                "request_id": "r-1", "org_id": str(org), "job_id": "job:1",
+            }  # fmt: skip
+        assert "job_id" not in line()
+    assert "request_id" not in line() and "org_id" not in line()
+
+
+def test_the_exception_of_a_failed_step_is_on_its_line_with_the_ids() -> None:
+    with logs.bind(request_id="r-2"):
+        entry = line("failed", exc=True)
+    assert entry["request_id"] == "r-2" and "ValueError: boom" in entry["exc"]
+
+
+async def test_concurrent_tasks_keep_their_own_ids() -> None:
+    seen: dict[str, list[str]] = {}
+
+    async def serve(request_id: str) -> None:
+        with logs.bind(request_id=request_id):
+            for _ in range(3):
+                seen.setdefault(request_id, []).append(line()["request_id"])
+                await asyncio.sleep(0)
+
+    await asyncio.gather(serve("a"), serve("b"))
+    assert seen == {"a": ["a"] * 3, "b": ["b"] * 3}
+
+
+async def test_an_id_annotated_deep_inside_reaches_the_whole_block_and_its_tasks_but_not_beyond() -> None:
+    async def authenticate() -> None:  # runs in a task of its own, as a framework may run a dependency
+        logs.annotate(org_id="org-1")
+
+    with logs.bind(request_id="r-3"):
+        await asyncio.create_task(authenticate())
+        assert line()["org_id"] == "org-1"  # the block's own later lines (an access log) see it
+    assert "org_id" not in line()
+
+
+def test_trace_ids_are_those_of_the_current_span() -> None:
+    with tracing.span("work", None, "producer") as span:
+        entry = line()
+    assert (entry["trace_id"], entry["span_id"]) == (span.trace.trace_id, span.trace.span_id)
+    assert "trace_id" not in line()
+
+
+def test_a_job_carries_the_request_and_org_ids_and_the_current_span_as_parent() -> None:
+    assert logs.propagated() == {}
+    with logs.bind(request_id="r-4", job_id="not carried"), tracing.span("request", None, "server") as span:
+        assert logs.propagated(org_id="org-2") == {
+            "request_id": "r-4", "org_id": "org-2", "traceparent": span.trace.header(),
+        }  # fmt: skip
+
+
+def test_a_job_runs_with_its_causes_ids_in_a_child_span_of_its_trace() -> None:
+    parent = tracing.TraceParent.root()
+    context = {"request_id": "r-5", "org_id": "org-3", "traceparent": parent.header()}
+    with logs.job_context("job:abc", "run_scan", context):
+        entry = line()
+    assert {key: entry[key] for key in ("request_id", "org_id", "job_id", "task", "trace_id")} == {
+        "request_id": "r-5", "org_id": "org-3", "job_id": "job:abc", "task": "run_scan", "trace_id": parent.trace_id,
+    }  # fmt: skip
+    assert entry["span_id"] != parent.span_id
+
+
+def test_a_job_without_context_or_with_a_broken_traceparent_still_gets_its_ids_and_a_trace() -> None:
+    for context in (None, {}, {"traceparent": "garbage", "org_id": "org-4"}):
+        with logs.job_context("job:def", "run_checks", context):
+            entry = line()
+        assert entry["job_id"] == "job:def" and entry["task"] == "run_checks"
+        assert len(entry["trace_id"]) == 32 and "request_id" not in entry
+    assert entry["org_id"] == "org-4"
+
+
+def test_a_payload_carries_the_context_as_a_keyword_and_without_one_is_the_plain_call() -> None:
+    scan_id = uuid.uuid4()
+    plain = deserialize_job(jobs.payload("privacy", scan_id))
+    assert (plain.function, plain.args, plain.kwargs) == ("run_scan", (str(scan_id),), {})
+    assert deserialize_job(jobs.payload("checks", scan_id, {})).kwargs == {}
+    context = {"request_id": "r-6", "org_id": "org-5", "traceparent": tracing.TraceParent.root().header()}
+    carried = deserialize_job(jobs.payload("checks", scan_id, context))
+    assert (carried.function, carried.args, carried.kwargs) == ("run_checks", (str(scan_id),), {"context": context})
