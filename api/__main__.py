@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from api.app import create_app
+from scanfleet import tracing
 from scanfleet.config import get_settings
 from scanfleet.logs import configure_logging
 
@@ -12,6 +13,7 @@ from scanfleet.logs import configure_logging
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    tracing.configure(settings.otel_endpoint, "scanfleet-api")
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,9 +12,11 @@ from redis.exceptions import RedisError
 
 from api.deps import Resources
 from api.errors import ApiError
-from scanfleet import jobs, metrics
+from scanfleet import jobs, logs, metrics
 from scanfleet.db.api_keys import Principal
 from scanfleet.gate.gate import Admission
+
+log = logging.getLogger(__name__)
 
 
 async def admit(
@@ -22,14 +25,19 @@ async def admit(
 ) -> Admission:  # fmt: skip
     """Admit the scan's job, or undo its acceptance with `forget` and answer 429 (full) or 503 (no Redis)."""
     limits = principal.limits
+    job_id = jobs.job_id(scan_id)
+    # The job carries the request's ids and its span as parent: its worker's log lines and span join this request's.
+    payload = jobs.payload(kind, scan_id, logs.propagated(org_id=principal.org_id))
     try:
-        admission = await res.gate.admit(principal.org_id, jobs.job_id(scan_id), jobs.payload(kind, scan_id), limits)
+        admission = await res.gate.admit(principal.org_id, job_id, payload, limits)
     except RedisError as exc:
         await forget()
         raise ApiError(
             503, "queue_unavailable", "the job queue cannot be reached; try again", {"Retry-After": "5"}
         ) from exc
     metrics.ADMISSIONS.labels(limits.tier, admission.outcome).inc()
+    with logs.bind(org_id=principal.org_id, job_id=job_id):
+        log.info("%s job %s", kind, admission.outcome)
     if admission.outcome == "rejected":
         await forget()
         retry_after = await res.gate.retry_after_seconds(limits)

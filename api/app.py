@@ -10,13 +10,10 @@ from fastapi import FastAPI, Request, Response
 
 from api import errors
 from api.context import RequestContext
-from api.deps import Resources
+from api.deps import open_resources
 from api.routes import admin, health, heartbeats, insights, org, runs, scans, schedules, usage, webhooks
-from scanfleet import __version__, jobs, metrics
+from scanfleet import __version__, metrics
 from scanfleet.config import Settings, get_settings
-from scanfleet.db.pool import create_pool
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.ratelimit import RateLimiter
 
 
 def _route_template(request: Request) -> str:
@@ -40,16 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings)
-        queue = await jobs.connect(settings)
-        app.state.resources = Resources(
-            settings=settings, pool=pool, queue=queue, gate=Gate(queue), limiter=RateLimiter(queue)
-        )
-        try:
+        async with open_resources(settings) as app.state.resources:
             yield
-        finally:
-            await queue.aclose()
-            await pool.close()
 
     app = FastAPI(
         title="scanfleet",

@@ -13,7 +13,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
-from scanfleet import jobs, metrics
+from scanfleet import jobs, logs, metrics
 from scanfleet.config import Settings
 from scanfleet.db import api_keys
 from scanfleet.db.api_keys import Principal
@@ -70,6 +70,7 @@ async def principal(
     found = await api_keys.authenticate(res.pool, credentials.credentials)
     if found is None:
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked", challenge)
+    logs.annotate(org_id=found.org_id)  # every log line of this request names its organisation
     decision = await res.limiter.hit(found.key_id, found.limits.requests_per_minute)
     if not decision.allowed:
         metrics.RATE_LIMITED.labels(found.limits.tier).inc()

@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     webhook_keep_seconds: float = Field(604800.0, gt=0, description="delivered and failed events are kept this long")
 
     log_level: str = "INFO"
+    # Traces: with the `otel` extra installed, each process exports its spans over OTLP/HTTP to this collector.
+    otel_endpoint: str | None = Field(None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
     @field_validator("fetch_allow_networks", "redis_sentinels", mode="before")
     @classmethod

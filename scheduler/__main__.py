@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from scanfleet import jobs
+from scanfleet import jobs, tracing
 from scanfleet.config import Settings, get_settings
 from scanfleet.db.errors import unavailable
 from scanfleet.db.pool import create_pool
@@ -79,6 +79,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    tracing.configure(settings.otel_endpoint, "scanfleet-scheduler")
     if settings.scheduler_metrics_port:
         start_http_server(settings.scheduler_metrics_port, addr=settings.metrics_host)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from scanfleet import jobs, metrics
+from scanfleet import jobs, logs, metrics, tracing
 from scanfleet.db import scans, schedules
 from scanfleet.db.scans import Scan
 from scanfleet.db.schedules import Due
@@ -55,9 +55,12 @@ async def _fire_batch(pool: asyncpg.Pool, gate: Gate, now: datetime) -> Counter[
     # reconciliation admits; a refusal is recorded on the fire and the schedule, not dropped silently.
     for item in fired:
         schedule, job = item.due.schedule, item.job
-        admission = await gate.admit(
-            schedule.org_id, jobs.job_id(job.id), jobs.payload(job.kind, job.id), item.due.limits
-        )
+        # Each fire starts a trace, which its job continues; the job carries the org id to its worker's log lines.
+        with tracing.span("fire schedule", None, "producer", **{"scanfleet.schedule_id": str(schedule.id)}):
+            context = logs.propagated(org_id=schedule.org_id)
+            admission = await gate.admit(
+                schedule.org_id, jobs.job_id(job.id), jobs.payload(job.kind, job.id, context), item.due.limits
+            )
         if admission.outcome == "rejected":
             await scans.delete_unadmitted(pool, job)
             assert schedule.next_fire_at is not None

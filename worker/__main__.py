@@ -7,6 +7,7 @@ import os
 
 from prometheus_client import start_http_server
 
+from scanfleet import tracing
 from scanfleet.config import get_settings
 from scanfleet.logs import configure_logging
 from worker.app import build_worker
@@ -15,6 +16,7 @@ from worker.app import build_worker
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    tracing.configure(settings.otel_endpoint, "scanfleet-worker")
     index = int(os.environ.get("SCANFLEET_WORKER_INDEX", "0"))
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port + index, addr=settings.metrics_host)

@@ -17,9 +17,9 @@ from typing import TypeVar
 
 import asyncpg
 from arq import Worker
-from scanfleet.breakers import SharedBreakers
 
 from scanfleet import metrics
+from scanfleet.breakers import SharedBreakers
 from scanfleet.db.errors import unavailable
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-from scanfleet.breakers import SharedBreakers
 
 from scanfleet import metrics
+from scanfleet.breakers import SharedBreakers
 from scanfleet.checks import parse_suite
 from scanfleet.config import Settings
 from scanfleet.db import results, scans
@@ -25,6 +25,7 @@ from scanfleet.db.scans import Scan
 from scanfleet.gate.gate import Gate
 from scanfleet.http import SafeFetcher
 from scanfleet.jobs import RUN_CHECKS, RUN_SCAN
+from scanfleet.logs import annotate, job_context
 from scanfleet.results import Outcome, ScanStatus, workers_lost
 from scanfleet.retry import RetryPolicy, is_transient
 from worker.checks import CheckEnv, run_suite
@@ -57,16 +58,16 @@ class Job:
     target: Callable[[Scan], str | None] = lambda _: None
 
 
-async def run_scan(ctx: dict[str, Any], scan_id: str) -> str:
+async def run_scan(ctx: dict[str, Any], scan_id: str, context: dict[str, str] | None = None) -> str:
     deps: Deps = ctx["deps"]
     job = Job(
         RUN_SCAN, uuid.UUID(scan_id), lambda scan: scan_url(deps.fetcher, scan.url or ""),
         target=lambda scan: urlsplit(scan.url or "").hostname,
     )  # fmt: skip
-    return await _gated_job(ctx, job, deps.settings.scan_timeout_seconds)
+    return await _gated_job(ctx, job, deps.settings.scan_timeout_seconds, context)
 
 
-async def run_checks(ctx: dict[str, Any], run_id: str) -> str:
+async def run_checks(ctx: dict[str, Any], run_id: str, context: dict[str, str] | None = None) -> str:
     deps: Deps = ctx["deps"]
 
     limit = deps.settings.run_timeout_seconds
@@ -81,10 +82,10 @@ async def run_checks(ctx: dict[str, Any], run_id: str) -> str:
         # The run itself succeeded; what it found about the customer's service is its verdict.
         return Outcome(ScanStatus.SUCCEEDED, evidence=result.evidence, verdict=result.verdict)
 
-    return await _gated_job(ctx, Job(RUN_CHECKS, uuid.UUID(run_id), check), limit)
+    return await _gated_job(ctx, Job(RUN_CHECKS, uuid.UUID(run_id), check), limit, context)
 
 
-async def _gated_job(ctx: dict[str, Any], job: Job, timeout: float) -> str:
+async def _gated_job(ctx: dict[str, Any], job: Job, timeout: float, context: dict[str, str] | None) -> str:
     deps: Deps = ctx["deps"]
     claimed: list[Scan] = []  # what this delivery claimed, for a hand-back if the worker stops
 
@@ -93,15 +94,17 @@ async def _gated_job(ctx: dict[str, Any], job: Job, timeout: float) -> str:
             await scans.hand_back(deps.pool, claimed[0])
         metrics.JOBS_HANDED_BACK.labels(job.task).inc()
 
-    return await run_gated(
-        deps.gate,
-        ctx["job_id"],
-        deps.settings.lease_seconds,
-        lambda: _run(deps, job, timeout, claimed),
-        # Cancelled by a DELETE, the job is final already.
-        lambda: scans.is_final(deps.pool, job.id),
-        hand_back,
-    )
+    # Its log lines and span carry the ids of the request or fire that caused it.
+    with job_context(ctx["job_id"], job.task, context):
+        return await run_gated(
+            deps.gate,
+            ctx["job_id"],
+            deps.settings.lease_seconds,
+            lambda: _run(deps, job, timeout, claimed),
+            # Cancelled by a DELETE, the job is final already.
+            lambda: scans.is_final(deps.pool, job.id),
+            hand_back,
+        )
 
 
 async def _run(deps: Deps, job: Job, timeout: float, claimed: list[Scan]) -> str | Deferred:
@@ -117,6 +120,7 @@ async def _run(deps: Deps, job: Job, timeout: float, claimed: list[Scan]) -> str
         metrics.JOBS.labels(job.task, "duplicate").inc()
         return "duplicate"
     claimed.append(scan)
+    annotate(org_id=scan.org_id)  # also for a job that came without context (re-admitted by reconciliation)
     if scan.attempts - scan.retries > deps.settings.job_max_tries:
         return await _record(deps, job, scan, workers_lost(deps.settings.job_max_tries), 0.0)
     host = job.target(scan)

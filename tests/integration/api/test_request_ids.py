@@ -1,4 +1,4 @@
-"""X-Request-ID and traceparent at the API's edge."""
+"""X-Request-ID and traceparent at the API's edge, and carried by the job a request causes into its worker."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from arq import Worker
+from arq.connections import ArqRedis
+from arq.jobs import Job
 
-from scanfleet import logs
+from scanfleet import jobs, logs, tracing
 from scanfleet.config import Settings
+from scanfleet.db import scans
+from tests.conftest import Tenant
+from tests.support.site import FixtureSite, eventually, html
 
 TRACE, SPAN = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 
@@ -83,3 +90,75 @@ async def test_an_unexpected_failure_is_a_json_500_naming_its_request_id_and_log
     (failure,) = [line for line in json_lines.lines() if line.get("exc")]
     assert failure["request_id"] == "bug-7" and "RuntimeError: a bug" in failure["exc"]
     assert failure["trace_id"] == TRACE and failure["span_id"] != SPAN  # the request's span, in the client's trace
+
+
+async def carried(queue: ArqRedis, scan_id: str) -> dict[str, str]:
+    """The context in the job's definition in Redis (its body while queued, its result once a worker ran it)."""
+    info = await Job(jobs.job_id(uuid.UUID(scan_id)), queue).info()
+    assert info is not None
+    return info.kwargs["context"]
+
+
+async def test_a_request_id_sent_comes_back_and_the_job_carries_it_with_the_org_and_the_trace(
+    api: httpx.AsyncClient, queue: ArqRedis, tenant: Tenant, site: FixtureSite
+) -> None:
+    url = site.add(f"/ids-{uuid.uuid4().hex[:8]}", html("<p>hi</p>"))
+    headers = tenant.headers | {"X-Request-ID": "client-req-42", "traceparent": f"00-{TRACE}-{SPAN}-01"}
+    response = await api.post("/v1/scans", json={"url": url}, headers=headers)
+    assert response.status_code == 202
+    assert response.headers["x-request-id"] == "client-req-42"
+    context = await carried(queue, response.json()["id"])
+    assert (context["request_id"], context["org_id"]) == ("client-req-42", str(tenant.org.id))
+    parent = tracing.parse(context["traceparent"])
+    # The job's parent is the request's span, in the client's trace.
+    assert parent is not None and parent.trace_id == TRACE and parent.span_id != SPAN
+
+
+async def test_the_worker_logs_a_job_with_the_request_and_org_ids_of_the_request_that_caused_it(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, site: FixtureSite, json_lines: JsonLines
+) -> None:
+    url = site.add(f"/ids-{uuid.uuid4().hex[:8]}", html("<p>hi</p>"))
+    response = await api.post("/v1/scans", json={"url": url}, headers=tenant.headers | {"X-Request-ID": "flow-1"})
+    scan_id = response.json()["id"]
+    await eventually(lambda: scans.is_final(pool, uuid.UUID(scan_id)))
+    job_id = jobs.job_id(uuid.UUID(scan_id))
+    lines = [line for line in json_lines.lines() if line.get("job_id") == job_id]
+    by_logger = {line["logger"]: line for line in lines}
+    api_line, worker_line = by_logger["api.admission"], by_logger["worker.tasks"]
+    for line in (api_line, worker_line):
+        assert (line["request_id"], line["org_id"]) == ("flow-1", str(tenant.org.id)), line
+    assert worker_line["trace_id"] == api_line["trace_id"] and worker_line["task"] == "run_scan"
+
+
+@pytest.fixture
+def exported() -> Iterator[Any]:
+    """Spans of this process, kept in memory (skips without the otel extra)."""
+    sdk = pytest.importorskip("opentelemetry.sdk.trace", reason="the otel extra is not installed")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use(provider)
+    yield exporter
+    tracing.use(None)
+
+
+async def test_with_opentelemetry_the_jobs_span_is_a_child_of_the_requests_span(
+    api: httpx.AsyncClient, worker: Worker, tenant: Tenant, site: FixtureSite, exported: Any
+) -> None:
+    url = site.add(f"/ids-{uuid.uuid4().hex[:8]}", html("<p>hi</p>"))
+    response = await api.post("/v1/scans", json={"url": url}, headers=tenant.headers | {"X-Request-ID": "span-1"})
+    job_id = jobs.job_id(uuid.UUID(response.json()["id"]))
+
+    async def job_span() -> Any:
+        return next((span for span in exported.get_finished_spans()
+                     if span.name == "run_scan" and span.attributes["scanfleet.job_id"] == job_id), None)  # fmt: skip
+
+    job = await eventually(job_span)
+    (request,) = [
+        span for span in exported.get_finished_spans() if span.attributes.get("scanfleet.request_id") == "span-1"
+    ]
+    assert request.name == "POST /v1/scans" and request.attributes["http.response.status_code"] == 202
+    assert job.parent.span_id == request.context.span_id and job.context.trace_id == request.context.trace_id
