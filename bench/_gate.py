@@ -215,17 +215,22 @@ async def _ended() -> bool:
     return True  # a cancelled benchmark job is over: free its slot
 
 
+async def _no_hand_back() -> None:
+    """Never called: `_ended` says every cancelled job is over."""
+
+
 async def bench_task(ctx: dict[str, Any], tag: str) -> None:
-    async def body() -> None:
+    async def body() -> str:
         start = time.time()
         await asyncio.sleep(ctx["service"])
         await ctx["redis"].hset(RUNS, ctx["job_id"], f"{tag} {start:.6f} {time.time():.6f}")
+        return "done"
 
     gate: Gate | None = ctx["gate"]
     if gate is None:
         await body()
     else:
-        await run_gated(gate, ctx["job_id"], LEASE_SECONDS, body, _ended)
+        await run_gated(gate, ctx["job_id"], LEASE_SECONDS, body, _ended, _no_hand_back)
 
 
 def run_worker(args: argparse.Namespace) -> None:
