@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Circuit breakers, shared by every replica through Redis.
     breaker_fail_max: int = Field(5, ge=1, description="transient failures in a row that open a target's circuit")
     breaker_reset_seconds: float = Field(30.0, gt=0, description="how long an open target circuit defers its jobs")
+    breaker_give_up_seconds: float = Field(
+        900.0, ge=0, description="a job still facing its target's open circuit this long after submission fails"
+    )
     breaker_db_fail_max: int = Field(3, ge=1, description="failed PostgreSQL writes in a row that open its circuit")
     breaker_db_reset_seconds: float = Field(5.0, gt=0, description="how long workers wait before trying again")
 

@@ -127,6 +127,9 @@ async def _run(deps: Deps, job: Job, timeout: float, claimed: list[Scan]) -> str
     if host:
         until = await deps.targets.open_until(host)
         if until is not None:
+            waited = (datetime.now(UTC) - scan.created_at).total_seconds()
+            if waited > deps.settings.breaker_give_up_seconds:
+                return await _record(deps, job, scan, _unavailable(host, waited), 0.0)
             await deps.platform.write(lambda: scans.hand_back(deps.pool, scan))
             return _deferred(job, until + random.random(), "breaker")  # noqa: S311 - spread the herd
     if scan.attempts == 1 and scan.retries == 0:
@@ -160,6 +163,15 @@ async def _record(deps: Deps, job: Job, scan: Scan, outcome: Outcome, seconds: f
     log.info("%s %s %s (%s evidence rows)", job.task, scan.id, outcome.verdict or outcome.status.value,
              len(outcome.evidence))  # fmt: skip
     return outcome.verdict or outcome.status.value
+
+
+def _unavailable(host: str, waited: float) -> Outcome:
+    # A host that keeps failing its trials must not hold an org's queued jobs (and their place in line) forever.
+    return Outcome(
+        ScanStatus.FAILED,
+        error_code="target_unavailable",
+        error_message=f"{host} failed every recent attempt; its circuit was still open {waited:.0f}s after submission",
+    )
 
 
 def _deferred(job: Job, until: float, reason: str) -> Deferred:

@@ -112,3 +112,20 @@ async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_t
 
 async def _state(gate: Gate, scan_id: uuid.UUID, expected: str) -> bool:
     return (await gate.states([jobs.job_id(scan_id)]))[0] == expected
+
+
+async def test_a_job_still_facing_an_open_circuit_after_the_give_up_time_fails_without_a_fetch(
+    pool: asyncpg.Pool, own_worker: OwnWorkerFactory
+) -> None:
+    tenant = await make_tenant(pool)
+    with FixtureSite(host="127.0.0.3") as dead:
+        path = f"/dead-{uuid.uuid4().hex[:6]}"
+        url = dead.add(path, UNAVAILABLE)
+        async with own_worker(retry_max_privacy=0, breaker_fail_max=1, breaker_give_up_seconds=0) as own:
+            opened = await finished(pool, own.gate, await submit(pool, own, tenant, url))
+            given_up = await finished(pool, own.gate, await submit(pool, own, tenant, url))
+
+    assert opened.error_code == "http_error"
+    assert given_up.status.value == "failed" and given_up.error_code == "target_unavailable"
+    assert "127.0.0.3" in (given_up.error_message or "")
+    assert dead.hits[path] == 1  # only the scan that opened the circuit reached the host
