@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from signal import Signals
 from typing import Any
 
 import asyncpg
 import httpx
-from arq import Worker, func
+from arq import func
 
-from scanfleet import jobs, metrics
+from scanfleet import jobs
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import heartbeats
@@ -21,6 +20,7 @@ from scanfleet.gate.gate import Gate
 from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, client_ssl_context, guarded_client
 from scanfleet.retry import RetryPolicy
 from worker.checks import CheckEnv
+from worker.fleet_worker import FleetWorker
 from worker.platform import Platform, pause_while_down
 from worker.presence import announce, export_slots, worker_name
 from worker.tasks import Deps, run_checks, run_scan
@@ -63,20 +63,7 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
     )
 
 
-class DrainingWorker(Worker):
-    """arq's worker, telling its own tasks when a signal starts the drain (arq only stops picking jobs)."""
-
-    def __init__(self, **options: Any) -> None:
-        self.draining = asyncio.Event()
-        super().__init__(**options)
-
-    def handle_sig_wait_for_completion(self, signum: Signals) -> None:
-        self.draining.set()
-        metrics.WORKER_DRAINING.set(1)
-        super().handle_sig_wait_for_completion(signum)
-
-
-def build_worker(settings: Settings, **overrides: Any) -> DrainingWorker:
+def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
     async def startup(ctx: dict[str, Any]) -> None:
         pool = await create_pool(settings)
         redis = ctx["redis"]
@@ -135,5 +122,5 @@ def build_worker(settings: Settings, **overrides: Any) -> DrainingWorker:
         "handle_signals": True,
     }
     options.update(overrides)
-    worker = DrainingWorker(**options)
+    worker = FleetWorker(**options)
     return worker

@@ -20,7 +20,7 @@ OWN_DB = 6
 
 @dataclass
 class OwnWorker:
-    worker: Any  # worker.app.DrainingWorker
+    worker: Any  # worker.fleet_worker.FleetWorker
     gate: Gate
     settings: Settings
 

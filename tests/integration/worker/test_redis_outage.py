@@ -1,0 +1,62 @@
+"""A Redis restart does not end a worker: it waits Redis out and takes jobs again, its slots intact."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from scanfleet import jobs
+from scanfleet.config import Settings
+from scanfleet.embedded import EmbeddedValkey
+from scanfleet.gate.gate import Gate
+from tests.conftest import make_tenant
+from tests.integration.worker.test_retries_and_breakers import PAGE, finished
+from tests.support.app import running_worker
+from tests.support.site import FixtureSite, eventually
+
+
+@pytest.fixture
+async def own_valkey(tmp_path: Path) -> AsyncIterator[EmbeddedValkey]:
+    server = EmbeddedValkey(tmp_path / "valkey")
+    await asyncio.to_thread(server.start)
+    yield server
+    await asyncio.to_thread(server.stop)
+
+
+async def test_a_worker_rides_out_a_redis_restart(
+    pool: asyncpg.Pool, settings: Settings, own_valkey: EmbeddedValkey, site: FixtureSite
+) -> None:
+    own = settings.model_copy(update={"redis_url": own_valkey.url()})
+    tenant = await make_tenant(pool)
+    url = site.add("/through-a-restart", PAGE)
+    redis = await jobs.connect(own)
+    gate = Gate(redis)
+
+    async def scan_once() -> str:
+        from scanfleet.db import scans
+
+        scan = await scans.insert(pool, tenant.org.id, url)
+        await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
+        return (await finished(pool, gate, scan.id)).status.value
+
+    try:
+        async with running_worker(own) as worker:
+            assert await scan_once() == "succeeded"
+
+            await asyncio.to_thread(own_valkey.stop)
+            await eventually(lambda: _failing(worker), timeout=10)
+            await asyncio.to_thread(own_valkey.start)
+
+            assert await scan_once() == "succeeded"
+            assert not worker.main_task.done()  # the same worker, never restarted
+            assert worker.job_counter == 0  # no slot lost to the polls the outage cut short
+    finally:
+        await redis.aclose()
+
+
+async def _failing(worker: object) -> bool:
+    return worker._redis_failures > 0  # type: ignore[attr-defined]

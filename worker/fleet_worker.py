@@ -1,0 +1,77 @@
+"""arq's worker with what a fleet needs from it: it says when a drain starts, and it rides out Redis outages.
+
+arq stops picking jobs on SIGTERM but tells no one; its tasks need to know (no new work, no un-pausing).
+arq also lets any Redis error in its poll loop end the process, so a one-second Redis restart would restart
+the whole fleet. Here a failed poll is logged, waited out with backoff and retried; jobs whose start or end
+was cut by the outage are the lease reaper's to recover, as after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from signal import Signals
+from typing import Any
+
+from arq import Worker
+from redis.exceptions import RedisError
+
+from scanfleet import metrics
+
+log = logging.getLogger(__name__)
+
+_REDIS_DOWN = (RedisError, OSError)
+_MAX_WAIT_SECONDS = 2.0
+
+
+class FleetWorker(Worker):
+    def __init__(self, **options: Any) -> None:
+        self.draining = asyncio.Event()
+        self._redis_failures = 0
+        super().__init__(**options)
+
+    def handle_sig_wait_for_completion(self, signum: Signals) -> None:
+        self.draining.set()
+        metrics.WORKER_DRAINING.set(1)
+        super().handle_sig_wait_for_completion(signum)
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except _REDIS_DOWN as exc:
+            self._redis_failures += 1
+            if self._redis_failures == 1:
+                log.warning("Redis unavailable (%s): waiting for it, running jobs go on", exc)
+            await self._recount_slots()
+            await asyncio.sleep(min(_MAX_WAIT_SECONDS, 0.05 * 2**self._redis_failures))
+            return
+        if self._redis_failures:
+            log.info("Redis answers again after %d failed polls", self._redis_failures)
+            self._redis_failures = 0
+
+    async def _recount_slots(self) -> None:
+        """arq counts a slot taken before the Redis step that failed; only running tasks hold one."""
+        active = sum(not task.done() for task in self.tasks.values())
+        if self.job_counter == active:
+            return
+        self.job_counter = active
+        self.sem = asyncio.BoundedSemaphore(self.max_jobs + 1)
+        for _ in range(active):
+            await self.sem.acquire()
+
+    async def close(self) -> None:
+        # arq's close, except that a Redis still away cannot skip on_shutdown (the database pool, the fetcher).
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        with contextlib.suppress(*_REDIS_DOWN):
+            await self.pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        with contextlib.suppress(*_REDIS_DOWN):
+            await self.pool.close(close_connection_pool=True)
+        self._pool = None
