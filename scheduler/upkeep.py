@@ -67,7 +67,7 @@ async def reconcile(pool: asyncpg.Pool, gate: Gate, settings: Settings) -> Count
     counts: Counter[str] = Counter()
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_seconds)
     await _readmit_lost(pool, gate, settings, cutoff, counts)
-    await _release_ended(pool, gate, cutoff, counts)
+    await _release_ended(pool, gate, cutoff, counts, settings.requeue_after_seconds)
     for action, count in counts.items():
         metrics.RECONCILED.labels(action).inc(count)
     if counts:
@@ -100,8 +100,10 @@ async def _readmit_lost(
         page = await scans.unfinished(pool, cutoff, page[-1], BATCH)
 
 
-async def _release_ended(pool: asyncpg.Pool, gate: Gate, cutoff: datetime, counts: Counter[str]) -> None:
-    """Slots held for scans that ended or are gone; dispatched jobs that arq itself lost."""
+async def _release_ended(
+    pool: asyncpg.Pool, gate: Gate, cutoff: datetime, counts: Counter[str], stall_seconds: float
+) -> None:
+    """Slots held for scans that ended or are gone; dispatched jobs that arq lost or a worker took and dropped."""
     held = await gate.held(int(cutoff.timestamp() * 1000), limit=10 * BATCH)
     if not held:
         return
@@ -114,4 +116,4 @@ async def _release_ended(pool: asyncpg.Pool, gate: Gate, cutoff: datetime, count
             counts["released"] += 1
         else:
             alive.append(job_id)
-    counts["requeued"] += len(await gate.requeue(alive))
+    counts["requeued"] += len(await gate.requeue(alive, stall_seconds))

@@ -100,11 +100,13 @@ class Gate:
         )
         return [_text(i) for i in promoted]
 
-    async def requeue(self, job_ids: Sequence[str]) -> list[str]:
-        """Back into arq's queue: running jobs whose lease expired, dispatched jobs arq lost."""
+    async def requeue(self, job_ids: Sequence[str], stall_seconds: float = 30.0) -> list[str]:
+        """Back into arq's queue: running jobs whose lease expired, dispatched jobs arq lost, and dispatched
+        jobs a worker took but did not start within `stall_seconds`."""
         if not job_ids:
             return []
-        return [_text(i) for i in await self._run("requeue", _now_ms(), self._job_ttl_ms, *job_ids)]
+        stall_ms = int(stall_seconds * 1000)
+        return [_text(i) for i in await self._run("requeue", _now_ms(), self._job_ttl_ms, stall_ms, *job_ids)]
 
     async def defer(self, job_id: str, due: float) -> bool:
         """Set a started job aside until `due` (epoch seconds), freeing its slot; False if the gate lost it."""
@@ -117,7 +119,7 @@ class Gate:
 
     async def handback(self, job_id: str) -> bool:
         """A stopping worker returns a started job for another worker, keeping its slot."""
-        return bool(await self._run("handback", job_id))
+        return bool(await self._run("handback", job_id, _now_ms()))
 
     async def expired_leases(self, limit: int = 500) -> list[str]:
         ids = await self.redis.zrangebyscore(self.prefix + "leases", "-inf", _now_ms(), start=0, num=limit)

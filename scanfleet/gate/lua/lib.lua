@@ -7,7 +7,7 @@
 --   P..'deferred:'..org zset  job ids set aside until a time (ms): a retry's backoff, an open circuit.
 --                             The org's "queued" is its waiting plus its deferred jobs.
 --   P..'deferred'       zset  every deferred job id by due time (ms), for the reaper to bring back
---   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms
+--   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms, dispatched_ms
 --   P..'jobs'           zset  every job the gate holds, by admission time (for reconciliation)
 --   P..'leases'         zset  running job ids by lease deadline (ms)
 --   P..'orgs'           set   organisations the gate has seen
@@ -28,7 +28,7 @@ end
 
 -- Hand a job to arq exactly as arq's enqueue_job does: its serialised body, then its place in the queue.
 local function dispatch(org, id, payload, now_ms, job_ttl_ms)
-  redis.call('HSET', job_key(id), 'state', 'dispatched')
+  redis.call('HSET', job_key(id), 'state', 'dispatched', 'dispatched_ms', now_ms)
   redis.call('SADD', active_key(org), id)
   redis.call('PSETEX', JOB_PREFIX .. id, job_ttl_ms, payload)
   redis.call('ZADD', QUEUE, now_ms, id)

@@ -1,17 +1,22 @@
 -- Put jobs whose worker is gone back in arq's queue, keeping their slot.
--- ARGV[5..]: now_ms, job_ttl_ms, then ids. A running job is requeued only if its lease has expired
--- (a heartbeat since the caller looked keeps it); a dispatched job only if arq lost it.
+-- ARGV[5..]: now_ms, job_ttl_ms, stall_ms, then ids. A running job is requeued only if its lease has expired
+-- (a heartbeat since the caller looked keeps it); a dispatched job only if arq lost it, or if a worker took
+-- it (arq's in-progress marker) but never started it within stall_ms: that worker died, or Redis went away,
+-- between the two steps, and arq's marker would hold the job for its whole time limit.
 -- Returns the ids requeued.
-local now_ms, job_ttl_ms = tonumber(ARGV[5]), ARGV[6]
+local now_ms, job_ttl_ms, stall_ms = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 local requeued = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local id = ARGV[i]
   local state = redis.call('HGET', job_key(id), 'state')
   local lease = tonumber(redis.call('ZSCORE', P .. 'leases', id) or '0')
   local expired = state == 'running' and lease < now_ms
   local lost = state == 'dispatched' and (redis.call('EXISTS', JOB_PREFIX .. id) == 0
                                           or not redis.call('ZSCORE', QUEUE, id))
-  if expired or lost then
+  local dispatched_ms = tonumber(redis.call('HGET', job_key(id), 'dispatched_ms') or now_ms)
+  local stalled = state == 'dispatched' and redis.call('EXISTS', IN_PROGRESS_PREFIX .. id) == 1
+                  and now_ms - dispatched_ms > stall_ms
+  if expired or lost or stalled then
     redis.call('DEL', IN_PROGRESS_PREFIX .. id)  -- arq would skip the job until this expired
     local org = redis.call('HGET', job_key(id), 'org')
     redis.call('ZREM', P .. 'leases', id)

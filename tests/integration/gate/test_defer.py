@@ -9,6 +9,7 @@ from arq.constants import in_progress_key_prefix
 
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import limits_for
+from tests.support.site import eventually
 
 
 def job() -> str:
@@ -99,3 +100,21 @@ async def test_a_handed_back_job_keeps_its_slot_and_is_taken_again_without_waiti
     assert await gate.redis.exists(in_progress_key_prefix + running) == 0
     usage = await gate.usage(org)
     assert (usage.running, usage.queued) == (1, 1)
+
+
+async def test_a_job_a_worker_took_but_never_started_is_requeued_once_it_stalls(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("pro")
+    taken, waiting_in_arq = job(), job()
+    await gate.admit(org, taken, b"body", limits)
+    await gate.admit(org, waiting_in_arq, b"body", limits)
+    # arq marked it taken, then the worker died before it could start the job in the gate.
+    await gate.redis.set(in_progress_key_prefix + taken, b"1", px=3_600_000)
+
+    assert await gate.requeue([taken, waiting_in_arq], stall_seconds=3600) == []
+
+    async def requeued() -> bool:
+        return await gate.requeue([taken, waiting_in_arq], stall_seconds=0) == [taken]
+
+    await eventually(requeued)
+    assert await gate.redis.exists(in_progress_key_prefix + taken) == 0
+    assert await gate.states([taken]) == ["dispatched"]
