@@ -25,7 +25,7 @@ EXPECTED = {
     "fast": {"succeeded"},
     "slow": {"succeeded"},
     "flaky": {"succeeded", "failed:http_error"},
-    "timeout": {"failed:timeout"},
+    "timeout": {"failed:timeout", "failed:target_unavailable"},
 }
 
 
@@ -46,7 +46,7 @@ async def held_in_gate(redis: Redis) -> dict[str, int]:
     return {key: count for key, count in held.items() if count}
 
 
-async def unfinished(pool: asyncpg.Pool) -> int:
+async def unfinished_count(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval("SELECT count(*) FROM scans WHERE status IN ('queued', 'running')"))
 
 
@@ -56,7 +56,7 @@ async def settle(pool: asyncpg.Pool, redis: Redis, deadline: float) -> tuple[flo
     started = time.monotonic()
     while True:
         try:
-            if not await unfinished(pool) and not await held_in_gate(redis):
+            if not await unfinished_count(pool) and not await held_in_gate(redis):
                 return time.monotonic() - started, True
         except (OSError, asyncpg.PostgresError):
             pass  # a server still coming back: look again
@@ -67,7 +67,7 @@ async def settle(pool: asyncpg.Pool, redis: Redis, deadline: float) -> tuple[flo
 
 @dataclass
 class Problem:
-    kind: str  # lost, duplicate, attempts, unexpected
+    kind: str  # lost, unfinished, duplicate, attempts, unexpected
     scan_id: uuid.UUID | None
     detail: str
 
@@ -76,7 +76,8 @@ class Problem:
 class Verdict:
     completed: Counter[str] = field(default_factory=Counter)  # final status of accepted scans
     failed_by_code: Counter[str] = field(default_factory=Counter)
-    lost: list[Problem] = field(default_factory=list)
+    lost: list[Problem] = field(default_factory=list)  # no row, or not final and held nowhere: dropped
+    unfinished: list[Problem] = field(default_factory=list)  # not final, still held by the gate: late
     duplicates: list[Problem] = field(default_factory=list)
     attempts: list[Problem] = field(default_factory=list)
     unexpected: list[Problem] = field(default_factory=list)  # outcomes a target should not produce
@@ -85,6 +86,10 @@ class Verdict:
     held: dict[str, int] = field(default_factory=dict)
     interrupted: int = 0  # jobs in hand on killed or rolled workers
     interrupted_unfinished: int = 0
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [*self.lost, *self.unfinished, *self.duplicates, *self.attempts, *self.unexpected]
 
 
 def _outcome(row: asyncpg.Record) -> str:
@@ -108,8 +113,14 @@ async def verify(pool: asyncpg.Pool, redis: Redis, ledger: Ledger, max_attempts:
             verdict.lost.append(Problem("lost", scan_id, f"{submission.target}: no row at all"))
             continue
         if row["status"] not in FINAL:
-            verdict.lost.append(Problem("lost", scan_id, f"{submission.target}: still {row['status']}, "
-                                        f"attempts {row['attempts']}, lease until {row['lease_until']}"))  # fmt: skip
+            gate_state = await redis.hget(f"{GATE}job:job:{scan_id}", "state")
+            held = f"gate: {gate_state.decode()}" if gate_state else "held nowhere"
+            detail = (f"{submission.target}: still {row['status']}, attempts {row['attempts']}, "
+                      f"lease until {row['lease_until']}, {held}")  # fmt: skip
+            if gate_state:
+                verdict.unfinished.append(Problem("unfinished", scan_id, detail))
+            else:
+                verdict.lost.append(Problem("lost", scan_id, detail))
             continue
         verdict.completed[row["status"]] += 1
         if row["status"] == "failed":

@@ -142,8 +142,7 @@ async def _check(config: ChaosConfig, settings: Settings, fleet: Fleet, ledger: 
 
 async def _diagnose(pool: asyncpg.Pool, redis: Redis, fleet: Fleet, report: Report, limit: int = 8) -> list[str]:
     """For the first few problem scans: the row, the gate's view, and every log line naming the job."""
-    v = report.verdict
-    scan_ids = [p.scan_id for p in (*v.lost, *v.duplicates, *v.attempts, *v.unexpected) if p.scan_id][:limit]
+    scan_ids = [problem.scan_id for problem in report.verdict.problems if problem.scan_id][:limit]
     lines: list[str] = []
     for scan_id in dict.fromkeys(scan_ids):
         job = f"job:{scan_id}"

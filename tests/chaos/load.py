@@ -106,12 +106,14 @@ class Stream:
         self.ledger = ledger
         self.urls = urls
         self.config = config
-        self.random = random.Random(config.seed)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, tenants: list[tuple[Tenant, OrgPlan]]) -> None:
-        self._tasks = [asyncio.create_task(self._submit_until_stopped(tenant, plan)) for tenant, plan in tenants]
+        self._tasks = [
+            asyncio.create_task(self._submit_until_stopped(tenant, plan, random.Random(self.config.seed + n)))
+            for n, (tenant, plan) in enumerate(tenants)
+        ]
 
     async def stop(self) -> None:
         self._stop.set()
@@ -122,18 +124,19 @@ class Stream:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
-    async def _submit_until_stopped(self, tenant: Tenant, plan: OrgPlan) -> None:
+    async def _submit_until_stopped(self, tenant: Tenant, plan: OrgPlan, rng: random.Random) -> None:
+        """One organisation's submissions; its own random source, so its targets do not depend on the others'."""
         kinds, weights = zip(*self.config.target_mix.items(), strict=True)
         cancels: list[asyncio.Task[None]] = []
         accepted = 0
         while not self._stop.is_set():
-            target = self.random.choices(kinds, weights)[0]
+            target = rng.choices(kinds, weights)[0]
             record = await submit(self.client, self.ledger, tenant, target, self.urls.of(target), "stream")
             if record.accepted:
                 accepted += 1
                 if accepted % self.config.cancel_one_in == 0:
-                    cancels.append(asyncio.create_task(self._cancel(tenant, record, self.random.uniform(0, 1))))
-            await self._pause(self.random.expovariate(plan.per_second))
+                    cancels.append(asyncio.create_task(self._cancel(tenant, record, rng.uniform(0, 1))))
+            await self._pause(rng.expovariate(plan.per_second))
         await asyncio.gather(*cancels)
 
     async def _cancel(self, tenant: Tenant, record: Submission, after: float) -> None:

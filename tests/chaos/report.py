@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tests.chaos.checks import Problem, Verdict
+from tests.chaos.checks import Verdict
 from tests.chaos.faults import FaultResult
 from tests.chaos.fleet import Exit
 from tests.chaos.load import Ledger
@@ -27,7 +27,7 @@ class Report:
 
     @property
     def clean(self) -> bool:
-        """What the suite asserts: nothing written twice, nothing lost, no slot left held."""
+        """What the suite asserts: nothing written twice, nothing lost, no slot left held (so nothing unfinished)."""
         return self.duplicates == 0 and self.lost == 0 and self.slots_held == 0
 
     @property
@@ -47,14 +47,17 @@ class Report:
         v, submissions = self.verdict, self.ledger.submissions
         accepted = self.ledger.accepted
         refused = Counter(s.refusal for s in submissions if not s.accepted)
+        cancels = Counter(str(s.cancel_status) for s in accepted if s.cancel_status is not None)
         rows = [
             ("submissions", f"{len(submissions)} ({sum(s.origin == 'probe' for s in submissions)} of them probes)"),
             ("accepted (202)", str(len(accepted))),
             ("not accepted", f"{sum(refused.values())}  {_counts(refused)}"),
             ("completed", f"{sum(v.completed.values())}  {_counts(v.completed)}"),
+            ("cancel requests (answers)", _counts(cancels) or "none"),
             ("failed by error code", _counts(v.failed_by_code) or "none"),
             ("duplicates found", str(self.duplicates)),
             ("lost", str(self.lost)),
+            ("unfinished (held by the gate)", str(len(v.unfinished))),
             ("slots held", f"{self.slots_held}  {_counts(Counter(v.held))}".rstrip()),
             (
                 "attempts (attempts×scans)",
@@ -78,8 +81,7 @@ class Report:
         return "\n".join(lines)
 
     def details(self) -> str:
-        problems: list[Problem] = [*self.verdict.lost, *self.verdict.duplicates, *self.verdict.attempts,
-                                   *self.verdict.unexpected]  # fmt: skip
+        problems = self.verdict.problems
         lines = [f"{p.kind}: {p.scan_id or '-'}: {p.detail}" for p in problems[:40]]
         if len(problems) > 40:
             lines.append(f"… and {len(problems) - 40} more")
