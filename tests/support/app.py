@@ -1,4 +1,4 @@
-"""The API app and an arq worker on given settings, in the test's event loop, as the real processes run them."""
+"""The API app, an arq worker and servers of a test's own, in the test's event loop, as the real processes run them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 from arq import Worker
 
 from scanfleet.config import Settings
+from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 
 
 @contextlib.asynccontextmanager
@@ -39,3 +40,13 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
         if worker.tasks:
             await asyncio.wait(list(worker.tasks.values()), timeout=30)
         await worker.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(server: EmbeddedPostgres | EmbeddedValkey) -> AsyncIterator[EmbeddedPostgres | EmbeddedValkey]:
+    """A server of the test's own, which it may stop and start again (the session's servers must stay up)."""
+    await asyncio.to_thread(server.start)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)

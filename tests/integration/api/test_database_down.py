@@ -15,16 +15,15 @@ from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import make_tenant
+from tests.support.app import serving
 
 OWN_REDIS_DB = 8  # the session's worker must not take these jobs: their rows live in another server
 
 
 @pytest.fixture
 async def own_postgres(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "postgres")
-    await asyncio.to_thread(server.start)
-    yield server
-    await asyncio.to_thread(server.stop)
+    async with serving(EmbeddedPostgres(tmp_path / "postgres")) as server:
+        yield server  # type: ignore[misc]
 
 
 async def test_requests_get_503_while_the_database_is_down_and_succeed_once_it_is_back(

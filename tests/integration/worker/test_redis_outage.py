@@ -15,16 +15,14 @@ from scanfleet.embedded import EmbeddedValkey
 from scanfleet.gate.gate import Gate
 from tests.conftest import make_tenant
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished
-from tests.support.app import running_worker
+from tests.support.app import running_worker, serving
 from tests.support.site import FixtureSite, eventually
 
 
 @pytest.fixture
 async def own_valkey(tmp_path: Path) -> AsyncIterator[EmbeddedValkey]:
-    server = EmbeddedValkey(tmp_path / "valkey")
-    await asyncio.to_thread(server.start)
-    yield server
-    await asyncio.to_thread(server.stop)
+    async with serving(EmbeddedValkey(tmp_path / "valkey")) as server:
+        yield server  # type: ignore[misc]
 
 
 async def test_a_worker_rides_out_a_redis_restart(

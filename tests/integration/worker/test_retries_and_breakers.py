@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import pytest
 
 from scanfleet import jobs
 from scanfleet.db import scans
@@ -42,43 +43,37 @@ async def owner(pool: asyncpg.Pool, scan_id: uuid.UUID) -> uuid.UUID:
     return await pool.fetchval("SELECT org_id FROM scans WHERE id = $1", scan_id)
 
 
-async def test_a_target_failing_twice_then_answering_is_retried_until_it_succeeds(
-    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
+GONE = Page(404, [("Content-Type", "text/plain")], b"no such page")
+
+
+@pytest.mark.parametrize(
+    ("pages", "status", "error_code", "attempts", "retries"),
+    [
+        pytest.param([UNAVAILABLE, UNAVAILABLE, PAGE], "succeeded", None, 3, 2, id="transient-then-up"),
+        pytest.param([UNAVAILABLE], "failed", "http_error", 3, 2, id="retries-spent"),
+        pytest.param([GONE], "failed", "http_error", 1, 0, id="permanent-not-retried"),
+    ],
+)
+async def test_transient_failures_are_retried_up_to_the_limit_and_permanent_ones_are_not(
+    pool: asyncpg.Pool,
+    own_worker: OwnWorkerFactory,
+    site: FixtureSite,
+    pages: list[Page],
+    status: str,
+    error_code: str | None,
+    attempts: int,
+    retries: int,
 ) -> None:
-    url = site.add(f"/recovering-{uuid.uuid4().hex[:6]}", [UNAVAILABLE, UNAVAILABLE, PAGE])
+    path = f"/target-{uuid.uuid4().hex[:6]}"
+    url = site.add(path, pages)
     async with own_worker(**FAST_RETRIES) as own:
         scan = await finished(pool, own.gate, await submit(pool, own, await make_tenant(pool), url))
 
-    assert scan.status.value == "succeeded"
-    assert (scan.attempts, scan.retries) == (3, 2)
-    assert scan.last_error_code == "http_error" and "503" in (scan.last_error_message or "")
-    assert scan.error_code is None
-
-
-async def test_retries_end_when_the_limit_is_spent(
-    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
-) -> None:
-    path = f"/down-{uuid.uuid4().hex[:6]}"
-    url = site.add(path, UNAVAILABLE)
-    async with own_worker(**FAST_RETRIES) as own:
-        scan = await finished(pool, own.gate, await submit(pool, own, await make_tenant(pool), url))
-
-    assert scan.status.value == "failed" and scan.error_code == "http_error"
-    assert (scan.attempts, scan.retries) == (3, 2)
-    assert site.hits[path] == 3
-
-
-async def test_a_permanent_failure_is_not_retried(
-    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
-) -> None:
-    path = f"/gone-{uuid.uuid4().hex[:6]}"
-    url = site.add(path, Page(404, [("Content-Type", "text/plain")], b"no such page"))
-    async with own_worker(**FAST_RETRIES) as own:
-        scan = await finished(pool, own.gate, await submit(pool, own, await make_tenant(pool), url))
-
-    assert scan.status.value == "failed" and scan.error_code == "http_error"
-    assert (scan.attempts, scan.retries) == (1, 0)
-    assert site.hits[path] == 1
+    assert (scan.status.value, scan.error_code) == (status, error_code)
+    assert (scan.attempts, scan.retries) == (attempts, retries)
+    assert site.hits[path] == attempts  # every try reached the target once, no more
+    if retries:
+        assert scan.last_error_code == "http_error" and "503" in (scan.last_error_message or "")
 
 
 async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_trial_closes_it(
