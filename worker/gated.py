@@ -24,6 +24,7 @@ class Deferred:
 
     until: float
     reason: str  # breaker (its target's circuit is open), platform (a dependency is down), retry (backoff)
+    waiting_on: str = ""  # what may end before `until` and bring the job back sooner (a circuit closing)
 
 
 async def _renew_forever(gate: Gate, job_id: str, lease_seconds: float) -> None:
@@ -63,7 +64,7 @@ async def run_gated(
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
     if isinstance(result, Deferred):
-        await gate.defer(job_id, result.until)
+        await gate.defer(job_id, result.until, result.waiting_on)
         return f"deferred ({result.reason})"
     await gate.finish(job_id, time.perf_counter() - started)
     return result

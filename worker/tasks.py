@@ -131,15 +131,17 @@ async def _run(deps: Deps, job: Job, timeout: float, claimed: list[Scan]) -> str
             if waited > deps.settings.breaker_give_up_seconds:
                 return await _record(deps, job, scan, _unavailable(host, waited), 0.0)
             await deps.platform.write(lambda: scans.hand_back(deps.pool, scan))
-            return _deferred(job, until + random.random(), "breaker")  # noqa: S311 - spread the herd
+            return _deferred(job, until + random.random(), "breaker", _circuit(host))  # noqa: S311 - spread the herd
     if scan.attempts == 1 and scan.retries == 0:
         wait = (datetime.now(UTC) - scan.created_at).total_seconds()
         metrics.JOB_WAIT.labels(job.task).observe(max(wait, 0.0))
     started = time.perf_counter()
     outcome = await job.produce(scan)
     transient = is_transient(outcome)
-    if host and (transient or outcome.http_status is not None):
-        await deps.targets.record(host, ok=not transient)  # a 4xx is a live host's answer
+    # A 4xx is a live host's answer. If this closed the circuit, the host's waiting jobs need not wait on.
+    answered = transient or outcome.http_status is not None
+    if host and answered and await deps.targets.record(host, ok=not transient) == "closed":
+        await deps.gate.wake_waiting(_circuit(host))
     delay = deps.retry.delay(scan.kind, scan.retries) if transient else None
     if delay is not None:
         code, message = outcome.error_code or "", outcome.error_message or ""
@@ -174,6 +176,10 @@ def _unavailable(host: str, waited: float) -> Outcome:
     )
 
 
-def _deferred(job: Job, until: float, reason: str) -> Deferred:
+def _deferred(job: Job, until: float, reason: str, waiting_on: str = "") -> Deferred:
     metrics.JOBS_DEFERRED.labels(job.task, reason).inc()
-    return Deferred(until, reason)
+    return Deferred(until, reason, waiting_on)
+
+
+def _circuit(host: str) -> str:
+    return f"target:{host}"

@@ -79,9 +79,10 @@ class SharedBreakers:
         fleet-wide gets None (the trial) until its outcome is recorded or its claim lapses."""
         return await self._or_go(self._admit(name), None)
 
-    async def record(self, name: str, ok: bool) -> None:
-        """A call's outcome: success closes (or keeps closed), failure counts and may open."""
-        await self._or_go(self._record(name, ok), None)
+    async def record(self, name: str, ok: bool) -> State | None:
+        """A call's outcome: success closes (or keeps closed), failure counts and may open.
+        Returns the state this outcome moved the circuit to, or None if it moved nothing."""
+        return await self._or_go(self._record(name, ok), None)
 
     async def state(self, name: str) -> State:
         snapshot = await self._or_go(self._read(name), "")
@@ -100,17 +101,18 @@ class SharedBreakers:
         self._contended(name)
         return None
 
-    async def _record(self, name: str, ok: bool) -> None:
+    async def _record(self, name: str, ok: bool) -> State | None:
         raw = await self._read(name)
         for _ in range(_MAX_ROUNDS):
             circuit = Circuit(Snapshot.decode(raw), self.fail_max, self.reset_seconds)
             circuit.record(ok)
             if not circuit.changed:
-                return
+                return None
             won, raw = await self._write(name, raw, circuit)
             if won:
-                return
+                return circuit.transitions[-1][1] if circuit.transitions else None  # type: ignore[return-value]
         self._contended(name)
+        return None
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}state:{self.kind}:{name}"

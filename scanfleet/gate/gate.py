@@ -17,7 +17,18 @@ from redis.commands.core import AsyncScript
 from scanfleet.gate.tiers import Limits
 
 _LUA = Path(__file__).parent / "lua"
-_SCRIPTS = ("admit", "start", "finish", "cancel", "set_limits", "requeue", "defer", "undefer", "handback")
+_SCRIPTS = (
+    "admit",
+    "start",
+    "finish",
+    "cancel",
+    "set_limits",
+    "requeue",
+    "defer",
+    "undefer",
+    "handback",
+    "wake_waiting",
+)
 DEFAULT_PREFIX = "sf:gate:"
 DAY_MS = 86_400_000
 
@@ -108,10 +119,15 @@ class Gate:
         stall_ms = int(stall_seconds * 1000)
         return [_text(i) for i in await self._run("requeue", _now_ms(), self._job_ttl_ms, stall_ms, *job_ids)]
 
-    async def defer(self, job_id: str, due: float) -> bool:
-        """Set a started job aside until `due` (epoch seconds), freeing its slot; False if the gate lost it."""
-        promoted = await self._run("defer", job_id, int(due * 1000), _now_ms(), self._job_ttl_ms)
+    async def defer(self, job_id: str, due: float, waiting_on: str = "") -> bool:
+        """Set a started job aside until `due` (epoch seconds), freeing its slot; False if the gate lost it.
+        `waiting_on` names what it waits for, so that `wake_waiting` can bring it back sooner."""
+        promoted = await self._run("defer", job_id, int(due * 1000), _now_ms(), self._job_ttl_ms, waiting_on)
         return promoted is not None
+
+    async def wake_waiting(self, waiting_on: str) -> int:
+        """What deferred jobs waited for ended early: they are due now. Returns how many."""
+        return int(await self._run("wake_waiting", waiting_on, _now_ms()))
 
     async def undefer_due(self, limit: int = 500) -> list[str]:
         """Deferred jobs whose time has come back to the head of their org's line; returns their ids."""

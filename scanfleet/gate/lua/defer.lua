@@ -1,8 +1,9 @@
 -- Set a job aside until a time, freeing its running slot: a retry waiting out its backoff, or a job whose
 -- target's circuit is open. It keeps its place among the org's queued jobs and is not in arq's queue.
--- ARGV[5..]: id, due_ms, now_ms, job_ttl_ms. Returns false when the gate does not hold the job, else the
--- ids promoted into the freed slot.
-local id, due_ms, now_ms, job_ttl_ms = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+-- ARGV[5..]: id, due_ms, now_ms, job_ttl_ms, waiting_on ('' or what the job waits for, e.g. a circuit: when
+-- that ends early, `wake_waiting` makes the job due at once). Returns false when the gate does not hold the
+-- job, else the ids promoted into the freed slot.
+local id, due_ms, now_ms, job_ttl_ms, waiting_on = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local org = redis.call('HGET', job_key(id), 'org')
 if not org then return false end
 redis.call('HSET', job_key(id), 'state', 'deferred')
@@ -12,4 +13,8 @@ redis.call('ZREM', P .. 'leases', id)
 redis.call('ZREM', QUEUE, id)
 redis.call('ZADD', deferred_key(org), due_ms, id)
 redis.call('ZADD', P .. 'deferred', due_ms, id)
+if waiting_on ~= '' then
+  redis.call('SADD', P .. 'waiting_on:' .. waiting_on, id)
+  redis.call('PEXPIRE', P .. 'waiting_on:' .. waiting_on, math.max(due_ms - now_ms, 0) + 86400000)
+end
 return promote(org, now_ms, job_ttl_ms)

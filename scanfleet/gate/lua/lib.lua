@@ -7,6 +7,7 @@
 --   P..'deferred:'..org zset  job ids set aside until a time (ms): a retry's backoff, an open circuit.
 --                             The org's "queued" is its waiting plus its deferred jobs.
 --   P..'deferred'       zset  every deferred job id by due time (ms), for the reaper to bring back
+--   P..'waiting_on:'..w set   deferred job ids waiting for w (e.g. "target:<host>", a circuit) to end
 --   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms, dispatched_ms
 --   P..'jobs'           zset  every job the gate holds, by admission time (for reconciliation)
 --   P..'leases'         zset  running job ids by lease deadline (ms)

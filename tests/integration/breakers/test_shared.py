@@ -82,12 +82,13 @@ async def test_of_twenty_concurrent_callers_exactly_one_gets_the_half_open_trial
 
 async def test_a_successful_trial_closes_it_for_every_replica(replicas: Replicas) -> None:
     a, b = replicas(fail_max=1, reset_seconds=0.2, trial_seconds=30)
-    await a.record(HOST, ok=False)
+    assert await a.record(HOST, ok=False) == "open"
     await past(time.time() + 0.2)
     assert await b.open_until(HOST) is None  # b holds the trial
     assert await a.open_until(HOST) is not None
 
-    await b.record(HOST, ok=True)
+    assert await b.record(HOST, ok=True) == "closed"  # the caller learns its outcome closed the circuit
+    assert await b.record(HOST, ok=True) is None  # and a success that moves nothing says so
     assert (await a.state(HOST), await b.state(HOST)) == ("closed", "closed")
     assert await a.open_until(HOST) is None and await b.open_until(HOST) is None
 

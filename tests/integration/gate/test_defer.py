@@ -118,3 +118,19 @@ async def test_a_job_a_worker_took_but_never_started_is_requeued_once_it_stalls(
     await eventually(requeued)
     assert await gate.redis.exists(in_progress_key_prefix + taken) == 0
     assert await gate.states([taken]) == ["dispatched"]
+
+
+async def test_jobs_waiting_on_something_that_ended_early_are_due_at_once(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("pro")
+    waiting, unrelated = job(), job()
+    for job_id in (waiting, unrelated):
+        await gate.admit(org, job_id, b"body", limits)
+        await gate.start(job_id, 30)
+    await gate.defer(waiting, time.time() + 3600, waiting_on="target:example.com")
+    await gate.defer(unrelated, time.time() + 3600)
+
+    assert await gate.wake_waiting("target:example.com") == 1
+
+    assert await gate.undefer_due() == [waiting]
+    assert await gate.states([waiting, unrelated]) == ["dispatched", "deferred"]
+    assert await gate.wake_waiting("target:example.com") == 0  # woken once, the list is gone

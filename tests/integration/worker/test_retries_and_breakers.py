@@ -3,6 +3,7 @@ opens for the whole fleet and defers its jobs (no try used) until it half-opens.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import asyncpg
@@ -89,8 +90,9 @@ async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_t
                 assert failed.error_code == "http_error"
             hits_when_opened = dead.hits[path]
 
-            deferred = await submit(pool, own, tenant, dead_url)
-            await eventually(lambda: _state(own.gate, deferred, "deferred"))
+            deferred, *behind = [await submit(pool, own, tenant, dead_url) for _ in range(3)]
+            for scan_id in (deferred, *behind):
+                await eventually(lambda scan_id=scan_id: _state(own.gate, scan_id, "deferred"))
             # Another host is not held up by this one's circuit.
             healthy = await finished(pool, own.gate, await submit(pool, own, tenant, site.add("/fine", PAGE)))
             assert healthy.status.value == "succeeded"
@@ -98,11 +100,16 @@ async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_t
             assert waiting is not None and waiting.status.value == "queued" and waiting.attempts == 0
             assert dead.hits[path] == hits_when_opened  # the open circuit spared the dead host
 
-            dead.pages[path] = PAGE  # the host recovers; after the reset time one trial goes through
-            recovered = await finished(pool, own.gate, deferred)
+            # The host recovers, slowly: the trial after the reset time is still under way when the others look.
+            dead.pages[path] = Page(PAGE.status, PAGE.headers, PAGE.body, delay=1.0)
+            recovering = time.monotonic()
+            recovered = [await finished(pool, own.gate, scan_id) for scan_id in (deferred, *behind)]
+            recovered_in = time.monotonic() - recovering
 
-    assert recovered.status.value == "succeeded"
-    assert (recovered.attempts, recovered.retries) == (1, 0)
+    assert [(scan.status.value, scan.attempts, scan.retries) for scan in recovered] == [("succeeded", 1, 0)] * 3
+    # The jobs that found the trial under way were woken when it closed the circuit, not left to wait out
+    # the trial's claim (a whole scan's time limit plus 5 s: 10 s here).
+    assert recovered_in < 6, recovered_in
 
 
 async def _state(gate: Gate, scan_id: uuid.UUID, expected: str) -> bool:

@@ -1,0 +1,13 @@
+-- What deferred jobs waited for has ended early (a circuit closed): make them due now; the reaper's next
+-- round brings them back. ARGV[5..]: waiting_on, now_ms. Returns how many were still deferred.
+local key, now_ms = P .. 'waiting_on:' .. ARGV[5], tonumber(ARGV[6])
+local woken = 0
+for _, id in ipairs(redis.call('SMEMBERS', key)) do
+  if redis.call('HGET', job_key(id), 'state') == 'deferred' then
+    redis.call('ZADD', P .. 'deferred', now_ms, id)
+    redis.call('ZADD', deferred_key(redis.call('HGET', job_key(id), 'org')), now_ms, id)
+    woken = woken + 1
+  end
+end
+redis.call('DEL', key)
+return woken
