@@ -3,7 +3,7 @@
     python -m bench.chaos_recovery [--short] [--workers N] [--workdir DIR]
 
 Runs the chaos suite's harness (tests/chaos): its own embedded PostgreSQL and Valkey in a temporary
-directory, fixture targets on 127.0.0.1 (fast, slow, a 500-half-the-time and a never-answering one),
+directory, fixture targets on loopback (fast, slow, a 500-half-the-time and a never-answering one),
 `python -m api`, N × `python -m worker` and `python -m scheduler`, and several organisations of different
 tiers submitting through the HTTP API. The faults run in order — workers SIGKILLed mid-job, Valkey restarted
 with its data kept and then lost, PostgreSQL stopped (30 s in the full run), all workers rolled twice.
