@@ -77,9 +77,11 @@ class Faults:
         until = time.monotonic() + deadline
         while True:
             hands = [(worker, worker.jobs_in_hand()) for worker in self.fleet.workers if worker.alive]
-            busiest = max(hands, key=lambda pair: len(pair[1]))
-            if busiest[1] or time.monotonic() > until:
+            busiest = max(hands, key=lambda pair: len(pair[1]), default=None)
+            if busiest is not None and (busiest[1] or time.monotonic() > until):
                 return busiest
+            if time.monotonic() > until + deadline:
+                raise RuntimeError("no worker alive to kill")
             await asyncio.sleep(POLL)
 
     async def restart_valkey(self, keep_data: bool) -> FaultResult:
