@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from scanfleet.db.errors import UNAVAILABLE
 
-# What a client should wait before trying again while the database is away (it restarts in seconds).
-DATABASE_RETRY_AFTER_SECONDS = 5
+# What a client should wait before trying again while a server is away (they restart in seconds).
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -82,13 +83,22 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-async def _on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    # Nothing was accepted: the job row is written before anything else, so the client may simply retry.
+def _unavailable(code: str, what: str) -> JSONResponse:
+    # Nothing was accepted (a submission's row and its admission stand or fall together): retrying is safe.
     return JSONResponse(
-        error_body("unavailable", "the database is unavailable; nothing was accepted, try again shortly"),
+        error_body(code, f"{what} cannot be reached; nothing was accepted, try again shortly"),
         status_code=503,
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+async def _on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return _unavailable("unavailable", "the database")
+
+
+async def _on_queue_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # Redis holds the rate limits and the capacity gate: without it no request can be checked.
+    return _unavailable("queue_unavailable", "the job queue")
 
 
 def install(app: FastAPI) -> None:
@@ -97,3 +107,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _on_http_error)
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _on_database_unavailable)
+    app.add_exception_handler(RedisError, _on_queue_unavailable)

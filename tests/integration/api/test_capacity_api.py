@@ -153,3 +153,25 @@ async def test_submission_while_redis_is_unreachable_is_503_and_leaves_no_row(
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "queue_unavailable" and refused.headers["retry-after"] == "5"
     assert await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id) == 0
+
+
+async def test_any_request_while_redis_is_unreachable_is_503_with_retry_after(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    from redis.asyncio import Redis
+
+    from scanfleet.embedded import free_port
+    from scanfleet.gate.ratelimit import RateLimiter
+
+    tenant = await make_tenant(pool)
+    resources = api._transport.app.state.resources  # type: ignore[attr-defined]
+    working = resources.limiter
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    resources.limiter = RateLimiter(dead)  # every authenticated request is checked against it first
+    try:
+        refused = await api.get("/v1/scans", headers=tenant.headers)
+    finally:
+        resources.limiter = working
+        await dead.aclose()
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "queue_unavailable" and refused.headers["retry-after"] == "5"
