@@ -109,7 +109,9 @@ def plan_children(settings: Settings, servers: Servers) -> list[Child]:
     return children
 
 
-async def run(settings: Settings, grace_seconds: float = 30.0) -> int:
+async def run(settings: Settings) -> int:
+    # Each process drains within its own grace period; past that and a margin, it is killed.
+    grace_seconds = max(settings.worker_grace_seconds, settings.api_grace_seconds) + 10
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
