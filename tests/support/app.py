@@ -43,6 +43,20 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
 
 
 @contextlib.asynccontextmanager
+async def running_scheduler(settings: Settings) -> AsyncIterator[None]:
+    """The scheduler's rounds in this event loop, stopped as SIGTERM stops them."""
+    from scheduler.__main__ import run
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@contextlib.asynccontextmanager
 async def serving(server: EmbeddedPostgres | EmbeddedValkey) -> AsyncIterator[EmbeddedPostgres | EmbeddedValkey]:
     """A server of the test's own, which it may stop and start again (the session's servers must stay up)."""
     await asyncio.to_thread(server.start)

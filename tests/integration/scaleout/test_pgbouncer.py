@@ -8,7 +8,6 @@ advisory lock across transactions, so they run against PostgreSQL directly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +24,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database, make_tenant
 from tests.integration.retention.support import finished_scan
-from tests.support.app import api_client, running_worker
+from tests.support.app import api_client, running_scheduler, running_worker
 from tests.support.external import require_binary
 from tests.support.pgbouncer import PgBouncer
 from tests.support.site import FixtureSite, eventually, html
@@ -65,19 +64,6 @@ async def bounced_pool(bounced: Settings) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(bounced)
     yield pool
     await pool.close()
-
-
-@contextlib.asynccontextmanager
-async def running_scheduler(settings: Settings) -> AsyncIterator[None]:
-    from scheduler.__main__ import run
-
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(settings, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 @pytest.fixture

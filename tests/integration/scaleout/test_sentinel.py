@@ -17,7 +17,7 @@ from scanfleet.db import scans
 from scanfleet.db.pool import create_pool
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database, make_tenant
-from tests.support.app import api_client, running_worker
+from tests.support.app import api_client, running_scheduler, running_worker
 from tests.support.sentinel import MASTER_NAME, SentinelGroup
 from tests.support.site import FixtureSite, eventually, html
 
@@ -117,7 +117,14 @@ async def test_admission_and_work_go_on_after_a_failover(
     via_sentinel: Settings, pool: asyncpg.Pool, group: SentinelGroup, site: FixtureSite
 ) -> None:
     page = site.add(f"/sentinel-{uuid.uuid4().hex[:8]}", html("<title>t</title><p>highly available</p>"))
-    async with api_client(via_sentinel) as api, running_worker(via_sentinel) as worker:
+    # Replication is asynchronous, and a worker's connections may read the demoted master for a moment: a job it
+    # then finds without its body is dropped by arq, and the scheduler's reconciliation dispatches it again.
+    reconciling = via_sentinel.model_copy(update={"requeue_after_seconds": 1, "scheduler_interval_seconds": 0.5})
+    async with (
+        api_client(via_sentinel) as api,
+        running_worker(via_sentinel) as worker,
+        running_scheduler(reconciling),
+    ):
         tenant = await make_tenant(pool)
         before = await submit(api, tenant, f"{page}?before")
         await eventually(lambda: scans.is_final(pool, before), timeout=30)
