@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import httpx
 from arq import Worker
+from redis.asyncio import Redis
 
 from scanfleet import jobs
 from scanfleet.db import api_keys, orgs, scans
+from scanfleet.embedded import free_port
 from scanfleet.gate.gate import Gate
+from scanfleet.gate.ratelimit import RateLimiter
 from tests.conftest import Tenant, make_tenant
 from tests.support.site import FixtureSite, Page, eventually
 
@@ -133,23 +138,26 @@ async def test_requests_over_the_key_rate_limit_are_429_with_headers(
     assert refused.headers["ratelimit-limit"] == "60" and refused.headers["ratelimit-remaining"] == "0"
 
 
+@contextlib.asynccontextmanager
+async def unreachable_redis(api: httpx.AsyncClient, part: str, make: Callable[[Redis], object]) -> AsyncIterator[None]:
+    """The API's `part` (its gate or rate limiter) talks to a Redis nobody listens on."""
+    resources = api._transport.app.state.resources  # type: ignore[attr-defined]
+    working = getattr(resources, part)
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    setattr(resources, part, make(dead))
+    try:
+        yield
+    finally:
+        setattr(resources, part, working)
+        await dead.aclose()
+
+
 async def test_submission_while_redis_is_unreachable_is_503_and_leaves_no_row(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    from redis.asyncio import Redis
-
-    from scanfleet.embedded import free_port
-
     tenant = await make_tenant(pool)
-    resources = api._transport.app.state.resources  # type: ignore[attr-defined]
-    working = resources.gate
-    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
-    resources.gate = Gate(dead)
-    try:
+    async with unreachable_redis(api, "gate", Gate):
         refused = await submit(api, tenant)
-    finally:
-        resources.gate = working
-        await dead.aclose()
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "queue_unavailable" and refused.headers["retry-after"] == "5"
     assert await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id) == 0
@@ -158,20 +166,8 @@ async def test_submission_while_redis_is_unreachable_is_503_and_leaves_no_row(
 async def test_any_request_while_redis_is_unreachable_is_503_with_retry_after(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    from redis.asyncio import Redis
-
-    from scanfleet.embedded import free_port
-    from scanfleet.gate.ratelimit import RateLimiter
-
     tenant = await make_tenant(pool)
-    resources = api._transport.app.state.resources  # type: ignore[attr-defined]
-    working = resources.limiter
-    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
-    resources.limiter = RateLimiter(dead)  # every authenticated request is checked against it first
-    try:
+    async with unreachable_redis(api, "limiter", RateLimiter):  # every authenticated request goes by it first
         refused = await api.get("/v1/scans", headers=tenant.headers)
-    finally:
-        resources.limiter = working
-        await dead.aclose()
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "queue_unavailable" and refused.headers["retry-after"] == "5"

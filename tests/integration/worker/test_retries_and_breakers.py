@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
@@ -77,34 +79,47 @@ async def test_transient_failures_are_retried_up_to_the_limit_and_permanent_ones
         assert scan.last_error_code == "http_error" and "503" in (scan.last_error_message or "")
 
 
-async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_trial_closes_it(
-    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
-) -> None:
-    tenant = await make_tenant(pool)
+@dataclass
+class DeadHost:
+    site: FixtureSite
+    path: str
+    url: str
+
+
+@pytest.fixture
+def dead_host() -> Iterator[DeadHost]:
+    """A host of its own (circuits are per host name) whose page answers 503 until the test says otherwise."""
     with FixtureSite(host="127.0.0.2") as dead:
         path = f"/dead-{uuid.uuid4().hex[:6]}"
-        dead_url = dead.add(path, UNAVAILABLE)
-        async with own_worker(retry_max_privacy=0, breaker_fail_max=2, breaker_reset_seconds=1.0) as own:
-            for _ in range(2):  # two failures in a row open the host's circuit
-                failed = await finished(pool, own.gate, await submit(pool, own, tenant, dead_url))
-                assert failed.error_code == "http_error"
-            hits_when_opened = dead.hits[path]
+        yield DeadHost(dead, path, dead.add(path, UNAVAILABLE))
 
-            deferred, *behind = [await submit(pool, own, tenant, dead_url) for _ in range(3)]
-            for scan_id in (deferred, *behind):
-                await eventually(lambda scan_id=scan_id: _state(own.gate, scan_id, "deferred"))
-            # Another host is not held up by this one's circuit.
-            healthy = await finished(pool, own.gate, await submit(pool, own, tenant, site.add("/fine", PAGE)))
-            assert healthy.status.value == "succeeded"
-            waiting = await scans.get(pool, tenant.org.id, deferred)
-            assert waiting is not None and waiting.status.value == "queued" and waiting.attempts == 0
-            assert dead.hits[path] == hits_when_opened  # the open circuit spared the dead host
 
-            # The host recovers, slowly: the trial after the reset time is still under way when the others look.
-            dead.pages[path] = Page(PAGE.status, PAGE.headers, PAGE.body, delay=1.0)
-            recovering = time.monotonic()
-            recovered = [await finished(pool, own.gate, scan_id) for scan_id in (deferred, *behind)]
-            recovered_in = time.monotonic() - recovering
+async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_trial_closes_it(
+    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite, dead_host: DeadHost
+) -> None:
+    tenant = await make_tenant(pool)
+    dead, path, dead_url = dead_host.site, dead_host.path, dead_host.url
+    async with own_worker(retry_max_privacy=0, breaker_fail_max=2, breaker_reset_seconds=1.0) as own:
+        for _ in range(2):  # two failures in a row open the host's circuit
+            failed = await finished(pool, own.gate, await submit(pool, own, tenant, dead_url))
+            assert failed.error_code == "http_error"
+        hits_when_opened = dead.hits[path]
+
+        deferred, *behind = [await submit(pool, own, tenant, dead_url) for _ in range(3)]
+        for scan_id in (deferred, *behind):
+            await eventually(lambda scan_id=scan_id: _state(own.gate, scan_id, "deferred"))
+        # Another host is not held up by this one's circuit.
+        healthy = await finished(pool, own.gate, await submit(pool, own, tenant, site.add("/fine", PAGE)))
+        assert healthy.status.value == "succeeded"
+        waiting = await scans.get(pool, tenant.org.id, deferred)
+        assert waiting is not None and waiting.status.value == "queued" and waiting.attempts == 0
+        assert dead.hits[path] == hits_when_opened  # the open circuit spared the dead host
+
+        # The host recovers, slowly: the trial after the reset time is still under way when the others look.
+        dead.pages[path] = Page(PAGE.status, PAGE.headers, PAGE.body, delay=1.0)
+        recovering = time.monotonic()
+        recovered = [await finished(pool, own.gate, scan_id) for scan_id in (deferred, *behind)]
+        recovered_in = time.monotonic() - recovering
 
     assert [(scan.status.value, scan.attempts, scan.retries) for scan in recovered] == [("succeeded", 1, 0)] * 3
     # The jobs that found the trial under way were woken when it closed the circuit, not left to wait out
@@ -117,17 +132,15 @@ async def _state(gate: Gate, scan_id: uuid.UUID, expected: str) -> bool:
 
 
 async def test_a_job_still_facing_an_open_circuit_after_the_give_up_time_fails_without_a_fetch(
-    pool: asyncpg.Pool, own_worker: OwnWorkerFactory
+    pool: asyncpg.Pool, own_worker: OwnWorkerFactory, dead_host: DeadHost
 ) -> None:
     tenant = await make_tenant(pool)
-    with FixtureSite(host="127.0.0.3") as dead:
-        path = f"/dead-{uuid.uuid4().hex[:6]}"
-        url = dead.add(path, UNAVAILABLE)
-        async with own_worker(retry_max_privacy=0, breaker_fail_max=1, breaker_give_up_seconds=0) as own:
-            opened = await finished(pool, own.gate, await submit(pool, own, tenant, url))
-            given_up = await finished(pool, own.gate, await submit(pool, own, tenant, url))
+    dead, path, url = dead_host.site, dead_host.path, dead_host.url
+    async with own_worker(retry_max_privacy=0, breaker_fail_max=1, breaker_give_up_seconds=0) as own:
+        opened = await finished(pool, own.gate, await submit(pool, own, tenant, url))
+        given_up = await finished(pool, own.gate, await submit(pool, own, tenant, url))
 
     assert opened.error_code == "http_error"
     assert given_up.status.value == "failed" and given_up.error_code == "target_unavailable"
-    assert "127.0.0.3" in (given_up.error_message or "")
+    assert "127.0.0.2" in (given_up.error_message or "")
     assert dead.hits[path] == 1  # only the scan that opened the circuit reached the host
