@@ -24,9 +24,11 @@ async def test_a_drained_worker_finishes_short_jobs_and_hands_long_ones_back(
     pool: asyncpg.Pool, own_worker: OwnWorkerFactory, site: FixtureSite
 ) -> None:
     tenant = await make_tenant(pool)
-    short_url = site.add(f"/short-{uuid.uuid4().hex[:6]}", slow(0.2))
-    long_url = site.add(f"/long-{uuid.uuid4().hex[:6]}", slow(1.8))
-    async with own_worker(worker_grace_seconds=0.7) as first:
+    short_url = site.add(f"/short-{uuid.uuid4().hex[:6]}", slow(0.1))
+    long_url = site.add(f"/long-{uuid.uuid4().hex[:6]}", slow(4.0))
+    # Long enough fetch limits that only the drain, never a timeout, can end the long job early.
+    limits = {"scan_timeout_seconds": 10, "fetch_read_timeout_seconds": 10}
+    async with own_worker(worker_grace_seconds=1.0, **limits) as first:
         short, long = await submit(pool, first, tenant, short_url), await submit(pool, first, tenant, long_url)
 
         async def both_running() -> bool:
@@ -44,7 +46,7 @@ async def test_a_drained_worker_finishes_short_jobs_and_hands_long_ones_back(
     handed_back = await scans.get(pool, tenant.org.id, long)
     assert handed_back is not None and handed_back.status.value == "queued" and handed_back.attempts == 0
 
-    async with own_worker(flush=False) as second:
+    async with own_worker(flush=False, **limits) as second:
         assert (await second.gate.states([jobs.job_id(long)]))[0] == "dispatched"
         finished_long = await finished(pool, second.gate, long)
     assert finished_long.status.value == "succeeded"
