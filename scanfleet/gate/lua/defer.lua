@@ -13,6 +13,7 @@ redis.call('ZREM', P .. 'leases', id)
 redis.call('ZREM', QUEUE, id)
 redis.call('ZADD', deferred_key(org), due_ms, id)
 redis.call('ZADD', P .. 'deferred', due_ms, id)
+redis.call('HSET', job_key(id), 'waiting_on', waiting_on)  -- only this deferral's: an earlier one's is over
 if waiting_on ~= '' then
   redis.call('SADD', P .. 'waiting_on:' .. waiting_on, id)
   redis.call('PEXPIRE', P .. 'waiting_on:' .. waiting_on, math.max(due_ms - now_ms, 0) + 86400000)

@@ -8,7 +8,8 @@
 --                             The org's "queued" is its waiting plus its deferred jobs.
 --   P..'deferred'       zset  every deferred job id by due time (ms), for the reaper to bring back
 --   P..'waiting_on:'..w set   deferred job ids waiting for w (e.g. "target:<host>", a circuit) to end
---   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms, dispatched_ms
+--   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms, dispatched_ms,
+--                             waiting_on (what its current deferral waits for, if anything)
 --   P..'jobs'           zset  every job the gate holds, by admission time (for reconciliation)
 --   P..'leases'         zset  running job ids by lease deadline (ms)
 --   P..'orgs'           set   organisations the gate has seen

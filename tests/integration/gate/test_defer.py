@@ -134,3 +134,49 @@ async def test_jobs_waiting_on_something_that_ended_early_are_due_at_once(gate: 
     assert await gate.undefer_due() == [waiting]
     assert await gate.states([waiting, unrelated]) == ["dispatched", "deferred"]
     assert await gate.wake_waiting("target:example.com") == 0  # woken once, the list is gone
+
+
+async def test_a_due_job_waits_while_arq_is_still_ending_the_run_that_deferred_it(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("pro")
+    retried = job()
+    await gate.admit(org, retried, b"body", limits)
+    await gate.start(retried, 30)
+    # The worker deferred it with no wait (a retry's jitter can draw ~0 s); arq has not yet ended that run,
+    # and ending it will remove the job from arq's queue.
+    await gate.redis.set(in_progress_key_prefix + retried, b"1")
+    await gate.defer(retried, time.time() - 1)
+
+    assert await gate.undefer_due() == []
+    await gate.redis.delete(in_progress_key_prefix + retried)  # arq has ended the run
+    assert await gate.undefer_due() == [retried]
+
+
+async def test_jobs_due_together_rejoin_their_line_earliest_first(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("free")  # one running slot
+    first, second, blocker = job(), job(), job()
+    for job_id in (first, second):
+        await gate.admit(org, job_id, b"body", limits)
+    await gate.start(first, 30)
+    await gate.defer(first, time.time() - 2)  # frees the slot: second is dispatched
+    await gate.start(second, 30)
+    await gate.admit(org, blocker, b"body", limits)  # waits: the slot is second's
+    await gate.defer(second, time.time() - 1)  # frees it again: blocker is dispatched
+    await gate.start(blocker, 30)
+
+    assert await gate.undefer_due() == [first, second]
+    await gate.finish(blocker)
+    assert await gate.states([first, second]) == ["dispatched", "waiting"]  # the earlier due went first
+
+
+async def test_a_job_deferred_again_for_another_reason_is_not_woken_by_its_old_circuit(gate: Gate) -> None:
+    org, limits = uuid.uuid4(), limits_for("pro")
+    retried = job()
+    await gate.admit(org, retried, b"body", limits)
+    await gate.start(retried, 30)
+    await gate.defer(retried, time.time() - 1, waiting_on="target:example.com")
+    await gate.undefer_due()
+    await gate.start(retried, 30)
+    await gate.defer(retried, time.time() + 3600)  # now a retry's backoff, not the circuit
+
+    assert await gate.wake_waiting("target:example.com") == 0
+    assert await gate.undefer_due() == []

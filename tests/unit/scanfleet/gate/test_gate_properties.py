@@ -13,9 +13,8 @@ by fakeredis's embedded Lua on a clock the test moves, checked against a model a
 - Every accepted job ends, and the gate and arq are left holding nothing (each run is drained).
 
 Order within an org: a job leaves the org's line for a running slot only from the head of the line. The line is
-admission order, except that a deferred job brought back when due is put at the head of the line. Jobs brought
-back by one call are put at the head one after the other in due order (ties by id): the last of them heads the
-line.
+admission order, except that deferred jobs brought back when due go to the head of the line, in due order (ties
+by id): the earliest due heads it.
 """
 
 from __future__ import annotations
@@ -70,6 +69,7 @@ class GateMachine(RuleBasedStateMachine):
         self.crashed: set[str] = set()  # running, but their worker is gone
         self.deferred: dict[str, int] = {}  # set aside: id -> due ms
         self.waiting_on: dict[str, set[str]] = {}  # circuit -> ids deferred on it, until it is woken
+        self.deferred_on: dict[str, str] = {}  # job -> what its latest deferral waits for ('' for nothing)
         self.ended: set[str] = set()
         self.rejected = 0
 
@@ -183,6 +183,7 @@ class GateMachine(RuleBasedStateMachine):
         self.arq_ends(job, finished=True)
         self.running.discard(job)
         self.deferred[job] = due_seconds * 1000
+        self.deferred_on[job] = waiting_on
         if waiting_on:
             self.waiting_on.setdefault(waiting_on, set()).add(job)
         self.fill(self.org_of[job])  # its slot goes to the org's next job
@@ -195,9 +196,10 @@ class GateMachine(RuleBasedStateMachine):
 
     @rule(circuit=st.sampled_from(CIRCUITS))
     def wake(self, circuit: str) -> None:
-        """The circuit closed early: the jobs deferred on it are due now. A job stays named by the circuit until
-        it is woken, so one deferred again, for any reason, is woken too."""
-        woken = self.waiting_on.pop(circuit, set()) & self.deferred.keys()
+        """The circuit closed early: the jobs deferred on it are due now. A job brought back since and deferred
+        again for another reason is not woken."""
+        named = self.waiting_on.pop(circuit, set()) & self.deferred.keys()
+        woken = {job for job in named if self.deferred_on[job] == circuit}
         assert self.run(self.gate.wake_waiting(circuit)) == len(woken)
         self.deferred.update(dict.fromkeys(woken, self.clock))
 
@@ -280,7 +282,7 @@ class GateMachine(RuleBasedStateMachine):
     def bring_back(self, limit: int) -> None:
         due = sorted((at, job) for job, at in self.deferred.items() if at <= self.clock)[:limit]
         assert self.run(self.gate.undefer_due(limit)) == [job for _, job in due]
-        for _, job in due:
+        for _, job in reversed(due):  # the earliest due ends up heading its org's line
             del self.deferred[job]
             self.waiting[self.org_of[job]].insert(0, job)
         for org in {self.org_of[job] for _, job in due}:
