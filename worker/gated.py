@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -52,33 +53,38 @@ async def run_gated(
     another worker (`hand_back`) and keeps its slot.
     """
     started = time.perf_counter()
-    await gate.start(job_id, lease_seconds)
+    holder = uuid.uuid4().hex  # this run: if its lease is reaped and the job runs elsewhere, its steps no-op
+    await gate.start(job_id, lease_seconds, holder)
     renewer = asyncio.create_task(_renew_forever(gate, job_id, lease_seconds))
     try:
         result = await body()
     except asyncio.CancelledError:
-        await asyncio.shield(_cancelled(gate, job_id, ended_if_cancelled, hand_back))
+        await asyncio.shield(_cancelled(gate, job_id, holder, ended_if_cancelled, hand_back))
         raise
     finally:
         renewer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
     if isinstance(result, Deferred):
-        await gate.defer(job_id, result.until, result.waiting_on)
+        await gate.defer(job_id, result.until, result.waiting_on, holder)
         return f"deferred ({result.reason})"
-    await gate.finish(job_id, time.perf_counter() - started)
+    await gate.finish(job_id, time.perf_counter() - started, holder)
     return result
 
 
 async def _cancelled(
-    gate: Gate, job_id: str, ended: Callable[[], Awaitable[bool]], hand_back: Callable[[], Awaitable[None]]
+    gate: Gate,
+    job_id: str,
+    holder: str,
+    ended: Callable[[], Awaitable[bool]],
+    hand_back: Callable[[], Awaitable[None]],
 ) -> None:
     try:
         if await ended():
-            await gate.finish(job_id)
+            await gate.finish(job_id, holder=holder)
             return
         await hand_back()
     except Exception:
         # Handed back or not, the job runs again; at worst its attempt count stays one higher.
         log.warning("could not record how %s was cancelled", job_id, exc_info=True)
-    await gate.handback(job_id)
+    await gate.handback(job_id, holder)

@@ -88,19 +88,23 @@ class Gate:
         )  # fmt: skip
         return Admission(_text(outcome), int(running), int(queued))  # type: ignore[arg-type]
 
-    async def start(self, job_id: str, lease_seconds: float) -> str | None:
-        """A worker takes the job; returns its previous state, or None if the gate does not hold it."""
-        state = await self._run("start", job_id, _now_ms() + int(lease_seconds * 1000))
+    async def start(self, job_id: str, lease_seconds: float, holder: str = "") -> str | None:
+        """A worker takes the job; returns its previous state, or None if the gate does not hold it.
+
+        `holder` names this run: its later finish, defer or hand-back are ignored once the job was requeued
+        from under it (its lease expired while it still ran)."""
+        state = await self._run("start", job_id, _now_ms() + int(lease_seconds * 1000), holder)
         return _text(state) if state else None
 
     async def renew(self, job_id: str, lease_seconds: float) -> bool:
         deadline = _now_ms() + int(lease_seconds * 1000)
         return bool(await self.redis.zadd(self.prefix + "leases", {job_id: deadline}, xx=True, ch=True))
 
-    async def finish(self, job_id: str, duration_seconds: float | None = None) -> list[str]:
+    async def finish(self, job_id: str, duration_seconds: float | None = None, holder: str = "") -> list[str]:
         """The job ended: free its slot and dispatch the org's next job. Returns the ids dispatched."""
         duration = "" if duration_seconds is None else int(duration_seconds * 1000)
-        return [_text(i) for i in await self._run("finish", job_id, _now_ms(), self._job_ttl_ms, duration)]
+        promoted = await self._run("finish", job_id, _now_ms(), self._job_ttl_ms, duration, holder)
+        return [_text(i) for i in promoted]
 
     async def cancel(self, job_id: str) -> Literal["removed", "running", "unknown"]:
         return _text(await self._run("cancel", job_id, _now_ms(), self._job_ttl_ms))  # type: ignore[return-value]
@@ -119,10 +123,10 @@ class Gate:
         stall_ms = int(stall_seconds * 1000)
         return [_text(i) for i in await self._run("requeue", _now_ms(), self._job_ttl_ms, stall_ms, *job_ids)]
 
-    async def defer(self, job_id: str, due: float, waiting_on: str = "") -> bool:
+    async def defer(self, job_id: str, due: float, waiting_on: str = "", holder: str = "") -> bool:
         """Set a started job aside until `due` (epoch seconds), freeing its slot; False if the gate lost it.
         `waiting_on` names what it waits for, so that `wake_waiting` can bring it back sooner."""
-        promoted = await self._run("defer", job_id, int(due * 1000), _now_ms(), self._job_ttl_ms, waiting_on)
+        promoted = await self._run("defer", job_id, int(due * 1000), _now_ms(), self._job_ttl_ms, waiting_on, holder)
         return promoted is not None
 
     async def wake_waiting(self, waiting_on: str) -> int:
@@ -133,9 +137,9 @@ class Gate:
         """Deferred jobs whose time has come back to the head of their org's line; returns their ids."""
         return [_text(i) for i in await self._run("undefer", _now_ms(), self._job_ttl_ms, limit)]
 
-    async def handback(self, job_id: str) -> bool:
+    async def handback(self, job_id: str, holder: str = "") -> bool:
         """A stopping worker returns a started job for another worker, keeping its slot."""
-        return bool(await self._run("handback", job_id, _now_ms()))
+        return bool(await self._run("handback", job_id, _now_ms(), holder))
 
     async def expired_leases(self, limit: int = 500) -> list[str]:
         ids = await self.redis.zrangebyscore(self.prefix + "leases", "-inf", _now_ms(), start=0, num=limit)

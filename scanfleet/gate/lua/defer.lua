@@ -1,11 +1,11 @@
 -- Set a job aside until a time, freeing its running slot: a retry waiting out its backoff, or a job whose
 -- target's circuit is open. It keeps its place among the org's queued jobs and is not in arq's queue.
 -- ARGV[5..]: id, due_ms, now_ms, job_ttl_ms, waiting_on ('' or what the job waits for, e.g. a circuit: when
--- that ends early, `wake_waiting` makes the job due at once). Returns false when the gate does not hold the
--- job, else the ids promoted into the freed slot.
+-- that ends early, `wake_waiting` makes the job due at once), holder. Returns false when the gate does not
+-- hold the job for this run, else the ids promoted into the freed slot.
 local id, due_ms, now_ms, job_ttl_ms, waiting_on = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local org = redis.call('HGET', job_key(id), 'org')
-if not org then return false end
+if not org or held_by_another(id, ARGV[10]) then return false end
 redis.call('HSET', job_key(id), 'state', 'deferred')
 redis.call('SREM', active_key(org), id)
 redis.call('LREM', waiting_key(org), 0, id)

@@ -9,7 +9,8 @@
 --   P..'deferred'       zset  every deferred job id by due time (ms), for the reaper to bring back
 --   P..'waiting_on:'..w set   deferred job ids waiting for w (e.g. "target:<host>", a circuit) to end
 --   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms, dispatched_ms,
---                             waiting_on (what its current deferral waits for, if anything)
+--                             waiting_on (what its current deferral waits for, if anything), holder (the
+--                             run that started it last: a run whose lease was reaped must not end another's)
 --   P..'jobs'           zset  every job the gate holds, by admission time (for reconciliation)
 --   P..'leases'         zset  running job ids by lease deadline (ms)
 --   P..'orgs'           set   organisations the gate has seen
@@ -23,6 +24,12 @@ local function active_key(org) return P .. 'active:' .. org end
 local function waiting_key(org) return P .. 'waiting:' .. org end
 local function job_key(id) return P .. 'job:' .. id end
 local function deferred_key(org) return P .. 'deferred:' .. org end
+
+-- A worker's step on a job it started, by a run that no longer holds it (its lease expired and the job was
+-- requeued, maybe started again elsewhere): ignored. '' is the gate's own steps, which always apply.
+local function held_by_another(id, holder)
+  return holder ~= '' and redis.call('HGET', job_key(id), 'holder') ~= holder
+end
 
 local function queued_count(org)
   return redis.call('LLEN', waiting_key(org)) + redis.call('ZCARD', deferred_key(org))

@@ -20,6 +20,7 @@ for i = 8, #ARGV do
     redis.call('DEL', IN_PROGRESS_PREFIX .. id)  -- arq would skip the job until this expired
     local org = redis.call('HGET', job_key(id), 'org')
     redis.call('ZREM', P .. 'leases', id)
+    redis.call('HDEL', job_key(id), 'holder')  -- the run that held it is over, whatever it still does
     dispatch(org, id, redis.call('HGET', job_key(id), 'payload'), now_ms, job_ttl_ms)
     requeued[#requeued + 1] = id
   end

@@ -180,3 +180,27 @@ async def test_a_job_deferred_again_for_another_reason_is_not_woken_by_its_old_c
 
     assert await gate.wake_waiting("target:example.com") == 0
     assert await gate.undefer_due() == []
+
+
+async def test_a_run_whose_lease_was_reaped_cannot_end_defer_or_hand_back_the_job_another_run_holds(
+    gate: Gate,
+) -> None:
+    org, limits = uuid.uuid4(), limits_for("free")  # one running slot
+    stalled, behind = job(), job()
+    await gate.admit(org, stalled, b"body", limits)
+    await gate.admit(org, behind, b"body", limits)
+    await gate.start(stalled, 0.001, holder="run-a")  # run a's lease runs out while it still works
+
+    async def reaped() -> bool:
+        return await gate.requeue(await gate.expired_leases()) == [stalled]
+
+    await eventually(reaped)
+    await gate.start(stalled, 30, holder="run-b")
+
+    assert not await gate.defer(stalled, time.time() + 60, holder="run-a")
+    assert not await gate.handback(stalled, holder="run-a")
+    assert await gate.finish(stalled, holder="run-a") == []
+    assert await gate.states([stalled, behind]) == ["running", "waiting"]  # still run b's, the slot still taken
+    assert await gate.redis.zscore(gate.prefix + "leases", stalled) is not None
+
+    assert await gate.finish(stalled, holder="run-b") == [behind]
