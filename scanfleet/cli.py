@@ -76,11 +76,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             sys.exit(f"--autoscale: {error}")
     if not (settings.database_url and settings.redis_url):
         sys.exit("no servers: start `scanfleet up` in another terminal, or set DATABASE_URL and REDIS_URL")
+    from scanfleet.autoscale import supervisor
+
     if policy is None:
         # One worker in the foreground: this process becomes it, so signals reach it directly.
-        env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+        env = supervisor.worker_env(settings)
         os.execve(sys.executable, [sys.executable, "-m", "worker"], env)  # noqa: S606 - our own argv, no shell
-    from scanfleet.autoscale import supervisor
 
     port = settings.worker_metrics_port - 1 if args.metrics_port is None else args.metrics_port
     configure_logging(settings.log_level)
