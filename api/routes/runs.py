@@ -16,7 +16,7 @@ from api.errors import ApiError
 from api.idempotent import idempotent
 from api.jobs import Cursor, EvidenceKind, Limit, Severity
 from api.schemas import EvidenceOut, JobOut, Page
-from scanfleet.checks import SuiteError, parse_suite
+from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import scans
 from scanfleet.db.scans import Scan
 
@@ -41,17 +41,11 @@ class RunOut(JobOut):
 
 def _suite_errors(exc: SuiteError) -> ApiError:
     fields = [
-        {"field": _where(e["step"], e["field"]), "rule": e["rule"], "message": e["message"], "step": e["step"]}
+        {"field": issue_path(e) or "body", "rule": e["rule"], "message": e["message"], "step": e["step"]}
         for e in exc.errors
     ]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return ApiError(422, "invalid_suite", summary, fields=fields)
-
-
-def _where(step: int | None, field: str) -> str:
-    """The field's path in the request body: "steps.2.assertions.0.path", "steps.4" for a whole step."""
-    parts = ([f"steps.{step}"] if step is not None else []) + ([field] if field else [])
-    return ".".join(parts) or "body"
 
 
 @router.post("", status_code=202, response_model=RunOut, summary="Run a suite of checks")

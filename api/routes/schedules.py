@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import PrincipalDep, Resources, ResourcesDep
 from api.errors import ApiError, invalid, not_found
 from api.schemas import TargetUrl
-from scanfleet.checks import SuiteError, parse_suite
+from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import schedules
 from scanfleet.db.api_keys import Principal
 from scanfleet.db.schedules import Schedule
@@ -103,8 +103,7 @@ def _target(kind: str, url: str | None, suite: dict[str, Any] | None) -> dict[st
         return parse_suite(suite).model_dump(mode="json")
     except SuiteError as exc:
         first = exc.errors[0]
-        where = ".".join(part for part in ("suite", f"steps.{first['step']}" if first["step"] is not None else "",
-                                           first["field"]) if part)  # fmt: skip
+        where = ".".join(part for part in ("suite", issue_path(first)) if part)
         raise invalid(where, first["rule"], first["message"]) from None
 
 

@@ -2,7 +2,7 @@
 executed by worker.checks."""
 
 from scanfleet.checks.assertions_model import Assertion
-from scanfleet.checks.errors import SuiteError, SuiteIssue
+from scanfleet.checks.errors import SuiteError, SuiteIssue, issue_path
 from scanfleet.checks.heartbeat import HeartbeatState
 from scanfleet.checks.steps import HeartbeatStep, HttpStep, TcpStep, TlsStep
 from scanfleet.checks.suite import MAX_STEPS, Step, Suite, parse_suite
@@ -19,5 +19,6 @@ __all__ = [
     "SuiteIssue",
     "TcpStep",
     "TlsStep",
+    "issue_path",
     "parse_suite",
 ]

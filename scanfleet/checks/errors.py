@@ -34,7 +34,11 @@ def rule_error(rule: str, message: str, field: str | None = None) -> PydanticCus
     return PydanticCustomError(rule, "{message}", {"message": message, "field": field})
 
 
+def issue_path(item: SuiteIssue) -> str:
+    """Where the issue is in the suite: "steps.2.assertions.0.path", "steps.4" for a whole step, "" for the suite."""
+    step = f"steps.{item['step']}" if item["step"] is not None else ""
+    return ".".join(part for part in (step, item["field"]) if part)
+
+
 def _describe(item: SuiteIssue) -> str:
-    where = f"steps.{item['step']}" if item["step"] is not None else ""
-    path = ".".join(part for part in (where, item["field"]) if part)
-    return f"{path or 'suite'}: {item['message']} ({item['rule']})"
+    return f"{issue_path(item) or 'suite'}: {item['message']} ({item['rule']})"
