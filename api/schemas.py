@@ -41,7 +41,8 @@ class BatchRequest(BaseModel):
     fresh: bool = False
 
 
-def _error(code: str | None, message: str | None) -> dict[str, str] | None:
+def error_of(code: str | None, message: str | None) -> dict[str, str] | None:
+    """An error as the API shows it: {"code", "message"}, or None when there was none."""
     return {"code": code, "message": message or ""} if code else None
 
 
@@ -66,8 +67,8 @@ class JobOut(BaseModel):
         return {
             "id": job.id, "status": job.status.value, "status_url": status_url, "created_at": job.created_at,
             "started_at": job.started_at, "finished_at": job.finished_at, "duration_seconds": duration,
-            "attempts": job.attempts, "retries": job.retries, "error": _error(job.error_code, job.error_message),
-            "last_error": _error(job.last_error_code, job.last_error_message),
+            "attempts": job.attempts, "retries": job.retries, "error": error_of(job.error_code, job.error_message),
+            "last_error": error_of(job.last_error_code, job.last_error_message),
         }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import PrincipalDep, ResourcesDep
 from api.errors import ApiError, not_found
 from api.jobs import Limit
-from api.schemas import Page, TargetUrl
+from api.schemas import Page, TargetUrl, error_of
 from scanfleet.db import webhooks
 from scanfleet.db.webhooks import Delivery, Endpoint
 from scanfleet.webhooks.events import EVENT_TYPES, EventType
@@ -57,9 +57,8 @@ def _out(endpoint: Endpoint) -> EndpointOut:
 
 
 def _delivery_out(item: Delivery) -> DeliveryOut:
-    error = {"code": item.error_code, "message": item.error_message or ""} if item.error_code else None
     fields = {name: getattr(item, name) for name in DeliveryOut.model_fields if name != "error"}
-    return DeliveryOut(**fields, error=error)
+    return DeliveryOut(**fields, error=error_of(item.error_code, item.error_message))
 
 
 @router.post("", status_code=201, response_model=CreatedEndpoint, summary="Register an endpoint (secret shown once)")
