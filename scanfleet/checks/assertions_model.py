@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self, get_args
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from scanfleet.checks.errors import rule_error
-from scanfleet.checks.expressions import MAX_EXPRESSION_LENGTH, JsonPathText, regex_error
+from scanfleet.checks.expressions import MAX_EXPRESSION_LENGTH, JsonPathText, valid_regex
 
 Comparison = Literal["==", "!=", "<", "<=", ">", ">="]
 TextOperator = Literal["equals", "contains", "regex"]
@@ -38,9 +38,7 @@ class _RegexValue(_Assertion):
     def _valid_regex(self) -> Self:
         value = getattr(self, "value", None)
         if getattr(self, "operator", None) == "regex" and isinstance(value, str):
-            error = regex_error(value)
-            if error:
-                raise rule_error("regex_invalid", f"not a valid regular expression: {error}", "value")
+            valid_regex(value, "value")
         return self
 
 

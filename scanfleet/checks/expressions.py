@@ -33,15 +33,6 @@ def path_error(query: str) -> str | None:
     return None
 
 
-def regex_error(pattern: str) -> str | None:
-    """Why `pattern` is not a valid regular expression, or None."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return str(exc)
-    return None
-
-
 def _valid_path(query: str) -> str:
     error = path_error(query)
     if error:
@@ -49,12 +40,14 @@ def _valid_path(query: str) -> str:
     return query
 
 
-def _valid_regex(pattern: str) -> str:
-    error = regex_error(pattern)
-    if error:
-        raise rule_error("regex_invalid", f"not a valid regular expression: {error}")
+def valid_regex(pattern: str, field: str | None = None) -> str:
+    """`pattern` if it compiles; else the validation error, at `field` when a model-level validator checks it."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise rule_error("regex_invalid", f"not a valid regular expression: {exc}", field) from None
     return pattern
 
 
 JsonPathText = Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH), AfterValidator(_valid_path)]
-RegexText = Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH), AfterValidator(_valid_regex)]
+RegexText = Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH), AfterValidator(valid_regex)]
