@@ -96,13 +96,13 @@ class FetchError(Exception):
         return f"{self.code}: {self.message}"
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext) -> None:
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
         # trust_env=False: an HTTP(S)_PROXY from the environment would route around the guard.
         super().__init__(trust_env=False)
         # httpx has no parameter for a network backend; this pool is the one it builds, plus the guard.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context, network_backend=GuardedBackend(policy), max_connections=100
+            ssl_context=ssl_context or client_ssl_context(), network_backend=GuardedBackend(policy), max_connections=100
         )
 
 
@@ -112,7 +112,7 @@ class SafeFetcher:
     def __init__(self, limits: FetchLimits, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
         self.limits = limits
         self._client = httpx.AsyncClient(
-            transport=GuardedTransport(policy, ssl_context or httpx.create_ssl_context(trust_env=False)),
+            transport=_GuardedTransport(policy, ssl_context),
             follow_redirects=False,  # followed by hand, so each hop is recorded and re-checked
             timeout=httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds),
             headers={"user-agent": limits.user_agent, "accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
@@ -208,7 +208,7 @@ def guarded_client(
     """An httpx client for any request to user-given URLs: every connection passes the SSRF guard, and no
     proxy from the environment routes around it. Redirects are off unless a request asks for them."""
     return httpx.AsyncClient(
-        transport=GuardedTransport(policy, ssl_context or httpx.create_ssl_context(trust_env=False)),
+        transport=_GuardedTransport(policy, ssl_context),
         timeout=timeout or httpx.Timeout(10.0),
         follow_redirects=False,
         trust_env=False,
