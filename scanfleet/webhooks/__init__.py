@@ -1,1 +1,1 @@
-"""Signed webhooks: what an event says, how it is signed, and when a failed delivery is tried again."""
+"""Signed webhooks: what an event says, and how it is signed."""
