@@ -6,14 +6,14 @@
 local id, due_ms, now_ms, job_ttl_ms, waiting_on = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local org = redis.call('HGET', job_key(id), 'org')
 if not org or held_by_another(id, ARGV[10]) then return false end
-redis.call('HSET', job_key(id), 'state', 'deferred')
+-- waiting_on: only this deferral's (an earlier one's is over).
+redis.call('HSET', job_key(id), 'state', 'deferred', 'waiting_on', waiting_on)
 redis.call('SREM', active_key(org), id)
 redis.call('LREM', waiting_key(org), 0, id)
 redis.call('ZREM', P .. 'leases', id)
 redis.call('ZREM', QUEUE, id)
 redis.call('ZADD', deferred_key(org), due_ms, id)
 redis.call('ZADD', P .. 'deferred', due_ms, id)
-redis.call('HSET', job_key(id), 'waiting_on', waiting_on)  -- only this deferral's: an earlier one's is over
 if waiting_on ~= '' then
   redis.call('SADD', P .. 'waiting_on:' .. waiting_on, id)
   redis.call('PEXPIRE', P .. 'waiting_on:' .. waiting_on, math.max(due_ms - now_ms, 0) + 86400000)

@@ -8,20 +8,20 @@ local now_ms, job_ttl_ms, stall_ms = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7
 local requeued = {}
 for i = 8, #ARGV do
   local id = ARGV[i]
-  local state = redis.call('HGET', job_key(id), 'state')
+  local job = redis.call('HMGET', job_key(id), 'state', 'org', 'dispatched_ms')
+  local state = job[1]
   local lease = tonumber(redis.call('ZSCORE', P .. 'leases', id) or '0')
   local expired = state == 'running' and lease < now_ms
   local lost = state == 'dispatched' and (redis.call('EXISTS', JOB_PREFIX .. id) == 0
                                           or not redis.call('ZSCORE', QUEUE, id))
-  local dispatched_ms = tonumber(redis.call('HGET', job_key(id), 'dispatched_ms') or now_ms)
+  local dispatched_ms = tonumber(job[3] or now_ms)
   local stalled = state == 'dispatched' and redis.call('EXISTS', IN_PROGRESS_PREFIX .. id) == 1
                   and now_ms - dispatched_ms > stall_ms
   if expired or lost or stalled then
     redis.call('DEL', IN_PROGRESS_PREFIX .. id)  -- arq would skip the job until this expired
-    local org = redis.call('HGET', job_key(id), 'org')
     redis.call('ZREM', P .. 'leases', id)
     redis.call('HDEL', job_key(id), 'holder')  -- the run that held it is over, whatever it still does
-    dispatch(org, id, redis.call('HGET', job_key(id), 'payload'), now_ms, job_ttl_ms)
+    dispatch(job[2], id, redis.call('HGET', job_key(id), 'payload'), now_ms, job_ttl_ms)
     requeued[#requeued + 1] = id
   end
 end
