@@ -7,7 +7,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from scanfleet.breakers.shared import DEFAULT_PREFIX
+from scanfleet.breakers.shared import DEFAULT_PREFIX, _text
 
 _GAUGES = (Path(__file__).parent / "lua" / "gauges.lua").read_text()
 
@@ -19,6 +19,5 @@ async def breaker_gauges(redis: Redis, prefix: str = DEFAULT_PREFIX) -> dict[str
     gauges: dict[str, tuple[int, float]] = {}
     for at in range(0, len(flat), 3):
         kind, count, since = flat[at : at + 3]
-        kind = kind.decode() if isinstance(kind, bytes) else kind
-        gauges[kind] = (int(count), max(0.0, now - float(since)) if since else 0.0)
+        gauges[_text(kind)] = (int(count), max(0.0, now - float(since)) if since else 0.0)
     return gauges
