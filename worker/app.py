@@ -99,15 +99,16 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
             await deps.pool.close()
 
     hold = settings.result_hold_seconds + 15
+    redis_settings = jobs.redis_settings(settings)
     options: dict[str, Any] = {
         "functions": [
             # Past its own time limit a job may still hold its result while PostgreSQL is away.
             func(run_scan, name=jobs.RUN_SCAN, timeout=settings.scan_timeout_seconds + hold),
             func(run_checks, name=jobs.RUN_CHECKS, timeout=settings.run_timeout_seconds + hold),
         ],
-        "redis_settings": jobs.redis_settings(settings),
+        "redis_settings": redis_settings,
         # arq's own Sentinel client would have no retry: a failover mid-command would crash the worker.
-        "redis_pool": jobs.sentinel_client(jobs.redis_settings(settings)) if settings.redis_sentinels else None,
+        "redis_pool": jobs.sentinel_client(redis_settings) if settings.redis_sentinels else None,
         "on_startup": startup,
         "on_shutdown": shutdown,
         "max_jobs": settings.worker_max_jobs,
