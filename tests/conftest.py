@@ -62,6 +62,19 @@ async def fresh_database(settings: Settings, admin_url: str) -> str:
     return _database_url(admin_url, name)
 
 
+# Redis database number -> the test module using it; database 0 is the session's (its in-process worker's) own.
+_REDIS_DATABASES: dict[int, str] = {}
+
+
+def own_redis(settings: Settings, number: int, owner: str) -> Settings:
+    """`settings` on Redis database `number` of the session's server, for a test (module `owner`) whose processes
+    must not take the session's jobs, nor the session's worker theirs. A number is one module's only."""
+    assert settings.redis_url is not None
+    claimed = _REDIS_DATABASES.setdefault(number, owner)
+    assert claimed == owner, f"Redis database {number} is already {claimed}'s"
+    return settings.model_copy(update={"redis_url": f"{settings.redis_url.rsplit('/', 1)[0]}/{number}"})
+
+
 @pytest.fixture(scope="session")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> trustme.CA:
     """The test CA: fixture HTTPS sites use its certificates, and the platform trusts it via fetch_ca_file."""
@@ -105,9 +118,8 @@ async def settings(server_urls: tuple[str, str], ca: trustme.CA, tmp_path_factor
 
 @pytest.fixture(scope="session")
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(settings)
-    yield pool
-    await pool.close()
+    async with await create_pool(settings) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.embedded import die_with_parent, free_port
 from scanfleet.schedules.timing import Timing
 from scanfleet.supervisor import prepare_schema
-from tests.conftest import Tenant, fresh_database, make_tenant
+from tests.conftest import Tenant, fresh_database, make_tenant, own_redis
 from tests.deploy.promql import PROMETHEUS, RULES, alerts, dashboards, panels, selectors, substitute, variables
 from tests.support.external import require_binary
 from tests.support.services import ApiService, closed_port
@@ -114,9 +114,7 @@ async def own_settings(settings: Settings, server_urls: tuple[str, str]) -> Asyn
     """A database and a Redis database of this test's own, left empty for other tests."""
     database_url = await fresh_database(settings, server_urls[0])
     await prepare_schema(settings, database_url)
-    assert settings.redis_url is not None
-    redis_url = f"{settings.redis_url.rsplit('/', 1)[0]}/{REDIS_DB}"
-    own = settings.model_copy(update={"database_url": database_url, "redis_url": redis_url})
+    own = own_redis(settings, REDIS_DB, __name__).model_copy(update={"database_url": database_url})
     redis = await jobs.connect(own)
     await redis.flushdb()
     yield own

@@ -20,7 +20,7 @@ from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.embedded import die_with_parent, free_port
 from scanfleet.supervisor import prepare_schema
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, own_redis
 from tests.support.site import eventually
 from worker.presence import WORKERS_KEY
 
@@ -63,10 +63,7 @@ async def procfile_settings(settings: Settings, server_urls: tuple[str, str]) ->
     schedules and deliver its webhooks."""
     database_url = await fresh_database(settings, server_urls[0])
     await prepare_schema(settings, database_url)
-    assert settings.redis_url is not None
-    return settings.model_copy(
-        update={"database_url": database_url, "redis_url": f"{settings.redis_url.rsplit('/', 1)[0]}/{REDIS_DB}"}
-    )
+    return own_redis(settings, REDIS_DB, __name__).model_copy(update={"database_url": database_url})
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from scanfleet.config import Settings
 from scanfleet.db import scans
 from scanfleet.gate.gate import Gate
 from scanfleet.results import ScanStatus
+from tests.conftest import own_redis
 from tests.support.fleet import Supervisor, fleet_env, flood, flood_org, unfinished
 from tests.support.site import FixtureSite, Page, eventually
 
@@ -44,9 +45,7 @@ StartSupervisor = Callable[..., Supervisor]
 
 @pytest.fixture
 def fleet_settings(settings: Settings) -> Settings:
-    # Its own Redis database: the session's in-process worker must not take these jobs.
-    assert settings.redis_url is not None
-    return settings.model_copy(update={"redis_url": settings.redis_url.rsplit("/", 1)[0] + "/4"})
+    return own_redis(settings, 4, __name__)
 
 
 @pytest.fixture

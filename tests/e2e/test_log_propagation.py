@@ -22,7 +22,7 @@ import pytest
 from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.embedded import die_with_parent, free_port
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant, make_tenant, own_redis
 from tests.support.site import FixtureSite, eventually, html
 
 pytestmark = pytest.mark.e2e
@@ -64,14 +64,13 @@ Start = Callable[[dict[str, str]], AbstractAsyncContextManager[Platform]]
 @pytest.fixture
 def start(settings: Settings, tmp_path: Path) -> Start:
     """Starts an API and a worker process (with extra environment) on a Redis database of their own."""
-    assert settings.redis_url is not None
-    redis_url = settings.redis_url.rsplit("/", 1)[0] + "/5"
+    own = own_redis(settings, 7, __name__)
 
     @asynccontextmanager
     async def started(extra: dict[str, str]) -> AsyncIterator[Platform]:
         port = free_port()
         env = os.environ | {
-            "DATABASE_URL": str(settings.database_url), "REDIS_URL": redis_url, "SCANFLEET_API_PORT": str(port),
+            "DATABASE_URL": str(own.database_url), "REDIS_URL": str(own.redis_url), "SCANFLEET_API_PORT": str(port),
             "SCANFLEET_WORKER_METRICS_PORT": "0", "SCANFLEET_WORKER_POLL_DELAY_SECONDS": "0.01",
             "SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8", "SCANFLEET_LOG_LEVEL": "INFO",
         } | extra  # fmt: skip
@@ -93,7 +92,7 @@ def start(settings: Settings, tmp_path: Path) -> Start:
         finally:
             platform.api.stop()
             platform.worker.stop()
-            redis = await jobs.connect(settings.model_copy(update={"redis_url": redis_url}))
+            redis = await jobs.connect(own)
             await redis.flushdb()
             await redis.aclose()
 

@@ -17,22 +17,21 @@ from scanfleet.config import Settings
 from scanfleet.db import schedules
 from scanfleet.embedded import die_with_parent
 from scanfleet.schedules.timing import Timing
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, own_redis
 from tests.support.site import eventually
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def own_redis(settings: Settings) -> Settings:
-    assert settings.redis_url is not None  # a database of its own: the session's worker stays out of it
-    return settings.model_copy(update={"redis_url": settings.redis_url.rsplit("/", 1)[0] + "/3"})
+def scheduler_settings(settings: Settings) -> Settings:
+    return own_redis(settings, 3, __name__)
 
 
 @pytest.fixture
-def two_schedulers(own_redis: Settings) -> Iterator[None]:
+def two_schedulers(scheduler_settings: Settings) -> Iterator[None]:
     env = os.environ | {
-        "DATABASE_URL": str(own_redis.database_url), "REDIS_URL": str(own_redis.redis_url),
+        "DATABASE_URL": str(scheduler_settings.database_url), "REDIS_URL": str(scheduler_settings.redis_url),
         "SCANFLEET_SCHEDULER_METRICS_PORT": "0", "SCANFLEET_SCHEDULE_TICK_SECONDS": "0.05",
         # The test database is shared: upkeep must not drop or re-admit other tests' data.
         "SCANFLEET_RETENTION_DAYS": "100000", "SCANFLEET_REQUEUE_AFTER_SECONDS": "3600",
@@ -49,7 +48,7 @@ def two_schedulers(own_redis: Settings) -> Iterator[None]:
 
 
 async def test_two_scheduler_processes_fire_each_due_schedule_once(
-    pool: asyncpg.Pool, own_redis: Settings, two_schedulers: None
+    pool: asyncpg.Pool, scheduler_settings: Settings, two_schedulers: None
 ) -> None:
     tenant = await make_tenant(pool)
     made = [
@@ -67,7 +66,7 @@ async def test_two_scheduler_processes_fire_each_due_schedule_once(
     fires = await pool.fetch("SELECT schedule_id, job_id FROM schedule_fires WHERE schedule_id = ANY($1)", ids)
     assert sorted(row["schedule_id"] for row in fires) == sorted(ids)  # once each
     assert await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id) == 20
-    redis = await jobs.connect(own_redis)
+    redis = await jobs.connect(scheduler_settings)
     try:
         # Jobs are admitted to the gate just after their fire commits: wait for that too.
         async def all_admitted() -> bool:

@@ -19,7 +19,7 @@ from scanfleet.db import scans
 from scanfleet.embedded import die_with_parent
 from scanfleet.gate.gate import Gate
 from scanfleet.results import ScanStatus
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, own_redis
 from tests.support.site import FixtureSite, Page, eventually
 
 pytestmark = pytest.mark.e2e
@@ -30,9 +30,7 @@ SCAN_TIMEOUT_SECONDS = 10  # arq's own in-progress marker would hold the job for
 
 @pytest.fixture
 def crash_settings(settings: Settings) -> Settings:
-    # Its own Redis database: the session's in-process worker must not take these jobs.
-    assert settings.redis_url is not None
-    return settings.model_copy(update={"redis_url": settings.redis_url.rsplit("/", 1)[0] + "/1"})
+    return own_redis(settings, 1, __name__)
 
 
 class Processes:
