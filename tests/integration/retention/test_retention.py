@@ -112,10 +112,11 @@ async def _leave_detach_pending(pool: asyncpg.Pool, table: str, day: date) -> No
         # An open transaction that has read the table: the detach waits for it after its first step.
         await reader.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed name
         detach = asyncio.create_task(detacher.execute(f"ALTER TABLE {table} DETACH PARTITION {partition} CONCURRENTLY"))
-        for _ in range(500):  # until its first transaction has committed
-            if await _state(pool, partition) == ["pending"]:
-                break
-            await asyncio.sleep(0.01)
+
+        async def first_step_committed() -> bool:
+            return await _state(pool, partition) == ["pending"]
+
+        await eventually(first_step_committed, timeout=5, interval=0.01)
         await pool.execute("SELECT pg_cancel_backend($1)", detacher.get_server_pid())
         with pytest.raises(asyncpg.QueryCanceledError):
             await detach
@@ -149,9 +150,8 @@ async def own_database(
     url = await fresh_database(settings, server_urls[0])
     fresh = settings.model_copy(update={"database_url": url})
     await prepare_schema(fresh, url)
-    pool = await create_pool(fresh)
-    yield fresh, pool
-    await pool.close()
+    async with await create_pool(fresh) as pool:
+        yield fresh, pool
 
 
 async def test_default_cutoff_keeps_retention_days_and_rounds_export_metrics(

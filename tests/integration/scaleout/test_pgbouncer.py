@@ -61,9 +61,8 @@ async def bounced(settings: Settings, server_urls: tuple[str, str], bouncer: PgB
 
 @pytest.fixture(scope="module")
 async def bounced_pool(bounced: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(bounced)
-    yield pool
-    await pool.close()
+    async with await create_pool(bounced) as pool:
+        yield pool
 
 
 @pytest.fixture

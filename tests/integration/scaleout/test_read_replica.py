@@ -53,9 +53,8 @@ async def split(settings: Settings, cluster: tuple[EmbeddedPostgres, StreamingRe
 
 @pytest.fixture(scope="module")
 async def primary_pool(split: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(split)
-    yield pool
-    await pool.close()
+    async with await create_pool(split) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="module")

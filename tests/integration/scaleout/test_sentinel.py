@@ -34,9 +34,8 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
 
 @pytest.fixture(scope="module")
 async def pool(via_sentinel: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(via_sentinel)
-    yield pool
-    await pool.close()
+    async with await create_pool(via_sentinel) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="module")
