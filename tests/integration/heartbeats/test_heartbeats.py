@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import httpx
@@ -28,9 +28,12 @@ async def test_ping_moves_the_deadline_and_unknown_tokens_are_404(
     assert beat["ping_url"].endswith(f"/v1/heartbeats/{beat['token']}")
 
     pinged = await api.post(f"/v1/heartbeats/{beat['token']}")  # no API key: the token is the credential
-    assert pinged.status_code == 200 and pinged.json()["deadline"] >= beat["deadline"]
+    assert pinged.status_code == 200
+    assert datetime.fromisoformat(pinged.json()["deadline"]) > datetime.fromisoformat(beat["deadline"])
     state = (await api.get(f"/v1/heartbeats/{beat['id']}", headers=tenant.headers)).json()
     assert state["last_ping_at"] is not None and "token" not in state
+    deadline, pinged_at = (datetime.fromisoformat(state[key]) for key in ("deadline", "last_ping_at"))
+    assert deadline == pinged_at + timedelta(seconds=3600 + 300)  # a period and the grace after the ping
     assert (await api.post("/v1/heartbeats/" + "x" * 32)).status_code == 404
     other = await make_tenant(pool)
     assert (await api.get(f"/v1/heartbeats/{beat['id']}", headers=other.headers)).status_code == 404
