@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -50,12 +51,11 @@ class Platform:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"scanfleet up exited:\n{self.log.read_text()}"
-            try:
+            with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{self.api}/readyz", timeout=1).status_code == 200:
                     assert "scanfleet is up" in self.log.read_text()
                     return
-            except httpx.TransportError:
-                time.sleep(0.05)
+            time.sleep(0.05)  # also after a 503: not ready yet, ask again shortly
         raise AssertionError(f"API never became ready:\n{self.log.read_text()}")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
