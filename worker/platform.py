@@ -19,6 +19,7 @@ import asyncpg
 from arq import Worker
 
 from scanfleet import metrics
+from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
 from scanfleet.db.errors import unavailable
 
@@ -29,6 +30,11 @@ PRIMARY = "primary"
 _CHECK_SECONDS = 0.5
 
 
+def _half_jitter() -> float:
+    # At least half the backoff: a database coming back is retried soon, by workers spread over the other half.
+    return random.uniform(0.5, 1.0)  # noqa: S311
+
+
 class Platform:
     def __init__(self, pool: asyncpg.Pool, breaker: SharedBreakers, hold_seconds: float, reset_seconds: float) -> None:
         self.pool = pool
@@ -36,6 +42,8 @@ class Platform:
         self.hold_seconds = hold_seconds
         self.reset_seconds = reset_seconds
         self._failing = False  # a failure was recorded since the last success: the next success closes it
+        # The hold time, not a count of attempts, ends the retries; waits stay within the circuit's reset.
+        self._backoff = Backoff(base_seconds=0.2, cap_seconds=reset_seconds, max_attempts=2**31)
 
     async def write(self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run a database operation until it succeeds; give up (raise) only after hold_seconds."""
@@ -52,7 +60,7 @@ class Platform:
                     metrics.RESULTS_PENDING.inc()
                 await self.failed()
                 waits += 1
-                await asyncio.sleep(random.uniform(0.5, 1.0) * min(self.reset_seconds, 0.1 * 2**waits))  # noqa: S311
+                await asyncio.sleep(self._backoff.delay(waits, rng=_half_jitter) or 0.0)
                 continue
             if waits:
                 metrics.RESULTS_PENDING.dec()
