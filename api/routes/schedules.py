@@ -118,12 +118,14 @@ async def _own(res: Resources, principal: Principal, schedule_id: uuid.UUID) -> 
 async def create_schedule(body: ScheduleIn, res: ResourcesDep, principal: PrincipalDep) -> ScheduleOut:
     timing = _timing(body.cron, body.timezone, body.interval_seconds, body.jitter_seconds, principal)
     target = _target(body.kind, body.url, body.suite)
-    if await schedules.count_for_org(res.pool, principal.org_id) >= principal.limits.max_schedules:
-        raise ApiError(422, "schedule_limit", f"the {principal.limits.tier} tier allows"
-                       f" {principal.limits.max_schedules} schedules",
-                       details={"limit": "max_schedules", "tier": principal.limits.tier})  # fmt: skip
     kind = "privacy" if body.kind == "scan" else "checks"
-    created = await schedules.create(res.pool, principal.org_id, body.name, kind, target, timing, datetime.now(UTC))
+    limits = principal.limits
+    created = await schedules.create(
+        res.pool, principal.org_id, body.name, kind, target, timing, datetime.now(UTC), limits.max_schedules
+    )
+    if created is None:
+        raise ApiError(422, "schedule_limit", f"the {limits.tier} tier allows {limits.max_schedules} schedules",
+                       details={"limit": "max_schedules", "tier": limits.tier})  # fmt: skip
     return ScheduleOut.of(created)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db.locks import lock_name
 from scanfleet.gate.tiers import Limits, limits_for
 from scanfleet.schedules.timing import Timing
 
@@ -56,22 +57,55 @@ class Due:
 
 
 async def create(
-    conn: Executor, org_id: uuid.UUID, name: str, kind: str, target: dict[str, Any], timing: Timing, now: datetime
-) -> Schedule:
+    pool: asyncpg.Pool,
+    org_id: uuid.UUID,
+    name: str,
+    kind: str,
+    target: dict[str, Any],
+    timing: Timing,
+    now: datetime,
+    max_schedules: int,
+) -> Schedule | None:
+    """The new schedule; None when the org has `max_schedules` already."""
     schedule_id = ids.new_id()
-    draft = Schedule(schedule_id, org_id, name, kind, target, timing.cron, timing.timezone, timing.interval_seconds,
-                     timing.jitter_seconds, "active", None, None, None, 0, 0, now)  # fmt: skip
-    row = await conn.fetchrow(
-        "INSERT INTO schedules (id, org_id, name, kind, target, cron, timezone, interval_seconds, jitter_seconds,"
-        " next_fire_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
-        schedule_id, org_id, name, kind, target, timing.cron, timing.timezone, timing.interval_seconds,
-        timing.jitter_seconds, draft.next_after(now),
-    )  # fmt: skip
-    return Schedule.from_row(row)
-
-
-async def count_for_org(conn: Executor, org_id: uuid.UUID) -> int:
-    return await conn.fetchval("SELECT count(*) FROM schedules WHERE org_id = $1", org_id)
+    draft = Schedule(
+        schedule_id,
+        org_id,
+        name,
+        kind,
+        target,
+        timing.cron,
+        timing.timezone,
+        timing.interval_seconds,
+        timing.jitter_seconds,
+        "active",
+        None,
+        None,
+        None,
+        0,
+        0,
+        now,
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        # One creation per org at a time: two concurrent ones cannot both pass the count.
+        await lock_name(conn, f"schedules:{org_id}")
+        row = await conn.fetchrow(
+            "INSERT INTO schedules (id, org_id, name, kind, target, cron, timezone, interval_seconds, jitter_seconds,"
+            " next_fire_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10"
+            " WHERE (SELECT count(*) FROM schedules WHERE org_id = $2) < $11 RETURNING *",
+            schedule_id,
+            org_id,
+            name,
+            kind,
+            target,
+            timing.cron,
+            timing.timezone,
+            timing.interval_seconds,
+            timing.jitter_seconds,
+            draft.next_after(now),
+            max_schedules,
+        )
+    return Schedule.from_row(row) if row else None
 
 
 async def get(conn: Executor, org_id: uuid.UUID, schedule_id: uuid.UUID) -> Schedule | None:

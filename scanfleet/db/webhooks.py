@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db.locks import lock_name
 from scanfleet.results import Outcome
 from scanfleet.webhooks import events
 
@@ -46,7 +47,7 @@ async def create(
     secret = "whsec_" + secrets.token_urlsafe(32)
     async with pool.acquire() as conn, conn.transaction():
         # One creation per org at a time: two concurrent ones cannot both pass the count.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || $1::uuid::text, 0))", org_id)
+        await lock_name(conn, f"webhooks:{org_id}")
         row = await conn.fetchrow(
             "INSERT INTO webhook_endpoints (id, org_id, url, description, events, secret)"
             " SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhook_endpoints WHERE org_id = $2) < $7"

@@ -290,7 +290,8 @@ async def _load(fleet: Fleet, site: FixtureSite, service: ApiService) -> None:
 
         now = datetime.now(UTC)
         await schedules.create(pool, enterprise.org.id, "hourly", "privacy", {"url": f"{ok}?s=1"},
-                               Timing(interval_seconds=3600), now - timedelta(hours=1))  # fmt: skip
+                               Timing(interval_seconds=3600), now - timedelta(hours=1),
+                               enterprise.org.limits.max_schedules)  # fmt: skip
         await scans.insert(pool, pro.org.id, f"{ok}?lost=1", scan_id=ids.new_id(at=now - timedelta(minutes=5)))
         await partitions.ensure_day(pool, now.date() - timedelta(days=400))
 

@@ -53,7 +53,7 @@ async def test_two_scheduler_processes_fire_each_due_schedule_once(
     tenant = await make_tenant(pool)
     made = [
         await schedules.create(pool, tenant.org.id, f"s{n}", "privacy", {"url": f"http://127.0.0.1:9/{n}"},
-                               Timing(interval_seconds=3600), datetime.now(UTC))
+                               Timing(interval_seconds=3600), datetime.now(UTC), tenant.org.limits.max_schedules)
         for n in range(20)
     ]  # fmt: skip
     ids = [schedule.id for schedule in made]

@@ -23,7 +23,14 @@ async def due_schedule(pool: asyncpg.Pool, tenant: Tenant, ago: timedelta, kind:
     target = {"url": f"http://127.0.0.1:9/{uuid.uuid4().hex}"} if kind == "privacy" else {
         "name": "ping", "variables": {}, "steps": [{"kind": "tcp", "host": "127.0.0.1", "port": 9}]}  # fmt: skip
     schedule = await schedules.create(
-        pool, tenant.org.id, "nightly", kind, target, Timing(interval_seconds=3600), datetime.now(UTC)
+        pool,
+        tenant.org.id,
+        "nightly",
+        kind,
+        target,
+        Timing(interval_seconds=3600),
+        datetime.now(UTC),
+        tenant.org.limits.max_schedules,
     )
     await pool.execute("UPDATE schedules SET next_fire_at = now() - $2::interval WHERE id = $1", schedule.id, ago)
     return schedule.id
@@ -124,3 +131,13 @@ async def test_free_tier_schedule_count_is_limited(api: httpx.AsyncClient, pool:
     body = {"name": "s", "kind": "scan", "url": "https://example.com/", "interval_seconds": 3600}
     answers = [(await api.post("/v1/schedules", json=body, headers=tenant.headers)).status_code for _ in range(6)]
     assert answers == [201] * 5 + [422]
+
+
+async def test_concurrent_creations_cannot_pass_the_schedule_limit_together(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    tenant = await make_tenant(pool, "free")  # 5 schedules
+    body = {"name": "s", "kind": "scan", "url": "https://example.com/", "interval_seconds": 3600}
+    answers = await asyncio.gather(*(api.post("/v1/schedules", json=body, headers=tenant.headers) for _ in range(8)))
+    assert sorted(answer.status_code for answer in answers) == [201] * 5 + [422] * 3
+    assert await pool.fetchval("SELECT count(*) FROM schedules WHERE org_id = $1", tenant.org.id) == 5
