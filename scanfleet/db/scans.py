@@ -11,6 +11,7 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db import results
+from scanfleet.db.locks import lock_name
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.results import ScanStatus, workers_lost
 
@@ -85,7 +86,7 @@ async def submit(
 
     async def write() -> tuple[asyncpg.Record, Reused | None]:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text || $2, 0))", org_id, url)
+            await lock_name(conn, f"{org_id}{url}")  # concurrent identical submissions agree on one scan
             row = await _in_flight(conn, org_id, url)
             if row:
                 return row, "in_flight"
