@@ -14,7 +14,7 @@ from scanfleet.config import Settings
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres
 from scanfleet.supervisor import prepare_schema
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, own_redis
 from tests.support.app import serving
 
 OWN_REDIS_DB = 8  # the session's worker must not take these jobs: their rows live in another server
@@ -31,13 +31,8 @@ async def test_requests_get_503_while_the_database_is_down_and_succeed_once_it_i
 ) -> None:
     from api.app import create_app
 
-    assert settings.redis_url is not None
-    own = settings.model_copy(
-        update={
-            "database_url": own_postgres.url(),
-            "redis_url": f"{settings.redis_url.rsplit('/', 1)[0]}/{OWN_REDIS_DB}",
-            "db_connect_timeout_seconds": 2,
-        }
+    own = own_redis(settings, OWN_REDIS_DB, __name__).model_copy(
+        update={"database_url": own_postgres.url(), "db_connect_timeout_seconds": 2}
     )
     await prepare_schema(own, own_postgres.url())
     setup = await create_pool(own)

@@ -13,6 +13,7 @@ import pytest
 from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.gate.gate import Gate
+from tests.conftest import own_redis
 from tests.support.app import running_worker
 
 OWN_DB = 6
@@ -30,8 +31,7 @@ OwnWorkerFactory = Callable[..., AbstractAsyncContextManager[OwnWorker]]
 
 @pytest.fixture
 def own_worker(settings: Settings) -> OwnWorkerFactory:
-    assert settings.redis_url is not None
-    base = settings.model_copy(update={"redis_url": f"{settings.redis_url.rsplit('/', 1)[0]}/{OWN_DB}"})
+    base = own_redis(settings, OWN_DB, __name__)
 
     @contextlib.asynccontextmanager
     async def start(flush: bool = True, **overrides: Any) -> AsyncIterator[OwnWorker]:

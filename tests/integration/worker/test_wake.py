@@ -13,17 +13,14 @@ from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.db import scans
 from scanfleet.gate.gate import Gate
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, own_redis
 from tests.support.site import FixtureSite, eventually, html
 
 
 async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Settings, site: FixtureSite) -> None:
     from worker.app import build_worker
 
-    assert settings.redis_url is not None
-    slow_polling = settings.model_copy(
-        update={"redis_url": settings.redis_url.rsplit("/", 1)[0] + "/2", "worker_poll_delay_seconds": 5.0}
-    )
+    slow_polling = own_redis(settings, 2, __name__).model_copy(update={"worker_poll_delay_seconds": 5.0})
     redis = await jobs.connect(slow_polling)
     await redis.flushdb()
     gate = Gate(redis)
