@@ -103,17 +103,19 @@ async def _readmit_lost(
 async def _release_ended(
     pool: asyncpg.Pool, gate: Gate, cutoff: datetime, counts: Counter[str], stall_seconds: float
 ) -> None:
-    """Slots held for scans that ended or are gone; dispatched jobs that arq lost or a worker took and dropped."""
-    held = await gate.held(int(cutoff.timestamp() * 1000), limit=10 * BATCH)
-    if not held:
-        return
-    current = await scans.statuses(pool, [jobs.id_of(job_id) for job_id in held])
-    alive = []
-    for job_id in held:
-        status = current.get(jobs.id_of(job_id))
-        if status is None or status.final:
-            await gate.finish(job_id)
-            counts["released"] += 1
-        else:
-            alive.append(job_id)
-    counts["requeued"] += len(await gate.requeue(alive, stall_seconds))
+    """Slots held for scans that ended or are gone; dispatched jobs that arq lost or a worker took and dropped.
+    Walks every held job a page at a time: the released ones leave the set, so the next page starts past the
+    ones kept."""
+    admitted_before_ms, kept = int(cutoff.timestamp() * 1000), 0
+    while held := await gate.held(admitted_before_ms, limit=BATCH, offset=kept):
+        current = await scans.statuses(pool, [jobs.id_of(job_id) for job_id in held])
+        alive = []
+        for job_id in held:
+            status = current.get(jobs.id_of(job_id))
+            if status is None or status.final:
+                await gate.finish(job_id)
+                counts["released"] += 1
+            else:
+                alive.append(job_id)
+        counts["requeued"] += len(await gate.requeue(alive, stall_seconds))
+        kept += len(alive)

@@ -145,9 +145,10 @@ class Gate:
         ids = await self.redis.zrangebyscore(self.prefix + "leases", "-inf", _now_ms(), start=0, num=limit)
         return [_text(i) for i in ids]
 
-    async def held(self, admitted_before_ms: int, limit: int = 1000) -> list[str]:
-        """Jobs the gate holds that were admitted before the given time (for reconciliation)."""
-        ids = await self.redis.zrangebyscore(self.prefix + "jobs", "-inf", admitted_before_ms, start=0, num=limit)
+    async def held(self, admitted_before_ms: int, limit: int = 1000, offset: int = 0) -> list[str]:
+        """Jobs the gate holds that were admitted before the given time, oldest first (for reconciliation)."""
+        key = self.prefix + "jobs"
+        ids = await self.redis.zrangebyscore(key, "-inf", admitted_before_ms, start=offset, num=limit)
         return [_text(i) for i in ids]
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from scanfleet import ids, jobs
@@ -60,6 +61,26 @@ async def test_slot_held_for_a_finished_scan_is_freed(
     counts = await upkeep.reconcile(pool, gate, settings)
     assert counts["released"] >= 1
     assert await gate.states([jobs.job_id(done.id), jobs.job_id(waiting.id)]) == [None, "dispatched"]
+
+
+async def test_every_held_job_is_reconciled_however_many_there_are(
+    pool: asyncpg.Pool, gate: Gate, settings: Settings, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upkeep, "BATCH", 1)  # pages of one: the ended scans sit behind many pages
+    accepted = [await _accepted_a_minute_ago(pool, tenant) for _ in range(13)]
+    for scan in accepted:
+        await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
+    for n, scan in enumerate(accepted):
+        await gate.redis.zadd(gate.prefix + "jobs", {jobs.job_id(scan.id): n})  # admitted long ago, in this order
+    ended = accepted[1::2]
+    for scan in ended:
+        await scans.cancel(pool, tenant.org.id, scan.id)
+
+    counts = await upkeep.reconcile(pool, gate, settings)
+
+    assert counts["released"] == len(ended)
+    states = await gate.states([jobs.job_id(scan.id) for scan in accepted])
+    assert [state is None for state in states] == [n % 2 == 1 for n in range(13)]
 
 
 async def test_dispatched_job_whose_body_arq_lost_is_requeued(
