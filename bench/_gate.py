@@ -1,4 +1,4 @@
-"""Shared by the gate benchmarks (bench/gate_*.py): a Valkey, benchmark workers, payloads, statistics.
+"""Shared by the gate benchmarks (bench/gate_*.py): a Valkey, benchmark workers, payloads.
 
 Each benchmark starts its own embedded Valkey (no persistence) in a temporary directory and, where it
 needs workers, real arq worker processes: `python -m bench._gate --redis URL [--gated] ...`. Their one
@@ -17,14 +17,13 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +32,7 @@ from arq import Worker, func
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import serialize_job
 
+from bench._report import comma_list
 from bench._servers import stop_processes
 from scanfleet.embedded import EmbeddedValkey, die_with_parent
 from scanfleet.gate.gate import Gate
@@ -93,6 +93,27 @@ def valkey() -> Iterator[tuple[str, Path]]:
 
 async def connect(url: str) -> ArqRedis:
     return await create_pool(RedisSettings.from_dsn(url))
+
+
+@contextlib.asynccontextmanager
+async def connected_valkey() -> AsyncIterator[tuple[ArqRedis, str, Path]]:
+    """`valkey()` with a client connected to it: the client, the URL and the logs directory."""
+    with valkey() as (url, logs):
+        redis = await connect(url)
+        try:
+            yield redis, url, logs
+        finally:
+            await redis.aclose()
+
+
+def add_poll_delays(parser: argparse.ArgumentParser, default: list[float]) -> None:
+    """--poll-delays: the worker poll delays a gate benchmark runs at, each on a fresh fleet."""
+    parser.add_argument(
+        "--poll-delays",
+        type=comma_list(float),
+        default=default,
+        help=f"comma-separated worker poll delays in seconds (default {','.join(f'{d:g}' for d in default)})",
+    )
 
 
 def _spawn(spec: FleetSpec, url: str, logs: Path) -> list[tuple[subprocess.Popen[bytes], Path]]:
@@ -177,35 +198,6 @@ async def wait_until(done: Callable[[], Awaitable[bool]], timeout: float, every:
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(every)
-
-
-# --- statistics and tables ---
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100); nan for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def jain(values: Sequence[float]) -> float:
-    """Jain's fairness index (Σx)² / (n·Σx²): 1 when all are equal, 1/n when one gets everything."""
-    squares = sum(x * x for x in values)
-    return sum(values) ** 2 / (len(values) * squares) if squares else math.nan
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Columns padded to fit: the first left-aligned, the others right-aligned."""
-    cells = [list(map(str, header)), *[list(map(str, row)) for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-
-    lines = [line(row) for row in cells]
-    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
 
 
 # --- the benchmark worker: `python -m bench._gate --redis URL ...` (started by `fleet`) ---

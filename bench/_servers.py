@@ -1,18 +1,21 @@
-"""Shared by the benchmarks: an embedded PostgreSQL with a fresh, migrated database; clean exits."""
+"""Shared by the benchmarks: an embedded PostgreSQL with a fresh, migrated database, Valkey beside it; clean exits."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import asyncpg
 
 from scanfleet.config import Settings
-from scanfleet.embedded import EmbeddedPostgres
+from scanfleet.db.pool import create_pool
+from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.supervisor import create_database, prepare_schema
 
 
@@ -47,6 +50,46 @@ async def start_postgres(data_dir: Path, settings: Settings, name: str = "bench"
         postgres.stop()
         raise
     return postgres, database_url
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres(prefix: str, settings: Settings) -> AsyncIterator[tuple[str, Path]]:
+    """`start_postgres` in a temporary directory (its name begins with `prefix`): the database's URL and the directory.
+
+    Leaving stops the server and removes the directory, errors included.
+    """
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        postgres, database_url = await start_postgres(Path(tmp) / "postgres", settings)
+        try:
+            yield database_url, Path(tmp)
+        finally:
+            postgres.stop()
+
+
+@contextlib.asynccontextmanager
+async def scratch_pool(prefix: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool (sized by `settings`) on the database of `scratch_postgres`; closed before the server stops."""
+    async with scratch_postgres(prefix, settings) as (database_url, _):
+        pool = await create_pool(settings, database_url)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def postgres_and_valkey(
+    prefix: str, base: Settings, persist: bool = True
+) -> AsyncIterator[tuple[Settings, Path]]:
+    """`scratch_postgres` and an embedded Valkey beside it: `base` with both URLs, and an empty logs directory."""
+    async with scratch_postgres(prefix, base) as (database_url, root):
+        (root / "logs").mkdir()
+        valkey = EmbeddedValkey(root / "valkey")
+        try:
+            redis_url = valkey.start(persist=persist)
+            yield base.model_copy(update={"database_url": database_url, "redis_url": redis_url}), root / "logs"
+        finally:
+            valkey.stop()
 
 
 def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 
-from bench._servers import cancel_on_sigterm, start_postgres
+from bench._report import table
+from bench._servers import cancel_on_sigterm, postgres_and_valkey
 from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.db.pool import create_pool
-from scanfleet.embedded import EmbeddedValkey
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.stats import queue_truth
 from tests.support.fleet import Supervisor, fleet_env, flood, flood_org, unfinished
@@ -53,14 +51,12 @@ class Run:
     replica_seconds: float = 0.0
     failed: int = 0
 
-    def row(self) -> str:
+    def row(self) -> list[object]:
         def cell(value: float | None) -> str:
             return "-" if value is None else f"{value:.1f}"
 
-        return (
-            f"{self.system:<11}{self.bounds:>7}{cell(self.to_max):>10}{cell(self.done):>9}{cell(self.to_min):>10}"
-            f"{self.replica_seconds:>11.0f}{self.failed:>8}"
-        )
+        times = [cell(self.to_max), cell(self.done), cell(self.to_min)]
+        return [self.system, self.bounds, *times, f"{self.replica_seconds:.0f}", self.failed]
 
 
 async def measure(
@@ -131,45 +127,31 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
         f"policy every {args.interval}s, {args.jobs_per_replica} jobs per replica, step up {args.step_up}, "
         f"cooldown {args.cooldown}s"
     )
-    header = f"{'system':<11}{'bounds':>7}{'to max s':>10}{'done s':>9}{'to min s':>10}{'replica·s':>11}{'failed':>8}"
-    print(f"{header}\n{'-' * len(header)}")
     autoscaled, fixed = runs
     # The fixed fleet holds MAX replicas for as long as the autoscaled one took to come back to MIN.
     span = autoscaled.done + (autoscaled.to_min or 0)
     fixed.replica_seconds = int(fixed.bounds.split(":")[1]) * span
-    for run in runs:
-        print(run.row())
-    print("-" * len(header))
+    print(table(["system", "bounds", "to max s", "done s", "to min s", "replica·s", "failed"], [r.row() for r in runs]))
     print(
-        f"autoscaled finished the flood in {autoscaled.done / fixed.done:.2f}x the fixed fleet's time, "
+        f"\nautoscaled finished the flood in {autoscaled.done / fixed.done:.2f}x the fixed fleet's time, "
         f"using {autoscaled.replica_seconds / fixed.replica_seconds:.2f}x its replica·seconds"
     )
 
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="bench-autoscale-") as tmp:
-        root = Path(tmp)
-        args.logs = root / "logs"
-        args.logs.mkdir()
-        base = Settings(db_pool_max_size=4, worker_metrics_port=0)
-        postgres, database_url = await start_postgres(root / "postgres", base)
-        valkey = EmbeddedValkey(root / "valkey")
+    base = Settings(db_pool_max_size=4, worker_metrics_port=0)
+    async with postgres_and_valkey("bench-autoscale-", base) as (settings, args.logs):
+        pool = await create_pool(settings)
         try:
-            settings = base.model_copy(update={"database_url": database_url, "redis_url": valkey.start()})
-            pool = await create_pool(settings)
-            try:
-                with FixtureSite() as args.site:
-                    runs = [
-                        await measure(args, settings, pool, "autoscaled", f"{args.min}:{args.max}", 1),
-                        await measure(args, settings, pool, "fixed", f"{args.max}:{args.max}", 2),
-                    ]
-            finally:
-                await pool.close()
-            report(runs, args)
+            with FixtureSite() as args.site:
+                runs = [
+                    await measure(args, settings, pool, "autoscaled", f"{args.min}:{args.max}", 1),
+                    await measure(args, settings, pool, "fixed", f"{args.max}:{args.max}", 2),
+                ]
         finally:
-            valkey.stop()
-            postgres.stop()
+            await pool.close()
+        report(runs, args)
 
 
 def parse_args() -> argparse.Namespace:

@@ -49,26 +49,25 @@ import math
 import socket
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import ExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import asyncpg
 from arq.connections import ArqRedis
 
-from bench._gate import in_parallel, table, wait_until
-from bench._servers import cancel_on_sigterm, start_postgres
+from bench._gate import in_parallel, wait_until
+from bench._report import arguments, comma_list, table
+from bench._servers import cancel_on_sigterm, postgres_and_valkey
 from bench.e2e_scans import shop_page, wait_started, worker_processes
 from scanfleet import jobs
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import orgs, scans
 from scanfleet.db.pool import create_pool
-from scanfleet.embedded import EmbeddedValkey
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.stats import WORKERS_KEY
 from scanfleet.gate.tiers import DEFAULTS
@@ -359,45 +358,37 @@ def report(rounds: list[Round], variants: Sequence[str]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="bench-breakers-") as tmp, ExitStack() as sites:
-        root = Path(tmp)
-        (root / "logs").mkdir()
-        base = Settings(db_pool_max_size=10, worker_metrics_port=0)
-        postgres, database_url = await start_postgres(root / "postgres", base)
-        valkey = EmbeddedValkey(root / "valkey")
+    base = Settings(db_pool_max_size=10, worker_metrics_port=0)
+    async with AsyncExitStack() as cleanup:  # unwinds in reverse: dead target, sites, servers
+        settings, logs = await cleanup.enter_async_context(postgres_and_valkey("bench-breakers-", base, persist=False))
+        page = replace(html(shop_page(args.products)), delay=args.page_delay)
+        healthy_urls = [cleanup.enter_context(FixtureSite(host=host)).add("/shop", page) for host in HEALTHY_HOSTS]
         hole = DeadTarget(DEAD_HOST)
+        dead_urls = {"timeout": await hole.start(), "refused": refused_url(DEAD_HOST)}
+        cleanup.push_async_callback(hole.stop)
+        print(
+            f"{len(HEALTHY_HOSTS)} healthy targets (page {len(page.body):,} B after {args.page_delay:g} s) and one"
+            f" dead target; {args.scans} scans a round, one in ten dead; {args.workers} workers x max_jobs"
+            f" {args.max_jobs} = {args.workers * args.max_jobs} slots;"
+            f" connect/read timeout {args.dead_timeout:g} s;"
+            f" retry_max_privacy 1 (base 0.5 s); breakers on = fail_max {base.breaker_fail_max},"
+            f" reset {args.reset:g} s; off = fail_max {BREAKERS_OFF:,}\n",
+            flush=True,
+        )
+        pool = await create_pool(settings)
+        redis = await jobs.connect(settings)
+        bench = Bench(args, settings, pool, redis, Gate(redis), healthy_urls, hole, dead_urls, logs)
         try:
-            settings = base.model_copy(update={"database_url": database_url, "redis_url": valkey.start(persist=False)})
-            page = replace(html(shop_page(args.products)), delay=args.page_delay)
-            healthy_urls = [sites.enter_context(FixtureSite(host=host)).add("/shop", page) for host in HEALTHY_HOSTS]
-            dead_urls = {"timeout": await hole.start(), "refused": refused_url(DEAD_HOST)}
-            print(
-                f"{len(HEALTHY_HOSTS)} healthy targets (page {len(page.body):,} B after {args.page_delay:g} s) and one"
-                f" dead target; {args.scans} scans a round, one in ten dead; {args.workers} workers x max_jobs"
-                f" {args.max_jobs} = {args.workers * args.max_jobs} slots;"
-                f" connect/read timeout {args.dead_timeout:g} s;"
-                f" retry_max_privacy 1 (base 0.5 s); breakers on = fail_max {base.breaker_fail_max},"
-                f" reset {args.reset:g} s; off = fail_max {BREAKERS_OFF:,}\n",
-                flush=True,
-            )
-            pool = await create_pool(settings)
-            redis = await jobs.connect(settings)
-            bench = Bench(args, settings, pool, redis, Gate(redis), healthy_urls, hole, dead_urls, root / "logs")
-            try:
-                await bench.run()
-            finally:
-                await redis.aclose()
-                await pool.close()
-            print()
-            report(bench.rounds, args.variants)
+            await bench.run()
         finally:
-            await hole.stop()
-            valkey.stop()
-            postgres.stop()
+            await redis.aclose()
+            await pool.close()
+        print()
+        report(bench.rounds, args.variants)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--quick", action="store_true", help="one round per side, 200 scans, timeout variant")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per side and variant (default 2)")
     parser.add_argument("--scans", type=int, default=300, help="scans per round, one in ten dead (default 300)")
@@ -408,7 +399,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dead-timeout", type=float, default=2.0, help="fetch connect and read timeouts, seconds")
     parser.add_argument(
         "--variants",
-        type=lambda text: text.split(","),
+        type=comma_list(str),
         default=["timeout", "refused"],
         help="dead-target variants, comma-separated: timeout, refused (default both)",
     )

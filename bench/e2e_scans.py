@@ -35,7 +35,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -49,12 +48,12 @@ import httpx
 from arq import Worker, func
 from arq.connections import ArqRedis
 
-from bench._servers import cancel_on_sigterm, start_postgres, stop_processes
+from bench._report import arguments, comma_list, table
+from bench._servers import cancel_on_sigterm, postgres_and_valkey, stop_processes
 from scanfleet import jobs
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
-from scanfleet.embedded import EmbeddedValkey
 from scanfleet.logs import configure_logging
 from tests.support.site import FixtureSite, html
 
@@ -132,13 +131,13 @@ class Result:
     failed: int
     submit: float  # seconds this script took to submit the jobs
 
-    def row(self) -> str:
+    def row(self) -> list[object]:
         p50, p95, p99 = (self.percentile(p) * 1000 for p in (50, 95, 99))
         rate = len(self.latencies) / self.wall
-        return (
-            f"{self.system:<11}{self.workers:>7}{len(self.latencies):>7}{self.failed:>8}{self.submit:>10.2f}"
-            f"{self.wall:>8.2f}{rate:>9.1f}{p50:>9.0f}{p95:>9.0f}{p99:>9.0f}"
-        )
+        return [
+            self.system, self.workers, len(self.latencies), self.failed, f"{self.submit:.2f}", f"{self.wall:.2f}",
+            f"{rate:.1f}", f"{p50:.0f}", f"{p95:.0f}", f"{p99:.0f}",
+        ]  # fmt: skip
 
     def percentile(self, p: int) -> float:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
@@ -299,40 +298,24 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
 
 
 def report(results: list[Result]) -> None:
-    header = (
-        f"{'system':<11}{'workers':>7}{'scans':>7}{'failed':>8}{'submit s':>10}{'wall s':>8}{'scans/s':>9}"
-        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-    )
-    print(f"{header}\n{'-' * len(header)}")
-    for result in results:
-        print(result.row())
-    print("-" * len(header))
+    header = ["system", "workers", "scans", "failed", "submit s", "wall s", "scans/s", "p50 ms", "p95 ms", "p99 ms"]
+    print(table(header, [result.row() for result in results]))
     rates = {(r.system, r.workers): len(r.latencies) / r.wall for r in results}
     ratios = [
         f"N={n}: {rates['scanfleet', n] / rates['baseline', n]:.2f}"
         for n in sorted({r.workers for r in results})
         if ("scanfleet", n) in rates and ("baseline", n) in rates
     ]
-    print(f"scanfleet/baseline scans/s: {', '.join(ratios)}")
+    print(f"\nscanfleet/baseline scans/s: {', '.join(ratios)}")
 
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
-        root = Path(tmp)
-        (root / "logs").mkdir()
-        base = Settings(db_pool_max_size=10, worker_metrics_port=0)
-        postgres, database_url = await start_postgres(root / "postgres", base)
-        valkey = EmbeddedValkey(root / "valkey")
-        try:
-            redis_url = valkey.start()
-            settings = base.model_copy(update={"database_url": database_url, "redis_url": redis_url})
-            with FixtureSite() as site:
-                results = await measure(args, settings, site, root / "logs")
-            report(results)
-        finally:
-            valkey.stop()
-            postgres.stop()
+    base = Settings(db_pool_max_size=10, worker_metrics_port=0)
+    async with postgres_and_valkey("bench-e2e-", base) as (settings, logs):
+        with FixtureSite() as site:
+            results = await measure(args, settings, site, logs)
+        report(results)
 
 
 # --- the baseline worker: `python -m bench.e2e_scans --baseline-worker` (started by main) ---
@@ -366,10 +349,10 @@ def run_baseline_worker() -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument(
         "--workers",
-        type=lambda text: [int(part) for part in text.split(",")],
+        type=comma_list(int),
         default=[1, 2],
         help="comma-separated worker process counts to run (default 1,2)",
     )

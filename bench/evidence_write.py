@@ -27,19 +27,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import asyncpg
 
-from bench._servers import cancel_on_sigterm, start_postgres
+from bench._report import arguments
+from bench._servers import cancel_on_sigterm, scratch_pool
 from scanfleet import ids
 from scanfleet.config import Settings
 from scanfleet.db import orgs, results, scans
-from scanfleet.db.pool import create_pool
 from scanfleet.db.results import EVIDENCE_COLUMNS
 from scanfleet.db.scans import Scan
 from scanfleet.results import Evidence, Issue, Outcome, ScanStatus, Severity
@@ -222,21 +220,12 @@ async def run(pool: asyncpg.Pool, args: argparse.Namespace) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="bench-evidence-") as tmp:
-        settings = Settings(db_pool_min_size=1, db_pool_max_size=1)
-        postgres, database_url = await start_postgres(Path(tmp) / "postgres", settings)
-        try:
-            pool = await create_pool(settings.model_copy(update={"database_url": database_url}))
-            try:
-                await run(pool, args)
-            finally:
-                await pool.close()
-        finally:
-            postgres.stop()
+    async with scratch_pool("bench-evidence-", Settings(db_pool_min_size=1, db_pool_max_size=1)) as pool:
+        await run(pool, args)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--scans", type=int, default=2000, help="scans (transactions) per run (default 2000)")
     parser.add_argument("--rows", type=int, default=60, help="evidence rows per scan (default 60)")
     parser.add_argument("--issues", type=int, default=0, help="issue rows per scan, repository side only (default 0)")

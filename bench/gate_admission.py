@@ -27,7 +27,8 @@ import uuid
 
 from arq.connections import ArqRedis
 
-from bench._gate import TASK, connect, in_parallel, new_job_id, payload, percentile, table, valkey
+from bench._gate import TASK, connected_valkey, in_parallel, new_job_id, payload
+from bench._report import arguments, percentile, table
 from bench._servers import cancel_on_sigterm
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import limits_for
@@ -70,34 +71,30 @@ async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
     per_round = args.admissions // args.rounds
     rows, ratios = [], []
-    with valkey() as (url, _):
-        redis = await connect(url)
-        try:
-            for variant in VARIANTS:
-                walls = {"gate": 0.0, "arq": 0.0}
-                latencies: dict[str, list[float]] = {"gate": [], "arq": []}
-                for system in walls:  # warm-up: scripts loaded, connections open
-                    await one_round(redis, system, variant, min(per_round, 1000), args.clients)
-                for number in range(args.rounds):
-                    for system in ("gate", "arq") if number % 2 == 0 else ("arq", "gate"):
-                        wall, values = await one_round(redis, system, variant, per_round, args.clients)
-                        walls[system] += wall
-                        latencies[system] += values
-                rates = {system: len(latencies[system]) / walls[system] for system in walls}
-                for system, values in latencies.items():
-                    p50, p99 = (percentile(values, p) * 1000 for p in (50, 99))
-                    label = "gate (admit)" if system == "gate" else "arq (enqueue_job)"
-                    rows.append([variant, label, len(values), f"{rates[system]:,.0f}", f"{p50:.2f}", f"{p99:.2f}"])
-                ratios.append(f"{variant}: {rates['gate'] / rates['arq']:.2f}")
-        finally:
-            await redis.aclose()
+    async with connected_valkey() as (redis, _, _):
+        for variant in VARIANTS:
+            walls = {"gate": 0.0, "arq": 0.0}
+            latencies: dict[str, list[float]] = {"gate": [], "arq": []}
+            for system in walls:  # warm-up: scripts loaded, connections open
+                await one_round(redis, system, variant, min(per_round, 1000), args.clients)
+            for number in range(args.rounds):
+                for system in ("gate", "arq") if number % 2 == 0 else ("arq", "gate"):
+                    wall, values = await one_round(redis, system, variant, per_round, args.clients)
+                    walls[system] += wall
+                    latencies[system] += values
+            rates = {system: len(latencies[system]) / walls[system] for system in walls}
+            for system, values in latencies.items():
+                p50, p99 = (percentile(values, p) * 1000 for p in (50, 99))
+                label = "gate (admit)" if system == "gate" else "arq (enqueue_job)"
+                rows.append([variant, label, len(values), f"{rates[system]:,.0f}", f"{p50:.2f}", f"{p99:.2f}"])
+            ratios.append(f"{variant}: {rates['gate'] / rates['arq']:.2f}")
     print(f"{args.clients} concurrent callers, {args.rounds} alternating rounds of {per_round:,} calls per system\n")
     print(table(["variant", "system", "calls", "adm/s", "p50 ms", "p99 ms"], rows))
     print(f"\ngate/arq admissions per second: {', '.join(ratios)}")
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--admissions", type=int, default=10_000, help="timed calls per system and variant")
     parser.add_argument("--clients", type=int, default=10, help="concurrent callers (default 10)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")

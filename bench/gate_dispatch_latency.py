@@ -37,16 +37,15 @@ from bench._gate import (
     RUNS,
     TASK,
     FleetSpec,
-    connect,
+    add_poll_delays,
+    connected_valkey,
     fleet,
     new_job_id,
     payload,
-    percentile,
     read_runs,
-    table,
-    valkey,
     wait_until,
 )
+from bench._report import arguments, percentile, table
 from bench._servers import cancel_on_sigterm
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import limits_for
@@ -93,22 +92,18 @@ async def measure(
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
     rows = []
-    with valkey() as (url, logs):
-        redis = await connect(url)
-        try:
-            for poll_delay in args.poll_delays:
-                for system, gated, wake in SYSTEMS:
-                    spec = FleetSpec(1, args.max_jobs, poll_delay, args.service_ms / 1000, gated, wake)
-                    seconds, held = await measure(redis, url, logs, args, spec)
-                    latencies = [x * 1000 for x in seconds]
-                    p50, p90, p99 = (percentile(latencies, p) for p in (50, 90, 99))
-                    goal = "yes" if p50 <= 5 and p99 <= 25 else "no"
-                    row = [f"{poll_delay:g}", system, len(latencies), held if gated else "-"]
-                    row += [f"{p50:.2f}", f"{p90:.2f}", f"{p99:.2f}"]
-                    rows.append([*row, f"{max(latencies):.2f}", goal])
-                    print(f"  done: poll_delay {poll_delay:g} s, {system}", flush=True)
-        finally:
-            await redis.aclose()
+    async with connected_valkey() as (redis, url, logs):
+        for poll_delay in args.poll_delays:
+            for system, gated, wake in SYSTEMS:
+                spec = FleetSpec(1, args.max_jobs, poll_delay, args.service_ms / 1000, gated, wake)
+                seconds, held = await measure(redis, url, logs, args, spec)
+                latencies = [x * 1000 for x in seconds]
+                p50, p90, p99 = (percentile(latencies, p) for p in (50, 90, 99))
+                goal = "yes" if p50 <= 5 and p99 <= 25 else "no"
+                row = [f"{poll_delay:g}", system, len(latencies), held if gated else "-"]
+                row += [f"{p50:.2f}", f"{p90:.2f}", f"{p99:.2f}"]
+                rows.append([*row, f"{max(latencies):.2f}", goal])
+                print(f"  done: poll_delay {poll_delay:g} s, {system}", flush=True)
     print(
         f"\n1 idle worker process, max_jobs {args.max_jobs}, service {args.service_ms:g} ms; {args.jobs} jobs, "
         f"one every {args.interval_ms:g} ms on average; latency = submit call → task body start\n"
@@ -118,15 +113,10 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--jobs", type=int, default=500, help="timed jobs per run (default 500)")
     parser.add_argument("--interval-ms", type=float, default=12, help="mean spacing of submissions (default 12)")
-    parser.add_argument(
-        "--poll-delays",
-        type=lambda text: [float(part) for part in text.split(",")],
-        default=[0.005, 0.01, 0.05],
-        help="comma-separated worker poll delays in seconds (default 0.005,0.01,0.05)",
-    )
+    add_poll_delays(parser, [0.005, 0.01, 0.05])
     parser.add_argument("--max-jobs", type=int, default=20, help="the worker's max_jobs (default 20)")
     parser.add_argument("--service-ms", type=float, default=2, help="each task's sleep (default 2)")
     return parser.parse_args()

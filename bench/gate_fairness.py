@@ -33,7 +33,8 @@ from pathlib import Path
 
 from arq.connections import ArqRedis
 
-from bench._gate import FleetSpec, connect, fleet, jain, new_job_id, payload, percentile, read_runs, table, valkey
+from bench._gate import FleetSpec, add_poll_delays, connected_valkey, fleet, new_job_id, payload, read_runs
+from bench._report import arguments, jain, percentile, table
 from bench._servers import cancel_on_sigterm
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import Limits, limits_for
@@ -87,24 +88,20 @@ async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
     per_org: dict[str, list[int]] = {}
     summary = []
-    with valkey() as (url, logs):
-        redis = await connect(url)
-        try:
-            for poll_delay in args.poll_delays:
-                spec = FleetSpec(args.workers, args.max_jobs, poll_delay, args.service_ms / 1000, True)
-                for case in ("equal", "heavy"):
-                    counts, waits = await one_run(redis, url, logs, args, spec, case == "heavy")
-                    per_org[f"{case} {poll_delay:g}"] = counts
-                    rate = sum(counts) / args.window
-                    light = [wait for org_waits in waits[1:] for wait in org_waits]
-                    summary.append([
-                        f"{poll_delay:g}", case, f"{rate:.0f}", f"{rate / (spec.slots / spec.service):.0%}",
-                        f"{jain(counts):.4f}", f"{jain(counts[1:]):.4f}",
-                        f"{statistics.median(light):.2f}", f"{percentile(light, 99):.2f}",
-                    ])  # fmt: skip
-                    print(f"  done: poll_delay {poll_delay:g} s, {case}", flush=True)
-        finally:
-            await redis.aclose()
+    async with connected_valkey() as (redis, url, logs):
+        for poll_delay in args.poll_delays:
+            spec = FleetSpec(args.workers, args.max_jobs, poll_delay, args.service_ms / 1000, True)
+            for case in ("equal", "heavy"):
+                counts, waits = await one_run(redis, url, logs, args, spec, case == "heavy")
+                per_org[f"{case} {poll_delay:g}"] = counts
+                rate = sum(counts) / args.window
+                light = [wait for org_waits in waits[1:] for wait in org_waits]
+                summary.append([
+                    f"{poll_delay:g}", case, f"{rate:.0f}", f"{rate / (spec.slots / spec.service):.0%}",
+                    f"{jain(counts):.4f}", f"{jain(counts[1:]):.4f}",
+                    f"{statistics.median(light):.2f}", f"{percentile(light, 99):.2f}",
+                ])  # fmt: skip
+                print(f"  done: poll_delay {poll_delay:g} s, {case}", flush=True)
     base = limits_for(args.tier)
     print(
         f"\nfleet: {spec.describe()} (capacity {spec.slots / spec.service:.0f} jobs/s); {args.orgs} {args.tier} orgs "
@@ -121,18 +118,13 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--orgs", type=int, default=10, help="orgs of the same tier (default 10)")
     parser.add_argument("--tier", default="pro", help="their tier (default pro: 5 running, 50 queued)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--max-jobs", type=int, default=10, help="max_jobs per worker (default 10)")
     parser.add_argument("--service-ms", type=float, default=50, help="each task's sleep (default 50)")
-    parser.add_argument(
-        "--poll-delays",
-        type=lambda text: [float(part) for part in text.split(",")],
-        default=[0.005, 0.05],
-        help="comma-separated worker poll delays in seconds (default 0.005,0.05)",
-    )
+    add_poll_delays(parser, [0.005, 0.05])
     parser.add_argument("--warmup", type=float, default=2, help="seconds before the window (default 2)")
     parser.add_argument("--window", type=float, default=10, help="seconds counted (default 10)")
     parser.add_argument("--heavy-factor", type=int, default=10, help="the heavy org's line, × the others'")

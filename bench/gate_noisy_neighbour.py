@@ -37,15 +37,15 @@ from bench._gate import (
     RUNS,
     TASK,
     FleetSpec,
-    connect,
+    add_poll_delays,
+    connected_valkey,
     fleet,
     in_parallel,
     payload,
     read_runs,
-    table,
-    valkey,
     wait_until,
 )
+from bench._report import arguments, table
 from bench._servers import cancel_on_sigterm
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import limits_for
@@ -91,16 +91,12 @@ async def one_run(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
     rows = []
-    with valkey() as (url, logs):
-        redis = await connect(url)
-        try:
-            for poll_delay in args.poll_delays:
-                for gated in (True, False):
-                    spec = FleetSpec(args.workers, args.max_jobs, poll_delay, args.service_ms / 1000, gated)
-                    rows.append(await one_run(redis, url, logs, args, spec))
-                    print(f"  done: poll_delay {poll_delay:g} s, {rows[-1][1]}", flush=True)
-        finally:
-            await redis.aclose()
+    async with connected_valkey() as (redis, url, logs):
+        for poll_delay in args.poll_delays:
+            for gated in (True, False):
+                spec = FleetSpec(args.workers, args.max_jobs, poll_delay, args.service_ms / 1000, gated)
+                rows.append(await one_run(redis, url, logs, args, spec))
+                print(f"  done: poll_delay {poll_delay:g} s, {rows[-1][1]}", flush=True)
     fleet_text = FleetSpec(args.workers, args.max_jobs, 0, args.service_ms / 1000, True).describe()
     print(
         f"\nfleet: {fleet_text}; A enterprise (max_running 20, max_queued raised to {args.a_jobs:,}), "
@@ -113,17 +109,12 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--a-jobs", type=int, default=10_000, help="org A's burst (default 10000)")
     parser.add_argument("--service-ms", type=float, default=20, help="each task's sleep (default 20)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--max-jobs", type=int, default=20, help="max_jobs per worker (default 20)")
-    parser.add_argument(
-        "--poll-delays",
-        type=lambda text: [float(part) for part in text.split(",")],
-        default=[0.005, 0.05],
-        help="comma-separated worker poll delays in seconds (default 0.005,0.05)",
-    )
+    add_poll_delays(parser, [0.005, 0.05])
     parser.add_argument("--clients", type=int, default=32, help="A's concurrent submitters (default 32)")
     parser.add_argument("--cap", type=float, default=60, help="seconds to wait for B before estimating")
     return parser.parse_args()

@@ -31,7 +31,8 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
-from bench._gate import connect, in_parallel, new_job_id, payload, percentile, table, valkey
+from bench._gate import connected_valkey, in_parallel, new_job_id, payload
+from bench._report import arguments, comma_list, percentile, table
 from bench._servers import cancel_on_sigterm
 from scanfleet.config import Settings
 from scanfleet.gate.gate import Gate
@@ -97,41 +98,37 @@ async def scrape(registry: CollectorRegistry, calls: int) -> tuple[list[float], 
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    levels = sorted(int(level) for level in args.running.split(","))
+    levels = sorted(args.running)
     queue_rows, scrape_rows = [], []
-    with valkey() as (url, _):
-        redis = await connect(url)
-        try:
-            gate = Gate(redis)
-            observer = Observer(gate, Settings(_env_file=None, redis_url=url))  # type: ignore[call-arg]
-            orgs = [uuid.uuid4() for _ in range(args.orgs)]
-            await admit(gate, orgs, args.ready)
-            running = 0
-            for level in levels:
-                await admit(gate, orgs, level - running)
-                await start_head(gate, redis, level - running)
-                running = level
-                truth = await queue_truth(gate)
-                if (truth.ready, truth.running) != (args.ready, level):
-                    raise RuntimeError(f"expected {args.ready} ready and {level} running, read {truth}")
+    async with connected_valkey() as (redis, url, _):
+        gate = Gate(redis)
+        observer = Observer(gate, Settings(_env_file=None, redis_url=url))  # type: ignore[call-arg]
+        orgs = [uuid.uuid4() for _ in range(args.orgs)]
+        await admit(gate, orgs, args.ready)
+        running = 0
+        for level in levels:
+            await admit(gate, orgs, level - running)
+            await start_head(gate, redis, level - running)
+            running = level
+            truth = await queue_truth(gate)
+            if (truth.ready, truth.running) != (args.ready, level):
+                raise RuntimeError(f"expected {args.ready} ready and {level} running, read {truth}")
 
-                async def depth() -> None:
-                    async with redis.pipeline(transaction=False) as pipe:
-                        pipe.zcard(gate.queue_name)
-                        pipe.zcount(gate.queue_name, "-inf", int(time.time() * 1000))
-                        await pipe.execute()
+            async def depth() -> None:
+                async with redis.pipeline(transaction=False) as pipe:
+                    pipe.zcard(gate.queue_name)
+                    pipe.zcount(gate.queue_name, "-inf", int(time.time() * 1000))
+                    await pipe.execute()
 
-                shape = f"{truth.ready:,} ready, {truth.running:,} running"
-                queue_rows.append(row("ZCARD + ZCOUNT (baseline)", await timed(args.calls, depth), shape))
-                queue_rows.append(row("queue_truth", await timed(args.calls, lambda: queue_truth(gate)), shape))
-                queue_rows.append(row("observe round", await timed(args.calls, observer.round), shape))
+            shape = f"{truth.ready:,} ready, {truth.running:,} running"
+            queue_rows.append(row("ZCARD + ZCOUNT (baseline)", await timed(args.calls, depth), shape))
+            queue_rows.append(row("queue_truth", await timed(args.calls, lambda: queue_truth(gate)), shape))
+            queue_rows.append(row("observe round", await timed(args.calls, observer.round), shape))
 
-            empty, size = await scrape(CollectorRegistry(), args.calls)
-            scrape_rows.append(row("empty registry (baseline)", empty, f"{size:,}"))
-            scheduler, size = await scrape(REGISTRY, args.calls)
-            scrape_rows.append(row("scheduler registry", scheduler, f"{size:,}"))
-        finally:
-            await redis.aclose()
+        empty, size = await scrape(CollectorRegistry(), args.calls)
+        scrape_rows.append(row("empty registry (baseline)", empty, f"{size:,}"))
+        scheduler, size = await scrape(REGISTRY, args.calls)
+        scrape_rows.append(row("scheduler registry", scheduler, f"{size:,}"))
 
     print(f"{args.orgs} organisations, {args.calls} sequential calls per figure\n")
     print(table(["read", "p50 ms", "p95 ms", "queue"], queue_rows))
@@ -140,9 +137,14 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--ready", type=int, default=10_000, help="jobs ready in arq's queue (default 10,000)")
-    parser.add_argument("--running", default="0,200,2000", help="running levels, comma-separated (default 0,200,2000)")
+    parser.add_argument(
+        "--running",
+        type=comma_list(int),
+        default=[0, 200, 2000],
+        help="running levels, comma-separated (default 0,200,2000)",
+    )
     parser.add_argument("--orgs", type=int, default=500, help="organisations the jobs belong to (default 500)")
     parser.add_argument("--calls", type=int, default=200, help="timed calls per figure (default 200)")
     return parser.parse_args()

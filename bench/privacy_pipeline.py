@@ -23,24 +23,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from ipaddress import ip_network
-from pathlib import Path
 
 import asyncpg
 
-from bench._servers import cancel_on_sigterm, start_postgres
+from bench._report import arguments
+from bench._servers import cancel_on_sigterm, scratch_pool
 from bench.e2e_scans import shop_page
 from bench.evidence_write import claimed_scans
 from scanfleet.config import Settings
 from scanfleet.db import orgs, results
-from scanfleet.db.pool import create_pool
 from scanfleet.http import AddressPolicy, FetchLimits, FetchResult, SafeFetcher
 from scanfleet.results import Outcome, ScanStatus
 from tests.support.site import FixtureSite, html
@@ -152,18 +149,12 @@ async def run(pool: asyncpg.Pool, args: argparse.Namespace) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    async with AsyncExitStack() as cleanup:  # unwinds in reverse: pool, server, directory
-        tmp = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-privacy-"))
-        settings = Settings(db_pool_min_size=1, db_pool_max_size=1)
-        postgres, database_url = await start_postgres(Path(tmp) / "postgres", settings)
-        cleanup.callback(postgres.stop)
-        pool = await create_pool(settings.model_copy(update={"database_url": database_url}))
-        cleanup.push_async_callback(pool.close)
+    async with scratch_pool("bench-privacy-", Settings(db_pool_min_size=1, db_pool_max_size=1)) as pool:
         await run(pool, args)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--scans", type=int, default=200, help="scans of the typical page per stage (default 200)")
     parser.add_argument("--large-scans", type=int, default=20, help="scans of the large page per stage (default 20)")
     parser.add_argument("--large-mb", type=int, default=2, help="size of the large page in MiB (default 2)")

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
-from bench._gate import percentile, table
-from bench._servers import cancel_on_sigterm, start_postgres
+from bench._report import percentile, table
+from bench._servers import cancel_on_sigterm, scratch_postgres
 from scanfleet.config import Settings
 from scanfleet.db import partitions, retention
 from scanfleet.db.pool import create_pool
@@ -119,12 +117,8 @@ def latency_rows(samples: list[tuple[float, float]], during: tuple[float, float]
 async def main(args: argparse.Namespace) -> int:
     cancel_on_sigterm()
     settings = Settings(_env_file=None, db_pool_max_size=args.writers)  # type: ignore[call-arg]
-    with tempfile.TemporaryDirectory(prefix="scanfleet-bench-") as tmp:
-        postgres, url = await start_postgres(Path(tmp) / "postgres", settings)
-        try:
-            return await measure(args, settings, url)
-        finally:
-            postgres.stop()
+    async with scratch_postgres("bench-retention-", settings) as (url, _):
+        return await measure(args, settings, url)
 
 
 async def measure(args: argparse.Namespace, settings: Settings, url: str) -> int:

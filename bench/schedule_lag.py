@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench._gate import percentile, table, valkey
-from bench._servers import cancel_on_sigterm, start_postgres
+from bench._gate import valkey
+from bench._report import arguments, comma_list, percentile, table
+from bench._servers import cancel_on_sigterm, scratch_postgres
 from scanfleet import ids, jobs
 from scanfleet.config import Settings
 from scanfleet.db import orgs
@@ -74,23 +73,20 @@ async def one_run(database_url: str, redis_url: str, count: int, window: float, 
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="bench-schedules-") as tmp, valkey() as (redis_url, _):
-        postgres, database_url = await start_postgres(Path(tmp) / "pg", Settings())
-        try:
+    with valkey() as (redis_url, _):
+        async with scratch_postgres("bench-schedules-", Settings()) as (database_url, _):
             rows = [await one_run(database_url, redis_url, args.schedules, args.window, args.tick, replicas)
                     for replicas in args.replicas]  # fmt: skip
-        finally:
-            postgres.stop()
     print(f"{args.schedules:,} schedules due across {args.window:g} s; rounds every {args.tick:g} s\n")
     print(table(["schedulers", "schedules", "fires", "jobs", "lag p50 ms", "lag p99 ms", "lag max ms"], rows))
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--schedules", type=int, default=10_000)
     parser.add_argument("--window", type=float, default=60.0, help="seconds the fires are spread over")
     parser.add_argument("--tick", type=float, default=1.0, help="seconds between a scheduler's rounds")
-    parser.add_argument("--replicas", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2])
+    parser.add_argument("--replicas", type=comma_list(int), default=[1, 2])
     return parser.parse_args()
 
 
