@@ -9,8 +9,10 @@ headers) from a FixtureSite on 127.0.0.1, and runs the API in this process throu
 
 For each N it runs two systems, each with N real worker processes, on the same page and the same M jobs:
 
-  scanfleet  M scans submitted through POST /v1/scans (row insert + arq enqueue), run by `python -m worker`
-             processes (claim, guarded fetch, privacy analysis, evidence COPY + status in PostgreSQL).
+  scanfleet  M scans submitted through POST /v1/scans (row insert + the capacity gate's admission, each of
+             the page under its own query string, for one enterprise organisation whose limits let every
+             scan straight on to arq's queue), run by `python -m worker` processes (claim, guarded fetch,
+             privacy analysis, evidence COPY + status in PostgreSQL).
              Done = `finished_at` set in the scans table; latency = created_at → finished_at.
   baseline   M jobs enqueued straight into arq, run by plain arq workers whose task only GETs the same
              page with a bare httpx client (no analysis, no database). Latency = arq enqueue → finish.
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import subprocess
@@ -60,6 +63,7 @@ from tests.support.site import FixtureSite, html
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_QUEUE = "bench:baseline"
+UNLIMITED = 10**9  # an organisation's running and queued jobs
 THIRD_PARTIES = [
     "www.googletagmanager.com",
     "www.google-analytics.com",
@@ -204,8 +208,12 @@ class Bench:
     page_bytes: int
 
     async def scanfleet(self, workers: int, count: int) -> Result:
+        numbers = itertools.count()
+
         async def submit() -> uuid.UUID:
-            response = await self.api.post("/v1/scans", json={"url": self.url}, headers=self.headers)
+            # One URL per scan (the page ignores the query): the API reuses an in-flight scan of the same URL.
+            url = f"{self.url}?scan={next(numbers)}"
+            response = await self.api.post("/v1/scans", json={"url": url}, headers=self.headers)
             response.raise_for_status()
             return uuid.UUID(response.json()["id"])
 
@@ -271,7 +279,9 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
     }
     results: list[Result] = []
     try:
-        org = await orgs.create(pool, "bench")
+        org = await orgs.create(pool, "bench", "enterprise")
+        # The gate passes every scan straight on to arq's queue, as the baseline enqueues: the fleet is measured.
+        await orgs.set_capacity(pool, org.id, "enterprise", UNLIMITED, UNLIMITED)
         _, key = await api_keys.create(pool, org.id, "bench")
         print(
             f"page: {page_bytes:,} bytes of HTML, {len(THIRD_PARTIES)} third-party hosts, 3 cookies; "
