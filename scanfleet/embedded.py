@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
+
 _PG_SYSTEM_USER = "scanfleet_pg"  # PostgreSQL refuses to run as root
 _PR_SET_PDEATHSIG = 1
 
@@ -188,7 +190,21 @@ class EmbeddedValkey(_ChildServer):
         ]
         argv += ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
         self._spawn(argv)
+        # The port opens before a restarted Valkey has read its append-only file back ("LOADING").
+        self._wait_until_loaded()
         return self.url()
+
+    def _wait_until_loaded(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        with redis.Redis(host=self.host, port=self.port, socket_timeout=1) as client:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError as error:  # BusyLoadingError is one
+                    if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
+                        raise EmbeddedServerError(f"Valkey is not serving: {error}; see {self.log_path}") from error
+                    time.sleep(0.05)
 
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
