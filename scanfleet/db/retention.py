@@ -104,6 +104,10 @@ async def detach(pool: asyncpg.Pool, part: DayPartition) -> None:
             return
         except asyncpg.UndefinedTableError:
             return  # "not a partition" or "does not exist": another replica got there first
+        except asyncpg.DeadlockDetectedError:
+            # Our FINALIZE wanted the partition another replica's CONCURRENTLY holds while that one waited
+            # for our transaction: PostgreSQL ended one of the two; look at the catalog again.
+            continue
         except asyncpg.ObjectNotInPrerequisiteStateError:
             # Another partition of this table is pending detach (another replica's at work, or a crash's):
             # finish it — FINALIZE waits alongside one in progress — then try this one again.
