@@ -35,6 +35,8 @@ WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.
 
 # A pending detach of another partition can hold up this one's only so many times in a row.
 _DETACH_TRIES = 5
+# Nor can deadlocks with other replicas' DDL go on for ever (one side always survives each).
+_DEADLOCK_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,20 @@ async def drop_before(pool: asyncpg.Pool, cutoff: date) -> list[DayPartition]:
     dropped (another replica's drops are not in it). Pending detaches go first: a table allows only one."""
     expired = [part for part in await day_partitions(pool) if part.day < cutoff]
     expired.sort(key=lambda part: (part.state != "pending", part.day, part.table))
-    dropped = []
-    for part in expired:
-        await detach(pool, part)
-        if await drop(pool, part):
-            dropped.append(part)
-    return dropped
+    return [part for part in expired if await _leave(pool, part)]
+
+
+async def _leave(pool: asyncpg.Pool, part: DayPartition) -> bool:
+    """Detach and drop `part`; True when this call dropped it. Replicas' DDL on one table (a CONCURRENTLY
+    waiting out the table's lockers while another's FINALIZE or DROP waits for it) can deadlock, and
+    PostgreSQL then ends one of them: that one starts over from what the catalog says now."""
+    for _ in range(_DEADLOCK_TRIES):
+        try:
+            await detach(pool, part)
+            return await drop(pool, part)
+        except asyncpg.DeadlockDetectedError:
+            continue
+    raise RuntimeError(f"{part.name}: deadlocked with other replicas {_DEADLOCK_TRIES} times; the next round retries")
 
 
 async def _current(pool: asyncpg.Pool, part: DayPartition) -> DayPartition | None:
@@ -104,10 +114,6 @@ async def detach(pool: asyncpg.Pool, part: DayPartition) -> None:
             return
         except asyncpg.UndefinedTableError:
             return  # "not a partition" or "does not exist": another replica got there first
-        except asyncpg.DeadlockDetectedError:
-            # Our FINALIZE wanted the partition another replica's CONCURRENTLY holds while that one waited
-            # for our transaction: PostgreSQL ended one of the two; look at the catalog again.
-            continue
         except asyncpg.ObjectNotInPrerequisiteStateError:
             # Another partition of this table is pending detach (another replica's at work, or a crash's):
             # finish it — FINALIZE waits alongside one in progress — then try this one again.
