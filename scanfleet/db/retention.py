@@ -3,20 +3,21 @@
 A day past retention leaves whole: each table's partition is detached (`DETACH ... CONCURRENTLY`, which
 never blocks writes to the other days) and then dropped, never emptied by a bulk DELETE. Each step starts
 from what the catalog says now (attached, detach pending, detached, gone), so a crash between steps is
-picked up by the next round, and several replicas may run at once: what another finished first counts
-as done. No advisory lock: DETACH ... CONCURRENTLY cannot run inside a transaction, and a session lock
-would not hold through PgBouncer's transaction mode.
+picked up by the next round. One replica at a time does the work, under a lease (see locks): DDL of
+several on one table deadlocks, or trips over a detach finishing under it, inside PostgreSQL.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import asyncpg
 
+from scanfleet.db import locks
 from scanfleet.db.partitions import PARTITIONED_TABLES
 
 Executor = asyncpg.Connection | asyncpg.Pool
@@ -35,8 +36,9 @@ WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.
 
 # A pending detach of another partition can hold up this one's only so many times in a row.
 _DETACH_TRIES = 5
-# Nor can deadlocks with other replicas' DDL go on for ever (one side always survives each).
-_DEADLOCK_TRIES = 5
+# Renewed after each partition, so only a holder that died keeps the others waiting this long.
+LEASE = "retention"
+LEASE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -75,24 +77,25 @@ async def horizon_days(conn: Executor) -> dict[str, int]:
 
 
 async def drop_before(pool: asyncpg.Pool, cutoff: date) -> list[DayPartition]:
-    """Detach and drop the partition of every day before `cutoff`, in every table; returns those this call
-    dropped (another replica's drops are not in it). Pending detaches go first: a table allows only one."""
-    expired = [part for part in await day_partitions(pool) if part.day < cutoff]
-    expired.sort(key=lambda part: (part.state != "pending", part.day, part.table))
-    return [part for part in expired if await _leave(pool, part)]
-
-
-async def _leave(pool: asyncpg.Pool, part: DayPartition) -> bool:
-    """Detach and drop `part`; True when this call dropped it. Replicas' DDL on one table (a CONCURRENTLY
-    waiting out the table's lockers while another's FINALIZE or DROP waits for it) can deadlock, and
-    PostgreSQL then ends one of them: that one starts over from what the catalog says now."""
-    for _ in range(_DEADLOCK_TRIES):
-        try:
+    """Detach and drop the partition of every day before `cutoff`, in every table; returns those dropped.
+    Empty, with nothing done, while another replica holds the lease. Pending detaches go first: a table
+    allows only one."""
+    holder = uuid.uuid4()
+    if not await locks.take_lease(pool, LEASE, holder, LEASE_SECONDS):
+        return []
+    try:
+        expired = [part for part in await day_partitions(pool) if part.day < cutoff]
+        expired.sort(key=lambda part: (part.state != "pending", part.day, part.table))
+        dropped = []
+        for part in expired:
             await detach(pool, part)
-            return await drop(pool, part)
-        except asyncpg.DeadlockDetectedError:
-            continue
-    raise RuntimeError(f"{part.name}: deadlocked with other replicas {_DEADLOCK_TRIES} times; the next round retries")
+            if await drop(pool, part):
+                dropped.append(part)
+            if not await locks.take_lease(pool, LEASE, holder, LEASE_SECONDS):
+                break  # it ran out under a long wait and another replica has it now
+        return dropped
+    finally:
+        await locks.release_lease(pool, LEASE, holder)
 
 
 async def _current(pool: asyncpg.Pool, part: DayPartition) -> DayPartition | None:
@@ -115,7 +118,7 @@ async def detach(pool: asyncpg.Pool, part: DayPartition) -> None:
         except asyncpg.UndefinedTableError:
             return  # "not a partition" or "does not exist": another replica got there first
         except asyncpg.ObjectNotInPrerequisiteStateError:
-            # Another partition of this table is pending detach (another replica's at work, or a crash's):
+            # Another partition of this table is pending detach (a crash's, or a replica's whose lease ran out):
             # finish it — FINALIZE waits alongside one in progress — then try this one again.
             for other in await day_partitions(pool, rf"^{part.table}_[0-9]{{8}}$"):
                 if other.state == "pending":

@@ -9,6 +9,7 @@ database of its own.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -17,7 +18,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from scanfleet.config import Settings
-from scanfleet.db import orgs, partitions, retention
+from scanfleet.db import locks, orgs, partitions, retention
 from scanfleet.db.partitions import PARTITIONED_TABLES
 from scanfleet.db.pool import create_pool
 from scanfleet.supervisor import prepare_schema
@@ -87,23 +88,40 @@ async def test_writes_to_today_go_on_while_old_days_are_dropped(pool: asyncpg.Po
     assert max(waits) < 1.0, f"an insert waited {max(waits):.3f}s"
 
 
-@pytest.mark.parametrize("round_", range(8))
-async def test_three_replicas_at_once_share_the_work(pool: asyncpg.Pool, tenant: Tenant, round_: int) -> None:
-    # Several rounds: replicas racing on one table's detaches deadlock in PostgreSQL now and then, and the
-    # loser must look again rather than fail.
-    first = date(2020, 9, 1) + timedelta(days=4 * round_)
-    old = _days(first, 3)
+async def test_three_replicas_at_once_drop_each_day_once(pool: asyncpg.Pool, tenant: Tenant) -> None:
+    old = _days(date(2020, 9, 1), 3)
     for day in old:
         await finished_scan(pool, tenant.org.id, _noon(day))
 
     async with asyncio.TaskGroup() as replicas:  # one failing cancels the others: nothing outlives the test
-        runs = [replicas.create_task(retention.drop_before(pool, first + timedelta(days=3))) for _ in range(3)]
+        runs = [replicas.create_task(retention.drop_before(pool, date(2020, 9, 4))) for _ in range(3)]
 
-    # Each partition dropped once, by one of them; none failed.
+    # The lease lets one at a time at the work; none failed, each partition was dropped once.
     dropped = [part.name for run in runs for part in run.result()]
     assert _names(old) <= set(dropped)
     assert len(dropped) == len(set(dropped))
     assert not await _existing(pool) & _names(old)
+
+
+async def test_a_dead_replicas_lease_holds_the_others_off_until_it_runs_out(pool: asyncpg.Pool, tenant: Tenant) -> None:
+    old = _days(date(2020, 10, 1), 1)
+    await finished_scan(pool, tenant.org.id, _noon(old[0]))
+    dead = uuid.uuid4()
+    assert await locks.take_lease(pool, retention.LEASE, dead, 1.0)
+
+    assert await retention.drop_before(pool, date(2020, 10, 2)) == []
+    assert _names(old) <= await _existing(pool)
+
+    dropped: list[retention.DayPartition] = []
+
+    async def taken_over() -> bool:
+        dropped.extend(await retention.drop_before(pool, date(2020, 10, 2)))
+        return bool(dropped)
+
+    await eventually(taken_over, timeout=10, interval=0.1)
+    assert _names(old) <= {part.name for part in dropped}
+    assert await locks.take_lease(pool, retention.LEASE, dead, 1.0), "the taker kept the lease after its round"
+    await locks.release_lease(pool, retention.LEASE, dead)
 
 
 async def _state(pool: asyncpg.Pool, partition: str) -> list[str]:

@@ -1,0 +1,39 @@
+"""Named leases in PostgreSQL: one holder at a time, extended by its holder, taken over once run out."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+from scanfleet.db import locks
+from tests.support.site import eventually
+
+
+async def test_one_holder_at_a_time_until_released(pool: asyncpg.Pool) -> None:
+    name, first, second = f"test-{uuid.uuid4()}", uuid.uuid4(), uuid.uuid4()
+    assert await locks.take_lease(pool, name, first, 60)
+    assert not await locks.take_lease(pool, name, second, 60)
+    assert await locks.take_lease(pool, name, first, 60), "its holder extends it"
+    await locks.release_lease(pool, name, second)  # not the holder: nothing happens
+    assert not await locks.take_lease(pool, name, second, 60)
+    await locks.release_lease(pool, name, first)
+    assert await locks.take_lease(pool, name, second, 60)
+
+
+async def test_a_lease_run_out_is_taken_over_and_its_old_holder_cannot_extend_it(pool: asyncpg.Pool) -> None:
+    name, dead, taker = f"test-{uuid.uuid4()}", uuid.uuid4(), uuid.uuid4()
+    assert await locks.take_lease(pool, name, dead, 0.3)
+
+    async def taken() -> bool:
+        return await locks.take_lease(pool, name, taker, 60)
+
+    await eventually(taken, timeout=5, interval=0.05)
+    assert not await locks.take_lease(pool, name, dead, 60)
+
+
+async def test_many_at_once_one_takes_it(pool: asyncpg.Pool) -> None:
+    name = f"test-{uuid.uuid4()}"
+    taken = await asyncio.gather(*(locks.take_lease(pool, name, uuid.uuid4(), 60) for _ in range(20)))
+    assert sum(taken) == 1
