@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Scheduler.
     scheduler_metrics_port: int = Field(9100, ge=0)
     metrics_host: str = "127.0.0.1"
+    loop_stall_seconds: float = Field(
+        30.0, gt=0, description="/healthz on a metrics port fails once the process's event loop is stuck this long"
+    )
     scheduler_interval_seconds: float = Field(5.0, gt=0)
     partition_premake_days: int = Field(3, ge=2)
     requeue_after_seconds: float = Field(30.0, gt=0)

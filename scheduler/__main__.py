@@ -8,7 +8,6 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from scanfleet import jobs, tracing
@@ -16,6 +15,7 @@ from scanfleet.config import Settings, get_settings
 from scanfleet.db.errors import unavailable
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
+from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.logs import configure_logging
 from scheduler import firing, observe, retention, upkeep, webhooks
 
@@ -80,8 +80,9 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     tracing.configure(settings.otel_endpoint, "scanfleet-scheduler")
+    watch = LoopWatch(settings.loop_stall_seconds)
     if settings.scheduler_metrics_port:
-        start_http_server(settings.scheduler_metrics_port, addr=settings.metrics_host)
+        serve_metrics(settings.scheduler_metrics_port, settings.metrics_host, watch)
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -89,7 +90,8 @@ def main() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         log.info("scheduler starting")
-        await run(settings, stop)
+        async with watch.beating():
+            await run(settings, stop)
         log.info("scheduler stopped")
 
     asyncio.run(serve())

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import os
 
-from prometheus_client import start_http_server
-
 from scanfleet import tracing
 from scanfleet.config import get_settings
+from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.logs import configure_logging
 from worker.app import build_worker
 
@@ -18,10 +17,11 @@ def main() -> None:
     configure_logging(settings.log_level)
     tracing.configure(settings.otel_endpoint, "scanfleet-worker")
     index = int(os.environ.get("SCANFLEET_WORKER_INDEX", "0"))
+    watch = LoopWatch(settings.loop_stall_seconds)
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port + index, addr=settings.metrics_host)
+        serve_metrics(settings.worker_metrics_port + index, settings.metrics_host, watch)
     logging.getLogger(__name__).info("worker %s starting", index)
-    build_worker(settings).run()
+    build_worker(settings, loop_watch=watch).run()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from arq import Worker
 from redis.exceptions import RedisError
 
 from scanfleet import metrics
+from scanfleet.liveness import LoopWatch
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,17 @@ _MAX_WAIT_SECONDS = 2.0
 
 
 class FleetWorker(Worker):
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, loop_watch: LoopWatch | None = None, **options: Any) -> None:
         self.draining = asyncio.Event()
         self._redis_failures = 0
+        self._loop_watch = loop_watch
         super().__init__(**options)
+
+    async def main(self) -> None:
+        if self._loop_watch is None:
+            return await super().main()
+        async with self._loop_watch.beating():  # from the start: connecting to Redis may take a while
+            await super().main()
 
     def handle_sig_wait_for_completion(self, signum: Signals) -> None:
         self.draining.set()

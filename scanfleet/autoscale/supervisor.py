@@ -17,7 +17,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from scanfleet import jobs, metrics
@@ -25,6 +24,7 @@ from scanfleet.autoscale.policy import ScalingPolicy
 from scanfleet.config import Settings
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.stats import queue_truth
+from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.supervisor import Child
 
 log = logging.getLogger("scanfleet.autoscale")
@@ -103,9 +103,14 @@ async def run(settings: Settings, policy: ScalingPolicy, metrics_port: int) -> i
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watch = LoopWatch(settings.loop_stall_seconds)
     if metrics_port:
-        start_http_server(metrics_port, addr=settings.metrics_host)
+        serve_metrics(metrics_port, settings.metrics_host, watch)
+    async with watch.beating():
+        return await _supervise(settings, policy, stop)
 
+
+async def _supervise(settings: Settings, policy: ScalingPolicy, stop: asyncio.Event) -> int:
     redis = await jobs.connect(settings)
     gate = Gate(redis)
     fleet = Fleet(worker_env(settings), settings.worker_grace_seconds + EXIT_SLACK_SECONDS)

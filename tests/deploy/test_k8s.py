@@ -193,6 +193,13 @@ def test_the_api_is_ready_only_when_its_servers_answer_and_alive_while_it_serves
     assert {port["targetPort"] for port in service["spec"]["ports"]} <= {port["name"] for port in api["ports"]}
 
 
+def test_workers_and_the_scheduler_are_alive_while_their_event_loop_turns() -> None:
+    # /metrics is served from a thread of its own and answers even while the loop is stuck.
+    for name in ("scanfleet-worker", "scanfleet-scheduler"):
+        (container,) = one("Deployment", name)["spec"]["template"]["spec"]["containers"]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, name
+
+
 def test_pods_run_as_the_images_non_root_user_on_a_read_only_root() -> None:
     user = re.search(r"^USER (\d+)", (ROOT / "deploy" / "Dockerfile").read_text(), re.MULTILINE)
     assert user, "the image's USER must be numeric for runAsNonRoot to verify it"

@@ -1,5 +1,5 @@
 """The Procfile under honcho, on the session's real servers: every process type starts and keeps running, the API
-answers /readyz, and two workers register, each serving metrics on the port honcho hands it."""
+answers /readyz, and two workers register, each serving metrics and /healthz on the port honcho hands it."""
 
 from __future__ import annotations
 
@@ -131,6 +131,11 @@ async def test_honcho_runs_every_process_of_the_procfile(honcho: Honcho, procfil
                 timeout=STARTUP_SECONDS,
                 interval=0.2,
             )
+            # The liveness path the Kubernetes manifests probe: their event loops turn.
+            for port in [*honcho.worker_ports, honcho.scheduler_port]:
+                alive = await get(port, "/healthz")
+                assert alive is not None and alive.status_code == 200, (port, alive and alive.text)
+                assert alive.json()["status"] == "ok"
         # honcho stops everything as soon as one process exits: still running means all four are.
         assert honcho.process.poll() is None, honcho.output()
     finally:

@@ -1,0 +1,80 @@
+"""/healthz on a metrics port follows the event loop: 503 while it is stuck, 200 once it turns again;
+/metrics answers throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from scanfleet.embedded import free_port
+from scanfleet.liveness import LoopWatch, serve_metrics
+
+STALL = 0.5
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[int, LoopWatch]]:
+    port, watch = free_port(), LoopWatch(STALL)
+    server = serve_metrics(port, "127.0.0.1", watch)
+    yield port, watch
+    server.shutdown()
+    server.server_close()
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _poll(port: int, status: int, deadline: float = 10.0) -> dict[str, object]:
+    """Wait until /healthz answers `status` (blocking: call it from a thread other than the loop's)."""
+    until = time.monotonic() + deadline
+    while True:
+        code, body = _get(port, "/healthz")
+        if code == status:
+            return dict(json.loads(body))
+        if time.monotonic() > until:
+            raise AssertionError(f"/healthz stayed {code} ({body!r}), wanted {status}")
+        time.sleep(0.02)
+
+
+async def test_healthz_fails_while_the_loop_is_stuck_and_recovers(served: tuple[int, LoopWatch]) -> None:
+    port, watch = served
+    async with watch.beating():
+        assert (await asyncio.to_thread(_poll, port, 200))["status"] == "ok"
+
+        seen: dict[str, object] = {}
+        released = threading.Event()
+
+        def probe() -> None:
+            try:
+                seen["healthz"] = _poll(port, 503)
+                seen["metrics"] = _get(port, "/metrics")
+            finally:
+                released.set()
+
+        threading.Thread(target=probe).start()
+        released.wait(15)  # the loop itself blocks here, as in a stuck call, until the probe has seen it
+
+        assert seen["healthz"] == {"status": "stalled", "loop_silent_seconds": pytest.approx(STALL, abs=5)}
+        assert seen["metrics"][0] == 200 and b"python_info" in seen["metrics"][1]  # type: ignore[index]
+        assert _get(port, "/healthz")[0] == 503, "no beat yet: the loop has not turned since it was released"
+
+        assert (await asyncio.to_thread(_poll, port, 200))["status"] == "ok"
+
+
+async def test_healthz_fails_once_nothing_beats(served: tuple[int, LoopWatch]) -> None:
+    port, watch = served
+    async with watch.beating():
+        await asyncio.to_thread(_poll, port, 200)
+    assert (await asyncio.to_thread(_poll, port, 503))["status"] == "stalled"
