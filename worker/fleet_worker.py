@@ -23,7 +23,7 @@ from scanfleet.liveness import LoopWatch
 
 log = logging.getLogger(__name__)
 
-_REDIS_DOWN = (RedisError, OSError)
+REDIS_DOWN = (RedisError, OSError)
 _MAX_WAIT_SECONDS = 2.0
 
 
@@ -48,7 +48,7 @@ class FleetWorker(Worker):
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
-        except _REDIS_DOWN as exc:
+        except REDIS_DOWN as exc:
             self._redis_failures += 1
             if self._redis_failures == 1:
                 log.warning("Redis unavailable (%s): waiting for it, running jobs go on", exc)
@@ -76,10 +76,10 @@ class FleetWorker(Worker):
         if not self._pool:
             return
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
-        with contextlib.suppress(*_REDIS_DOWN):
+        with contextlib.suppress(*REDIS_DOWN):
             await self.pool.delete(self.health_check_key)
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)
-        with contextlib.suppress(*_REDIS_DOWN):
+        with contextlib.suppress(*REDIS_DOWN):
             await self.pool.close(close_connection_pool=True)
         self._pool = None

@@ -2,8 +2,8 @@
 
 arq only polls its queue (every poll_delay). The gate announces each dispatch on a channel; this task
 listens and runs one of arq's poll iterations at once. Polling stays as the fallback (a lost message,
-a job dispatched by plain arq). Taking a job is arq's own atomic step, so an extra iteration running
-beside the regular one cannot take a job twice.
+a job dispatched by plain arq, a Redis outage until the listener has subscribed again). Taking a job is
+arq's own atomic step, so an extra iteration running beside the regular one cannot take a job twice.
 """
 
 from __future__ import annotations
@@ -14,28 +14,42 @@ import logging
 
 from arq import Worker
 
+from scanfleet.backoff import Backoff
 from scanfleet.gate.gate import Gate
+from worker.fleet_worker import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 
+# Subscribing again after Redis went away: soon, but not in a tight loop while it stays away.
+_RESUBSCRIBE = Backoff(base_seconds=0.05, cap_seconds=2.0, max_attempts=2**31)
+
 
 async def wake_on_dispatch(worker: Worker, gate: Gate) -> None:
-    pubsub = gate.redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(gate.wake_channel)
-    busy = asyncio.Lock()
-    try:
-        while True:
-            message = await pubsub.get_message(timeout=None)
-            if message is None or busy.locked():
-                continue  # an iteration is under way: it will see this job too
-            async with busy:
-                # arq has no public "poll now"; its iteration is what its own loop calls.
-                await worker._poll_iteration()
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        # Losing the wake-ups only costs latency: arq's polling still finds every job.
-        log.warning("dispatch wake-ups stopped; falling back to polling", exc_info=True)
-    finally:
-        with contextlib.suppress(Exception):
-            await pubsub.aclose()
+    """Listen for as long as the worker runs. A Redis outage cuts the subscription: polling covers the gap, and
+    the listener subscribes again once Redis answers."""
+    failures = 0
+    while True:
+        pubsub = gate.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(gate.wake_channel)
+            if failures:
+                log.info("dispatch wake-ups resumed")
+                failures = 0
+            while True:
+                if await pubsub.get_message(timeout=None) is not None:
+                    # arq has no public "poll now"; its iteration is what its own loop calls.
+                    await worker._poll_iteration()
+        except REDIS_DOWN as exc:
+            failures += 1
+            if failures == 1:
+                log.warning("dispatch wake-ups paused (%s): polling until Redis answers", exc)
+            await asyncio.sleep(_RESUBSCRIBE.delay(failures) or 0.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Losing the wake-ups only costs latency: arq's polling still finds every job.
+            log.warning("dispatch wake-ups stopped; falling back to polling", exc_info=True)
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()

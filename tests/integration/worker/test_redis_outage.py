@@ -1,4 +1,5 @@
-"""A Redis restart does not end a worker: it waits Redis out and takes jobs again, its slots intact."""
+"""A Redis restart does not end a worker: it waits Redis out and takes jobs again, its slots intact, woken by
+dispatches again."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
 
 from scanfleet import jobs
 from scanfleet.config import Settings
@@ -17,6 +19,7 @@ from tests.conftest import make_tenant
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished
 from tests.support.app import running_worker, serving
 from tests.support.site import FixtureSite, eventually
+from worker.fleet_worker import FleetWorker
 
 
 @pytest.fixture
@@ -49,12 +52,24 @@ async def test_a_worker_rides_out_a_redis_restart(
             await eventually(lambda: _failing(worker), timeout=10)
             await asyncio.to_thread(own_valkey.start)
 
+            # The wake-up listener subscribes again (the worker's is the only subscriber on this server).
+            await eventually(lambda: _subscribers(redis, gate.wake_channel), timeout=10)
             assert await scan_once() == "succeeded"
             assert not worker.main_task.done()  # the same worker, never restarted
-            assert worker.job_counter == 0  # no slot lost to the polls the outage cut short
+            # No slot lost to the polls the outage cut short: once idle, it counts none taken. (Until its
+            # job's task ends, and while a poll looks at that job, the count is above zero.)
+            await eventually(lambda: _idle(worker), timeout=10)
     finally:
         await redis.aclose()
 
 
 async def _failing(worker: object) -> bool:
     return worker._redis_failures > 0  # type: ignore[attr-defined]
+
+
+async def _subscribers(redis: Redis, channel: str) -> int:
+    return int((await redis.pubsub_numsub(channel))[0][1])
+
+
+async def _idle(worker: FleetWorker) -> bool:
+    return worker.job_counter == 0 and all(task.done() for task in worker.tasks.values())
