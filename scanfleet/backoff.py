@@ -24,5 +24,9 @@ class Backoff:
         """
         if failed_attempts >= self.max_attempts:
             return None
+        return self.wait(failed_attempts, rng)
+
+    def wait(self, failed_attempts: int, rng: Callable[[], float] = random.random) -> float:
+        """The same delay, for a wait that never gives up (an outage waited out): `max_attempts` does not apply."""
         ceiling = self.base_seconds * 2 ** min(failed_attempts - 1, _MAX_EXPONENT)
         return rng() * min(self.cap_seconds, ceiling)

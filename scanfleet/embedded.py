@@ -17,6 +17,7 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,17 +48,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise EmbeddedServerError(f"server exited with {process.returncode}; see {log}")
-        try:
-            socket.create_connection((host, port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise EmbeddedServerError(f"server did not listen on {host}:{port} within {timeout}s; see {log}")
+def _listening(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
 
 
 @dataclass
@@ -81,7 +77,18 @@ class _ChildServer:
                 preexec_fn=die_with_parent,
                 **_run_as(account),
             )
-        _wait_for_port(self.host, self.port, self.process, self.log_path, timeout)
+        self._wait_until(lambda: _listening(self.host, self.port), f"not listening on {self.host}:{self.port}", timeout)
+
+    def _wait_until(self, ready: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        """Poll `ready` until it holds; fail at the deadline, or at once if the server has exited."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.process is None or self.process.poll() is not None:
+                code = None if self.process is None else self.process.returncode
+                raise EmbeddedServerError(f"server exited with {code}; see {self.log_path}")
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(f"server {what} after {timeout} s; see {self.log_path}")
+            time.sleep(0.02)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -151,13 +158,9 @@ class EmbeddedPostgres(_ChildServer):
         self._wait_until_accepting(bin_dir / "pg_isready")
         return self.url()
 
-    def _wait_until_accepting(self, pg_isready: Path, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+    def _wait_until_accepting(self, pg_isready: Path) -> None:
         argv = [str(pg_isready), "-q", "-h", self.host, "-p", str(self.port), "-U", "postgres", "-t", "1"]
-        while subprocess.run(argv, check=False).returncode != 0:
-            if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
-                raise EmbeddedServerError(f"PostgreSQL is not accepting connections; see {self.log_path}")
-            time.sleep(0.05)
+        self._wait_until(lambda: subprocess.run(argv, check=False).returncode == 0, "not accepting connections")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
@@ -194,20 +197,19 @@ class EmbeddedValkey(_ChildServer):
         self._wait_until_loaded()
         return self.url()
 
-    def _wait_until_loaded(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+    def _wait_until_loaded(self) -> None:
         with redis.Redis(host=self.host, port=self.port, socket_timeout=1) as client:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError as error:  # BusyLoadingError is one
-                    if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
-                        raise EmbeddedServerError(f"Valkey is not serving: {error}; see {self.log_path}") from error
-                    time.sleep(0.05)
+            self._wait_until(lambda: _answers(client), "not answering commands")
 
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError):  # BusyLoadingError ("LOADING") is a ConnectionError
+        return False
 
 
 def _package_dir(name: str) -> Path:

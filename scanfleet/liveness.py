@@ -57,8 +57,16 @@ class _Quiet(WSGIRequestHandler):
         """Probes and scrapes every few seconds: not worth a log line each."""
 
 
+def _server_class(family: socket.AddressFamily) -> type[ThreadingWSGIServer]:
+    class MetricsServer(ThreadingWSGIServer):
+        address_family = family  # an IPv6 host ("::") needs its own family
+
+    return MetricsServer
+
+
 def serve_metrics(port: int, host: str, watch: LoopWatch) -> ThreadingWSGIServer:
-    """Serve `/healthz` from `watch` and the metrics on every other path, from a daemon thread."""
+    """Serve `/healthz` from `watch` and the metrics on every other path, from a daemon thread (port 0: any free
+    one, read it from the server returned)."""
     metrics = make_wsgi_app()
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -71,8 +79,7 @@ def serve_metrics(port: int, host: str, watch: LoopWatch) -> ThreadingWSGIServer
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
-    server_class = type("MetricsServer", (ThreadingWSGIServer,), {})
-    server_class.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    server = make_server(host, port, app, server_class, handler_class=_Quiet)
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    server = make_server(host, port, app, _server_class(family), handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server

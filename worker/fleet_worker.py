@@ -19,12 +19,14 @@ from arq import Worker
 from redis.exceptions import RedisError
 
 from scanfleet import metrics
+from scanfleet.backoff import Backoff
 from scanfleet.liveness import LoopWatch
 
 log = logging.getLogger(__name__)
 
 REDIS_DOWN = (RedisError, OSError)
-_MAX_WAIT_SECONDS = 2.0
+# Trying Redis again while it is away: soon, then no more than every 2 s.
+REDIS_AWAY = Backoff(base_seconds=0.05, cap_seconds=2.0)
 
 
 class FleetWorker(Worker):
@@ -34,10 +36,11 @@ class FleetWorker(Worker):
         self._loop_watch = loop_watch
         super().__init__(**options)
 
+    def _beating(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._loop_watch.beating() if self._loop_watch else contextlib.nullcontext()
+
     async def main(self) -> None:
-        if self._loop_watch is None:
-            return await super().main()
-        async with self._loop_watch.beating():  # from the start: connecting to Redis may take a while
+        async with self._beating():  # from the start: connecting to Redis may take a while
             await super().main()
 
     def handle_sig_wait_for_completion(self, signum: Signals) -> None:
@@ -53,7 +56,7 @@ class FleetWorker(Worker):
             if self._redis_failures == 1:
                 log.warning("Redis unavailable (%s): waiting for it, running jobs go on", exc)
             await self._recount_slots()
-            await asyncio.sleep(min(_MAX_WAIT_SECONDS, 0.05 * 2**self._redis_failures))
+            await asyncio.sleep(REDIS_AWAY.wait(self._redis_failures))
             return
         if self._redis_failures:
             log.info("Redis answers again after %d failed polls", self._redis_failures)
@@ -70,6 +73,10 @@ class FleetWorker(Worker):
             await self.sem.acquire()
 
     async def close(self) -> None:
+        async with self._beating():  # a drain waits for running jobs, and hand-backs may wait on PostgreSQL
+            await self._close()
+
+    async def _close(self) -> None:
         # arq's close, except that a Redis still away cannot skip on_shutdown (the database pool, the fetcher).
         if not self._handle_signals:
             self.handle_sig(signal.SIGUSR1)

@@ -43,7 +43,7 @@ class Platform:
         self.reset_seconds = reset_seconds
         self._failing = False  # a failure was recorded since the last success: the next success closes it
         # The hold time, not a count of attempts, ends the retries; waits stay within the circuit's reset.
-        self._backoff = Backoff(base_seconds=0.2, cap_seconds=reset_seconds, max_attempts=2**31)
+        self._backoff = Backoff(base_seconds=0.2, cap_seconds=reset_seconds)
 
     async def write(self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run a database operation until it succeeds; give up (raise) only after hold_seconds."""
@@ -60,7 +60,7 @@ class Platform:
                     metrics.RESULTS_PENDING.inc()
                 await self.failed()
                 waits += 1
-                await asyncio.sleep(self._backoff.delay(waits, rng=_half_jitter) or 0.0)
+                await asyncio.sleep(self._backoff.wait(waits, rng=_half_jitter))
                 continue
             if waits:
                 metrics.RESULTS_PENDING.dec()

@@ -14,14 +14,10 @@ import logging
 
 from arq import Worker
 
-from scanfleet.backoff import Backoff
 from scanfleet.gate.gate import Gate
-from worker.fleet_worker import REDIS_DOWN
+from worker.fleet_worker import REDIS_AWAY, REDIS_DOWN
 
 log = logging.getLogger(__name__)
-
-# Subscribing again after Redis went away: soon, but not in a tight loop while it stays away.
-_RESUBSCRIBE = Backoff(base_seconds=0.05, cap_seconds=2.0, max_attempts=2**31)
 
 
 async def wake_on_dispatch(worker: Worker, gate: Gate) -> None:
@@ -43,9 +39,6 @@ async def wake_on_dispatch(worker: Worker, gate: Gate) -> None:
             failures += 1
             if failures == 1:
                 log.warning("dispatch wake-ups paused (%s): polling until Redis answers", exc)
-            await asyncio.sleep(_RESUBSCRIBE.delay(failures) or 0.0)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             # Losing the wake-ups only costs latency: arq's polling still finds every job.
             log.warning("dispatch wake-ups stopped; falling back to polling", exc_info=True)
@@ -53,3 +46,4 @@ async def wake_on_dispatch(worker: Worker, gate: Gate) -> None:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+        await asyncio.sleep(REDIS_AWAY.wait(failures))

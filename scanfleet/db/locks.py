@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 
+from scanfleet.db.errors import UNAVAILABLE
+
 Executor = asyncpg.Connection | asyncpg.Pool
+
+log = logging.getLogger(__name__)
 
 
 async def lock_name(conn: asyncpg.Connection, name: str) -> None:
@@ -32,3 +40,33 @@ async def take_lease(conn: Executor, name: str, holder: uuid.UUID, seconds: floa
 async def release_lease(conn: Executor, name: str, holder: uuid.UUID) -> None:
     """Give the lease back if `holder` has it, so the next taker need not wait for it to run out."""
     await conn.execute("DELETE FROM upkeep_leases WHERE name = $1 AND holder = $2", name, holder)
+
+
+@contextlib.asynccontextmanager
+async def lease(pool: asyncpg.Pool, name: str, seconds: float) -> AsyncIterator[bool]:
+    """Hold the lease on `name` for the block: True, renewed every third of `seconds` however long a step takes,
+    so only a holder that died (or cannot reach PostgreSQL) lets it run out; False, holding nothing, while
+    another holder has it."""
+    holder = uuid.uuid4()
+    if not await take_lease(pool, name, holder, seconds):
+        yield False
+        return
+    renewing = asyncio.create_task(_keep(pool, name, holder, seconds))
+    try:
+        yield True
+    finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
+        with contextlib.suppress(*UNAVAILABLE):  # then it runs out by itself
+            await release_lease(pool, name, holder)
+
+
+async def _keep(pool: asyncpg.Pool, name: str, holder: uuid.UUID, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds / 3)
+        try:
+            if not await take_lease(pool, name, holder, seconds):
+                log.warning("lease %s ran out and another holder has it", name)
+                return
+        except UNAVAILABLE as exc:
+            log.warning("could not renew lease %s (%s); trying again", name, exc)

@@ -10,7 +10,6 @@ several on one table deadlocks, or trips over a detach finishing under it, insid
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -36,9 +35,10 @@ WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.
 
 # A pending detach of another partition can hold up this one's only so many times in a row.
 _DETACH_TRIES = 5
-# Renewed after each partition, so only a holder that died keeps the others waiting this long.
+# Renewed while held (a detach may wait long for the table's transactions): only a replica that died keeps
+# the others waiting this long.
 LEASE = "retention"
-LEASE_SECONDS = 600.0
+LEASE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,9 @@ async def drop_before(pool: asyncpg.Pool, cutoff: date) -> list[DayPartition]:
     """Detach and drop the partition of every day before `cutoff`, in every table; returns those dropped.
     Empty, with nothing done, while another replica holds the lease. Pending detaches go first: a table
     allows only one."""
-    holder = uuid.uuid4()
-    if not await locks.take_lease(pool, LEASE, holder, LEASE_SECONDS):
-        return []
-    try:
+    async with locks.lease(pool, LEASE, LEASE_SECONDS) as held:
+        if not held:
+            return []
         expired = [part for part in await day_partitions(pool) if part.day < cutoff]
         expired.sort(key=lambda part: (part.state != "pending", part.day, part.table))
         dropped = []
@@ -91,11 +90,7 @@ async def drop_before(pool: asyncpg.Pool, cutoff: date) -> list[DayPartition]:
             await detach(pool, part)
             if await drop(pool, part):
                 dropped.append(part)
-            if not await locks.take_lease(pool, LEASE, holder, LEASE_SECONDS):
-                break  # it ran out under a long wait and another replica has it now
         return dropped
-    finally:
-        await locks.release_lease(pool, LEASE, holder)
 
 
 async def _current(pool: asyncpg.Pool, part: DayPartition) -> DayPartition | None:
@@ -116,7 +111,7 @@ async def detach(pool: asyncpg.Pool, part: DayPartition) -> None:
             await pool.execute(f'ALTER TABLE {part.table} DETACH PARTITION "{part.name}" {mode}')
             return
         except asyncpg.UndefinedTableError:
-            return  # "not a partition" or "does not exist": another replica got there first
+            return  # "not a partition" or "does not exist": a replica whose lease ran out got there first
         except asyncpg.ObjectNotInPrerequisiteStateError:
             # Another partition of this table is pending detach (a crash's, or a replica's whose lease ran out):
             # finish it — FINALIZE waits alongside one in progress — then try this one again.
@@ -128,12 +123,12 @@ async def detach(pool: asyncpg.Pool, part: DayPartition) -> None:
 
 async def drop(pool: asyncpg.Pool, part: DayPartition) -> bool:
     """Drop `part` once detached (dropping a partition still attached would lock its whole table); False when
-    it is not detached, or another replica dropped it first."""
+    it is not detached, or is gone already."""
     current = await _current(pool, part)
     if current is None or current.state != "detached":
         return False
     try:
         await pool.execute(f'DROP TABLE "{part.name}"')
     except asyncpg.UndefinedTableError:
-        return False  # another replica dropped it
+        return False  # a replica whose lease ran out dropped it
     return True

@@ -37,3 +37,19 @@ async def test_many_at_once_one_takes_it(pool: asyncpg.Pool) -> None:
     name = f"test-{uuid.uuid4()}"
     taken = await asyncio.gather(*(locks.take_lease(pool, name, uuid.uuid4(), 60) for _ in range(20)))
     assert sum(taken) == 1
+
+
+async def test_a_lease_held_for_a_block_is_renewed_while_it_runs_and_released_after(pool: asyncpg.Pool) -> None:
+    name, other = f"test-{uuid.uuid4()}", uuid.uuid4()
+    async with locks.lease(pool, name, 1.5) as held:
+        assert held
+        expiry = await pool.fetchval("SELECT until FROM upkeep_leases WHERE name = $1", name)
+
+        async def renewed() -> bool:
+            return await pool.fetchval("SELECT until FROM upkeep_leases WHERE name = $1", name) > expiry
+
+        await eventually(renewed, timeout=5, interval=0.05)  # renewed a third of the way in
+        assert not await locks.take_lease(pool, name, other, 60)
+        async with locks.lease(pool, name, 60) as also:
+            assert not also
+    assert await locks.take_lease(pool, name, other, 60), "released when the block ended"

@@ -19,5 +19,10 @@ def test_attempts_run_out() -> None:
     assert BACKOFF.delay(8) is None and BACKOFF.delay(9) is None
 
 
+def test_a_wait_that_never_gives_up_has_the_same_delays() -> None:
+    assert BACKOFF.wait(3, rng=lambda: 1.0) == BACKOFF.delay(3, rng=lambda: 1.0) == 40
+    assert BACKOFF.wait(8, rng=lambda: 1.0) == BACKOFF.wait(10**5, rng=lambda: 1.0) == 300
+
+
 def test_a_huge_attempt_count_does_not_overflow() -> None:
     assert Backoff(max_attempts=10**6).delay(10**5, rng=lambda: 1.0) == Backoff().cap_seconds

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from scanfleet.embedded import free_port
 from scanfleet.liveness import LoopWatch, serve_metrics
 
 STALL = 0.5
@@ -21,9 +20,9 @@ STALL = 0.5
 
 @pytest.fixture
 def served() -> Iterator[tuple[int, LoopWatch]]:
-    port, watch = free_port(), LoopWatch(STALL)
-    server = serve_metrics(port, "127.0.0.1", watch)
-    yield port, watch
+    watch = LoopWatch(STALL)
+    server = serve_metrics(0, "127.0.0.1", watch)
+    yield server.server_port, watch
     server.shutdown()
     server.server_close()
 
@@ -63,8 +62,10 @@ async def test_healthz_fails_while_the_loop_is_stuck_and_recovers(served: tuple[
             finally:
                 released.set()
 
-        threading.Thread(target=probe).start()
+        prober = threading.Thread(target=probe)
+        prober.start()
         released.wait(15)  # the loop itself blocks here, as in a stuck call, until the probe has seen it
+        prober.join(5)
 
         assert seen["healthz"] == {"status": "stalled", "loop_silent_seconds": pytest.approx(STALL, abs=5)}
         assert seen["metrics"][0] == 200 and b"python_info" in seen["metrics"][1]  # type: ignore[index]
