@@ -22,6 +22,14 @@ async def lock_name(conn: asyncpg.Connection, name: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
 
 
+async def fetchrow_alone(pool: asyncpg.Pool, name: str, query: str, *args: object) -> asyncpg.Record | None:
+    """Run `query` in a transaction that holds the lock on `name`: a creation that counts what the org has
+    already cannot pass the count alongside another one."""
+    async with pool.acquire() as conn, conn.transaction():
+        await lock_name(conn, name)
+        return await conn.fetchrow(query, *args)
+
+
 async def take_lease(conn: Executor, name: str, holder: uuid.UUID, seconds: float) -> bool:
     """Take the lease on `name` for `seconds`, or extend it when `holder` has it already; False while another
     holder's lease has not run out."""

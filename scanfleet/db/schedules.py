@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from scanfleet import ids
-from scanfleet.db.locks import lock_name
+from scanfleet.db.locks import fetchrow_alone
 from scanfleet.gate.tiers import Limits, limits_for
 from scanfleet.schedules.timing import Timing
 
@@ -42,8 +42,7 @@ class Schedule:
 
     def next_after(self, after: datetime) -> datetime:
         """The next fire strictly after `after`, jitter included."""
-        planned = self.timing.planned_after(after)
-        return planned + self.timing.jitter_for(str(self.id), planned)
+        return self.timing.fire_after(str(self.id), after)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Schedule:
@@ -68,7 +67,12 @@ async def create(
 ) -> Schedule | None:
     """The new schedule; None when the org has `max_schedules` already."""
     schedule_id = ids.new_id()
-    draft = Schedule(
+    row = await fetchrow_alone(
+        pool,
+        f"schedules:{org_id}",
+        "INSERT INTO schedules (id, org_id, name, kind, target, cron, timezone, interval_seconds, jitter_seconds,"
+        " next_fire_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10"
+        " WHERE (SELECT count(*) FROM schedules WHERE org_id = $2) < $11 RETURNING *",
         schedule_id,
         org_id,
         name,
@@ -78,33 +82,9 @@ async def create(
         timing.timezone,
         timing.interval_seconds,
         timing.jitter_seconds,
-        "active",
-        None,
-        None,
-        None,
-        0,
-        0,
-        now,
+        timing.fire_after(str(schedule_id), now),
+        max_schedules,
     )
-    async with pool.acquire() as conn, conn.transaction():
-        # One creation per org at a time: two concurrent ones cannot both pass the count.
-        await lock_name(conn, f"schedules:{org_id}")
-        row = await conn.fetchrow(
-            "INSERT INTO schedules (id, org_id, name, kind, target, cron, timezone, interval_seconds, jitter_seconds,"
-            " next_fire_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10"
-            " WHERE (SELECT count(*) FROM schedules WHERE org_id = $2) < $11 RETURNING *",
-            schedule_id,
-            org_id,
-            name,
-            kind,
-            target,
-            timing.cron,
-            timing.timezone,
-            timing.interval_seconds,
-            timing.jitter_seconds,
-            draft.next_after(now),
-            max_schedules,
-        )
     return Schedule.from_row(row) if row else None
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import asyncpg
 
 from scanfleet import ids
-from scanfleet.db.locks import lock_name
+from scanfleet.db.locks import fetchrow_alone
 from scanfleet.results import Outcome
 from scanfleet.webhooks import events
 
@@ -45,15 +45,14 @@ async def create(
 ) -> tuple[Endpoint, str] | None:
     """The endpoint and its signing secret, shown once; None when the org has MAX_ENDPOINTS already."""
     secret = "whsec_" + secrets.token_urlsafe(32)
-    async with pool.acquire() as conn, conn.transaction():
-        # One creation per org at a time: two concurrent ones cannot both pass the count.
-        await lock_name(conn, f"webhooks:{org_id}")
-        row = await conn.fetchrow(
-            "INSERT INTO webhook_endpoints (id, org_id, url, description, events, secret)"
-            " SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhook_endpoints WHERE org_id = $2) < $7"
-            " RETURNING *",
-            ids.new_id(), org_id, url, description, list(event_types), secret, MAX_ENDPOINTS,
-        )  # fmt: skip
+    row = await fetchrow_alone(
+        pool,
+        f"webhooks:{org_id}",
+        "INSERT INTO webhook_endpoints (id, org_id, url, description, events, secret)"
+        " SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhook_endpoints WHERE org_id = $2) < $7"
+        " RETURNING *",
+        ids.new_id(), org_id, url, description, list(event_types), secret, MAX_ENDPOINTS,
+    )  # fmt: skip
     return (Endpoint.from_row(row), secret) if row else None
 
 

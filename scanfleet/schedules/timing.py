@@ -82,3 +82,8 @@ class Timing:
             return timedelta()
         digest = hashlib.sha256(f"{schedule_id}|{planned.isoformat()}".encode()).digest()
         return timedelta(seconds=int.from_bytes(digest[:8], "big") % self.jitter_seconds)
+
+    def fire_after(self, schedule_id: str, after: datetime) -> datetime:
+        """The schedule's next fire strictly after `after`, jitter included."""
+        planned = self.planned_after(after)
+        return planned + self.jitter_for(schedule_id, planned)
