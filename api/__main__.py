@@ -1,11 +1,11 @@
-"""`python -m api`: serve the API with uvicorn."""
+"""`python -m scanfleet.api`: serve the API with uvicorn."""
 
 from __future__ import annotations
 
 import uvicorn
 
-from api.app import create_app
 from scanfleet import tracing
+from scanfleet.api.app import create_app
 from scanfleet.config import get_settings
 from scanfleet.logs import configure_logging
 

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from arq.constants import abort_jobs_ss
 from redis.exceptions import RedisError
 
-from api.deps import Resources
-from api.errors import ApiError
 from scanfleet import jobs, logs, metrics
+from scanfleet.api.deps import Resources
+from scanfleet.api.errors import ApiError
 from scanfleet.db.api_keys import Principal
 from scanfleet.gate.gate import Admission
 

@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from api import errors
-from api.context import RequestContext
-from api.deps import open_resources
-from api.routes import admin, health, heartbeats, insights, org, runs, scans, schedules, usage, webhooks
 from scanfleet import __version__, metrics
+from scanfleet.api import errors
+from scanfleet.api.context import RequestContext
+from scanfleet.api.deps import open_resources
+from scanfleet.api.routes import admin, health, heartbeats, insights, org, runs, scans, schedules, usage, webhooks
 from scanfleet.config import Settings, get_settings
 
 

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body
 from scanfleet import logs, tracing
+from scanfleet.api.errors import error_body
 
 log = logging.getLogger(__name__)
 

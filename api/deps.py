@@ -12,8 +12,8 @@ from arq.connections import ArqRedis
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import ApiError
 from scanfleet import jobs, logs, metrics
+from scanfleet.api.errors import ApiError
 from scanfleet.config import Settings
 from scanfleet.db import api_keys
 from scanfleet.db.api_keys import Principal

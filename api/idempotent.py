@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Resources
-from api.errors import ApiError, invalid
+from scanfleet.api.deps import Resources
+from scanfleet.api.errors import ApiError, invalid
 from scanfleet.db import idempotency
 from scanfleet.db.api_keys import Principal
 

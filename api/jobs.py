@@ -11,12 +11,12 @@ from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api import caching
-from api.admission import withdraw
-from api.deps import Resources
-from api.errors import ApiError, invalid, not_found
-from api.schemas import EvidenceOut, IssueOut, Page
 from scanfleet import ids, jobs
+from scanfleet.api import caching
+from scanfleet.api.admission import withdraw
+from scanfleet.api.deps import Resources
+from scanfleet.api.errors import ApiError, invalid, not_found
+from scanfleet.api.schemas import EvidenceOut, IssueOut, Page
 from scanfleet.db import results, scans
 from scanfleet.db.api_keys import Principal
 from scanfleet.db.scans import Kind, Scan

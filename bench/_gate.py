@@ -36,8 +36,8 @@ from bench._report import comma_list
 from bench._servers import stop_processes
 from scanfleet.embedded import EmbeddedValkey, die_with_parent
 from scanfleet.gate.gate import Gate
-from worker.gated import run_gated
-from worker.wake import wake_on_dispatch
+from scanfleet.worker.gated import run_gated
+from scanfleet.worker.wake import wake_on_dispatch
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]

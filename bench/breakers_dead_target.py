@@ -15,9 +15,9 @@ target on 127.0.0.19, in one of two variants:
            timeout (--dead-timeout) holding a slot. This is the case circuit breakers are for.
   refused  nothing listens: every fetch fails at once with connect_error.
 
-A round runs --workers real worker processes (`python -m worker`, built by worker.app.build_worker, each
+A round runs --workers real worker processes (`python -m scanfleet.worker`, built by worker.app.build_worker, each
 with --max-jobs slots) and, in this process, the scheduler's part for deferred jobs and expired leases
-(scheduler.upkeep.bring_back_deferred and reap, every --scheduler-interval seconds, as `python -m scheduler`
+(scheduler.upkeep.bring_back_deferred and reap, every --scheduler-interval seconds, as `python -m scanfleet.scheduler`
 does). After a few untimed warm-up scans, --scans scans are recorded in PostgreSQL and admitted through the
 capacity gate at once (target i % 10, spread over enterprise organisations whose running limits together
 exceed the fleet's slots, so the fleet is the bottleneck). Both sides have the same settings but for
@@ -71,7 +71,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.stats import WORKERS_KEY
 from scanfleet.gate.tiers import DEFAULTS
-from scheduler import upkeep
+from scanfleet.scheduler import upkeep
 from tests.support.fleet import fleet_env
 from tests.support.site import FixtureSite, html
 
@@ -196,7 +196,9 @@ class Bench:
         stop = asyncio.Event()
         scheduler = asyncio.create_task(self._scheduler(stop))
         try:
-            with worker_processes([sys.executable, "-m", "worker"], self.args.workers, self.worker_env(breakers), logs):
+            with worker_processes(
+                [sys.executable, "-m", "scanfleet.worker"], self.args.workers, self.worker_env(breakers), logs
+            ):
                 await wait_started(sorted(logs.iterdir()))
 
                 async def registered() -> bool:

@@ -4,9 +4,10 @@
 
 Runs the chaos suite's harness (tests/chaos): its own embedded PostgreSQL and Valkey in a temporary
 directory, fixture targets on loopback (fast, slow, a 500-half-the-time and a never-answering one),
-`python -m api`, N × `python -m worker` and `python -m scheduler`, and several organisations of different
-tiers submitting through the HTTP API. The faults run in order — workers SIGKILLed mid-job, Valkey restarted
-with its data kept and then lost, PostgreSQL stopped (30 s in the full run), all workers rolled twice.
+`python -m scanfleet.api`, N × `python -m scanfleet.worker` and `python -m scanfleet.scheduler`, and several
+organisations of different tiers submitting through the HTTP API. The faults run in order — workers SIGKILLed
+mid-job, Valkey restarted with its data kept and then lost, PostgreSQL stopped (30 s in the full run), all
+workers rolled twice.
 
 Recovery after a fault = from the fault's end until a probe scan of the fast target, submitted right after
 it, is final (it includes the probe's own run, tens of milliseconds). The first table is the suite's: what

@@ -31,8 +31,8 @@ import httpx
 
 from scanfleet.checks import Suite, parse_suite
 from scanfleet.http import AddressPolicy, GuardedBackend, guarded_client
+from scanfleet.worker.checks import CheckEnv, check_context, run_suite
 from tests.support.services import PASSWORD, USERNAME, ApiService
-from worker.checks import CheckEnv, check_context, run_suite
 
 LOOPBACK = AddressPolicy((ip_network("127.0.0.0/8"),))
 

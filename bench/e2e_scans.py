@@ -11,7 +11,7 @@ For each N it runs two systems, each with N real worker processes, on the same p
 
   scanfleet  M scans submitted through POST /v1/scans (row insert + the capacity gate's admission, each of
              the page under its own query string, for one enterprise organisation whose limits let every
-             scan straight on to arq's queue), run by `python -m worker` processes (claim, guarded fetch,
+             scan straight on to arq's queue), run by `python -m scanfleet.worker` processes (claim, guarded fetch,
              privacy analysis, evidence COPY + status in PostgreSQL).
              Done = `finished_at` set in the scans table; latency = created_at → finished_at.
   baseline   M jobs enqueued straight into arq, run by plain arq workers whose task only GETs the same
@@ -257,7 +257,7 @@ class Bench:
 
 
 async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSite, logs: Path) -> list[Result]:
-    from api.app import create_app
+    from scanfleet.api.app import create_app
 
     url, page_bytes = serve_page(site)
     pool = await create_pool(settings)
@@ -274,7 +274,7 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
         "SCANFLEET_WORKER_MAX_JOBS": str(args.max_jobs),
     }
     systems = {
-        "scanfleet": [sys.executable, "-m", "worker"],
+        "scanfleet": [sys.executable, "-m", "scanfleet.worker"],
         "baseline": [sys.executable, "-m", "bench.e2e_scans", "--baseline-worker"],
     }
     results: list[Result] = []

@@ -38,7 +38,7 @@ from scanfleet.config import Settings
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.stats import queue_truth
 from scanfleet.gate.tiers import limits_for
-from scheduler.observe import Observer
+from scanfleet.scheduler.observe import Observer
 
 UNLIMITED = 10**9
 LIMITS = limits_for("enterprise", max_running=UNLIMITED, max_queued=UNLIMITED)

@@ -40,10 +40,10 @@ from scanfleet.config import Settings
 from scanfleet.db import orgs, results
 from scanfleet.http import AddressPolicy, FetchLimits, FetchResult, SafeFetcher
 from scanfleet.results import Outcome, ScanStatus
+from scanfleet.worker.privacy.analyse import collect_evidence
+from scanfleet.worker.privacy.document import parse_document
+from scanfleet.worker.privacy.rules import evaluate
 from tests.support.site import FixtureSite, html
-from worker.privacy.analyse import collect_evidence
-from worker.privacy.document import parse_document
-from worker.privacy.rules import evaluate
 
 STAGES = ("fetch", "parse", "match", "write")
 HEADERS = (

@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from scanfleet.worker.privacy import analyse
+from scanfleet.worker.privacy.rules import RULES
 from tests.corpus.model import EXHAUSTIVE_KINDS, PARTIAL_KINDS
 from tests.corpus.offline import fetch_result
 from tests.corpus.pages import PAGES
 from tests.corpus.scoring import as_api_row, match
-from worker.privacy import analyse
-from worker.privacy.rules import RULES
 
 
 def ratio(numerator: int, denominator: int) -> str:

@@ -25,7 +25,7 @@ from scanfleet.db import orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import limits_for
-from scheduler import firing
+from scanfleet.scheduler import firing
 
 
 async def one_run(database_url: str, redis_url: str, count: int, window: float, tick: float, replicas: int) -> list:

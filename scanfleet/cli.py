@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if policy is None:
         # One worker in the foreground: this process becomes it, so signals reach it directly.
         env = supervisor.worker_env(settings)
-        os.execve(sys.executable, [sys.executable, "-m", "worker"], env)  # noqa: S606 - our own argv, no shell
+        os.execve(sys.executable, [sys.executable, "-m", "scanfleet.worker"], env)  # noqa: S606 - our own argv, no shell
 
     port = settings.worker_metrics_port - 1 if args.metrics_port is None else args.metrics_port
     configure_logging(settings.log_level)

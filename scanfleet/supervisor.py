@@ -101,9 +101,12 @@ class Child:
 def plan_children(settings: Settings, servers: Servers) -> list[Child]:
     env = {**os.environ, "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url}
     python = sys.executable
-    children = [Child("api", [python, "-m", "api"], env), Child("scheduler", [python, "-m", "scheduler"], env)]
+    children = [
+        Child("api", [python, "-m", "scanfleet.api"], env),
+        Child("scheduler", [python, "-m", "scanfleet.scheduler"], env),
+    ]
     children += [
-        Child(f"worker-{index}", [python, "-m", "worker"], {**env, "SCANFLEET_WORKER_INDEX": str(index)})
+        Child(f"worker-{index}", [python, "-m", "scanfleet.worker"], {**env, "SCANFLEET_WORKER_INDEX": str(index)})
         for index in range(settings.workers)
     ]
     return children

@@ -1,4 +1,4 @@
-"""`python -m scheduler`: the lease reaper and the upkeep rounds, until SIGTERM/SIGINT."""
+"""`python -m scanfleet.scheduler`: the lease reaper and the upkeep rounds, until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.logs import configure_logging
-from scheduler import firing, observe, retention, upkeep, webhooks
+from scanfleet.scheduler import firing, observe, retention, upkeep, webhooks
 
 log = logging.getLogger("scheduler")
 

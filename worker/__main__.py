@@ -1,4 +1,4 @@
-"""`python -m worker`: one arq worker process, with its own metrics port."""
+"""`python -m scanfleet.worker`: one arq worker process, with its own metrics port."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from scanfleet import tracing
 from scanfleet.config import get_settings
 from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.logs import configure_logging
-from worker.app import build_worker
+from scanfleet.worker.app import build_worker
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ from scanfleet.db.pool import create_pool
 from scanfleet.gate.gate import Gate
 from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, client_ssl_context, guarded_client
 from scanfleet.retry import RetryPolicy
-from worker.checks import CheckEnv
-from worker.fleet_worker import FleetWorker
-from worker.platform import Platform, pause_while_down
-from worker.presence import announce, export_slots, worker_name
-from worker.tasks import Deps, run_checks, run_scan
-from worker.wake import wake_on_dispatch
+from scanfleet.worker.checks import CheckEnv
+from scanfleet.worker.fleet_worker import FleetWorker
+from scanfleet.worker.platform import Platform, pause_while_down
+from scanfleet.worker.presence import announce, export_slots, worker_name
+from scanfleet.worker.tasks import Deps, run_checks, run_scan
+from scanfleet.worker.wake import wake_on_dispatch
 
 _UNLIMITED = 1_000_000
 

@@ -6,7 +6,7 @@ import logging
 
 from scanfleet.http import FetchError, FetchResult, SafeFetcher
 from scanfleet.results import DomainSeen, Evidence, Outcome, ScanStatus
-from worker.privacy import analyse
+from scanfleet.worker.privacy import analyse
 
 log = logging.getLogger(__name__)
 

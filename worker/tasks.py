@@ -28,10 +28,10 @@ from scanfleet.jobs import RUN_CHECKS, RUN_SCAN
 from scanfleet.logs import annotate, job_context
 from scanfleet.results import Outcome, ScanStatus, workers_lost
 from scanfleet.retry import RetryPolicy, is_transient
-from worker.checks import CheckEnv, run_suite
-from worker.gated import Deferred, run_gated
-from worker.platform import Platform
-from worker.scan import scan_url
+from scanfleet.worker.checks import CheckEnv, run_suite
+from scanfleet.worker.gated import Deferred, run_gated
+from scanfleet.worker.platform import Platform
+from scanfleet.worker.scan import scan_url
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import logging
 from arq import Worker
 
 from scanfleet.gate.gate import Gate
-from worker.fleet_worker import REDIS_AWAY, REDIS_DOWN
+from scanfleet.worker.fleet_worker import REDIS_AWAY, REDIS_DOWN
 
 log = logging.getLogger(__name__)
 

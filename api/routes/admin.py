@@ -8,8 +8,8 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AdminDep, ResourcesDep
-from api.errors import not_found
+from scanfleet.api.deps import AdminDep, ResourcesDep
+from scanfleet.api.errors import not_found
 from scanfleet.db import orgs
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import ResourcesDep
+from scanfleet.api.deps import ResourcesDep
 
 router = APIRouter(tags=["operations"])
 

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import PrincipalDep, ResourcesDep
-from api.errors import not_found
+from scanfleet.api.deps import PrincipalDep, ResourcesDep
+from scanfleet.api.errors import not_found
 from scanfleet.db import heartbeats
 from scanfleet.db.heartbeats import Heartbeat
 

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from api.deps import PrincipalDep, ResourcesDep
-from api.errors import invalid
-from api.schemas import Page
+from scanfleet.api.deps import PrincipalDep, ResourcesDep
+from scanfleet.api.errors import invalid
+from scanfleet.api.schemas import Page
 from scanfleet.db import results
 
 router = APIRouter(prefix="/v1", tags=["insights"])

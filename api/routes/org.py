@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import PrincipalDep, ResourcesDep
-from api.errors import not_found
+from scanfleet.api.deps import PrincipalDep, ResourcesDep
+from scanfleet.api.errors import not_found
 from scanfleet.db import erase
 from scanfleet.db.erase import EraseRequest, Status
 

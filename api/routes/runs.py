@@ -8,14 +8,14 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from api import caching
-from api import jobs as jobs_view
-from api.admission import admit
-from api.deps import PrincipalDep, ResourcesDep
-from api.errors import ApiError
-from api.idempotent import idempotent
-from api.jobs import Cursor, EvidenceKind, Limit, Severity
-from api.schemas import EvidenceOut, JobOut, Page
+from scanfleet.api import caching
+from scanfleet.api import jobs as jobs_view
+from scanfleet.api.admission import admit
+from scanfleet.api.deps import PrincipalDep, ResourcesDep
+from scanfleet.api.errors import ApiError
+from scanfleet.api.idempotent import idempotent
+from scanfleet.api.jobs import Cursor, EvidenceKind, Limit, Severity
+from scanfleet.api.schemas import EvidenceOut, JobOut, Page
 from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import scans
 from scanfleet.db.scans import Scan

@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api import caching
-from api import jobs as jobs_view
-from api.admission import admit
-from api.deps import PrincipalDep, Resources, ResourcesDep
-from api.errors import ApiError
-from api.idempotent import idempotent
-from api.jobs import Cursor, EvidenceKind, Limit, Severity
-from api.schemas import BatchItem, BatchOut, BatchRequest, EvidenceOut, IssueOut, Page, ScanOut, ScanRequest
 from scanfleet import urls
+from scanfleet.api import caching
+from scanfleet.api import jobs as jobs_view
+from scanfleet.api.admission import admit
+from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
+from scanfleet.api.errors import ApiError
+from scanfleet.api.idempotent import idempotent
+from scanfleet.api.jobs import Cursor, EvidenceKind, Limit, Severity
+from scanfleet.api.schemas import BatchItem, BatchOut, BatchRequest, EvidenceOut, IssueOut, Page, ScanOut, ScanRequest
 from scanfleet.db import scans
 from scanfleet.db.api_keys import Principal
 from scanfleet.db.scans import Scan

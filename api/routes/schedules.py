@@ -9,9 +9,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import PrincipalDep, Resources, ResourcesDep
-from api.errors import ApiError, invalid, not_found
-from api.schemas import TargetUrl
+from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
+from scanfleet.api.errors import ApiError, invalid, not_found
+from scanfleet.api.schemas import TargetUrl
 from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import schedules
 from scanfleet.db.api_keys import Principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import PrincipalDep, ResourcesDep
+from scanfleet.api.deps import PrincipalDep, ResourcesDep
 
 router = APIRouter(prefix="/v1/usage", tags=["capacity"])
 

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import PrincipalDep, ResourcesDep
-from api.errors import ApiError, not_found
-from api.jobs import Limit
-from api.schemas import Page, TargetUrl, error_of
+from scanfleet.api.deps import PrincipalDep, ResourcesDep
+from scanfleet.api.errors import ApiError, not_found
+from scanfleet.api.jobs import Limit
+from scanfleet.api.schemas import Page, TargetUrl, error_of
 from scanfleet.db import webhooks
 from scanfleet.db.webhooks import Delivery, Endpoint
 from scanfleet.webhooks.events import EVENT_TYPES, EventType

@@ -39,7 +39,7 @@ class Fleet:
 
     env: dict[str, str]
     stop_seconds: float  # SIGTERM to SIGKILL
-    command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "worker"])
+    command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "scanfleet.worker"])
     active: list[Child] = field(default_factory=list)  # in start order: the newest is last
     leaving: dict[asyncio.Task[None], Child] = field(default_factory=dict)
 

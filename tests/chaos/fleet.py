@@ -1,6 +1,6 @@
-"""The platform's real processes — `python -m api`, N × `python -m worker`, `python -m scheduler` — each
-logging to a file of its own. A process that exits without being told to is recorded and started again,
-as an orchestrator would; the harness's own kills and rolls are not counted."""
+"""The platform's real processes — `python -m scanfleet.api`, N × `python -m scanfleet.worker`,
+`python -m scanfleet.scheduler` — each logging to a file of its own. A process that exits without being told to
+is recorded and started again, as an orchestrator would; the harness's own kills and rolls are not counted."""
 
 from __future__ import annotations
 
@@ -110,8 +110,8 @@ class Fleet:
         return Process(name, module, {**self.env, **(extra or {})}, self.log_dir / f"{name}.log")
 
     async def start(self, workers: int) -> None:
-        self.api = self._process("api", "api")
-        self.scheduler = self._process("scheduler", "scheduler")
+        self.api = self._process("api", "scanfleet.api")
+        self.scheduler = self._process("scheduler", "scanfleet.scheduler")
         await self.api.start()
         await self.scheduler.start()
         for _ in range(workers):
@@ -121,7 +121,7 @@ class Fleet:
     async def add_worker(self) -> Process:
         index = self._next_worker
         self._next_worker += 1
-        worker = self._process(f"worker-{index}", "worker", {"SCANFLEET_WORKER_INDEX": str(index)})
+        worker = self._process(f"worker-{index}", "scanfleet.worker", {"SCANFLEET_WORKER_INDEX": str(index)})
         await worker.start()
         self.workers.append(worker)
         return worker

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.privacy import EVIDENCE_KINDS
+from scanfleet.worker.privacy import EVIDENCE_KINDS
 
 # Kinds a page lists only in part (the rows it is about): those rows must be there, others may be too.
 PARTIAL_KINDS = ("redirect", "final_url", "security_header")

@@ -17,14 +17,14 @@ import trustme
 from arq import Worker
 
 from scanfleet.db import scans
+from scanfleet.worker.privacy import EVIDENCE_KINDS, analyse
+from scanfleet.worker.privacy.rules import RULES
 from tests.conftest import Tenant
 from tests.corpus.model import PARTIAL_KINDS, SERVERS, CorpusPage, Row
 from tests.corpus.offline import fetch_result
 from tests.corpus.pages import PAGES
 from tests.corpus.scoring import as_api_row, problems
 from tests.support.site import FixtureSite, Page, eventually
-from worker.privacy import EVIDENCE_KINDS, analyse
-from worker.privacy.rules import RULES
 
 IDS = [page.name for page in PAGES]
 

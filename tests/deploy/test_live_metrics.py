@@ -183,11 +183,11 @@ async def fleet(own_settings: Settings, tmp_path: Path) -> AsyncIterator[Fleet]:
     pool = await create_pool(own_settings)
     started = time.time()
     try:
-        processes.start("api", [sys.executable, "-m", "api"], env)
+        processes.start("api", [sys.executable, "-m", "scanfleet.api"], env)
         for index in range(WORKERS):
             worker_env = env | {"SCANFLEET_WORKER_INDEX": str(index)}
-            processes.start(f"worker-{index}", [sys.executable, "-m", "worker"], worker_env)
-        processes.start("scheduler", [sys.executable, "-m", "scheduler"], env)
+            processes.start(f"worker-{index}", [sys.executable, "-m", "scanfleet.worker"], worker_env)
+        processes.start("scheduler", [sys.executable, "-m", "scanfleet.scheduler"], env)
         processes.start(
             "prometheus",
             [

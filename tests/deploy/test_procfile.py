@@ -20,9 +20,9 @@ from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.embedded import die_with_parent, free_port
 from scanfleet.supervisor import prepare_schema
+from scanfleet.worker.presence import WORKERS_KEY
 from tests.conftest import fresh_database, own_redis
 from tests.support.site import eventually
-from worker.presence import WORKERS_KEY
 
 pytestmark = pytest.mark.e2e
 

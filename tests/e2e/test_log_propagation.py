@@ -75,8 +75,8 @@ def start(settings: Settings, tmp_path: Path) -> Start:
             "SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8", "SCANFLEET_LOG_LEVEL": "INFO",
         } | extra  # fmt: skip
         platform = Platform(
-            f"http://127.0.0.1:{port}", Process("api", env, tmp_path / "api.log"),
-            Process("worker", env, tmp_path / "worker.log"),
+            f"http://127.0.0.1:{port}", Process("scanfleet.api", env, tmp_path / "api.log"),
+            Process("scanfleet.worker", env, tmp_path / "worker.log"),
         )  # fmt: skip
         try:
             async with httpx.AsyncClient(base_url=platform.base_url) as client:
@@ -113,13 +113,13 @@ async def test_one_scans_ids_are_on_the_api_and_worker_log_lines(
             return [line for line in process.lines() if line.get("request_id") == request_id]
 
         async def worker_done() -> list[dict[str, Any]]:
-            return [line for line in of_the_scan(platform.worker) if line["logger"] == "worker.tasks"]
+            return [line for line in of_the_scan(platform.worker) if line["logger"] == "scanfleet.worker.tasks"]
 
         (done,) = await eventually(worker_done, timeout=30)  # type: ignore[misc]
         api_lines = {line["logger"]: line for line in of_the_scan(platform.api)}
     assert (done["org_id"], done["job_id"], done["task"]) == (str(tenant.org.id), job_id, "run_scan")
     assert "succeeded" in done["msg"]
-    admitted = api_lines["api.admission"]
+    admitted = api_lines["scanfleet.api.admission"]
     assert (admitted["org_id"], admitted["job_id"]) == (str(tenant.org.id), job_id)
     assert admitted["trace_id"] == done["trace_id"] and admitted["span_id"] != done["span_id"]
     # uvicorn's access line is JSON too, and names the request it answered and its organisation.

@@ -37,7 +37,7 @@ def two_schedulers(scheduler_settings: Settings) -> Iterator[None]:
         "SCANFLEET_RETENTION_DAYS": "100000", "SCANFLEET_REQUEUE_AFTER_SECONDS": "3600",
     }  # fmt: skip
     started = [
-        subprocess.Popen([sys.executable, "-m", "scheduler"], env=env, stderr=subprocess.DEVNULL,
+        subprocess.Popen([sys.executable, "-m", "scanfleet.scheduler"], env=env, stderr=subprocess.DEVNULL,
                          preexec_fn=die_with_parent)
         for _ in range(2)
     ]  # fmt: skip

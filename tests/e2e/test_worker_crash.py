@@ -80,8 +80,8 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
         url = site.add(f"/slow-{uuid.uuid4().hex[:6]}", Page(200, [("Content-Type", "text/html")], b"<html/>", 2))
         scan = await scans.insert(pool, tenant.org.id, url)
         job_id = jobs.job_id(scan.id)
-        victim = processes.start("worker")
-        processes.start("scheduler")
+        victim = processes.start("scanfleet.worker")
+        processes.start("scanfleet.scheduler")
         admission = await gate.admit(tenant.org.id, job_id, jobs.payload("privacy", scan.id), tenant.org.limits)
         assert admission.outcome == "dispatched"
 
@@ -92,7 +92,7 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
         await eventually(running)
         victim.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        processes.start("worker")
+        processes.start("scanfleet.worker")
 
         await eventually(lambda: scans.is_final(pool, scan.id), timeout=30)
         recovered_in = time.monotonic() - killed_at

@@ -15,7 +15,7 @@ from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 
 @contextlib.asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    from api.app import create_app
+    from scanfleet.api.app import create_app
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -27,7 +27,7 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 @contextlib.asynccontextmanager
 async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
     """An arq worker in this event loop, stopped as a deploy would: no new jobs, running ones finish."""
-    from worker.app import build_worker
+    from scanfleet.worker.app import build_worker
 
     worker = build_worker(settings, handle_signals=False)
     task = asyncio.create_task(worker.async_run())
@@ -45,7 +45,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
 @contextlib.asynccontextmanager
 async def running_scheduler(settings: Settings) -> AsyncIterator[None]:
     """The scheduler's rounds in this event loop, stopped as SIGTERM stops them."""
-    from scheduler.__main__ import run
+    from scanfleet.scheduler.__main__ import run
 
     stop = asyncio.Event()
     task = asyncio.create_task(run(settings, stop))

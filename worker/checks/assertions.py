@@ -24,9 +24,9 @@ from scanfleet.checks.assertions_model import (
     TcpConnectedAssertion,
 )
 from scanfleet.checks.expressions import compile_path
-from worker.checks.attempt import Observation
-from worker.checks.operators import compare, json_holds, names_cover, text_matches
-from worker.privacy.tls import days_left
+from scanfleet.worker.checks.attempt import Observation
+from scanfleet.worker.checks.operators import compare, json_holds, names_cover, text_matches
+from scanfleet.worker.privacy.tls import days_left
 
 ACTUAL_CHARS = 200  # of a text actual value in a message; the evidence keeps it whole (bounded by the body)
 

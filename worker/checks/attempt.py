@@ -12,7 +12,7 @@ import httpx
 
 from scanfleet.checks import HeartbeatState
 from scanfleet.http import TlsInfo
-from worker.checks.timing import Timings
+from scanfleet.worker.checks.timing import Timings
 
 REDACTED = "[redacted]"
 

@@ -11,8 +11,8 @@ from urllib.parse import quote
 from scanfleet.checks import Step
 from scanfleet.checks.steps import Extraction
 from scanfleet.results import Evidence, Severity
-from worker.checks.assertions import AssertionResult
-from worker.checks.attempt import REDACTED, Attempt
+from scanfleet.worker.checks.assertions import AssertionResult
+from scanfleet.worker.checks.attempt import REDACTED, Attempt
 
 
 @dataclass

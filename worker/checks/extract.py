@@ -7,7 +7,7 @@ import re
 
 from scanfleet.checks.expressions import compile_path
 from scanfleet.checks.steps import Extraction, HeaderExtraction, JsonExtraction
-from worker.checks.attempt import Observation
+from scanfleet.worker.checks.attempt import Observation
 
 
 def extract(extraction: Extraction, observation: Observation) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from scanfleet.checks.steps import HeartbeatStep
-from worker.checks.attempt import Attempt, Observation, StepError
-from worker.checks.env import SuiteRun
-from worker.checks.timing import Timings
+from scanfleet.worker.checks.attempt import Attempt, Observation, StepError
+from scanfleet.worker.checks.env import SuiteRun
+from scanfleet.worker.checks.timing import Timings
 
 
 async def execute(step: HeartbeatStep, run: SuiteRun) -> Attempt:

@@ -15,9 +15,9 @@ from scanfleet.checks.steps import FormBody, HttpStep, JsonBody, RawBody, url_fr
 from scanfleet.checks.targets import url_problem, without_userinfo
 from scanfleet.checks.template import MissingVariable, render
 from scanfleet.http.failures import TARGET_ERRORS, classify
-from worker.checks.attempt import REDACTED, Attempt, Observation, StepError
-from worker.checks.env import SuiteRun
-from worker.checks.timing import HttpTrace, Timings
+from scanfleet.worker.checks.attempt import REDACTED, Attempt, Observation, StepError
+from scanfleet.worker.checks.env import SuiteRun
+from scanfleet.worker.checks.timing import HttpTrace, Timings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10

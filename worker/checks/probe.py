@@ -12,9 +12,9 @@ import httpcore
 from scanfleet.checks import TcpStep, TlsStep
 from scanfleet.http.failures import TARGET_ERRORS, classify
 from scanfleet.http.guard import resolve_seconds
-from worker.checks.attempt import Attempt, Observation, StepError
-from worker.checks.env import SuiteRun
-from worker.checks.timing import Timings
+from scanfleet.worker.checks.attempt import Attempt, Observation, StepError
+from scanfleet.worker.checks.env import SuiteRun
+from scanfleet.worker.checks.timing import Timings
 
 # Given the connected stream, does the step's work on it and returns the stream to close (TLS wraps it).
 StreamUse = Callable[[httpcore.AsyncNetworkStream, Attempt], Awaitable[httpcore.AsyncNetworkStream]]

@@ -10,12 +10,12 @@ from typing import Any, Literal
 
 from scanfleet.checks import HeartbeatStep, HttpStep, Step, Suite, TcpStep, TlsStep
 from scanfleet.results import Evidence
-from worker.checks import heartbeat_step, http_step, tcp_step, tls_step
-from worker.checks.assertions import evaluate
-from worker.checks.attempt import Attempt
-from worker.checks.env import CheckEnv, SuiteRun
-from worker.checks.evidence import StepRecord, step_evidence
-from worker.checks.extract import extract
+from scanfleet.worker.checks import heartbeat_step, http_step, tcp_step, tls_step
+from scanfleet.worker.checks.assertions import evaluate
+from scanfleet.worker.checks.attempt import Attempt
+from scanfleet.worker.checks.env import CheckEnv, SuiteRun
+from scanfleet.worker.checks.evidence import StepRecord, step_evidence
+from scanfleet.worker.checks.extract import extract
 
 MAX_BACKOFF_SECONDS = 30.0
 

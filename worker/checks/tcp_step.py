@@ -8,9 +8,9 @@ import httpcore
 
 from scanfleet.checks.assertions_model import TcpConnectedAssertion
 from scanfleet.checks.steps import TcpStep
-from worker.checks.attempt import Attempt
-from worker.checks.env import SuiteRun
-from worker.checks.probe import probe
+from scanfleet.worker.checks.attempt import Attempt
+from scanfleet.worker.checks.env import SuiteRun
+from scanfleet.worker.checks.probe import probe
 
 # Failures that say the port is not open. A refused address or an unknown name says nothing about it.
 _NOT_CONNECTED = frozenset({"connect_error", "timeout"})

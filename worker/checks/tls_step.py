@@ -13,10 +13,10 @@ import httpcore
 
 from scanfleet.checks.steps import TlsStep
 from scanfleet.http import TlsInfo, tls_info
-from worker.checks.attempt import Attempt
-from worker.checks.env import SuiteRun
-from worker.checks.probe import probe
-from worker.privacy.tls import days_left
+from scanfleet.worker.checks.attempt import Attempt
+from scanfleet.worker.checks.env import SuiteRun
+from scanfleet.worker.checks.probe import probe
+from scanfleet.worker.privacy.tls import days_left
 
 
 def check_context(cafile: str | None = None) -> ssl.SSLContext:

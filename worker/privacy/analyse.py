@@ -6,18 +6,18 @@ from datetime import UTC, datetime
 
 from scanfleet.http.fetch import FetchResult
 from scanfleet.results import Evidence, Issue
-from worker.privacy.cookies import collect_cookies
-from worker.privacy.coverage import collect_coverage
-from worker.privacy.document import Document, parse_document
-from worker.privacy.forms import collect_forms
-from worker.privacy.headers import collect_security_headers
-from worker.privacy.mixed_content import collect_mixed_content
-from worker.privacy.policy_links import collect_privacy_policy
-from worker.privacy.redirects import collect_redirects
-from worker.privacy.rules import evaluate
-from worker.privacy.third_parties import collect_third_parties
-from worker.privacy.tls import collect_tls
-from worker.privacy.trackers import collect_trackers
+from scanfleet.worker.privacy.cookies import collect_cookies
+from scanfleet.worker.privacy.coverage import collect_coverage
+from scanfleet.worker.privacy.document import Document, parse_document
+from scanfleet.worker.privacy.forms import collect_forms
+from scanfleet.worker.privacy.headers import collect_security_headers
+from scanfleet.worker.privacy.mixed_content import collect_mixed_content
+from scanfleet.worker.privacy.policy_links import collect_privacy_policy
+from scanfleet.worker.privacy.redirects import collect_redirects
+from scanfleet.worker.privacy.rules import evaluate
+from scanfleet.worker.privacy.third_parties import collect_third_parties
+from scanfleet.worker.privacy.tls import collect_tls
+from scanfleet.worker.privacy.trackers import collect_trackers
 
 # Every kind of evidence row, in the order analyse() returns them.
 EVIDENCE_KINDS = (

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from scanfleet.http.fetch import FetchResult
 from scanfleet.results import Evidence, Severity
-from worker.privacy.domains import host_of, is_same_site
+from scanfleet.worker.privacy.domains import host_of, is_same_site
 
 _SAME_SITE_VALUES = {"strict": "Strict", "lax": "Lax", "none": "None"}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from scanfleet.http.fetch import FetchResult
 from scanfleet.results import Evidence, Severity
-from worker.privacy.document import Document
+from scanfleet.worker.privacy.document import Document
 
 NOT_OBSERVED = (
     "cookies set by JavaScript (document.cookie) or by requests scripts make after the page loads",

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scanfleet.http.fetch import FetchResult
-from worker.privacy.domains import host_of, registrable_domain
+from scanfleet.worker.privacy.domains import host_of, registrable_domain
 
 # Which attribute of which element loads (or submits to) a URL, and the request type an ad blocker
 # (and the Mixed Content spec) sees for it. <link> gets its type from rel and as, below.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from scanfleet.results import Evidence, Severity
-from worker.privacy.document import Document
-from worker.privacy.domains import host_of, registrable_domain
+from scanfleet.worker.privacy.document import Document
+from scanfleet.worker.privacy.domains import host_of, registrable_domain
 
 
 def collect_forms(document: Document | None) -> list[Evidence]:

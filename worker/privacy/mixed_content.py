@@ -9,7 +9,7 @@ connection hints (preconnect, dns-prefetch) load no content.
 from __future__ import annotations
 
 from scanfleet.results import Evidence, Severity
-from worker.privacy.document import Document
+from scanfleet.worker.privacy.document import Document
 
 _PASSIVE = frozenset({"image", "media"})
 _ACTIVE = frozenset({"script", "subdocument", "stylesheet", "font", "object", "xmlhttprequest"})

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from scanfleet.results import Evidence, Severity
-from worker.privacy.document import Document, resolve_url
-from worker.privacy.domains import host_of, registrable_domain
-from worker.privacy.vendors import vendor_for
+from scanfleet.worker.privacy.document import Document, resolve_url
+from scanfleet.worker.privacy.domains import host_of, registrable_domain
+from scanfleet.worker.privacy.vendors import vendor_for
 
 PRIVACY = re.compile(
     r"privacy|privacidad|privacidade|datenschutz|confidentialit|donn[ée]es[ -]personnelles|protection[ -]des[ -]donn"

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanfleet.results import Evidence, Issue, Severity
-from worker.privacy.headers import CSP, HSTS, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS
-from worker.privacy.tls import EXPIRY_HIGH_DAYS, EXPIRY_MEDIUM_DAYS
-from worker.privacy.vendors import Category
+from scanfleet.worker.privacy.headers import CSP, HSTS, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS
+from scanfleet.worker.privacy.tls import EXPIRY_HIGH_DAYS, EXPIRY_MEDIUM_DAYS
+from scanfleet.worker.privacy.vendors import Category
 
 HSTS_MIN_MAX_AGE = 15_552_000  # 180 days, the usual floor (and half the HSTS preload list's one year)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from worker.privacy.vendors import (
+from scanfleet.worker.privacy.vendors import (
     CLARITY,
     FULLSTORY,
     GOOGLE_ANALYTICS,

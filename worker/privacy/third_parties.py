@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scanfleet.results import Evidence, Severity
-from worker.privacy.document import Document
-from worker.privacy.domains import registrable_domain
+from scanfleet.worker.privacy.document import Document
+from scanfleet.worker.privacy.domains import registrable_domain
 
 URLS_PER_HOST = 5  # URLs listed per host: enough to show what is loaded, not a page dump
 

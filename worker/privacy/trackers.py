@@ -13,11 +13,11 @@ from typing import Any
 import braveblock
 
 from scanfleet.results import Evidence, Severity
-from worker.privacy.document import Document, Reference
-from worker.privacy.domains import registrable_domain
-from worker.privacy.signatures import find_signatures
-from worker.privacy.third_parties import URLS_PER_HOST
-from worker.privacy.vendors import Category, home_domain, vendor_for
+from scanfleet.worker.privacy.document import Document, Reference
+from scanfleet.worker.privacy.domains import registrable_domain
+from scanfleet.worker.privacy.signatures import find_signatures
+from scanfleet.worker.privacy.third_parties import URLS_PER_HOST
+from scanfleet.worker.privacy.vendors import Category, home_domain, vendor_for
 
 # Built once per process (~0.1 s): the EasyList and EasyPrivacy copies bundled in the wheel, so a
 # scan never downloads a list and every worker judges URLs the same way.

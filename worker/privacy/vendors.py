@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from worker.privacy.domains import registrable_domain
+from scanfleet.worker.privacy.domains import registrable_domain
 
 
 class Category(StrEnum):

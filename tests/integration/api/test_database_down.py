@@ -29,7 +29,7 @@ async def own_postgres(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
 async def test_requests_get_503_while_the_database_is_down_and_succeed_once_it_is_back(
     own_postgres: EmbeddedPostgres, settings: Settings
 ) -> None:
-    from api.app import create_app
+    from scanfleet.api.app import create_app
 
     own = own_redis(settings, OWN_REDIS_DB, __name__).model_copy(
         update={"database_url": own_postgres.url(), "db_connect_timeout_seconds": 2}

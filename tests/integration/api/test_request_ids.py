@@ -73,7 +73,7 @@ async def test_errors_carry_the_request_id_too(api: httpx.AsyncClient) -> None:
 async def test_an_unexpected_failure_is_a_json_500_naming_its_request_id_and_logged_with_it(
     settings: Settings, json_lines: JsonLines
 ) -> None:
-    from api.app import create_app
+    from scanfleet.api.app import create_app
 
     app = create_app(settings)
 
@@ -124,7 +124,7 @@ async def test_the_worker_logs_a_job_with_the_request_and_org_ids_of_the_request
     job_id = jobs.job_id(uuid.UUID(scan_id))
     lines = [line for line in json_lines.lines() if line.get("job_id") == job_id]
     by_logger = {line["logger"]: line for line in lines}
-    api_line, worker_line = by_logger["api.admission"], by_logger["worker.tasks"]
+    api_line, worker_line = by_logger["scanfleet.api.admission"], by_logger["scanfleet.worker.tasks"]
     for line in (api_line, worker_line):
         assert (line["request_id"], line["org_id"]) == ("flow-1", str(tenant.org.id)), line
     assert worker_line["trace_id"] == api_line["trace_id"] and worker_line["task"] == "run_scan"

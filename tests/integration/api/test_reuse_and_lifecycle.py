@@ -14,7 +14,7 @@ from scanfleet import ids
 from scanfleet.config import Settings
 from scanfleet.db import orgs, partitions, results, scans
 from scanfleet.results import DomainSeen, Evidence, Issue, Outcome, ScanStatus, Severity
-from scheduler import upkeep
+from scanfleet.scheduler import upkeep
 from tests.conftest import Tenant, make_tenant
 
 

@@ -14,8 +14,8 @@ import trustme
 
 from scanfleet.checks import HeartbeatState
 from scanfleet.http import AddressPolicy, GuardedBackend, guarded_client
+from scanfleet.worker.checks import CheckEnv, check_context
 from tests.support.services import ApiService
-from worker.checks import CheckEnv, check_context
 
 LOOPBACK = AddressPolicy((ip_network("127.0.0.0/8"),))
 CERT_DAYS = 10  # the HTTPS service's certificate runs out this many days from now

@@ -6,7 +6,7 @@ from typing import Any
 
 from scanfleet.checks import parse_suite
 from scanfleet.results import Evidence
-from worker.checks import CheckEnv, SuiteResult, run_suite
+from scanfleet.worker.checks import CheckEnv, SuiteResult, run_suite
 
 
 async def run(env: CheckEnv, *steps: dict[str, Any], **suite: Any) -> SuiteResult:

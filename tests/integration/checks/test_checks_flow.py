@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from scanfleet.results import Severity
+from scanfleet.worker.checks import CheckEnv
 from tests.integration.checks.runs import assertions, rows, run, steps
 from tests.support.services import ApiService, GarbageServer, closed_port
-from worker.checks import CheckEnv
 
 OK = [{"type": "status", "value": 200}]
 

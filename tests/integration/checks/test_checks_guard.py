@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from scanfleet.http import AddressPolicy, GuardedBackend, guarded_client
+from scanfleet.worker.checks import CheckEnv, check_context
 from tests.integration.checks.conftest import Heartbeats
 from tests.integration.checks.runs import run, steps
 from tests.support.services import ApiService
-from worker.checks import CheckEnv, check_context
 
 
 @pytest.fixture

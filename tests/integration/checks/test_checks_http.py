@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 from scanfleet.results import Severity
+from scanfleet.worker.checks import CheckEnv
 from tests.integration.checks.runs import assertions, rows, run, steps
 from tests.support.services import PASSWORD, USERNAME, ApiService
-from worker.checks import CheckEnv
 
 
 def login(service: ApiService, **fields: Any) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanfleet.checks import HeartbeatState
+from scanfleet.worker.checks import CheckEnv
 from tests.integration.checks.conftest import CERT_DAYS, Heartbeats
 from tests.integration.checks.runs import assertions, run, steps
 from tests.support.services import ApiService, closed_port
-from worker.checks import CheckEnv
 
 
 def tls(port: int, *checks: dict[str, Any], **fields: Any) -> dict[str, Any]:

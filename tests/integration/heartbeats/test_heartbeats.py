@@ -11,7 +11,7 @@ import httpx
 
 from scanfleet.db import heartbeats, scans
 from scanfleet.results import ScanStatus
-from scheduler import upkeep
+from scanfleet.scheduler import upkeep
 from tests.conftest import Tenant, make_tenant
 
 

@@ -21,8 +21,8 @@ from scanfleet.config import Settings
 from scanfleet.db import locks, orgs, partitions, retention
 from scanfleet.db.partitions import PARTITIONED_TABLES
 from scanfleet.db.pool import create_pool
+from scanfleet.scheduler import retention as rounds
 from scanfleet.supervisor import prepare_schema
-from scheduler import retention as rounds
 from tests.conftest import Tenant, fresh_database
 from tests.integration.retention.support import EVIDENCE_PER_SCAN, finished_scan, rows_of, timed_inserts
 from tests.support.site import eventually

@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from api.deps import open_resources
+from scanfleet.api.deps import open_resources
 from scanfleet.config import Settings
 from scanfleet.db import scans
 from scanfleet.db.pool import create_pool

@@ -12,7 +12,7 @@ from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import limits_for
-from scheduler.observe import Observer
+from scanfleet.scheduler.observe import Observer
 from tests.support.site import eventually
 
 

@@ -14,7 +14,7 @@ from scanfleet.db import scans
 from scanfleet.gate.gate import Gate
 from scanfleet.gate.tiers import limits_for
 from scanfleet.results import ScanStatus
-from scheduler import upkeep
+from scanfleet.scheduler import upkeep
 from tests.conftest import Tenant
 
 

@@ -10,7 +10,7 @@ from arq.jobs import Job
 
 from scanfleet import tracing
 from scanfleet.gate.gate import Gate
-from scheduler import firing
+from scanfleet.scheduler import firing
 from tests.conftest import Tenant
 from tests.integration.schedules.test_schedules import due_schedule, fires_of
 

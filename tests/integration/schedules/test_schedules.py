@@ -12,8 +12,8 @@ import httpx
 
 from scanfleet.db import orgs, schedules
 from scanfleet.gate.gate import Gate
+from scanfleet.scheduler import firing
 from scanfleet.schedules.timing import Timing
-from scheduler import firing
 from tests.conftest import Tenant, make_tenant
 
 ZONE = ZoneInfo("Europe/Berlin")

@@ -20,7 +20,7 @@ from scanfleet.db import results, scans, webhooks
 from scanfleet.db.scans import Scan
 from scanfleet.http import AddressPolicy, guarded_client
 from scanfleet.results import Outcome, ScanStatus
-from scheduler.webhooks import Deliverer
+from scanfleet.scheduler.webhooks import Deliverer
 from tests.support.services import ApiService, Request
 from tests.support.site import Page
 

@@ -15,9 +15,9 @@ from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import webhooks
+from scanfleet.scheduler import webhooks as webhook_round
+from scanfleet.scheduler.webhooks import Deliverer
 from scanfleet.webhooks import signing
-from scheduler import webhooks as webhook_round
-from scheduler.webhooks import Deliverer
 from tests.conftest import Tenant
 from tests.integration.webhooks.conftest import Receiver, complete, endpoint, events_of
 

@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 
 from scanfleet.db import webhooks
-from scheduler.webhooks import Deliverer
+from scanfleet.scheduler.webhooks import Deliverer
 from tests.conftest import Tenant, make_tenant
 from tests.integration.webhooks.conftest import Receiver, complete
 

@@ -14,11 +14,11 @@ from arq.connections import ArqRedis
 from scanfleet import metrics
 from scanfleet.breakers import SharedBreakers
 from scanfleet.db import scans
+from scanfleet.worker.platform import PRIMARY, Platform
 from tests.conftest import make_tenant
 from tests.integration.worker.conftest import OwnWorkerFactory
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished, submit
 from tests.support.site import FixtureSite, eventually
-from worker.platform import PRIMARY, Platform
 
 
 def breaker(queue: ArqRedis, fail_max: int = 3) -> SharedBreakers:

@@ -15,11 +15,11 @@ from scanfleet import jobs
 from scanfleet.config import Settings
 from scanfleet.embedded import EmbeddedValkey
 from scanfleet.gate.gate import Gate
+from scanfleet.worker.fleet_worker import FleetWorker
 from tests.conftest import make_tenant
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished
 from tests.support.app import running_worker, serving
 from tests.support.site import FixtureSite, eventually
-from worker.fleet_worker import FleetWorker
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from scanfleet import jobs
 from scanfleet.db import scans
 from scanfleet.db.scans import Scan
 from scanfleet.gate.gate import Gate
-from scheduler import upkeep
+from scanfleet.scheduler import upkeep
 from tests.conftest import Tenant, make_tenant
 from tests.integration.worker.conftest import OwnWorker, OwnWorkerFactory
 from tests.support.site import FixtureSite, Page, eventually, html

@@ -20,7 +20,7 @@ DEADLINE_SECONDS = 8.0
 
 
 async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Settings, site: FixtureSite) -> None:
-    from worker.app import build_worker
+    from scanfleet.worker.app import build_worker
 
     slow_polling = own_redis(settings, 2, __name__).model_copy(update={"worker_poll_delay_seconds": POLL_SECONDS})
     redis = await jobs.connect(slow_polling)

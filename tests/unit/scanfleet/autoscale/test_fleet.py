@@ -15,7 +15,7 @@ from scanfleet.autoscale.supervisor import Fleet
 from scanfleet.supervisor import Child
 from tests.support.site import eventually
 
-# Stands in for `python -m worker`: says when its SIGTERM handler is in place, then on SIGTERM "drains" until
+# Stands in for `python -m scanfleet.worker`: says when its SIGTERM handler is in place, then on SIGTERM "drains" until
 # the test creates a file named after its index.
 STAND_IN = """
 import os, pathlib, signal, sys, time

@@ -13,9 +13,9 @@ from pydantic import TypeAdapter
 from scanfleet.checks import HeartbeatState
 from scanfleet.checks.assertions_model import Assertion, HeartbeatOnTimeAssertion
 from scanfleet.http import TlsInfo
-from worker.checks.assertions import evaluate
-from worker.checks.attempt import Observation
-from worker.checks.operators import json_equal, names_cover
+from scanfleet.worker.checks.assertions import evaluate
+from scanfleet.worker.checks.attempt import Observation
+from scanfleet.worker.checks.operators import json_equal, names_cover
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DOCUMENT = {

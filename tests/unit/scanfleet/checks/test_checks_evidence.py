@@ -13,9 +13,9 @@ import pytest
 from scanfleet.checks import HttpStep, parse_suite
 from scanfleet.http import BlockedAddressError, ResolutionError
 from scanfleet.http.failures import classify
-from worker.checks.attempt import Attempt, Observation
-from worker.checks.evidence import StepRecord, step_evidence
-from worker.checks.timing import Timings
+from scanfleet.worker.checks.attempt import Attempt, Observation
+from scanfleet.worker.checks.evidence import StepRecord, step_evidence
+from scanfleet.worker.checks.timing import Timings
 
 
 def _caused(exc: BaseException, cause: BaseException) -> BaseException:

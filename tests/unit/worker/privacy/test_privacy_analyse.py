@@ -5,8 +5,8 @@ from pathlib import Path
 import httpx
 
 from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
-from worker.privacy import EVIDENCE_KINDS, analyse
-from worker.privacy.rules import rules_markdown
+from scanfleet.worker.privacy import EVIDENCE_KINDS, analyse
+from scanfleet.worker.privacy.rules import rules_markdown
 
 RULES_MD = Path(__file__).resolve().parents[4] / "worker" / "privacy" / "RULES.md"
 

@@ -5,7 +5,7 @@ import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop
 from scanfleet.results import Severity
-from worker.privacy.cookies import collect_cookies, parse_cookie_date, parse_set_cookie
+from scanfleet.worker.privacy.cookies import collect_cookies, parse_cookie_date, parse_set_cookie
 
 
 def hop(url: str, *cookies: str, status: int = 200) -> Hop:

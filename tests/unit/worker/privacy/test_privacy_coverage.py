@@ -2,9 +2,9 @@ import httpx
 import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop
-from worker.privacy import analyse
-from worker.privacy.coverage import NOT_OBSERVED, collect_coverage
-from worker.privacy.document import parse_document
+from scanfleet.worker.privacy import analyse
+from scanfleet.worker.privacy.coverage import NOT_OBSERVED, collect_coverage
+from scanfleet.worker.privacy.document import parse_document
 
 URL = "https://example.com/"
 

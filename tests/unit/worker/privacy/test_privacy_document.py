@@ -2,7 +2,7 @@ import httpx
 import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop
-from worker.privacy.document import parse_document, parse_html, resolve_url
+from scanfleet.worker.privacy.document import parse_document, parse_html, resolve_url
 
 PAGE = "https://www.example.com/shop/item"
 

@@ -1,8 +1,8 @@
 import pytest
 
 from scanfleet.results import Severity
-from worker.privacy.document import parse_html
-from worker.privacy.forms import collect_forms
+from scanfleet.worker.privacy.document import parse_html
+from scanfleet.worker.privacy.forms import collect_forms
 
 HTTPS = "https://www.example.com/"
 HTTP = "http://www.example.com/"

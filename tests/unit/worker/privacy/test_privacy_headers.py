@@ -3,7 +3,7 @@ import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop
 from scanfleet.results import Severity
-from worker.privacy.headers import (
+from scanfleet.worker.privacy.headers import (
     collect_security_headers,
     parse_csp,
     parse_hsts,

@@ -1,6 +1,6 @@
 from scanfleet.results import Severity
-from worker.privacy.document import parse_html
-from worker.privacy.mixed_content import collect_mixed_content
+from scanfleet.worker.privacy.document import parse_html
+from scanfleet.worker.privacy.mixed_content import collect_mixed_content
 
 HTML = (
     '<link rel="preconnect" href="http://cdn.test">'

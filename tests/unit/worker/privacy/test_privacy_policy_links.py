@@ -1,8 +1,8 @@
 import pytest
 
 from scanfleet.results import Severity
-from worker.privacy.document import parse_html
-from worker.privacy.policy_links import collect_privacy_policy
+from scanfleet.worker.privacy.document import parse_html
+from scanfleet.worker.privacy.policy_links import collect_privacy_policy
 
 PAGE = "https://www.example.com/"
 

@@ -2,7 +2,7 @@ import httpx
 
 from scanfleet.http.fetch import FetchResult, Hop
 from scanfleet.results import Severity
-from worker.privacy.redirects import collect_redirects
+from scanfleet.worker.privacy.redirects import collect_redirects
 
 
 def test_chain_rows_and_final_url() -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
 from scanfleet.results import Evidence, Issue, Severity
-from worker.privacy import analyse
-from worker.privacy.rules import RULES, evaluate
+from scanfleet.worker.privacy import analyse
+from scanfleet.worker.privacy.rules import RULES, evaluate
 
 SECURE_HEADERS = {
     "content-type": "text/html",

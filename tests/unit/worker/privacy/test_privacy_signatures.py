@@ -1,7 +1,7 @@
 import pytest
 
-from worker.privacy import vendors as v
-from worker.privacy.signatures import SIGNATURES, find_signatures
+from scanfleet.worker.privacy import vendors as v
+from scanfleet.worker.privacy.signatures import SIGNATURES, find_signatures
 
 POSITIVE = [
     (v.GOOGLE_ANALYTICS, "gtag('config', 'G-7XK2M9QW4R');", ["G-7XK2M9QW4R"]),

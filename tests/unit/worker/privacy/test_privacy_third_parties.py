@@ -2,8 +2,8 @@ import httpx
 
 from scanfleet.http.fetch import FetchResult, Hop
 from scanfleet.results import Severity
-from worker.privacy.document import parse_document, parse_html
-from worker.privacy.third_parties import collect_third_parties
+from scanfleet.worker.privacy.document import parse_document, parse_html
+from scanfleet.worker.privacy.third_parties import collect_third_parties
 
 PAGE = "https://www.example.co.uk/shop/item"
 

@@ -5,7 +5,7 @@ import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
 from scanfleet.results import Severity
-from worker.privacy.tls import collect_tls, days_left, expiry_severity
+from scanfleet.worker.privacy.tls import collect_tls, days_left, expiry_severity
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

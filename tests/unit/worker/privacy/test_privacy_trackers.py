@@ -1,9 +1,9 @@
 import pytest
 
 from scanfleet.results import Severity
-from worker.privacy.document import parse_html
-from worker.privacy.trackers import collect_trackers, is_blocklisted
-from worker.privacy.vendors import VENDORS, Category, vendor_for
+from scanfleet.worker.privacy.document import parse_html
+from scanfleet.worker.privacy.trackers import collect_trackers, is_blocklisted
+from scanfleet.worker.privacy.vendors import VENDORS, Category, vendor_for
 
 PAGE = "https://shop.example.com/"
 
@@ -120,7 +120,7 @@ def test_no_document_no_rows() -> None:
 
 
 def test_inline_rows_are_indexed_under_the_vendors_own_domain() -> None:
-    from worker.scan import domains_seen
+    from scanfleet.worker.scan import domains_seen
 
     rows = collect_trackers(parse_html("<script>fbq('init', '1234567'); h._hjSettings={hjid:99999};</script>", PAGE))
     assert [row.details["registrable_domain"] for row in rows] == ["facebook.net", "hotjar.com"]
