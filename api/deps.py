@@ -8,27 +8,32 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
-from arq.connections import ArqRedis
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from redis.asyncio import Redis
 
-from scanfleet import jobs, logs, metrics
+from scanfleet import logs, metrics
 from scanfleet.api.errors import ApiError
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.ratelimit import RateLimiter
+from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings
 from scanfleet.db import api_keys
 from scanfleet.db.api_keys import Principal
 from scanfleet.db.pool import create_pool, create_read_pool
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.ratelimit import RateLimiter
+from scanfleet.db.store import PgJobStore
+from scanfleet.lifecycle import Lifecycle
 
 
 @dataclass
 class Resources:
     settings: Settings
     pool: asyncpg.Pool
-    queue: ArqRedis
+    redis: Redis
     gate: Gate
     limiter: RateLimiter
+    lifecycle: Lifecycle
     read_pool: asyncpg.Pool | None = None
 
     @property
@@ -46,9 +51,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         read_pool = await create_read_pool(settings)
         if read_pool is not None:
             opened.push_async_callback(read_pool.close)
-        queue = await jobs.connect(settings)
-        opened.push_async_callback(queue.aclose)
-        yield Resources(settings, pool, queue, Gate(queue), RateLimiter(queue), read_pool)
+        redis = await connection.connect(settings)
+        opened.push_async_callback(redis.aclose)
+        gate = Gate(redis)
+        lifecycle = Lifecycle(PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN)
+        yield Resources(settings, pool, redis, gate, RateLimiter(redis), lifecycle, read_pool)
 
 
 def resources(request: Request) -> Resources:

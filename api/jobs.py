@@ -11,15 +11,14 @@ from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from scanfleet import ids, jobs
+from scanfleet import ids
 from scanfleet.api import caching
-from scanfleet.api.admission import withdraw
 from scanfleet.api.deps import Resources
 from scanfleet.api.errors import ApiError, invalid, not_found
 from scanfleet.api.schemas import EvidenceOut, IssueOut, Page
 from scanfleet.db import results, scans
 from scanfleet.db.api_keys import Principal
-from scanfleet.db.scans import Kind, Scan
+from scanfleet.model import NOUN, Job, Kind
 
 ResultT = TypeVar("ResultT", EvidenceOut, IssueOut)
 
@@ -29,10 +28,9 @@ EvidenceKind = Annotated[str | None, Query(max_length=64, description="only evid
 Severity = Annotated[
     Literal["critical", "high", "medium", "low", "info"] | None, Query(description="only this severity")
 ]
-NOUN = {"privacy": "scan", "checks": "run"}
 
 
-async def job_of(res: Resources, principal: Principal, job_id: str, kind: Kind) -> Scan:
+async def job_of(res: Resources, principal: Principal, job_id: str, kind: Kind) -> Job:
     # The primary: a job is followed from the moment its submit answers, and its status never goes back.
     parsed = ids.parse(job_id)
     found = await scans.get(res.pool, principal.org_id, parsed, kind) if parsed else None
@@ -62,7 +60,7 @@ def id_cursor(cursor: str | None) -> uuid.UUID | None:
     return parsed
 
 
-async def results_source(res: Resources, principal: Principal, job_id: str, kind: Kind) -> tuple[Scan, asyncpg.Pool]:
+async def results_source(res: Resources, principal: Principal, job_id: str, kind: Kind) -> tuple[Job, asyncpg.Pool]:
     """The job, and the pool to read its results from.
 
     The replica when its copy of the job is final: a finished job's results never change, and they arrive with
@@ -98,12 +96,11 @@ async def evidence_page(
     )
 
 
-async def delete(res: Resources, principal: Principal, job: Scan, out: Callable[[Scan], BaseModel]) -> Response:
+async def delete(res: Resources, principal: Principal, job: Job, out: Callable[[Job], BaseModel]) -> Response:
     """Queued or running: cancel it (200 and the job). Finished: hide it at once (204); upkeep purges it."""
     if not job.status.final:
-        cancelled = await scans.cancel(res.pool, principal.org_id, job.id)
+        cancelled = await res.lifecycle.cancel(principal.org_id, job.id)
         if cancelled is not None:
-            await withdraw(res, jobs.job_id(job.id))
             return JSONResponse(out(cancelled).model_dump(mode="json"))
     # Finished (or it finished meanwhile).
     if not await scans.soft_delete(res.pool, principal.org_id, job.id):

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from scanfleet import urls
-from scanfleet.db.scans import Scan
+from scanfleet.model import Job
 
 T = TypeVar("T")
 
@@ -62,7 +62,7 @@ class JobOut(BaseModel):
     last_error: dict[str, str] | None = Field(description="the latest transient failure, while it waits to retry")
 
     @staticmethod
-    def common(job: Scan, status_url: str) -> dict[str, Any]:
+    def common(job: Job, status_url: str) -> dict[str, Any]:
         duration = (job.finished_at - job.started_at).total_seconds() if job.started_at and job.finished_at else None
         return {
             "id": job.id, "status": job.status.value, "status_url": status_url, "created_at": job.created_at,
@@ -82,7 +82,7 @@ class ScanOut(JobOut):
     )
 
     @classmethod
-    def of(cls, scan: Scan, status_url: str, reused: str | None = None) -> ScanOut:
+    def of(cls, scan: Job, status_url: str, reused: str | None = None) -> ScanOut:
         return cls(
             **cls.common(scan, status_url), url=scan.url or "", final_url=scan.final_url,
             http_status=scan.http_status, summary=scan.summary, reused=reused,

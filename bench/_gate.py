@@ -4,10 +4,10 @@ Each benchmark starts its own embedded Valkey (no persistence) in a temporary di
 needs workers, real arq worker processes: `python -m bench._gate --redis URL [--gated] ...`. Their one
 task, `bench_task(tag)`, sleeps a fixed service time and then writes "tag start end" (unix seconds, the
 host clock every process shares) to the hash `bench:runs` under its job id. `--gated` builds the worker
-as worker/app.py builds the platform's: the task wrapped in `worker.gated.run_gated` exactly as
-worker/tasks.py wraps run_scan (lease, renewal, `Gate.finish`, which frees the slot and dispatches the
-org's next job), plus `worker.wake.wake_on_dispatch` (a poll as soon as the gate announces a dispatch),
-unless `--no-wake`. Without `--gated` the task is the same body on plain arq, polling only. Both get the
+as worker/app.py builds the platform's: the broker's FleetWorker, each task run between the gate steps a
+delivery takes (`Gate.start` with a holder, then `Gate.finish`, which frees the slot and dispatches the org's
+next job), plus `FleetWorker.wake_on_dispatch` (a poll as soon as the gate announces a dispatch), unless
+`--no-wake`. Without `--gated` the task is the same body on plain arq, polling only. Both get the
 platform's arq options (keep_result 60, allow_abort_jobs, max_tries 3).
 """
 
@@ -28,16 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from arq import Worker, func
+from arq import func
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import serialize_job
 
 from bench._report import comma_list
 from bench._servers import stop_processes
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.embedded import EmbeddedValkey, die_with_parent
-from scanfleet.gate.gate import Gate
-from scanfleet.worker.gated import run_gated
-from scanfleet.worker.wake import wake_on_dispatch
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,14 +202,6 @@ async def wait_until(done: Callable[[], Awaitable[bool]], timeout: float, every:
 # --- the benchmark worker: `python -m bench._gate --redis URL ...` (started by `fleet`) ---
 
 
-async def _ended() -> bool:
-    return True  # a cancelled benchmark job is over: free its slot
-
-
-async def _no_hand_back() -> None:
-    """Never called: `_ended` says every cancelled job is over."""
-
-
 async def bench_task(ctx: dict[str, Any], tag: str) -> None:
     async def body() -> str:
         start = time.time()
@@ -221,8 +212,12 @@ async def bench_task(ctx: dict[str, Any], tag: str) -> None:
     gate: Gate | None = ctx["gate"]
     if gate is None:
         await body()
-    else:
-        await run_gated(gate, ctx["job_id"], LEASE_SECONDS, body, _ended, _no_hand_back)
+        return
+    holder = uuid.uuid4().hex  # the gate steps of one delivery (scanfleet.lifecycle.Delivery)
+    await gate.start(ctx["job_id"], LEASE_SECONDS, holder)
+    started = time.perf_counter()
+    await body()
+    await gate.finish(ctx["job_id"], time.perf_counter() - started, holder)
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -230,14 +225,14 @@ def run_worker(args: argparse.Namespace) -> None:
         ctx["service"] = args.service
         ctx["gate"] = Gate(ctx["redis"]) if args.gated else None
         if args.gated and not args.no_wake:
-            ctx["wake"] = asyncio.create_task(wake_on_dispatch(worker, ctx["gate"]))
+            ctx["wake"] = asyncio.create_task(worker.wake_on_dispatch(ctx["redis"], ctx["gate"].keys))
         await ctx["redis"].sadd(READY, os.getpid())
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "wake" in ctx:
             ctx["wake"].cancel()
 
-    worker = Worker(
+    worker = FleetWorker(
         functions=[func(bench_task, name=TASK)],
         redis_settings=RedisSettings.from_dsn(args.redis),
         on_startup=startup,
@@ -258,6 +253,6 @@ if __name__ == "__main__":
     parser.add_argument("--max-jobs", type=int, default=20)
     parser.add_argument("--poll-delay", type=float, default=0.005)
     parser.add_argument("--service", type=float, default=0.02, help="seconds each task sleeps")
-    parser.add_argument("--gated", action="store_true", help="wrap the task in run_gated, as the platform does")
+    parser.add_argument("--gated", action="store_true", help="gate steps around the task, as the platform")
     parser.add_argument("--no-wake", action="store_true", help="gated, but without the platform's wake-ups")
     run_worker(parser.parse_args())

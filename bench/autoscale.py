@@ -30,11 +30,11 @@ import asyncpg
 
 from bench._report import table
 from bench._servers import cancel_on_sigterm, postgres_and_valkey
-from scanfleet import jobs
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.stats import queue_truth
 from scanfleet.config import Settings
 from scanfleet.db.pool import create_pool
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.stats import queue_truth
 from tests.support.fleet import Supervisor, fleet_env, flood, flood_org, unfinished
 from tests.support.site import FixtureSite, Page, eventually
 
@@ -75,7 +75,7 @@ async def measure(
         "autoscale_target_wait_seconds": 2,
         "log_level": "WARNING",
     }
-    redis = await jobs.connect(settings.model_copy(update={"redis_url": redis_url}))
+    redis = await connection.connect(settings.model_copy(update={"redis_url": redis_url}))
     await redis.flushdb()
     gate = Gate(redis)
     env = fleet_env(str(settings.database_url), redis_url, policy)

@@ -17,7 +17,7 @@ target on 127.0.0.19, in one of two variants:
 
 A round runs --workers real worker processes (`python -m scanfleet.worker`, built by worker.app.build_worker, each
 with --max-jobs slots) and, in this process, the scheduler's part for deferred jobs and expired leases
-(scheduler.upkeep.bring_back_deferred and reap, every --scheduler-interval seconds, as `python -m scanfleet.scheduler`
+(scheduler.reaper.bring_back_deferred and reap, every --scheduler-interval seconds, as `python -m scanfleet.scheduler`
 does). After a few untimed warm-up scans, --scans scans are recorded in PostgreSQL and admitted through the
 capacity gate at once (target i % 10, spread over enterprise organisations whose running limits together
 exceed the fleet's slots, so the fleet is the bottleneck). Both sides have the same settings but for
@@ -63,15 +63,15 @@ from bench._gate import in_parallel, wait_until
 from bench._report import arguments, comma_list, table
 from bench._servers import cancel_on_sigterm, postgres_and_valkey
 from bench.e2e_scans import shop_page, wait_started, worker_processes
-from scanfleet import jobs
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker import connection, jobs, keys
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import WORKERS as WORKERS_KEY
 from scanfleet.config import Settings
 from scanfleet.db import orgs, scans
 from scanfleet.db.pool import create_pool
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.stats import WORKERS_KEY
-from scanfleet.gate.tiers import DEFAULTS
-from scanfleet.scheduler import upkeep
+from scanfleet.scheduler import reaper
+from scanfleet.tiers import DEFAULTS
 from tests.support.fleet import fleet_env
 from tests.support.site import FixtureSite, html
 
@@ -214,8 +214,8 @@ class Bench:
 
     async def _scheduler(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await upkeep.reap(self.gate)
-            await upkeep.bring_back_deferred(self.gate)
+            await reaper.reap(self.gate)
+            await reaper.bring_back_deferred(self.gate)
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.args.scheduler_interval)
 
@@ -228,7 +228,7 @@ class Bench:
         for index, scan in enumerate(recorded):
             tenant = tenants[index % count]
             admission = await self.gate.admit(
-                tenant.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.limits
+                tenant.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.limits
             )
             if admission.outcome == "rejected":
                 raise RuntimeError(f"the gate refused a scan: {admission}")
@@ -257,7 +257,7 @@ class Bench:
         async def settled() -> bool:
             # The gate first: a worker records the outcome in PostgreSQL before it frees the job in the gate,
             # so a job the gate no longer holds must be final in PostgreSQL read afterwards.
-            states = dict(zip(ids, await self.gate.states([jobs.job_id(scan_id) for scan_id in ids]), strict=True))
+            states = dict(zip(ids, await self.gate.states([keys.job_id(scan_id) for scan_id in ids]), strict=True))
             current = await scans.statuses(self.pool, ids)
             pending = [scan_id for scan_id in ids if not current[scan_id].final]
             lost = [str(scan_id) for scan_id in pending if states[scan_id] is None]
@@ -378,7 +378,7 @@ async def main(args: argparse.Namespace) -> None:
             flush=True,
         )
         pool = await create_pool(settings)
-        redis = await jobs.connect(settings)
+        redis = await connection.connect(settings)
         bench = Bench(args, settings, pool, redis, Gate(redis), healthy_urls, hole, dead_urls, logs)
         try:
             await bench.run()

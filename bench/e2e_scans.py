@@ -53,7 +53,7 @@ from arq.connections import ArqRedis
 
 from bench._report import arguments, comma_list, table
 from bench._servers import cancel_on_sigterm, postgres_and_valkey, stop_processes
-from scanfleet import jobs
+from scanfleet.broker import connection
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
@@ -261,7 +261,7 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
 
     url, page_bytes = serve_page(site)
     pool = await create_pool(settings)
-    queue = await jobs.connect(settings)
+    queue = await connection.connect(settings)
     app = create_app(settings)
     env = {
         **os.environ,
@@ -348,7 +348,7 @@ def run_baseline_worker() -> None:
 
     Worker(
         functions=[func(fetch_page, name="fetch_page")],
-        redis_settings=jobs.redis_settings(settings),
+        redis_settings=connection.redis_settings(settings),
         queue_name=BASELINE_QUEUE,
         max_jobs=settings.worker_max_jobs,
         poll_delay=settings.worker_poll_delay_seconds,

@@ -39,8 +39,7 @@ from scanfleet import ids
 from scanfleet.config import Settings
 from scanfleet.db import orgs, results, scans
 from scanfleet.db.results import EVIDENCE_COLUMNS
-from scanfleet.db.scans import Scan
-from scanfleet.results import Evidence, Issue, Outcome, ScanStatus, Severity
+from scanfleet.model import Evidence, Issue, Job, Outcome, Severity, Status
 
 PAGE = "https://shop.example.com/"
 THIRD_PARTIES = ["www.googletagmanager.com", "connect.facebook.net", "px.ads.example.net", "cdn.segment.com"]
@@ -110,7 +109,7 @@ def make_outcome(evidence_rows: int, issue_rows: int) -> Outcome:
         Issue(f"issue_{n}", Severity.LOW, f"Issue {n}", "An explanation a person can act on. " * 4, (n, n + 1))
         for n in range(issue_rows)
     ]
-    return Outcome(ScanStatus.SUCCEEDED, final_url=PAGE, http_status=200, evidence=evidence, issues=issues)
+    return Outcome(Status.SUCCEEDED, final_url=PAGE, http_status=200, evidence=evidence, issues=issues)
 
 
 def raw_records(scan_id: uuid.UUID, org_id: uuid.UUID, evidence: list[Evidence]) -> list[tuple[object, ...]]:
@@ -122,7 +121,7 @@ def raw_records(scan_id: uuid.UUID, org_id: uuid.UUID, evidence: list[Evidence])
     ]
 
 
-async def claimed_scans(pool: asyncpg.Pool, org_id: uuid.UUID, count: int) -> list[Scan]:
+async def claimed_scans(pool: asyncpg.Pool, org_id: uuid.UUID, count: int) -> list[Job]:
     """`count` queued scans, inserted in one COPY and then claimed one by one as a worker would."""
     new = [ids.new_id() for _ in range(count)]
     async with pool.acquire() as conn:

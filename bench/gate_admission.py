@@ -30,8 +30,8 @@ from arq.connections import ArqRedis
 from bench._gate import TASK, connected_valkey, in_parallel, new_job_id, payload
 from bench._report import arguments, percentile, table
 from bench._servers import cancel_on_sigterm
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import limits_for
+from scanfleet.broker.gate import Gate
+from scanfleet.tiers import limits_for
 
 UNLIMITED = 10**9
 VARIANTS = {

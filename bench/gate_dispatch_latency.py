@@ -9,7 +9,7 @@ arrivals fall at random points of the worker's poll cycle), so every job finds t
   gate          `Gate.admit` (an enterprise org: 20 running slots, so every job is 'dispatched' into
                 arq's queue in the same step, "held" counts any that were not: a dispatched job holds
                 a slot until it ends); the worker is built like the platform's: the task under
-                `run_gated`, and `wake_on_dispatch` polling as soon as the gate announces a dispatch.
+                the gate's start and finish, and `wake_on_dispatch` polling as soon as the gate announces a dispatch.
   gate no wake  the same without `wake_on_dispatch`: arq's polling alone.
   arq           plain `ArqRedis.enqueue_job`; the worker runs the same body without the gate, polling.
 
@@ -47,8 +47,8 @@ from bench._gate import (
 )
 from bench._report import arguments, percentile, table
 from bench._servers import cancel_on_sigterm
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import limits_for
+from scanfleet.broker.gate import Gate
+from scanfleet.tiers import limits_for
 
 SYSTEMS = [("gate", True, True), ("gate no wake", True, False), ("arq", False, False)]  # name, gated, wake-ups
 

@@ -4,7 +4,7 @@
                                   [--warmup 2] [--window 10] [--poll-delays 0.005,0.05] [--heavy-factor 10]
 
 Starts an embedded Valkey and, per poll delay and case, a fresh fleet of --workers arq worker processes
-(max_jobs each, built like the platform's: a task sleeping --service-ms under `run_gated`, and
+(max_jobs each, built like the platform's: a task sleeping --service-ms between the gate's start and finish, and
 wake-on-dispatch). The fleet is smaller than the orgs' running limits summed, so jobs always wait.
 Every --refill-ms this process tops each org's waiting list in the gate back up with `Gate.admit`, so no
 org ever runs dry:
@@ -36,8 +36,8 @@ from arq.connections import ArqRedis
 from bench._gate import FleetSpec, add_poll_delays, connected_valkey, fleet, new_job_id, payload, read_runs
 from bench._report import arguments, jain, percentile, table
 from bench._servers import cancel_on_sigterm
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import Limits, limits_for
+from scanfleet.broker.gate import Gate
+from scanfleet.tiers import Limits, limits_for
 
 
 async def keep_full(gate: Gate, orgs: list[uuid.UUID], limits: list[Limits], submitted: dict[str, float], every: float):

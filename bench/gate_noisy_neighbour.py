@@ -7,8 +7,8 @@ Starts an embedded Valkey and, for each poll delay and system, a fresh fleet of 
 processes (max_jobs each) running a task that sleeps --service-ms. Org A (enterprise) submits --a-jobs
 jobs as fast as --clients concurrent callers can, then org B (free) submits one job:
 
-  gate     A and B through `Gate.admit`; workers built like the platform's (the task under `run_gated`,
-           wake-on-dispatch beside arq's polling). A's max_queued is raised to --a-jobs so the gate holds
+  gate     A and B through `Gate.admit`; workers built like the platform's (the task between the gate's start
+           and finish, wake-on-dispatch beside arq's polling). A's max_queued is raised to --a-jobs so the gate holds
            all of A's burst (with the enterprise default of 200 it would accept 220 and refuse the rest,
            which is not this question); A still runs at most 20 at a time, so B's job is dispatched at once.
   no gate  plain arq `enqueue_job` for both, the same task body: one FIFO queue, B's job behind A's.
@@ -47,8 +47,8 @@ from bench._gate import (
 )
 from bench._report import arguments, table
 from bench._servers import cancel_on_sigterm
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import limits_for
+from scanfleet.broker.gate import Gate
+from scanfleet.tiers import limits_for
 
 
 async def one_run(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespace, spec: FleetSpec) -> list[object]:

@@ -34,11 +34,11 @@ from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from bench._gate import connected_valkey, in_parallel, new_job_id, payload
 from bench._report import arguments, comma_list, percentile, table
 from bench._servers import cancel_on_sigterm
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.stats import queue_truth
 from scanfleet.config import Settings
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.stats import queue_truth
-from scanfleet.gate.tiers import limits_for
 from scanfleet.scheduler.observe import Observer
+from scanfleet.tiers import limits_for
 
 UNLIMITED = 10**9
 LIMITS = limits_for("enterprise", max_running=UNLIMITED, max_queued=UNLIMITED)
@@ -74,7 +74,7 @@ async def admit(gate: Gate, orgs: list[uuid.UUID], count: int) -> None:
 async def start_head(gate: Gate, redis: ArqRedis, count: int) -> None:
     """Start the `count` oldest not-started jobs, as workers taking the head of the queue would."""
     started = 0
-    for job_id in await redis.zrange(gate.queue_name, 0, -1):
+    for job_id in await redis.zrange(gate.keys.queue, 0, -1):
         if started == count:
             return
         job = job_id.decode()
@@ -116,8 +116,8 @@ async def main(args: argparse.Namespace) -> None:
 
             async def depth() -> None:
                 async with redis.pipeline(transaction=False) as pipe:
-                    pipe.zcard(gate.queue_name)
-                    pipe.zcount(gate.queue_name, "-inf", int(time.time() * 1000))
+                    pipe.zcard(gate.keys.queue)
+                    pipe.zcount(gate.keys.queue, "-inf", int(time.time() * 1000))
                     await pipe.execute()
 
             shape = f"{truth.ready:,} ready, {truth.running:,} running"

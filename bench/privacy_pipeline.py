@@ -39,7 +39,7 @@ from bench.evidence_write import claimed_scans
 from scanfleet.config import Settings
 from scanfleet.db import orgs, results
 from scanfleet.http import AddressPolicy, FetchLimits, FetchResult, SafeFetcher
-from scanfleet.results import Outcome, ScanStatus
+from scanfleet.model import Outcome, Status
 from scanfleet.worker.privacy.analyse import collect_evidence
 from scanfleet.worker.privacy.document import parse_document
 from scanfleet.worker.privacy.rules import evaluate
@@ -88,7 +88,7 @@ async def measure(
     document = parse_document(result)
     now = datetime.now(UTC)
     evidence = collect_evidence(result, document, now)
-    outcome = Outcome(ScanStatus.SUCCEEDED, result.final.url, 200, evidence=evidence, issues=evaluate(evidence))
+    outcome = Outcome(Status.SUCCEEDED, result.final.url, 200, evidence=evidence, issues=evaluate(evidence))
     claimed = await claimed_scans(pool, org_id, count + 1)
     await results.record_outcome(pool, claimed[-1], outcome)  # warm-up: prepared statements, the pool's connection
 

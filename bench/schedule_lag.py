@@ -19,19 +19,20 @@ from datetime import UTC, datetime, timedelta
 from bench._gate import valkey
 from bench._report import arguments, comma_list, percentile, table
 from bench._servers import cancel_on_sigterm, scratch_postgres
-from scanfleet import ids, jobs
+from scanfleet import ids
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import orgs
 from scanfleet.db.pool import create_pool
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import limits_for
 from scanfleet.scheduler import firing
+from scanfleet.tiers import limits_for
 
 
 async def one_run(database_url: str, redis_url: str, count: int, window: float, tick: float, replicas: int) -> list:
     settings = Settings(database_url=database_url, redis_url=redis_url, db_pool_max_size=4 * replicas)
     pool = await create_pool(settings)
-    redis = await jobs.connect(settings)
+    redis = await connection.connect(settings)
     try:
         await redis.flushdb()
         await pool.execute("TRUNCATE schedules, schedule_fires, scans")

@@ -8,13 +8,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from scanfleet import jobs, runtime
+from scanfleet import runtime
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import connect
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import TIERS
 from scanfleet.logs import configure_logging
+from scanfleet.tiers import TIERS
 
 
 def _settings() -> Settings:
@@ -123,7 +124,7 @@ async def cmd_org_set(conn: Any, args: argparse.Namespace) -> int:
     updated = await orgs.set_capacity(conn, org.id, args.tier or org.tier, max_running, max_queued)
     assert updated is not None
     # The gate holds each org's limits for promotions; tell it now, so raised limits apply at once.
-    redis = await jobs.connect(_settings())
+    redis = await connection.connect(_settings())
     try:
         await Gate(redis).set_limits(updated.id, updated.limits)
     finally:

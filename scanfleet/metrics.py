@@ -53,7 +53,7 @@ LEASES_REAPED = Counter("scanfleet_leases_reaped_total", "Jobs requeued because 
 HEARTBEATS_MISSED = Counter("scanfleet_heartbeats_missed_total", "Heartbeat deadlines missed (each a failed run).")
 SCHEDULE_FIRES = Counter(
     "scanfleet_schedule_fires_total",
-    "Schedule fires by outcome: accepted, reused (still running), rejected.",
+    "Schedule fires by outcome: accepted, reused (still running), rejected, error (cannot fire: paused).",
     ["outcome"],
 )
 SCHEDULING_LAG = Histogram(

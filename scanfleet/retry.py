@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from scanfleet.backoff import Backoff
 from scanfleet.config import Settings
-from scanfleet.results import Outcome, ScanStatus
+from scanfleet.model import Outcome, Status
 
 TRANSIENT_CODES = frozenset({"timeout", "connect_error", "protocol_error", "dns_unavailable"})
 
 
 def is_transient(outcome: Outcome) -> bool:
-    if outcome.status is not ScanStatus.FAILED:
+    if outcome.status is not Status.FAILED:
         return False
     if outcome.error_code == "http_error":
         return outcome.http_status is not None and (outcome.http_status >= 500 or outcome.http_status == 429)

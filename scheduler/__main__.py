@@ -8,16 +8,18 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from redis.exceptions import RedisError
-
-from scanfleet import jobs, tracing
+from scanfleet import tracing
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings, get_settings
 from scanfleet.db.errors import unavailable
 from scanfleet.db.pool import create_pool
-from scanfleet.gate.gate import Gate
+from scanfleet.db.store import PgJobStore
+from scanfleet.lifecycle import Lifecycle
 from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.logs import configure_logging
-from scanfleet.scheduler import firing, observe, retention, upkeep, webhooks
+from scanfleet.scheduler import erase, firing, heartbeats, observe, partitions, reaper, reconcile, retention, webhooks
 
 log = logging.getLogger("scheduler")
 
@@ -28,7 +30,7 @@ async def every(interval: float, stop: asyncio.Event, name: str, round_: Callabl
             await round_()
         except Exception as exc:
             # A failed round is retried next time, not fatal. A server restarting is expected: one line, no trace.
-            if unavailable(exc) or isinstance(exc, RedisError):
+            if unavailable(exc) or isinstance(exc, REDIS_DOWN):
                 log.warning("%s round skipped: %s unavailable (%s)", name, _server_of(exc), exc)
             else:
                 log.exception("%s round failed", name)
@@ -37,38 +39,39 @@ async def every(interval: float, stop: asyncio.Event, name: str, round_: Callabl
 
 
 def _server_of(exc: BaseException) -> str:
-    return "Redis" if isinstance(exc, RedisError) else "PostgreSQL"
+    return "PostgreSQL" if unavailable(exc) else "Redis"
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings)
-    redis = await jobs.connect(settings)
+    redis = await connection.connect(settings)
     gate = Gate(redis)
+    lifecycle = Lifecycle(PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN)
     observer = observe.Observer(gate, settings)
     deliverer = webhooks.deliverer_for(settings, pool, redis)
 
     async def upkeep_round() -> None:
-        await upkeep.make_partitions(pool, settings)
-        await retention.export_horizon(pool)
-        await upkeep.reconcile(pool, gate, settings)
-        await upkeep.purge(pool, settings)
+        await partitions.make_partitions(pool, settings)
+        await partitions.export_horizon(pool)
+        await reconcile.reconcile(pool, lifecycle, gate, settings)
+        await retention.purge(pool, settings)
         await webhooks.purge(pool, settings.webhook_keep_seconds)
         await firing.export_gauges(pool)
 
     try:
         await asyncio.gather(
             # The reaper runs often: a dead worker's job should run again within seconds of its lease.
-            every(settings.reaper_interval_seconds, stop, "reaper", lambda: upkeep.reap(gate)),
-            every(settings.reaper_interval_seconds, stop, "deferred", lambda: upkeep.bring_back_deferred(gate)),
+            every(settings.reaper_interval_seconds, stop, "reaper", lambda: reaper.reap(gate)),
+            every(settings.reaper_interval_seconds, stop, "deferred", lambda: reaper.bring_back_deferred(gate)),
             every(settings.reaper_interval_seconds, stop, "observe", observer.round),
-            every(settings.reaper_interval_seconds, stop, "heartbeats", lambda: upkeep.heartbeat_deadlines(pool)),
-            every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, gate)),
+            every(settings.reaper_interval_seconds, stop, "heartbeats", lambda: heartbeats.heartbeat_deadlines(pool)),
+            every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, lifecycle)),
             every(settings.webhook_interval_seconds, stop, "webhooks", lambda: webhooks.deliver(deliverer)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
             every(
                 settings.scheduler_interval_seconds, stop, "retention", lambda: retention.drop_expired(pool, settings)
             ),
-            every(settings.scheduler_interval_seconds, stop, "erase", lambda: retention.erase_round(pool, settings)),
+            every(settings.scheduler_interval_seconds, stop, "erase", lambda: erase.erase_round(pool, settings)),
         )
     finally:
         await deliverer.aclose()

@@ -10,12 +10,13 @@ from prometheus_client import Gauge
 
 from scanfleet import metrics
 from scanfleet.autoscale.policy import ScalingPolicy
-from scanfleet.breakers import DEFAULT_PREFIX as BREAKER_PREFIX
-from scanfleet.breakers import breaker_gauges
+from scanfleet.broker.breakers import breaker_gauges
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import BREAKER_PREFIX
+from scanfleet.broker.keys import WORKERS as WORKERS_KEY
+from scanfleet.broker.stats import QueueTruth, queue_truth, tier_totals
 from scanfleet.config import Settings
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.stats import WORKERS_KEY, QueueTruth, queue_truth, tier_totals
-from scanfleet.gate.tiers import TIERS
+from scanfleet.tiers import TIERS
 
 BREAKER_KINDS = ("target", "postgres", "webhook")  # always exported, so a kind that never tripped reads 0
 
@@ -36,7 +37,7 @@ class Observer:
 
     async def round(self) -> QueueTruth:
         truth = await queue_truth(self.gate, self.workers_key)
-        queue = self.gate.queue_name
+        queue = self.gate.keys.queue
         for state, count in (("ready", truth.ready), ("running", truth.running), ("deferred", truth.deferred)):
             metrics.QUEUE_JOBS.labels(queue, state).set(count)
         metrics.QUEUE_OLDEST_READY_AGE.labels(queue).set(truth.oldest_ready_age_seconds)

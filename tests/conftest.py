@@ -19,12 +19,13 @@ import trustme
 from arq import Worker
 from arq.connections import ArqRedis
 
-from scanfleet import jobs
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import GateKeys
 from scanfleet.config import Settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
-from scanfleet.gate.gate import Gate
 from scanfleet.supervisor import create_database, prepare_schema
 from tests.support.app import api_client, running_worker
 from tests.support.site import FixtureSite
@@ -124,7 +125,7 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="session")
 async def queue(settings: Settings) -> AsyncIterator[ArqRedis]:
-    redis = await jobs.connect(settings)
+    redis = await connection.connect(settings)
     yield redis
     await redis.aclose()
 
@@ -170,7 +171,7 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
 async def gate(queue: ArqRedis) -> AsyncIterator[Gate]:
     """A gate of its own (key prefix and arq queue), out of reach of the session's worker."""
     name = f"t{uuid.uuid4().hex[:10]}"
-    isolated = Gate(queue, prefix=f"{name}:gate:", queue_name=f"{name}:queue")
+    isolated = Gate(queue, GateKeys(prefix=f"{name}:gate:", queue=f"{name}:queue"))
     yield isolated
     keys = [key async for key in queue.scan_iter(match=f"{name}:*")]
     if keys:

@@ -9,22 +9,22 @@ from typing import Any
 
 import asyncpg
 import httpx
-from arq import func
 
-from scanfleet import jobs
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker import connection
+from scanfleet.broker import jobs as broker_jobs
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.worker import REDIS_DOWN, FleetWorker, announce, task, worker_name
 from scanfleet.config import Settings
 from scanfleet.db import heartbeats
 from scanfleet.db.pool import create_pool
-from scanfleet.gate.gate import Gate
+from scanfleet.db.store import PgJobStore
 from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, client_ssl_context, guarded_client
+from scanfleet.lifecycle import Lifecycle
 from scanfleet.retry import RetryPolicy
 from scanfleet.worker.checks import CheckEnv
-from scanfleet.worker.fleet_worker import FleetWorker
-from scanfleet.worker.platform import Platform, pause_while_down
-from scanfleet.worker.presence import announce, export_slots, worker_name
+from scanfleet.worker.outage import OutageGuard, pause_while_down
 from scanfleet.worker.tasks import Deps, run_checks, run_scan
-from scanfleet.worker.wake import wake_on_dispatch
 
 _UNLIMITED = 1_000_000
 
@@ -68,47 +68,49 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
         pool = await create_pool(settings)
         redis = ctx["redis"]
         gate = Gate(redis)
-        platform = Platform(
+        outage = OutageGuard(
             pool,
             SharedBreakers(redis, "postgres", settings.breaker_db_fail_max, settings.breaker_db_reset_seconds),
             settings.result_hold_seconds,
             settings.breaker_db_reset_seconds,
         )
+        lifecycle = Lifecycle(PgJobStore(pool), gate, settings.lease_seconds, hold=outage.write, unreachable=REDIS_DOWN)
+        ctx["pool"] = pool
         ctx["deps"] = Deps(
-            settings=settings, pool=pool, fetcher=fetcher_for(settings), gate=gate, checks=checks_for(settings, pool),
+            settings=settings, lifecycle=lifecycle, fetcher=fetcher_for(settings), checks=checks_for(settings, pool),
             targets=SharedBreakers(
                 redis, "target", settings.breaker_fail_max, settings.breaker_reset_seconds,
                 trial_seconds=settings.scan_timeout_seconds + 5,  # the trial is a whole scan
             ),
-            platform=platform, retry=RetryPolicy.from_settings(settings),
+            outage=outage, retry=RetryPolicy.from_settings(settings),
         )  # fmt: skip
-        export_slots(worker)
+        worker.export_slots()
         ctx["background"] = [
-            asyncio.create_task(wake_on_dispatch(worker, gate)),
-            asyncio.create_task(pause_while_down(worker, platform, worker.draining)),
+            asyncio.create_task(worker.wake_on_dispatch(redis, gate.keys)),
+            asyncio.create_task(pause_while_down(worker, outage)),
             asyncio.create_task(announce(redis, worker_name())),
         ]
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        for task in ctx.get("background", []):
-            task.cancel()
+        for background in ctx.get("background", []):
+            background.cancel()
         await asyncio.gather(*ctx.get("background", []), return_exceptions=True)
         deps: Deps | None = ctx.get("deps")
         if deps is not None:
             await deps.fetcher.aclose()
-            await deps.pool.close()
+            await ctx["pool"].close()
 
     hold = settings.result_hold_seconds + 15
-    redis_settings = jobs.redis_settings(settings)
+    redis_settings = connection.redis_settings(settings)
     options: dict[str, Any] = {
         "functions": [
             # Past its own time limit a job may still hold its result while PostgreSQL is away.
-            func(run_scan, name=jobs.RUN_SCAN, timeout=settings.scan_timeout_seconds + hold),
-            func(run_checks, name=jobs.RUN_CHECKS, timeout=settings.run_timeout_seconds + hold),
+            task(run_scan, broker_jobs.RUN_SCAN, settings.scan_timeout_seconds + hold),
+            task(run_checks, broker_jobs.RUN_CHECKS, settings.run_timeout_seconds + hold),
         ],
         "redis_settings": redis_settings,
         # arq's own Sentinel client would have no retry: a failover mid-command would crash the worker.
-        "redis_pool": jobs.sentinel_client(redis_settings) if settings.redis_sentinels else None,
+        "redis_pool": connection.sentinel_client(redis_settings) if settings.redis_sentinels else None,
         "on_startup": startup,
         "on_shutdown": shutdown,
         "max_jobs": settings.worker_max_jobs,

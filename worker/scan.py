@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from scanfleet.http import FetchError, FetchResult, SafeFetcher
-from scanfleet.results import DomainSeen, Evidence, Outcome, ScanStatus
+from scanfleet.model import DomainSeen, Evidence, Outcome, Status
 from scanfleet.worker.privacy import analyse
 
 log = logging.getLogger(__name__)
@@ -16,10 +16,10 @@ async def scan_url(fetcher: SafeFetcher, url: str) -> Outcome:
         result = await fetcher.fetch(url)
     except FetchError as exc:
         # What was seen before the failure (say, a redirect to a refused address) is evidence too.
-        outcome = _analysed(FetchResult(hops=exc.hops, body=b"")) if exc.hops else Outcome(ScanStatus.FAILED)
+        outcome = _analysed(FetchResult(hops=exc.hops, body=b"")) if exc.hops else Outcome(Status.FAILED)
         return _failed(outcome, exc.code, exc.message)
     outcome = _analysed(result)
-    if outcome.status is ScanStatus.FAILED:
+    if outcome.status is Status.FAILED:
         return outcome
     if result.final.status >= 400:
         return _failed(outcome, "http_error", f"the final response has status {result.final.status}")
@@ -37,12 +37,12 @@ def _analysed(result: FetchResult) -> Outcome:
         # A page that trips our analysers is our bug, not the target's: record it and keep the worker going.
         log.exception("analysis failed for %s", final.url)
         return _failed(
-            Outcome(ScanStatus.FAILED, final_url=final.url, http_status=final.status),
+            Outcome(Status.FAILED, final_url=final.url, http_status=final.status),
             "analysis_error",
             "the page could not be analysed",
         )
     return Outcome(
-        ScanStatus.SUCCEEDED, final_url=final.url, http_status=final.status, evidence=evidence, issues=issues,
+        Status.SUCCEEDED, final_url=final.url, http_status=final.status, evidence=evidence, issues=issues,
         domains=domains_seen(evidence),
     )  # fmt: skip
 
@@ -64,7 +64,7 @@ def domains_seen(evidence: list[Evidence]) -> list[DomainSeen]:
 
 
 def _failed(outcome: Outcome, code: str, message: str) -> Outcome:
-    outcome.status = ScanStatus.FAILED
+    outcome.status = Status.FAILED
     outcome.error_code = code
     outcome.error_message = message
     return outcome

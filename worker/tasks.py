@@ -1,4 +1,9 @@
-"""arq tasks. Each is safe to run twice: the database decides which delivery's result counts."""
+"""arq tasks. Each is safe to run twice: the database decides which delivery's result counts.
+
+A task is one delivery (scanfleet.lifecycle.Delivery) and the decisions about it, in order: claim the row,
+end a job whose workers keep dying, wait out its target's open circuit, produce the outcome, then retry a
+transient failure or finish.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +18,19 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from scanfleet import metrics
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker.jobs import RUN_CHECKS, RUN_SCAN
 from scanfleet.checks import parse_suite
 from scanfleet.config import Settings
-from scanfleet.db import results, scans
 from scanfleet.db.errors import unavailable
-from scanfleet.db.scans import Scan
-from scanfleet.gate.gate import Gate
 from scanfleet.http import SafeFetcher
-from scanfleet.jobs import RUN_CHECKS, RUN_SCAN
+from scanfleet.lifecycle import Delivery, Lifecycle, workers_lost
 from scanfleet.logs import annotate, job_context
-from scanfleet.results import Outcome, ScanStatus, workers_lost
+from scanfleet.model import Job, Kind, Outcome, Status
 from scanfleet.retry import RetryPolicy, is_transient
 from scanfleet.worker.checks import CheckEnv, run_suite
-from scanfleet.worker.gated import Deferred, run_gated
-from scanfleet.worker.platform import Platform
+from scanfleet.worker.outage import OutageGuard
 from scanfleet.worker.scan import scan_url
 
 log = logging.getLogger(__name__)
@@ -39,146 +39,128 @@ log = logging.getLogger(__name__)
 @dataclass
 class Deps:
     settings: Settings
-    pool: asyncpg.Pool
+    lifecycle: Lifecycle
     fetcher: SafeFetcher
-    gate: Gate
     checks: Callable[[uuid.UUID], CheckEnv]  # the check environment for an organisation's run
     targets: SharedBreakers  # one circuit per target host
-    platform: Platform
+    outage: OutageGuard
     retry: RetryPolicy
 
 
 @dataclass(frozen=True)
-class Job:
-    task: str
-    id: uuid.UUID
-    produce: Callable[[Scan], Awaitable[Outcome]]
-    # The host whose circuit guards this job; None where a failing target is the result itself (a test
-    # run reports the outage its checks found, so deferring it would hide exactly what it is for).
-    target: Callable[[Scan], str | None] = lambda _: None
+class Task:
+    """What a task does with its job, and the host whose circuit guards it: None where a failing target is the
+    result itself (a test run reports the outage its checks found, so deferring it would hide exactly that)."""
+
+    name: str
+    kind: Kind
+    timeout: float
+    produce: Callable[[Job], Awaitable[Outcome]]
+    target: Callable[[Job], str | None] = lambda _: None
 
 
 async def run_scan(ctx: dict[str, Any], scan_id: str, context: dict[str, str] | None = None) -> str:
     deps: Deps = ctx["deps"]
-    job = Job(
-        RUN_SCAN, uuid.UUID(scan_id), lambda scan: scan_url(deps.fetcher, scan.url or ""),
+    task = Task(
+        RUN_SCAN, "privacy", deps.settings.scan_timeout_seconds, lambda scan: scan_url(deps.fetcher, scan.url or ""),
         target=lambda scan: urlsplit(scan.url or "").hostname,
     )  # fmt: skip
-    return await _gated_job(ctx, job, deps.settings.scan_timeout_seconds, context)
+    with job_context(ctx["job_id"], task.name, context):  # its log lines and span carry its cause's ids
+        return await perform(deps, task, uuid.UUID(scan_id))
 
 
 async def run_checks(ctx: dict[str, Any], run_id: str, context: dict[str, str] | None = None) -> str:
     deps: Deps = ctx["deps"]
-
     limit = deps.settings.run_timeout_seconds
 
-    async def check(run: Scan) -> Outcome:
+    async def check(run: Job) -> Outcome:
         suite = parse_suite(run.spec)
         try:
             async with asyncio.timeout(limit):
                 result = await run_suite(suite, deps.checks(run.org_id))
         except TimeoutError:
-            return Outcome(ScanStatus.FAILED, error_code="timeout", error_message=f"the run took over {limit:g}s")
+            return Outcome.failed("timeout", f"the run took over {limit:g}s")
         # The run itself succeeded; what it found about the customer's service is its verdict.
-        return Outcome(ScanStatus.SUCCEEDED, evidence=result.evidence, verdict=result.verdict)
+        return Outcome(Status.SUCCEEDED, evidence=result.evidence, verdict=result.verdict)
 
-    return await _gated_job(ctx, Job(RUN_CHECKS, uuid.UUID(run_id), check), limit, context)
-
-
-async def _gated_job(ctx: dict[str, Any], job: Job, timeout: float, context: dict[str, str] | None) -> str:
-    deps: Deps = ctx["deps"]
-    claimed: list[Scan] = []  # what this delivery claimed, for a hand-back if the worker stops
-
-    async def hand_back() -> None:
-        if claimed:
-            await scans.hand_back(deps.pool, claimed[0])
-        metrics.JOBS_HANDED_BACK.labels(job.task).inc()
-
-    # Its log lines and span carry the ids of the request or fire that caused it.
-    with job_context(ctx["job_id"], job.task, context):
-        return await run_gated(
-            deps.gate,
-            ctx["job_id"],
-            deps.settings.lease_seconds,
-            lambda: _run(deps, job, timeout, claimed),
-            # Cancelled by a DELETE, the job is final already.
-            lambda: scans.is_final(deps.pool, job.id),
-            hand_back,
-        )
+    with job_context(ctx["job_id"], RUN_CHECKS, context):
+        return await perform(deps, Task(RUN_CHECKS, "checks", limit, check), uuid.UUID(run_id))
 
 
-async def _run(deps: Deps, job: Job, timeout: float, claimed: list[Scan]) -> str | Deferred:
+async def perform(deps: Deps, task: Task, job_id: uuid.UUID) -> str:
+    """One delivery of the job, start to end; returns how it ended (arq logs it)."""
+    async with deps.lifecycle.delivery(job_id, task.kind) as delivery:
+        return await _decide(deps, task, delivery)
+
+
+async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
     try:
-        # The job's own lease outlives its time limit: past it, the scheduler knows the worker is gone.
-        scan = await scans.claim(deps.pool, job.id, lease_seconds=timeout + 30)
+        # The row's lease outlives the job's time limit: past it, the scheduler knows the worker is gone.
+        job = await delivery.claim(lease_seconds=task.timeout + 30)
     except Exception as exc:
         if not unavailable(exc):
             raise
-        await deps.platform.failed()
-        return _deferred(job, await deps.platform.retry_at(), "platform")
-    if scan is None:
-        metrics.JOBS.labels(job.task, "duplicate").inc()
+        await deps.outage.failed()
+        await delivery.defer_unclaimed(await deps.outage.retry_at())
+        return _deferred(task, "platform")
+    if job is None:
+        await delivery.duplicate()
+        metrics.JOBS.labels(task.name, "duplicate").inc()
         return "duplicate"
-    claimed.append(scan)
-    annotate(org_id=scan.org_id)  # also for a job that came without context (re-admitted by reconciliation)
-    if scan.attempts - scan.retries > deps.settings.job_max_tries:
-        return await _record(deps, job, scan, workers_lost(deps.settings.job_max_tries), 0.0)
-    host = job.target(scan)
+    annotate(org_id=job.org_id)  # also for a job that came without context (re-admitted by reconciliation)
+    if job.crashes > deps.settings.job_max_tries:
+        return await _finish(task, delivery, workers_lost(deps.settings.job_max_tries), 0.0)
+    host = task.target(job)
     if host:
         until = await deps.targets.open_until(host)
         if until is not None:
-            waited = (datetime.now(UTC) - scan.created_at).total_seconds()
+            waited = (datetime.now(UTC) - job.created_at).total_seconds()
             if waited > deps.settings.breaker_give_up_seconds:
-                return await _record(deps, job, scan, _unavailable(host, waited), 0.0)
-            await deps.platform.write(lambda: scans.hand_back(deps.pool, scan))
-            return _deferred(job, until + random.random(), "breaker", _circuit(host))  # noqa: S311 - spread the herd
-    if scan.attempts == 1 and scan.retries == 0:
-        wait = (datetime.now(UTC) - scan.created_at).total_seconds()
-        metrics.JOB_WAIT.labels(job.task).observe(max(wait, 0.0))
+                return await _finish(task, delivery, _unavailable(host, waited), 0.0)
+            await delivery.defer(until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
+            return _deferred(task, "breaker")
+    if job.attempts == 1 and job.retries == 0:
+        metrics.JOB_WAIT.labels(task.name).observe(max((datetime.now(UTC) - job.created_at).total_seconds(), 0.0))
     started = time.perf_counter()
-    outcome = await job.produce(scan)
+    outcome = await task.produce(job)
     transient = is_transient(outcome)
     # A 4xx is a live host's answer. If this closed the circuit, the host's waiting jobs need not wait on.
     answered = transient or outcome.http_status is not None
     if host and answered and await deps.targets.record(host, ok=not transient) == "closed":
-        await deps.gate.wake_waiting(_circuit(host))
-    delay = deps.retry.delay(scan.kind, scan.retries) if transient else None
+        await deps.lifecycle.wake(_circuit(host))
+    delay = deps.retry.delay(job.kind, job.retries) if transient else None
     if delay is not None:
-        code, message = outcome.error_code or "", outcome.error_message or ""
-        await deps.platform.write(lambda: scans.retry_later(deps.pool, scan, code, message))
-        metrics.JOB_RETRIES.labels(job.task, code).inc()
-        log.info("%s %s: %s, retry %d in %.1fs", job.task, scan.id, code, scan.retries + 1, delay)
-        return _deferred(job, time.time() + delay, "retry")
-    return await _record(deps, job, scan, outcome, time.perf_counter() - started)
+        await delivery.retry(outcome, delay)
+        metrics.JOB_RETRIES.labels(task.name, outcome.error_code or "").inc()
+        log.info("%s %s: %s, retry %d in %.1fs", task.name, job.id, outcome.error_code, job.retries + 1, delay)
+        return _deferred(task, "retry")
+    return await _finish(task, delivery, outcome, time.perf_counter() - started)
 
 
-async def _record(deps: Deps, job: Job, scan: Scan, outcome: Outcome, seconds: float) -> str:
-    written = await deps.platform.write(lambda: results.record_outcome(deps.pool, scan, outcome))
-    metrics.JOB_DURATION.labels(job.task).observe(seconds)
-    if not written:
-        metrics.JOBS.labels(job.task, "duplicate").inc()
+async def _finish(task: Task, delivery: Delivery, outcome: Outcome, seconds: float) -> str:
+    written = await delivery.finish(outcome)
+    metrics.JOB_DURATION.labels(task.name).observe(seconds)
+    if written is None:
+        metrics.JOBS.labels(task.name, "duplicate").inc()
         return "duplicate"
-    metrics.JOBS.labels(job.task, outcome.verdict or outcome.status.value).inc()
-    metrics.EVIDENCE_ROWS.inc(len(outcome.evidence))
-    if outcome.error_code:
-        metrics.JOB_ERRORS.labels(job.task, outcome.error_code).inc()
-    log.info("%s %s %s (%s evidence rows)", job.task, scan.id, outcome.verdict or outcome.status.value,
-             len(outcome.evidence))  # fmt: skip
-    return outcome.verdict or outcome.status.value
+    ended = written.verdict or written.status.value
+    metrics.JOBS.labels(task.name, ended).inc()
+    metrics.EVIDENCE_ROWS.inc(len(written.evidence))
+    if written.error_code:
+        metrics.JOB_ERRORS.labels(task.name, written.error_code).inc()
+    log.info("%s %s %s (%s evidence rows)", task.name, delivery.id, ended, len(written.evidence))
+    return ended
 
 
 def _unavailable(host: str, waited: float) -> Outcome:
     # A host that keeps failing its trials must not hold an org's queued jobs (and their place in line) forever.
-    return Outcome(
-        ScanStatus.FAILED,
-        error_code="target_unavailable",
-        error_message=f"{host} failed every recent attempt; its circuit was still open {waited:.0f}s after submission",
-    )
+    message = f"{host} failed every recent attempt; its circuit was still open {waited:.0f}s after submission"
+    return Outcome.failed("target_unavailable", message)
 
 
-def _deferred(job: Job, until: float, reason: str, waiting_on: str = "") -> Deferred:
-    metrics.JOBS_DEFERRED.labels(job.task, reason).inc()
-    return Deferred(until, reason, waiting_on)
+def _deferred(task: Task, reason: str) -> str:
+    metrics.JOBS_DEFERRED.labels(task.name, reason).inc()
+    return f"deferred ({reason})"
 
 
 def _circuit(host: str) -> str:

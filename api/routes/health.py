@@ -28,7 +28,7 @@ async def readyz(res: ResourcesDep) -> JSONResponse:
             return f"down: {type(exc).__name__}"
         return "ok"
 
-    postgres, redis = await asyncio.gather(check(res.pool.fetchval("SELECT 1")), check(res.queue.ping()))
+    postgres, redis = await asyncio.gather(check(res.pool.fetchval("SELECT 1")), check(res.redis.ping()))
     ready = postgres == redis == "ok"
     return JSONResponse({"postgres": postgres, "redis": redis}, status_code=200 if ready else 503)
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from scanfleet.api import caching
 from scanfleet.api import jobs as jobs_view
-from scanfleet.api.admission import admit
+from scanfleet.api.admission import answering_refusals, context
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import ApiError
 from scanfleet.api.idempotent import idempotent
@@ -18,7 +18,7 @@ from scanfleet.api.jobs import Cursor, EvidenceKind, Limit, Severity
 from scanfleet.api.schemas import EvidenceOut, JobOut, Page
 from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import scans
-from scanfleet.db.scans import Scan
+from scanfleet.model import Job
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
@@ -30,7 +30,7 @@ class RunOut(JobOut):
     steps: int
 
     @classmethod
-    def of(cls, request: Request, run: Scan) -> RunOut:
+    def of(cls, request: Request, run: Job) -> RunOut:
         spec = run.spec or {}
         status_url = str(request.url_for("get_run", run_id=str(run.id)))
         return cls(
@@ -58,8 +58,10 @@ async def submit_run(
             parsed = parse_suite(suite)  # refused before anything is queued
         except SuiteError as exc:
             raise _suite_errors(exc) from None
-        run = await scans.submit_run(res.pool, principal.org_id, parsed.model_dump(mode="json"))
-        await admit(res, principal, run.id, lambda: scans.delete_unadmitted(res.pool, run), kind="checks")
+        async with answering_refusals():
+            run = await res.lifecycle.submit_run(
+                principal.org_id, principal.limits, parsed.model_dump(mode="json"), context(principal)
+            )
         out = RunOut.of(request, run)
         return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url})
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from scanfleet import urls
 from scanfleet.api import caching
 from scanfleet.api import jobs as jobs_view
-from scanfleet.api.admission import admit
+from scanfleet.api.admission import answering_refusals, context
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
 from scanfleet.api.errors import ApiError
 from scanfleet.api.idempotent import idempotent
@@ -18,25 +18,25 @@ from scanfleet.api.jobs import Cursor, EvidenceKind, Limit, Severity
 from scanfleet.api.schemas import BatchItem, BatchOut, BatchRequest, EvidenceOut, IssueOut, Page, ScanOut, ScanRequest
 from scanfleet.db import scans
 from scanfleet.db.api_keys import Principal
-from scanfleet.db.scans import Scan
+from scanfleet.model import Job
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
 
 
-def _out(request: Request, scan: Scan, reused: str | None = None) -> ScanOut:
+def _out(request: Request, scan: Job, reused: str | None = None) -> ScanOut:
     return ScanOut.of(scan, str(request.url_for("get_scan", scan_id=str(scan.id))), reused)
 
 
 async def _submit_one(
     request: Request, res: Resources, principal: Principal, url: str, fresh: bool
 ) -> tuple[int, ScanOut]:
-    """202 and a new scan, or 200 and the scan reused. The row comes first, so a worker that starts the
-    job at once finds it; if the gate refuses the job, the row goes again and nothing of it stays runnable."""
-    scan, reused = await scans.submit(res.pool, principal.org_id, url, res.settings.scan_reuse_seconds, fresh)
-    if reused is not None:
-        return 200, _out(request, scan, reused)
-    await admit(res, principal, scan.id, lambda: scans.delete_unadmitted(res.pool, scan))
-    return 202, _out(request, scan)
+    """202 and a new scan, or 200 and the scan reused (in flight; or recent, unless `fresh`)."""
+    reuse_seconds = 0.0 if fresh else res.settings.scan_reuse_seconds
+    async with answering_refusals():
+        scan, reused = await res.lifecycle.submit_scan(
+            principal.org_id, principal.limits, url, reuse_seconds, context(principal)
+        )
+    return (202 if reused is None else 200), _out(request, scan, reused)
 
 
 @router.post(

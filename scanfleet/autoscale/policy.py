@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from scanfleet.broker.stats import QueueTruth
 from scanfleet.config import Settings
-from scanfleet.gate.stats import QueueTruth
 
 SHRINK_FILL = 0.75  # a smaller fleet must carry the load with a quarter of its depth to spare
 CALM_WAIT_FRACTION = 0.5  # …and the oldest ready job must have waited less than half the target

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 
-from scanfleet import jobs, metrics
+from scanfleet import metrics
 from scanfleet.autoscale.policy import ScalingPolicy
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.stats import queue_truth
 from scanfleet.config import Settings
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.stats import queue_truth
 from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.supervisor import Child
 
@@ -111,7 +112,7 @@ async def run(settings: Settings, policy: ScalingPolicy, metrics_port: int) -> i
 
 
 async def _supervise(settings: Settings, policy: ScalingPolicy, stop: asyncio.Event) -> int:
-    redis = await jobs.connect(settings)
+    redis = await connection.connect(settings)
     gate = Gate(redis)
     fleet = Fleet(worker_env(settings), settings.worker_grace_seconds + EXIT_SLACK_SECONDS)
     desired = policy.min_replicas

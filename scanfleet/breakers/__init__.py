@@ -1,6 +1,5 @@
-"""Circuit breakers shared by every replica through Redis (pybreaker's state machine, async Redis storage)."""
+"""Circuit breakers shared by every replica (pybreaker's state machine over state the broker keeps in Redis)."""
 
-from scanfleet.breakers.gauges import breaker_gauges
-from scanfleet.breakers.shared import DEFAULT_PREFIX, SharedBreakers
+from scanfleet.breakers.shared import SharedBreakers
 
-__all__ = ["DEFAULT_PREFIX", "SharedBreakers", "breaker_gauges"]
+__all__ = ["SharedBreakers"]

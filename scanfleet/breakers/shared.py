@@ -8,12 +8,8 @@ the state the script returns. Nothing changed, nothing written: a healthy breake
 Every Redis step is async (redis.asyncio) and bounded in time. When Redis fails, calls go: a breaker must
 never stop the fleet on its own.
 
-Keys (P = the prefix; computed in gauges.lua too):
-  P.."state:"..kind..":"..name  string  the breaker's snapshot (JSON); none = closed with no failures; expires
-                                        when untouched for a day past its timeouts (a dead host nobody asks for)
-  P.."open:"..kind              zset    breakers not closed, by when they left closed
-  P.."expiring:"..kind          zset    breakers with a snapshot, by when it expires
-  P.."kinds"                    set     kinds seen
+
+The state's keys and scripts are the broker's (scanfleet.broker.breakers).
 """
 
 from __future__ import annotations
@@ -22,7 +18,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
-from pathlib import Path
 from typing import Literal, TypeVar
 
 from redis.asyncio import Redis
@@ -30,23 +25,19 @@ from redis.exceptions import RedisError
 
 from scanfleet import metrics
 from scanfleet.breakers.circuit import OPEN, Circuit, Snapshot
+from scanfleet.broker.breakers import BreakerStore
+from scanfleet.broker.keys import BREAKER_PREFIX
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "sf:breaker:"
 IDLE_SECONDS = 86_400.0  # a breaker untouched this long past its timeouts is forgotten
 REDIS_TIMEOUT_SECONDS = 1.0  # a breaker call that waits longer on Redis lets the call go
 # Compare-and-set rounds before giving up; each lost round means another replica's write won.
 _MAX_ROUNDS = 32
 _UNAVAILABLE = (RedisError, OSError, TimeoutError)
-_COMMIT = (Path(__file__).parent / "lua" / "commit.lua").read_text()
 
 State = Literal["closed", "open", "half-open"]
 T = TypeVar("T")
-
-
-def _text(value: bytes | str | None) -> str:
-    return value.decode() if isinstance(value, bytes) else (value or "")
 
 
 class SharedBreakers:
@@ -58,20 +49,17 @@ class SharedBreakers:
         kind: str,
         fail_max: int,
         reset_seconds: float,
-        prefix: str = DEFAULT_PREFIX,
+        prefix: str = BREAKER_PREFIX,
         *,
         trial_seconds: float | None = None,
     ) -> None:
-        self.redis = redis
+        self.store = BreakerStore(redis, kind, prefix)
         self.kind = kind
         self.fail_max = fail_max
         self.reset_seconds = reset_seconds
-        self.prefix = prefix
         # How long the half-open trial is held for its caller: past it, another caller may try.
         self.trial_seconds = reset_seconds if trial_seconds is None else trial_seconds
         self._ttl_seconds = reset_seconds + self.trial_seconds + IDLE_SECONDS
-        self._indexes = [f"{prefix}open:{kind}", f"{prefix}expiring:{kind}", f"{prefix}kinds"]
-        self._commit = redis.register_script(_COMMIT)
         self._unavailable = False
 
     async def open_until(self, name: str) -> float | None:
@@ -114,25 +102,16 @@ class SharedBreakers:
         self._contended(name)
         return None
 
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}state:{self.kind}:{name}"
-
     async def _read(self, name: str) -> str:
-        return _text(await self.redis.get(self._key(name)))
+        return await self.store.read(name)
 
     async def _write(self, name: str, expected: str, circuit: Circuit) -> tuple[bool, str]:
         """Compare and set; (won, the snapshot now in Redis)."""
-        after, now = circuit.after, time.time()
-        won, current = await self._commit(
-            keys=[self._key(name), *self._indexes],
-            args=[
-                expected, after.encode(), name, self.kind, int(self._ttl_seconds * 1000),
-                "" if after.since is None else repr(after.since), repr(now + self._ttl_seconds),
-            ],
-        )  # fmt: skip
+        after = circuit.after
+        won, current = await self.store.replace(name, expected, after.encode(), after.since, self._ttl_seconds)
         if won:
             self._announce(name, circuit.transitions)
-        return bool(won), _text(current)
+        return won, current
 
     def _announce(self, name: str, transitions: list[tuple[str, str]]) -> None:
         for old, new in transitions:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from scanfleet import ids, keys
-from scanfleet.gate.tiers import Limits, limits_for
+from scanfleet.tiers import Limits, limits_for
 
 ADMIN_SCOPE = "admin"  # may change any organisation's tier and limits
 

@@ -20,6 +20,7 @@ from typing import Literal
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db.rows import read
 
 Executor = asyncpg.Connection | asyncpg.Pool
 Status = Literal["pending", "running", "done"]
@@ -57,7 +58,7 @@ class EraseRequest:
 
 
 def _request(row: asyncpg.Record) -> EraseRequest:
-    return EraseRequest(**dict(row))
+    return read(EraseRequest, row)
 
 
 async def request(conn: Executor, org_id: uuid.UUID) -> EraseRequest:
@@ -137,7 +138,7 @@ async def _scans_batch(conn: asyncpg.Connection, req: EraseRequest, limit: int) 
     batch = {}
     for table, (scan_id, scan_at) in _BY_SCAN.items():
         status = await conn.execute(
-            f"DELETE FROM {table} WHERE org_id = $1 AND {scan_id} = ANY($2::uuid[])"  # noqa: S608 - fixed names
+            f"DELETE FROM {table} WHERE org_id = $1 AND {scan_id} = ANY($2::uuid[])"
             f" AND {scan_at} BETWEEN $3 AND $4",
             req.org_id, [key["id"] for key in keys], min(times), max(times),
         )  # fmt: skip
@@ -149,7 +150,7 @@ async def _other_batch(conn: asyncpg.Connection, req: EraseRequest, limit: int) 
     """Up to `limit` rows of the first table that has any left."""
     for table, (key, covered) in _OTHER_ROWS.items():
         status = await conn.execute(
-            f"DELETE FROM {table} WHERE ({key}) IN"  # noqa: S608 - fixed names
+            f"DELETE FROM {table} WHERE ({key}) IN"
             f" (SELECT {key} FROM {table} WHERE org_id = $1 AND {covered} LIMIT $3)",
             req.org_id, req.requested_at, limit,
         )  # fmt: skip

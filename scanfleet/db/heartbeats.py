@@ -14,7 +14,8 @@ import asyncpg
 from scanfleet import ids
 from scanfleet.checks import HeartbeatState
 from scanfleet.db import results, scans
-from scanfleet.results import Evidence, Outcome, ScanStatus, Severity
+from scanfleet.db.rows import read
+from scanfleet.model import Evidence, Outcome, Severity, Status
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
@@ -33,7 +34,7 @@ class Heartbeat:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Heartbeat:
-        return cls(**{key: value for key, value in dict(row).items() if key != "token_hash"})
+        return read(cls, row)
 
 
 def _digest(token: str) -> bytes:
@@ -121,4 +122,4 @@ def _missed_outcome(row: asyncpg.Record) -> Outcome:
     }  # fmt: skip
     title = f"Heartbeat '{row['name']}' missed its deadline ({'never pinged' if last is None else 'last ping ' + last})"
     evidence = [Evidence("heartbeat_missed", Severity.HIGH, title, details)]
-    return Outcome(ScanStatus.SUCCEEDED, evidence=evidence, verdict="failed")
+    return Outcome(Status.SUCCEEDED, evidence=evidence, verdict="failed")

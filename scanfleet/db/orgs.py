@@ -9,7 +9,8 @@ from datetime import datetime
 import asyncpg
 
 from scanfleet import ids
-from scanfleet.gate.tiers import Limits, limits_for
+from scanfleet.db.rows import read
+from scanfleet.tiers import Limits, limits_for
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
@@ -32,21 +33,21 @@ async def create(conn: Executor, name: str, tier: str = "free") -> Org:
     row = await conn.fetchrow(
         "INSERT INTO organisations (id, name, tier) VALUES ($1, $2, $3) RETURNING *", ids.new_id(), name, tier
     )
-    return Org(**dict(row))
+    return read(Org, row)
 
 
 async def get(conn: Executor, org_id: uuid.UUID) -> Org | None:
     row = await conn.fetchrow("SELECT * FROM organisations WHERE id = $1", org_id)
-    return Org(**dict(row)) if row else None
+    return read(Org, row) if row else None
 
 
 async def get_by_name(conn: Executor, name: str) -> Org | None:
     row = await conn.fetchrow("SELECT * FROM organisations WHERE name = $1", name)
-    return Org(**dict(row)) if row else None
+    return read(Org, row) if row else None
 
 
 async def list_all(conn: Executor) -> list[Org]:
-    return [Org(**dict(row)) for row in await conn.fetch("SELECT * FROM organisations ORDER BY name")]
+    return [read(Org, row) for row in await conn.fetch("SELECT * FROM organisations ORDER BY name")]
 
 
 async def set_capacity(
@@ -60,4 +61,4 @@ async def set_capacity(
         max_running,
         max_queued,
     )
-    return Org(**dict(row)) if row else None
+    return read(Org, row) if row else None

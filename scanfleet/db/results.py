@@ -5,17 +5,14 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import asyncpg
 
 from scanfleet import ids
 from scanfleet.db import webhooks
 from scanfleet.db.partitions import retry_on_missing
-from scanfleet.results import Outcome
-
-if TYPE_CHECKING:
-    from scanfleet.db.scans import Scan
+from scanfleet.model import Job, Outcome
 
 Executor = asyncpg.Connection | asyncpg.Pool
 Table = Literal["evidence", "issues"]
@@ -40,7 +37,7 @@ ON CONFLICT (org_id, day, severity) DO UPDATE SET issues = c.issues + excluded.i
 """
 
 
-async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bool:
+async def record_outcome(pool: asyncpg.Pool, scan: Job, outcome: Outcome) -> bool:
     """Write evidence, issues and the final status in one transaction. False if another delivery already did."""
 
     async def write() -> bool:
@@ -50,7 +47,7 @@ async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bo
     return await retry_on_missing(pool, scan.created_at, write)
 
 
-async def write_outcome(conn: asyncpg.Connection, scan: Scan, outcome: Outcome) -> bool:
+async def write_outcome(conn: asyncpg.Connection, scan: Job, outcome: Outcome) -> bool:
     """record_outcome's writes, inside the caller's transaction."""
     evidence = [
         (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
@@ -115,7 +112,7 @@ async def list_results(
             args.append(value)
             where += f" AND {column} = ${len(args)}"
     return await conn.fetch(
-        f"SELECT {_COLUMNS[table]} FROM {table}"  # noqa: S608 - names from the dicts above, values are parameters
+        f"SELECT {_COLUMNS[table]} FROM {table}"
         f" WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4{where} ORDER BY seq LIMIT $5",
         *args,
     )

@@ -11,8 +11,9 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db.locks import fetchrow_alone
-from scanfleet.gate.tiers import Limits, limits_for
+from scanfleet.db.rows import read
 from scanfleet.schedules.timing import Timing
+from scanfleet.tiers import Limits, limits_for
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
@@ -46,7 +47,7 @@ class Schedule:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Schedule:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        return read(cls, row)
 
 
 @dataclass(frozen=True)
@@ -169,3 +170,8 @@ async def mark_rejected(conn: Executor, schedule_id: uuid.UUID, planned_at: date
 async def counts_by_state(conn: Executor) -> dict[str, int]:
     rows = await conn.fetch("SELECT state, count(*) AS n FROM schedules GROUP BY state")
     return {"active": 0, "paused": 0} | {row["state"]: row["n"] for row in rows}
+
+
+async def pause_broken(conn: Executor, schedule_id: uuid.UUID) -> None:
+    """A schedule that cannot fire (its row no longer makes a job) is paused, so it cannot fail every round."""
+    await conn.execute("UPDATE schedules SET state = 'paused', last_outcome = 'error' WHERE id = $1", schedule_id)

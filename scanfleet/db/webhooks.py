@@ -7,17 +7,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import asyncpg
 
 from scanfleet import ids
 from scanfleet.db.locks import fetchrow_alone
-from scanfleet.results import Outcome
+from scanfleet.db.rows import read
+from scanfleet.model import Job, Outcome
 from scanfleet.webhooks import events
-
-if TYPE_CHECKING:
-    from scanfleet.db.scans import Scan
 
 Executor = asyncpg.Connection | asyncpg.Pool
 State = Literal["pending", "delivered", "failed"]
@@ -37,7 +35,7 @@ class Endpoint:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Endpoint:
-        return cls(**{key: value for key, value in dict(row).items() if key != "secret"})
+        return read(cls, row)
 
 
 async def create(
@@ -72,7 +70,7 @@ async def delete(conn: Executor, org_id: uuid.UUID, endpoint_id: uuid.UUID) -> b
     return status.endswith(" 1")
 
 
-async def enqueue_completion(conn: asyncpg.Connection, scan: Scan, outcome: Outcome) -> None:
+async def enqueue_completion(conn: asyncpg.Connection, scan: Job, outcome: Outcome) -> None:
     """An event for each of the org's endpoints that takes this type, in the caller's (the result's)
     transaction: committed with the result or not at all. One index lookup when the org has no endpoint."""
     event_type, data = events.completion(scan, outcome)
@@ -117,7 +115,7 @@ async def claim_due(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> lis
         " SELECT * FROM claimed ORDER BY created_at, id",
         limit, lease_seconds,
     )  # fmt: skip
-    return [Due(**dict(row)) for row in rows]
+    return [read(Due, row) for row in rows]
 
 
 async def defer(pool: asyncpg.Pool, event_ids: Sequence[uuid.UUID], until: datetime | None) -> None:
@@ -192,7 +190,7 @@ async def deliveries(
         " ORDER BY a.id DESC LIMIT $4",
         endpoint_id, org_id, before, limit,
     )  # fmt: skip
-    return [Delivery(**dict(row)) for row in rows]
+    return [read(Delivery, row) for row in rows]
 
 
 async def purge_finished(pool: asyncpg.Pool, older_than_seconds: float, limit: int = 1000) -> int:

@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from scanfleet.results import Outcome
-
-if TYPE_CHECKING:
-    from scanfleet.db.scans import Scan
+from scanfleet.model import Job, Outcome
 
 EventType = Literal["scan.completed", "run.completed"]
 EVENT_TYPES: tuple[EventType, ...] = ("scan.completed", "run.completed")
 
 
-def completion(scan: Scan, outcome: Outcome) -> tuple[EventType, dict[str, Any]]:
+def completion(scan: Job, outcome: Outcome) -> tuple[EventType, dict[str, Any]]:
     """The event a finished scan or test run sends: enough to act on without calling back."""
     error = {"code": outcome.error_code, "message": outcome.error_message or ""} if outcome.error_code else None
     data = {

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scanfleet.results import Evidence
+from scanfleet.model import Evidence
 from tests.corpus.model import EXHAUSTIVE_KINDS, PARTIAL_KINDS, CorpusPage, Row
 
 EvidenceRow = Mapping[str, Any]  # as the API returns it: {"kind", "severity", "title", "details", …}

@@ -24,7 +24,8 @@ import asyncpg
 import httpx
 import pytest
 
-from scanfleet import ids, jobs
+from scanfleet import ids
+from scanfleet.broker import connection
 from scanfleet.config import Settings
 from scanfleet.db import partitions, scans, schedules
 from scanfleet.db.pool import create_pool
@@ -115,7 +116,7 @@ async def own_settings(settings: Settings, server_urls: tuple[str, str]) -> Asyn
     database_url = await fresh_database(settings, server_urls[0])
     await prepare_schema(settings, database_url)
     own = own_redis(settings, REDIS_DB, __name__).model_copy(update={"database_url": database_url})
-    redis = await jobs.connect(own)
+    redis = await connection.connect(own)
     await redis.flushdb()
     yield own
     await redis.flushdb()

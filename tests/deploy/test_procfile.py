@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scanfleet import jobs
+from scanfleet.broker import connection
+from scanfleet.broker.keys import WORKERS as WORKERS_KEY
 from scanfleet.config import Settings
 from scanfleet.embedded import die_with_parent, free_port
 from scanfleet.supervisor import prepare_schema
-from scanfleet.worker.presence import WORKERS_KEY
 from tests.conftest import fresh_database, own_redis
 from tests.support.site import eventually
 
@@ -95,7 +95,7 @@ def honcho(procfile_settings: Settings, tmp_path: Path) -> Iterator[Honcho]:
 
 
 async def test_honcho_runs_every_process_of_the_procfile(honcho: Honcho, procfile_settings: Settings) -> None:
-    redis = await jobs.connect(procfile_settings)
+    redis = await connection.connect(procfile_settings)
     await redis.delete(WORKERS_KEY)
     try:
         async with httpx.AsyncClient(timeout=2) as client:

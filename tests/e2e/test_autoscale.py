@@ -14,11 +14,11 @@ import asyncpg
 import pytest
 from arq.connections import ArqRedis
 
-from scanfleet import jobs
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import scans
-from scanfleet.gate.gate import Gate
-from scanfleet.results import ScanStatus
+from scanfleet.model import Status
 from tests.conftest import own_redis
 from tests.support.fleet import Supervisor, fleet_env, flood, flood_org, unfinished
 from tests.support.site import FixtureSite, Page, eventually
@@ -50,11 +50,11 @@ def fleet_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def redis(fleet_settings: Settings) -> AsyncIterator[ArqRedis]:
-    connection = await jobs.connect(fleet_settings)
-    await connection.flushdb()
-    yield connection
-    await connection.flushdb()
-    await connection.aclose()
+    client = await connection.connect(fleet_settings)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
 
 
 @pytest.fixture
@@ -137,11 +137,11 @@ async def test_stopping_the_supervisor_hands_unfinished_scans_back_for_the_next_
     ids = await flood(pool, Gate(redis), org, url, 2)
 
     async def running() -> bool:
-        return set((await scans.statuses(pool, ids)).values()) == {ScanStatus.RUNNING}
+        return set((await scans.statuses(pool, ids)).values()) == {Status.RUNNING}
 
     await eventually(running, timeout=30)
     assert await first.stop() == 0  # its worker waited 0.5 s, then handed both scans back
-    assert set((await scans.statuses(pool, ids)).values()) == {ScanStatus.QUEUED}
+    assert set((await scans.statuses(pool, ids)).values()) == {Status.QUEUED}
 
     second = supervisors("1:1")
 

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from scanfleet import jobs
+from scanfleet.broker import connection, keys
 from scanfleet.config import Settings
 from scanfleet.embedded import die_with_parent, free_port
 from tests.conftest import Tenant, make_tenant, own_redis
@@ -55,7 +55,7 @@ class Platform:
             headers = tenant.headers | {"X-Request-ID": request_id}
             response = await client.post("/v1/scans", json={"url": url}, headers=headers)
         assert response.status_code == 202 and response.headers["x-request-id"] == request_id
-        return jobs.job_id(uuid.UUID(response.json()["id"]))
+        return keys.job_id(uuid.UUID(response.json()["id"]))
 
 
 Start = Callable[[dict[str, str]], AbstractAsyncContextManager[Platform]]
@@ -92,7 +92,7 @@ def start(settings: Settings, tmp_path: Path) -> Start:
         finally:
             platform.api.stop()
             platform.worker.stop()
-            redis = await jobs.connect(own)
+            redis = await connection.connect(own)
             await redis.flushdb()
             await redis.aclose()
 
@@ -119,7 +119,7 @@ async def test_one_scans_ids_are_on_the_api_and_worker_log_lines(
         api_lines = {line["logger"]: line for line in of_the_scan(platform.api)}
     assert (done["org_id"], done["job_id"], done["task"]) == (str(tenant.org.id), job_id, "run_scan")
     assert "succeeded" in done["msg"]
-    admitted = api_lines["scanfleet.api.admission"]
+    admitted = api_lines["scanfleet.lifecycle"]
     assert (admitted["org_id"], admitted["job_id"]) == (str(tenant.org.id), job_id)
     assert admitted["trace_id"] == done["trace_id"] and admitted["span_id"] != done["span_id"]
     # uvicorn's access line is JSON too, and names the request it answered and its organisation.

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from scanfleet import jobs
+from scanfleet.broker import connection
 from scanfleet.config import Settings
 from scanfleet.db import schedules
 from scanfleet.embedded import die_with_parent
@@ -66,7 +66,7 @@ async def test_two_scheduler_processes_fire_each_due_schedule_once(
     fires = await pool.fetch("SELECT schedule_id, job_id FROM schedule_fires WHERE schedule_id = ANY($1)", ids)
     assert sorted(row["schedule_id"] for row in fires) == sorted(ids)  # once each
     assert await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id) == 20
-    redis = await jobs.connect(scheduler_settings)
+    redis = await connection.connect(scheduler_settings)
     try:
         # Jobs are admitted to the gate just after their fire commits: wait for that too.
         async def all_admitted() -> bool:

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from scanfleet import jobs
+from scanfleet.broker import connection, jobs, keys
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import scans
 from scanfleet.embedded import die_with_parent
-from scanfleet.gate.gate import Gate
-from scanfleet.results import ScanStatus
+from scanfleet.model import Status
 from tests.conftest import make_tenant, own_redis
 from tests.support.site import FixtureSite, Page, eventually
 
@@ -72,14 +72,14 @@ def processes(crash_settings: Settings) -> Iterator[Processes]:
 async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
     pool: asyncpg.Pool, crash_settings: Settings, processes: Processes, site: FixtureSite
 ) -> None:
-    redis = await jobs.connect(crash_settings)
+    redis = await connection.connect(crash_settings)
     gate = Gate(redis)
     try:
         await redis.flushdb()
         tenant = await make_tenant(pool, "free")
         url = site.add(f"/slow-{uuid.uuid4().hex[:6]}", Page(200, [("Content-Type", "text/html")], b"<html/>", 2))
         scan = await scans.insert(pool, tenant.org.id, url)
-        job_id = jobs.job_id(scan.id)
+        job_id = keys.job_id(scan.id)
         victim = processes.start("scanfleet.worker")
         processes.start("scanfleet.scheduler")
         admission = await gate.admit(tenant.org.id, job_id, jobs.payload("privacy", scan.id), tenant.org.limits)
@@ -87,7 +87,7 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
 
         async def running() -> bool:
             found = await scans.get(pool, tenant.org.id, scan.id)
-            return found is not None and found.status is ScanStatus.RUNNING
+            return found is not None and found.status is Status.RUNNING
 
         await eventually(running)
         victim.send_signal(signal.SIGKILL)
@@ -97,7 +97,7 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
         await eventually(lambda: scans.is_final(pool, scan.id), timeout=30)
         recovered_in = time.monotonic() - killed_at
         done = await scans.get(pool, tenant.org.id, scan.id)
-        assert done is not None and done.status is ScanStatus.SUCCEEDED, done
+        assert done is not None and done.status is Status.SUCCEEDED, done
         assert (done.attempts, done.retries) == (2, 0)  # the crash cost a delivery, not one of its retries
         evidence = await pool.fetchval(
             "SELECT count(*) FROM evidence WHERE scan_id = $1 AND scan_created_at = $2", scan.id, scan.created_at

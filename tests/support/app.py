@@ -6,11 +6,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 from arq import Worker
 
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
+from scanfleet.db.store import PgJobStore
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
+from scanfleet.lifecycle import Lifecycle
+
+
+def lifecycle(pool: asyncpg.Pool, gate: Gate) -> Lifecycle:
+    """The job lifecycle over the test's database and gate, as the scheduler builds it."""
+    return Lifecycle(PgJobStore(pool), gate)
 
 
 @contextlib.asynccontextmanager

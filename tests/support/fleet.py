@@ -15,10 +15,10 @@ import asyncpg
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from scanfleet import jobs
+from scanfleet.broker import jobs, keys
+from scanfleet.broker.gate import Gate
 from scanfleet.db import orgs, scans
 from scanfleet.embedded import die_with_parent, free_port
-from scanfleet.gate.gate import Gate
 from tests.support.site import eventually
 
 
@@ -98,7 +98,7 @@ async def flood(pool: asyncpg.Pool, gate: Gate, org: orgs.Org, url: str, count: 
     ids = []
     for _ in range(count):
         scan = await scans.insert(pool, org.id, url)
-        admission = await gate.admit(org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), org.limits)
+        admission = await gate.admit(org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), org.limits)
         assert admission.outcome == "dispatched", admission
         ids.append(scan.id)
     return ids

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from scanfleet.checks import Step
 from scanfleet.checks.steps import Extraction
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.checks.assertions import AssertionResult
 from scanfleet.worker.checks.attempt import REDACTED, Attempt
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from scanfleet.checks import HeartbeatStep, HttpStep, Step, Suite, TcpStep, TlsStep
-from scanfleet.results import Evidence
+from scanfleet.model import Evidence
 from scanfleet.worker.checks import heartbeat_step, http_step, tcp_step, tls_step
 from scanfleet.worker.checks.assertions import evaluate
 from scanfleet.worker.checks.attempt import Attempt

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from scanfleet.http.fetch import FetchResult
-from scanfleet.results import Evidence, Issue
+from scanfleet.model import Evidence, Issue
 from scanfleet.worker.privacy.cookies import collect_cookies
 from scanfleet.worker.privacy.coverage import collect_coverage
 from scanfleet.worker.privacy.document import Document, parse_document

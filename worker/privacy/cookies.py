@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from scanfleet.http.fetch import FetchResult
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.domains import host_of, is_same_site
 
 _SAME_SITE_VALUES = {"strict": "Strict", "lax": "Lax", "none": "None"}

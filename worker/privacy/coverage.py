@@ -6,7 +6,7 @@ Always present, so silence in the other rows is never read as a clean bill of he
 from __future__ import annotations
 
 from scanfleet.http.fetch import FetchResult
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import Document
 
 NOT_OBSERVED = (

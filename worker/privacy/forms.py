@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import Document
 from scanfleet.worker.privacy.domains import host_of, registrable_domain
 

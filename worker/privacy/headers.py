@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanfleet.http.fetch import FetchResult
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 
 HSTS = "Strict-Transport-Security"
 CSP = "Content-Security-Policy"

@@ -8,7 +8,7 @@ connection hints (preconnect, dns-prefetch) load no content.
 
 from __future__ import annotations
 
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import Document
 
 _PASSIVE = frozenset({"image", "media"})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import Document, resolve_url
 from scanfleet.worker.privacy.domains import host_of, registrable_domain
 from scanfleet.worker.privacy.vendors import vendor_for

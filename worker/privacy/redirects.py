@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urljoin, urlsplit
 
 from scanfleet.http.fetch import FetchResult
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 
 
 def collect_redirects(result: FetchResult) -> list[Evidence]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from scanfleet.results import Evidence, Issue, Severity
+from scanfleet.model import Evidence, Issue, Severity
 from scanfleet.worker.privacy.headers import CSP, HSTS, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS
 from scanfleet.worker.privacy.tls import EXPIRY_HIGH_DAYS, EXPIRY_MEDIUM_DAYS
 from scanfleet.worker.privacy.vendors import Category

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scanfleet.http.fetch import FetchResult
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 
 # Certificate renewal thresholds: ACME clients renew at 30 days left, so under 30 a renewal is overdue,
 # and under 14 the site is days from every visitor seeing a certificate error.

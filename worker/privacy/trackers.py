@@ -12,7 +12,7 @@ from typing import Any
 
 import braveblock
 
-from scanfleet.results import Evidence, Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import Document, Reference
 from scanfleet.worker.privacy.domains import registrable_domain
 from scanfleet.worker.privacy.signatures import find_signatures

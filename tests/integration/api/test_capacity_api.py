@@ -11,11 +11,11 @@ import httpx
 from arq import Worker
 from redis.asyncio import Redis
 
-from scanfleet import jobs
+from scanfleet.broker import keys
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.ratelimit import RateLimiter
 from scanfleet.db import api_keys, orgs, scans
 from scanfleet.embedded import free_port
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.ratelimit import RateLimiter
 from tests.conftest import Tenant, make_tenant
 from tests.support.site import FixtureSite, Page, eventually
 
@@ -109,7 +109,7 @@ async def test_cancel_a_running_scan_aborts_it_and_frees_its_slot(
     gate = Gate(worker.pool)
 
     async def running() -> bool:
-        return await gate.states([jobs.job_id(scan_id)]) == ["running"]
+        return await gate.states([keys.job_id(scan_id)]) == ["running"]
 
     await eventually(running)
     assert (await api.delete(f"/v1/scans/{scan_id}", headers=tenant.headers)).status_code == 200
@@ -140,15 +140,18 @@ async def test_requests_over_the_key_rate_limit_are_429_with_headers(
 
 @contextlib.asynccontextmanager
 async def unreachable_redis(api: httpx.AsyncClient, part: str, make: Callable[[Redis], object]) -> AsyncIterator[None]:
-    """The API's `part` (its gate or rate limiter) talks to a Redis nobody listens on."""
-    resources = api._transport.app.state.resources  # type: ignore[attr-defined]
-    working = getattr(resources, part)
+    """The API's `part` (the lifecycle's gate, or the rate limiter) talks to a Redis nobody listens on."""
+    owner = api._transport.app.state.resources  # type: ignore[attr-defined]
+    *path, name = part.split(".")
+    for step in path:
+        owner = getattr(owner, step)
+    working = getattr(owner, name)
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
-    setattr(resources, part, make(dead))
+    setattr(owner, name, make(dead))
     try:
         yield
     finally:
-        setattr(resources, part, working)
+        setattr(owner, name, working)
         await dead.aclose()
 
 
@@ -156,7 +159,7 @@ async def test_submission_while_redis_is_unreachable_is_503_and_leaves_no_row(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     tenant = await make_tenant(pool)
-    async with unreachable_redis(api, "gate", Gate):
+    async with unreachable_redis(api, "lifecycle.gate", Gate):
         refused = await submit(api, tenant)
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "queue_unavailable" and refused.headers["retry-after"] == "5"

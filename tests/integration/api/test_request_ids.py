@@ -17,7 +17,8 @@ from arq import Worker
 from arq.connections import ArqRedis
 from arq.jobs import Job
 
-from scanfleet import jobs, logs, tracing
+from scanfleet import logs, tracing
+from scanfleet.broker import keys
 from scanfleet.config import Settings
 from scanfleet.db import scans
 from tests.conftest import Tenant
@@ -94,7 +95,7 @@ async def test_an_unexpected_failure_is_a_json_500_naming_its_request_id_and_log
 
 async def carried(queue: ArqRedis, scan_id: str) -> dict[str, str]:
     """The context in the job's definition in Redis (its body while queued, its result once a worker ran it)."""
-    info = await Job(jobs.job_id(uuid.UUID(scan_id)), queue).info()
+    info = await Job(keys.job_id(uuid.UUID(scan_id)), queue).info()
     assert info is not None
     return info.kwargs["context"]
 
@@ -121,10 +122,10 @@ async def test_the_worker_logs_a_job_with_the_request_and_org_ids_of_the_request
     response = await api.post("/v1/scans", json={"url": url}, headers=tenant.headers | {"X-Request-ID": "flow-1"})
     scan_id = response.json()["id"]
     await eventually(lambda: scans.is_final(pool, uuid.UUID(scan_id)))
-    job_id = jobs.job_id(uuid.UUID(scan_id))
+    job_id = keys.job_id(uuid.UUID(scan_id))
     lines = [line for line in json_lines.lines() if line.get("job_id") == job_id]
     by_logger = {line["logger"]: line for line in lines}
-    api_line, worker_line = by_logger["scanfleet.api.admission"], by_logger["scanfleet.worker.tasks"]
+    api_line, worker_line = by_logger["scanfleet.lifecycle"], by_logger["scanfleet.worker.tasks"]
     for line in (api_line, worker_line):
         assert (line["request_id"], line["org_id"]) == ("flow-1", str(tenant.org.id)), line
     assert worker_line["trace_id"] == api_line["trace_id"] and worker_line["task"] == "run_scan"
@@ -150,7 +151,7 @@ async def test_with_opentelemetry_the_jobs_span_is_a_child_of_the_requests_span(
 ) -> None:
     url = site.add(f"/ids-{uuid.uuid4().hex[:8]}", html("<p>hi</p>"))
     response = await api.post("/v1/scans", json={"url": url}, headers=tenant.headers | {"X-Request-ID": "span-1"})
-    job_id = jobs.job_id(uuid.UUID(response.json()["id"]))
+    job_id = keys.job_id(uuid.UUID(response.json()["id"]))
 
     async def job_span() -> Any:
         return next((span for span in exported.get_finished_spans()

@@ -13,8 +13,8 @@ import httpx
 from scanfleet import ids
 from scanfleet.config import Settings
 from scanfleet.db import orgs, partitions, results, scans
-from scanfleet.results import DomainSeen, Evidence, Issue, Outcome, ScanStatus, Severity
-from scanfleet.scheduler import upkeep
+from scanfleet.model import DomainSeen, Evidence, Issue, Outcome, Severity, Status
+from scanfleet.scheduler import retention
 from tests.conftest import Tenant, make_tenant
 
 
@@ -27,13 +27,13 @@ async def held_tenant(pool: asyncpg.Pool, max_queued: int = 50) -> Tenant:
 
 async def finished_scan(
     pool: asyncpg.Pool, tenant: Tenant, url: str, at: datetime | None = None, domains: tuple[DomainSeen, ...] = ()
-) -> scans.Scan:
+) -> scans.Job:
     scan = await scans.insert(pool, tenant.org.id, url, scan_id=ids.new_id(at=at) if at else None)
     evidence = [Evidence("cookie", Severity.LOW, f"cookie {n}", {"name": f"c{n}"}) for n in range(3)]
     evidence.append(Evidence("security_header", Severity.LOW, "CSP missing", {"header": "csp", "present": False}))
     issues = [Issue("csp_missing", Severity.MEDIUM, "No CSP", "why", (3,)),
               Issue("cookie_without_httponly", Severity.LOW, "HttpOnly", "why", (0, 1, 2))]  # fmt: skip
-    outcome = Outcome(ScanStatus.SUCCEEDED, url, 200, evidence=evidence, issues=issues, domains=list(domains))
+    outcome = Outcome(Status.SUCCEEDED, url, 200, evidence=evidence, issues=issues, domains=list(domains))
     claimed = await scans.claim(pool, scan.id, lease_seconds=60)
     assert claimed is not None and await results.record_outcome(pool, claimed, outcome)
     return scan
@@ -152,7 +152,7 @@ async def test_deleting_a_finished_scan_hides_it_at_once_and_upkeep_purges_it(
     seen = (await api.get("/v1/domains/hidden.example/scans", headers=tenant.headers)).json()["items"]
     assert seen == []
 
-    await upkeep.purge(pool, settings.model_copy(update={"purge_deleted_after_seconds": 0}))
+    await retention.purge(pool, settings.model_copy(update={"purge_deleted_after_seconds": 0}))
     for table in ("evidence", "issues", "scan_domains"):
         left = await pool.fetchval(f"SELECT count(*) FROM {table} WHERE scan_id = $1", scan.id)  # noqa: S608
         assert left == 0, table

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 from redis.asyncio import Redis
 
-from scanfleet.breakers import SharedBreakers, breaker_gauges, shared
+from scanfleet.breakers import SharedBreakers, shared
+from scanfleet.broker.breakers import breaker_gauges
 from tests.support.site import eventually
 
 

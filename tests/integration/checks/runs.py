@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanfleet.checks import parse_suite
-from scanfleet.results import Evidence
+from scanfleet.model import Evidence
 from scanfleet.worker.checks import CheckEnv, SuiteResult, run_suite
 
 

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.checks import CheckEnv
 from tests.integration.checks.runs import assertions, rows, run, steps
 from tests.support.services import PASSWORD, USERNAME, ApiService

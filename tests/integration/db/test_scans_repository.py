@@ -9,7 +9,7 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db import results, scans
-from scanfleet.results import Evidence, Issue, Outcome, ScanStatus, Severity
+from scanfleet.model import Evidence, Issue, Outcome, Severity, Status
 from tests.conftest import Tenant
 
 
@@ -19,7 +19,7 @@ def outcome(rows: int) -> Outcome:
         for n in range(rows)
     ]
     issues = [Issue("csp_missing", Severity.MEDIUM, "No CSP", "why", (0, 1))]
-    return Outcome(ScanStatus.SUCCEEDED, final_url="http://x/", http_status=200, evidence=evidence, issues=issues)
+    return Outcome(Status.SUCCEEDED, final_url="http://x/", http_status=200, evidence=evidence, issues=issues)
 
 
 async def test_write_into_a_day_without_partition_creates_it(pool: asyncpg.Pool, tenant: Tenant) -> None:
@@ -34,7 +34,7 @@ async def test_write_into_a_day_without_partition_creates_it(pool: asyncpg.Pool,
 
     assert await pool.fetchval("SELECT to_regclass($1) IS NOT NULL", partition)
     stored = await scans.get(pool, tenant.org.id, scan.id)
-    assert stored is not None and stored.status is ScanStatus.SUCCEEDED
+    assert stored is not None and stored.status is Status.SUCCEEDED
     assert stored.summary == {"evidence": 3, "issues": {"critical": 0, "high": 0, "medium": 1, "low": 0, "info": 0}}
     rows = await results.list_results(pool, "evidence", tenant.org.id, scan.id, after_seq=-1, limit=10)
     assert [row["details"]["n"] for row in rows] == [0, 1, 2]

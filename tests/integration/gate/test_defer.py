@@ -7,8 +7,8 @@ import uuid
 
 from arq.constants import in_progress_key_prefix
 
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import limits_for
+from scanfleet.broker.gate import Gate
+from scanfleet.tiers import limits_for
 from tests.support.site import eventually
 
 
@@ -17,7 +17,7 @@ def job() -> str:
 
 
 async def queued_ids(gate: Gate) -> list[str]:
-    return [i.decode() for i in await gate.redis.zrange(gate.queue_name, 0, -1)]
+    return [i.decode() for i in await gate.redis.zrange(gate.keys.queue, 0, -1)]
 
 
 async def test_a_deferred_job_frees_its_slot_for_the_next_and_returns_first_in_line_when_due(gate: Gate) -> None:
@@ -36,7 +36,7 @@ async def test_a_deferred_job_frees_its_slot_for_the_next_and_returns_first_in_l
     assert await gate.expired_leases() == []
     assert await gate.undefer_due() == []  # not due yet
 
-    await gate.redis.zadd(gate.prefix + "deferred", {first: 0})  # its time has come
+    await gate.redis.zadd(gate.keys.prefix + "deferred", {first: 0})  # its time has come
     assert await gate.undefer_due() == [first]
     await gate.finish(second)
     # Ahead of the job that waited behind it all along.
@@ -69,7 +69,7 @@ async def test_a_deferred_job_can_be_cancelled_and_counts_toward_the_queue_limit
     assert await gate.cancel(deferred) == "removed"
 
     assert await gate.states([deferred]) == [None]
-    assert await gate.redis.zcard(gate.prefix + "deferred") == 0
+    assert await gate.redis.zcard(gate.keys.prefix + "deferred") == 0
     assert (await gate.admit(org, job(), b"body", limits)).outcome == "waiting"
 
 
@@ -84,7 +84,7 @@ async def test_a_handed_back_job_keeps_its_slot_and_is_taken_again_without_waiti
     await gate.admit(org, waiting, b"body", limits)
     await gate.start(running, 30)
     wake = gate.redis.pubsub(ignore_subscribe_messages=True)
-    await wake.subscribe(gate.wake_channel)
+    await wake.subscribe(gate.keys.wake)
     try:
         assert await gate.handback(running)
         message = None
@@ -94,9 +94,9 @@ async def test_a_handed_back_job_keeps_its_slot_and_is_taken_again_without_waiti
     finally:
         await wake.aclose()
 
-    assert message is not None and message["data"].decode() == gate.queue_name
+    assert message is not None and message["data"].decode() == gate.keys.queue
     assert await gate.states([running, waiting]) == ["dispatched", "waiting"]
-    assert await gate.redis.zscore(gate.prefix + "leases", running) is None
+    assert await gate.redis.zscore(gate.keys.prefix + "leases", running) is None
     assert await gate.redis.exists(in_progress_key_prefix + running) == 0
     usage = await gate.usage(org)
     assert (usage.running, usage.queued) == (1, 1)
@@ -201,6 +201,6 @@ async def test_a_run_whose_lease_was_reaped_cannot_end_defer_or_hand_back_the_jo
     assert not await gate.handback(stalled, holder="run-a")
     assert await gate.finish(stalled, holder="run-a") == []
     assert await gate.states([stalled, behind]) == ["running", "waiting"]  # still run b's, the slot still taken
-    assert await gate.redis.zscore(gate.prefix + "leases", stalled) is not None
+    assert await gate.redis.zscore(gate.keys.prefix + "leases", stalled) is not None
 
     assert await gate.finish(stalled, holder="run-b") == [behind]

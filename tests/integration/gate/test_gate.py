@@ -11,12 +11,12 @@ import pytest
 from arq.constants import in_progress_key_prefix, job_key_prefix
 from redis.asyncio import Redis
 
-from scanfleet import jobs
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.ratelimit import RateLimiter
 from scanfleet.config import Settings
 from scanfleet.embedded import EmbeddedValkey
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.ratelimit import RateLimiter
-from scanfleet.gate.tiers import limits_for
+from scanfleet.tiers import limits_for
 
 
 def job() -> str:
@@ -26,7 +26,7 @@ def job() -> str:
 async def test_concurrent_submissions_never_exceed_the_limits(gate: Gate) -> None:
     """200 submissions from 8 clients (separate connections, like API replicas) for three orgs at once."""
     clients = [Redis.from_url(_url(gate)) for _ in range(8)]
-    replicas = [Gate(client, prefix=gate.prefix, queue_name=gate.queue_name) for client in clients]
+    replicas = [Gate(client, gate.keys) for client in clients]
     orgs = {uuid.uuid4(): limits_for(tier) for tier in ("free", "pro", "enterprise")}
     plan = [(org, limits) for org, limits in orgs.items() for _ in range(200 // 3 + 1)][:200]
     submitted = Counter(org for org, _ in plan)
@@ -45,7 +45,7 @@ async def test_concurrent_submissions_never_exceed_the_limits(gate: Gate) -> Non
         assert outcomes["waiting"] == expected_waiting, (limits.tier, outcomes)
         usage = await gate.usage(org)
         assert (usage.running, usage.queued) == (expected_dispatched, expected_waiting)
-    assert await gate.redis.zcard(gate.queue_name) == sum(min(lim.max_running, submitted[o]) for o, lim in orgs.items())
+    assert await gate.redis.zcard(gate.keys.queue) == sum(min(lim.max_running, submitted[o]) for o, lim in orgs.items())
 
 
 def _url(gate: Gate) -> str:
@@ -77,7 +77,7 @@ async def test_cancel_frees_a_waiting_or_undispatched_place_but_not_a_running_jo
     assert await gate.cancel(running) == "running"  # the caller aborts it; its slot frees when it stops
     assert await gate.finish(running) == [dispatched_later]
     assert await gate.cancel(dispatched_later) == "removed"  # dispatched, not started: taken out of arq
-    assert await gate.redis.zscore(gate.queue_name, dispatched_later) is None
+    assert await gate.redis.zscore(gate.keys.queue, dispatched_later) is None
     assert await gate.cancel(job()) == "unknown"
     usage = await gate.usage(org)
     assert (usage.running, usage.queued) == (0, 0)
@@ -133,7 +133,7 @@ async def test_retry_after_follows_recent_durations(gate: Gate) -> None:
 
 async def test_admission_survives_script_flush_and_a_redis_restart(tmp_path: Path, settings: Settings) -> None:
     server = EmbeddedValkey(tmp_path / "valkey")
-    redis = await jobs.connect(settings.model_copy(update={"redis_url": server.start()}))
+    redis = await connection.connect(settings.model_copy(update={"redis_url": server.start()}))
     try:
         gate = Gate(redis)
         org, limits = uuid.uuid4(), limits_for("pro")
@@ -167,3 +167,18 @@ def test_tier_defaults(tier: str) -> None:
     limits = limits_for(tier)
     assert (limits.max_running, limits.max_queued) == expected
     assert limits_for(tier, max_running=7).max_running == 7
+
+
+async def test_a_run_whose_lease_was_reaped_cannot_renew_the_lease_of_the_run_that_now_holds_the_job(
+    gate: Gate,
+) -> None:
+    org, job_id = uuid.uuid4(), job()
+    await gate.admit(org, job_id, b"body", limits_for("pro"))
+    await gate.start(job_id, lease_seconds=-1, holder="first")  # its worker stopped: the lease is over
+    assert await gate.requeue(await gate.expired_leases()) == [job_id]
+    await gate.start(job_id, lease_seconds=30, holder="second")
+    deadline = await gate.redis.zscore(gate.keys.leases, job_id)
+    assert await gate.renew(job_id, lease_seconds=3600, holder="first") is False  # the stale run
+    assert await gate.redis.zscore(gate.keys.leases, job_id) == deadline  # the holder's lease is untouched
+    assert await gate.renew(job_id, lease_seconds=3600, holder="second") is True
+    assert await gate.redis.zscore(gate.keys.leases, job_id) > deadline

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from arq.constants import in_progress_key_prefix
 
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.stats import QueueTruth, queue_truth, tier_totals
-from scanfleet.gate.tiers import limits_for
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.stats import QueueTruth, queue_truth, tier_totals
+from scanfleet.tiers import limits_for
 
 
 def _now_ms() -> int:
@@ -19,7 +19,7 @@ def _now_ms() -> int:
 
 
 def _workers(gate: Gate) -> str:
-    return gate.prefix + "workers"  # out of reach of real workers registering in the session's Valkey
+    return gate.keys.prefix + "workers"  # out of reach of real workers registering in the session's Valkey
 
 
 async def _truth(gate: Gate) -> QueueTruth:
@@ -28,7 +28,7 @@ async def _truth(gate: Gate) -> QueueTruth:
 
 async def _enqueue(gate: Gate, scores: dict[str, int]) -> None:
     """Jobs in arq's queue at the given due times (ms), as arq's enqueue_job and the gate's dispatch leave them."""
-    await gate.redis.zadd(gate.queue_name, scores)
+    await gate.redis.zadd(gate.keys.queue, scores)
 
 
 async def _taken_by_arq(gate: Gate, *job_ids: str) -> None:
@@ -58,8 +58,8 @@ async def test_ready_running_and_deferred_are_told_apart(gate: Gate) -> None:
         },
     )
     await _taken_by_arq(gate, "taken", "leased", "retrying")
-    await gate.redis.zadd(gate.prefix + "leases", {"leased": now + 15_000, "retrying": now + 15_000})
-    await gate.redis.zadd(gate.prefix + "deferred", {"parked": now + 5_000})  # set aside by the gate, not in arq
+    await gate.redis.zadd(gate.keys.prefix + "leases", {"leased": now + 15_000, "retrying": now + 15_000})
+    await gate.redis.zadd(gate.keys.prefix + "deferred", {"parked": now + 5_000})  # set aside by the gate, not in arq
     try:
         truth = await _truth(gate)
     finally:
@@ -85,7 +85,7 @@ async def test_jobs_dispatched_by_the_gate_are_ready_until_started(gate: Gate) -
     assert (truth.ready, truth.running, truth.deferred) == (2, 1, 0)
 
     await gate.finish("a")  # a worker would now remove it from arq's queue
-    await gate.redis.zrem(gate.queue_name, "a")
+    await gate.redis.zrem(gate.keys.queue, "a")
     assert (await _truth(gate)).running == 0
 
 
@@ -94,7 +94,7 @@ async def test_a_job_due_in_the_future_is_deferred_until_its_time(gate: Gate) ->
     await _enqueue(gate, {"soon": now + 60_000})
     assert await _truth(gate) == QueueTruth(0, 0, 1, 0.0, 0)
 
-    await gate.redis.zadd(gate.queue_name, {"soon": now - 2_000})  # the same job, now due
+    await gate.redis.zadd(gate.keys.queue, {"soon": now - 2_000})  # the same job, now due
     truth = await _truth(gate)
     assert (truth.ready, truth.deferred) == (1, 0)
     assert 2.0 <= truth.oldest_ready_age_seconds < 5.0
@@ -134,7 +134,7 @@ async def test_ten_thousand_ready_jobs_cost_no_more_than_the_running_ones(gate: 
     await _enqueue(gate, {job_id: now - 120_000 + i for i, job_id in enumerate(running)})
     await _enqueue(gate, {f"ready-{i}": now - 60_000 + i for i in range(10_000)})
     await _taken_by_arq(gate, *running[:25])  # half taken by arq, half started under the gate
-    await gate.redis.zadd(gate.prefix + "leases", {job_id: now + 15_000 for job_id in running[25:]})
+    await gate.redis.zadd(gate.keys.prefix + "leases", {job_id: now + 15_000 for job_id in running[25:]})
     try:
         before = await _calls(gate)
         truth = await _truth(gate)
@@ -156,7 +156,7 @@ async def test_tier_totals_sum_running_queued_and_room_in_line(gate: Gate, defer
             await gate.admit(org, f"{org}-{n}", b"body", limits)
     await gate.admit(pro, f"{pro}-0", b"body", limits_for("pro"))
     for n in range(deferred):  # jobs set aside by the gate count among their org's queued
-        await gate.redis.zadd(f"{gate.prefix}deferred:{free_b}", {f"{free_b}-deferred-{n}": _now_ms() + 60_000})
+        await gate.redis.zadd(f"{gate.keys.prefix}deferred:{free_b}", {f"{free_b}-deferred-{n}": _now_ms() + 60_000})
 
     totals = await tier_totals(gate)
     assert (totals["free"].running, totals["free"].queued, totals["free"].capacity) == (2, 2 + deferred, 5 + 7)

@@ -10,8 +10,8 @@ import asyncpg
 import httpx
 
 from scanfleet.db import heartbeats, scans
-from scanfleet.results import ScanStatus
-from scanfleet.scheduler import upkeep
+from scanfleet.model import Status
+from scanfleet.scheduler import heartbeats as heartbeat_round
 from tests.conftest import Tenant, make_tenant
 
 
@@ -51,16 +51,17 @@ async def test_missed_deadline_is_one_failed_run_even_with_two_schedulers(pool: 
         "UPDATE heartbeats SET deadline = now() - interval '1 second' WHERE id = $1 RETURNING deadline", beat.id
     )
 
-    first, second = await asyncio.gather(upkeep.heartbeat_deadlines(pool), upkeep.heartbeat_deadlines(pool))
+    rounds = heartbeat_round.heartbeat_deadlines(pool), heartbeat_round.heartbeat_deadlines(pool)
+    first, second = await asyncio.gather(*rounds)
     mine = [r for r in first + second if await scans.get(pool, tenant.org.id, uuid.UUID(r), "checks")]
     assert len(mine) == 1
     run = await scans.get(pool, tenant.org.id, uuid.UUID(mine[0]), "checks")
-    assert run is not None and run.status is ScanStatus.SUCCEEDED and run.verdict == "failed"
+    assert run is not None and run.status is Status.SUCCEEDED and run.verdict == "failed"
     evidence = await pool.fetch("SELECT kind, details FROM evidence WHERE scan_id = $1", run.id)
     assert [row["kind"] for row in evidence] == ["heartbeat_missed"]
     assert evidence[0]["details"]["name"] == "cron" and evidence[0]["details"]["last_ping_at"] is None
     # The deadline moved on a period: the next round makes nothing new.
-    assert [r for r in await upkeep.heartbeat_deadlines(pool) if r in mine] == []
+    assert [r for r in await heartbeat_round.heartbeat_deadlines(pool) if r in mine] == []
     moved = await heartbeats.get(pool, tenant.org.id, beat.id)
     assert moved is not None and moved.missed_runs == 1
     assert moved.deadline == missed_deadline + timedelta(seconds=60)

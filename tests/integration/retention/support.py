@@ -13,25 +13,25 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db import results, scans
-from scanfleet.results import DomainSeen, Evidence, Issue, Outcome, ScanStatus, Severity
+from scanfleet.model import DomainSeen, Evidence, Issue, Outcome, Severity, Status
 
 EVIDENCE_PER_SCAN = 3
 
 
-async def finished_scan(pool: asyncpg.Pool, org_id: uuid.UUID, at: datetime | None = None) -> scans.Scan:
+async def finished_scan(pool: asyncpg.Pool, org_id: uuid.UUID, at: datetime | None = None) -> scans.Job:
     """A scan (created `at`, its day's partitions made if missing) with evidence, issues, a domain seen and
     its daily counts."""
     scan = await scans.insert(pool, org_id, "http://x.example/", scan_id=ids.new_id(at=at))
     evidence = [Evidence("cookie", Severity.LOW, f"cookie {n}", {"n": n}) for n in range(EVIDENCE_PER_SCAN)]
     outcome = Outcome(
-        ScanStatus.SUCCEEDED, evidence=evidence, issues=[Issue("csp_missing", Severity.MEDIUM, "No CSP", "why")],
+        Status.SUCCEEDED, evidence=evidence, issues=[Issue("csp_missing", Severity.MEDIUM, "No CSP", "why")],
         domains=[DomainSeen("tracker.example", tracker=True)],
     )  # fmt: skip
     assert await results.record_outcome(pool, scan, outcome)
     return scan
 
 
-async def rows_of(pool: asyncpg.Pool, scan: scans.Scan) -> dict[str, int]:
+async def rows_of(pool: asyncpg.Pool, scan: scans.Job) -> dict[str, int]:
     """How many rows the scan has in each partitioned table."""
     counts = {"scans": await pool.fetchval("SELECT count(*) FROM scans WHERE id = $1", scan.id)}
     for table in ("evidence", "issues", "scan_domains"):

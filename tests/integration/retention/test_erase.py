@@ -13,7 +13,7 @@ import pytest
 
 from scanfleet.config import Settings
 from scanfleet.db import api_keys, erase, heartbeats, idempotency, orgs, webhooks
-from scanfleet.scheduler import retention as rounds
+from scanfleet.scheduler import erase as rounds
 from tests.conftest import Tenant, make_tenant
 from tests.integration.retention.support import EVIDENCE_PER_SCAN, finished_scan, timed_inserts
 

@@ -21,6 +21,7 @@ from scanfleet.config import Settings
 from scanfleet.db import locks, orgs, partitions, retention
 from scanfleet.db.partitions import PARTITIONED_TABLES
 from scanfleet.db.pool import create_pool
+from scanfleet.scheduler import partitions as partition_rounds
 from scanfleet.scheduler import retention as rounds
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database
@@ -178,7 +179,7 @@ async def test_default_cutoff_keeps_retention_days_and_rounds_export_metrics(
 ) -> None:
     settings, pool = own_database
     ahead = settings.partition_premake_days + 1  # today and the days premade by the migration
-    assert await rounds.export_horizon(pool) == dict.fromkeys(PARTITIONED_TABLES, ahead)
+    assert await partition_rounds.export_horizon(pool) == dict.fromkeys(PARTITIONED_TABLES, ahead)
     assert REGISTRY.get_sample_value("scanfleet_partition_horizon_days", {"table": "evidence"}) == ahead
     today = datetime.now(UTC).date()
     await partitions.ensure_day(pool, today + timedelta(days=ahead + 5))  # past a gap: not counted

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from scanfleet import jobs
+from scanfleet.broker import connection
 from scanfleet.config import Settings
 from scanfleet.db import scans
 from scanfleet.db.pool import create_pool
@@ -60,23 +60,23 @@ def test_settings_name_the_sentinels_and_the_master() -> None:
         redis_sentinels="10.0.0.1:26379, sentinel-b:26380,[::1]:26381",  # type: ignore[arg-type]
         redis_sentinel_master="queue",
     )
-    redis = jobs.redis_settings(settings)
+    redis = connection.redis_settings(settings)
     assert redis.sentinel and redis.sentinel_master == "queue"
     assert redis.host == [("10.0.0.1", 26379), ("sentinel-b", 26380), ("::1", 26381)]
     assert (redis.database, redis.password) == (3, "secret")
-    plain = jobs.redis_settings(settings.model_copy(update={"redis_sentinels": []}))
+    plain = connection.redis_settings(settings.model_copy(update={"redis_sentinels": []}))
     assert not plain.sentinel and plain.host == "unused"
 
 
 def test_a_sentinel_address_needs_a_port() -> None:
     settings = Settings(_env_file=None, redis_url="redis:///0", redis_sentinels=["sentinel-a"])  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="host:port"):
-        jobs.redis_settings(settings)
+        connection.redis_settings(settings)
 
 
 async def test_connections_go_to_the_master_the_sentinel_names(via_sentinel: Settings, group: SentinelGroup) -> None:
     key = f"probe:{uuid.uuid4().hex}"
-    redis = await jobs.connect(via_sentinel)
+    redis = await connection.connect(via_sentinel)
     try:
         await redis.set(key, "written")
     finally:
@@ -89,7 +89,7 @@ async def test_a_command_cut_off_by_the_server_goes_again(via_sentinel: Settings
     # Sentinel's failover ends every client connection of the demoted master; one in the middle of a command
     # must be retried on a fresh connection, as with a plain Redis, not fail the request or job that sent it.
     key = f"cut:{uuid.uuid4().hex}"
-    redis = await jobs.connect(via_sentinel)
+    redis = await connection.connect(via_sentinel)
     async with Redis(host=group.master.host, port=await group.master_port(), decode_responses=True) as admin:
 
         async def blocked() -> int:

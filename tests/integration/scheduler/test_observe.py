@@ -9,10 +9,10 @@ import uuid
 from prometheus_client import REGISTRY
 
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
-from scanfleet.gate.gate import Gate
-from scanfleet.gate.tiers import limits_for
 from scanfleet.scheduler.observe import Observer
+from scanfleet.tiers import limits_for
 from tests.support.site import eventually
 
 
@@ -22,18 +22,18 @@ def _value(name: str, **labels: str) -> float | None:
 
 def _observer(gate: Gate, settings: Settings, **autoscale: float) -> Observer:
     overrides = {f"autoscale_{name}": value for name, value in autoscale.items()}
-    isolated = {"workers_key": gate.prefix + "workers", "breaker_prefix": gate.prefix + "breaker:"}
+    isolated = {"workers_key": gate.keys.prefix + "workers", "breaker_prefix": gate.keys.prefix + "breaker:"}
     return Observer(gate, settings.model_copy(update=overrides), **isolated)
 
 
 async def test_queue_states_and_oldest_ready_age(gate: Gate, settings: Settings) -> None:
     now = int(time.time() * 1000)
-    await gate.redis.zadd(gate.queue_name, {"old": now - 90_000, "new": now - 1_000, "later": now + 60_000})
-    await gate.redis.zadd(gate.prefix + "leases", {"old": now + 15_000})  # started under the gate's lease
+    await gate.redis.zadd(gate.keys.queue, {"old": now - 90_000, "new": now - 1_000, "later": now + 60_000})
+    await gate.redis.zadd(gate.keys.prefix + "leases", {"old": now + 15_000})  # started under the gate's lease
 
     truth = await _observer(gate, settings).round()
 
-    queue = gate.queue_name
+    queue = gate.keys.queue
     assert _value("scanfleet_queue_jobs", queue=queue, state="ready") == truth.ready == 1
     assert _value("scanfleet_queue_jobs", queue=queue, state="running") == truth.running == 1
     assert _value("scanfleet_queue_jobs", queue=queue, state="deferred") == truth.deferred == 1
@@ -70,8 +70,8 @@ async def test_a_tier_that_empties_reads_zero_and_one_that_vanishes_is_removed(g
 
     await gate.finish("free-0")
     await gate.finish("legacy-0")
-    await gate.redis.delete(f"{gate.prefix}org:{legacy}")  # the tier retired: its organisations moved away
-    await gate.redis.srem(gate.prefix + "orgs", str(legacy))
+    await gate.redis.delete(f"{gate.keys.prefix}org:{legacy}")  # the tier retired: its organisations moved away
+    await gate.redis.srem(gate.keys.prefix + "orgs", str(legacy))
     await observer.round()
 
     assert _value("scanfleet_gate_running_jobs", tier="free") == 0
@@ -81,8 +81,8 @@ async def test_a_tier_that_empties_reads_zero_and_one_that_vanishes_is_removed(g
 
 async def test_desired_replicas_follow_the_policy_from_the_live_workers(gate: Gate, settings: Settings) -> None:
     now = int(time.time() * 1000)
-    await gate.redis.zadd(gate.queue_name, {f"job-{n}": now - 1_000 for n in range(100)})
-    await gate.redis.zadd(gate.prefix + "workers", {"host:1": now, "host:2": now - 60_000})  # one live, one gone
+    await gate.redis.zadd(gate.keys.queue, {f"job-{n}": now - 1_000 for n in range(100)})
+    await gate.redis.zadd(gate.keys.prefix + "workers", {"host:1": now, "host:2": now - 60_000})  # one live, one gone
     observer = _observer(
         gate, settings, min_replicas=1, max_replicas=10, jobs_per_replica=20, step_up=2, target_wait_seconds=30
     )
@@ -95,7 +95,7 @@ async def test_desired_replicas_follow_the_policy_from_the_live_workers(gate: Ga
 
 
 async def test_open_breakers_per_kind_and_zero_for_kinds_that_never_tripped(gate: Gate, settings: Settings) -> None:
-    targets = SharedBreakers(gate.redis, "target", fail_max=2, reset_seconds=300, prefix=gate.prefix + "breaker:")
+    targets = SharedBreakers(gate.redis, "target", fail_max=2, reset_seconds=300, prefix=gate.keys.prefix + "breaker:")
     for host in ("a.example", "b.example", "c.example"):
         await targets.record(host, ok=False)
         if host != "c.example":  # one failure short of opening

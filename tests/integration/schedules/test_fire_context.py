@@ -9,17 +9,18 @@ from arq.connections import ArqRedis
 from arq.jobs import Job
 
 from scanfleet import tracing
-from scanfleet.gate.gate import Gate
+from scanfleet.broker.gate import Gate
 from scanfleet.scheduler import firing
 from tests.conftest import Tenant
 from tests.integration.schedules.test_schedules import due_schedule, fires_of
+from tests.support.app import lifecycle
 
 
 async def test_a_fired_job_carries_the_org_id_and_a_traceparent(
     pool: asyncpg.Pool, queue: ArqRedis, gate: Gate, tenant: Tenant
 ) -> None:
     schedule_ids = [await due_schedule(pool, tenant, timedelta(seconds=5)) for _ in range(2)]
-    await firing.fire_due(pool, gate)
+    await firing.fire_due(pool, lifecycle(pool, gate))
     contexts = []
     for schedule_id in schedule_ids:
         [fire] = await fires_of(pool, schedule_id)

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
+from scanfleet.broker.gate import Gate
 from scanfleet.db import orgs, schedules
-from scanfleet.gate.gate import Gate
 from scanfleet.scheduler import firing
 from scanfleet.schedules.timing import Timing
 from tests.conftest import Tenant, make_tenant
+from tests.support.app import lifecycle
 
 ZONE = ZoneInfo("Europe/Berlin")
 
@@ -42,7 +43,7 @@ async def fires_of(pool: asyncpg.Pool, schedule_id: uuid.UUID) -> list[asyncpg.R
 
 async def test_two_schedulers_fire_a_due_schedule_exactly_once(pool: asyncpg.Pool, gate: Gate, tenant: Tenant) -> None:
     schedule_id = await due_schedule(pool, tenant, timedelta(seconds=5))
-    await asyncio.gather(firing.fire_due(pool, gate), firing.fire_due(pool, gate))
+    await asyncio.gather(firing.fire_due(pool, lifecycle(pool, gate)), firing.fire_due(pool, lifecycle(pool, gate)))
     [fire] = await fires_of(pool, schedule_id)
     assert fire["outcome"] == "accepted" and fire["job_id"] is not None
     jobs_made = await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id)
@@ -52,8 +53,8 @@ async def test_two_schedulers_fire_a_due_schedule_exactly_once(pool: asyncpg.Poo
 
 async def test_after_downtime_one_catch_up_then_back_on_time(pool: asyncpg.Pool, gate: Gate, tenant: Tenant) -> None:
     schedule_id = await due_schedule(pool, tenant, timedelta(hours=10))  # ten fires missed
-    await firing.fire_due(pool, gate)
-    await firing.fire_due(pool, gate)
+    await firing.fire_due(pool, lifecycle(pool, gate))
+    await firing.fire_due(pool, lifecycle(pool, gate))
     assert len(await fires_of(pool, schedule_id)) == 1
     schedule = await schedules.get(pool, tenant.org.id, schedule_id)
     assert schedule is not None and schedule.next_fire_at is not None
@@ -64,7 +65,7 @@ async def test_a_fire_refused_for_capacity_is_recorded_not_dropped(pool: asyncpg
     tenant = await make_tenant(pool)
     await orgs.set_capacity(pool, tenant.org.id, "pro", 0, 0)
     schedule_id = await due_schedule(pool, tenant, timedelta(seconds=5))
-    counts = await firing.fire_due(pool, gate)
+    counts = await firing.fire_due(pool, lifecycle(pool, gate))
     assert counts["rejected"] >= 1
     [fire] = await fires_of(pool, schedule_id)
     assert fire["outcome"] == "rejected" and fire["job_id"] is None
@@ -75,16 +76,16 @@ async def test_a_fire_refused_for_capacity_is_recorded_not_dropped(pool: asyncpg
 
 async def test_a_fire_while_the_last_scan_still_runs_reuses_it(pool: asyncpg.Pool, gate: Gate, tenant: Tenant) -> None:
     schedule_id = await due_schedule(pool, tenant, timedelta(seconds=5))
-    await firing.fire_due(pool, gate)
+    await firing.fire_due(pool, lifecycle(pool, gate))
     await pool.execute("UPDATE schedules SET next_fire_at = now() - interval '1 second' WHERE id = $1", schedule_id)
-    await firing.fire_due(pool, gate)
+    await firing.fire_due(pool, lifecycle(pool, gate))
     outcomes = sorted(fire["outcome"] for fire in await fires_of(pool, schedule_id))
     assert outcomes == ["accepted", "reused"]
 
 
 async def test_run_schedules_fire_test_runs(pool: asyncpg.Pool, gate: Gate, tenant: Tenant) -> None:
     schedule_id = await due_schedule(pool, tenant, timedelta(seconds=5), kind="checks")
-    await firing.fire_due(pool, gate)
+    await firing.fire_due(pool, lifecycle(pool, gate))
     [fire] = await fires_of(pool, schedule_id)
     kind = await pool.fetchval("SELECT kind FROM scans WHERE id = $1", fire["job_id"])
     assert kind == "checks"

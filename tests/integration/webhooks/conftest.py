@@ -17,9 +17,8 @@ from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
 from scanfleet.db import results, scans, webhooks
-from scanfleet.db.scans import Scan
 from scanfleet.http import AddressPolicy, guarded_client
-from scanfleet.results import Outcome, ScanStatus
+from scanfleet.model import Job, Outcome, Status
 from scanfleet.scheduler.webhooks import Deliverer
 from tests.support.services import ApiService, Request
 from tests.support.site import Page
@@ -105,14 +104,14 @@ async def endpoint(pool: asyncpg.Pool, org_id: uuid.UUID, url: str) -> tuple[web
     return created
 
 
-async def complete(pool: asyncpg.Pool, org_id: uuid.UUID, kind: str = "privacy") -> Scan:
+async def complete(pool: asyncpg.Pool, org_id: uuid.UUID, kind: str = "privacy") -> Job:
     """A scan (or test run) claimed and finished through the result transaction, which enqueues its events."""
     if kind == "privacy":
         queued = await scans.insert(pool, org_id, "https://example.com/")
-        outcome = Outcome(ScanStatus.SUCCEEDED, final_url="https://example.com/", http_status=200)
+        outcome = Outcome(Status.SUCCEEDED, final_url="https://example.com/", http_status=200)
     else:
         queued = await scans.insert_run(pool, org_id, {"name": "smoke", "steps": []})
-        outcome = Outcome(ScanStatus.SUCCEEDED, verdict="passed")
+        outcome = Outcome(Status.SUCCEEDED, verdict="passed")
     scan = await scans.claim(pool, queued.id, lease_seconds=30)
     assert scan is not None
     async with pool.acquire() as conn, conn.transaction():

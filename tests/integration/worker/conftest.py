@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from scanfleet import jobs
+from scanfleet.broker import connection
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
-from scanfleet.gate.gate import Gate
 from tests.conftest import own_redis
 from tests.support.app import running_worker
 
@@ -36,7 +36,7 @@ def own_worker(settings: Settings) -> OwnWorkerFactory:
     @contextlib.asynccontextmanager
     async def start(flush: bool = True, **overrides: Any) -> AsyncIterator[OwnWorker]:
         own = base.model_copy(update=overrides)
-        redis = await jobs.connect(own)
+        redis = await connection.connect(own)
         try:
             if flush:
                 await redis.flushdb()

@@ -8,7 +8,7 @@ import uuid
 
 import asyncpg
 
-from scanfleet import jobs
+from scanfleet.broker import keys
 from scanfleet.db import scans
 from tests.conftest import make_tenant
 from tests.integration.worker.conftest import OwnWorkerFactory
@@ -47,7 +47,7 @@ async def test_a_drained_worker_finishes_short_jobs_and_hands_long_ones_back(
     assert handed_back is not None and handed_back.status.value == "queued" and handed_back.attempts == 0
 
     async with own_worker(flush=False, **limits) as second:
-        assert (await second.gate.states([jobs.job_id(long)]))[0] == "dispatched"
+        assert (await second.gate.states([keys.job_id(long)]))[0] == "dispatched"
         finished_long = await finished(pool, second.gate, long)
     assert finished_long.status.value == "succeeded"
     assert (finished_long.attempts, finished_long.retries) == (1, 0)

@@ -14,7 +14,7 @@ from arq.connections import ArqRedis
 from scanfleet import metrics
 from scanfleet.breakers import SharedBreakers
 from scanfleet.db import scans
-from scanfleet.worker.platform import PRIMARY, Platform
+from scanfleet.worker.outage import PRIMARY, OutageGuard
 from tests.conftest import make_tenant
 from tests.integration.worker.conftest import OwnWorkerFactory
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished, submit
@@ -41,7 +41,7 @@ async def test_a_result_is_held_while_the_database_is_unreachable_then_written(
     pool: asyncpg.Pool, queue: ArqRedis
 ) -> None:
     circuit = breaker(queue, fail_max=10)
-    platform = Platform(pool, circuit, hold_seconds=30, reset_seconds=0.2)
+    platform = OutageGuard(pool, circuit, hold_seconds=30, reset_seconds=0.2)
     operation, calls = failing(3, ConnectionRefusedError("connection refused"))
     pending_before = metrics.RESULTS_PENDING._value.get()
 
@@ -51,12 +51,12 @@ async def test_a_result_is_held_while_the_database_is_unreachable_then_written(
     assert metrics.RESULTS_PENDING._value.get() == pending_before
     # The failures were counted on the shared circuit, and the success after them cleared the count (a healthy
     # circuit keeps no state in Redis).
-    assert await queue.exists(f"{circuit.prefix}state:postgres:{PRIMARY}") == 0
+    assert await queue.exists(circuit.store.keys.state(PRIMARY)) == 0
     assert await circuit.state(PRIMARY) == "closed"
 
 
 async def test_an_error_that_is_not_an_outage_is_raised_at_once(pool: asyncpg.Pool, queue: ArqRedis) -> None:
-    platform = Platform(pool, breaker(queue), hold_seconds=30, reset_seconds=0.2)
+    platform = OutageGuard(pool, breaker(queue), hold_seconds=30, reset_seconds=0.2)
     operation, calls = failing(5, asyncpg.UniqueViolationError("duplicate key"))
 
     with pytest.raises(asyncpg.UniqueViolationError):
@@ -65,7 +65,7 @@ async def test_an_error_that_is_not_an_outage_is_raised_at_once(pool: asyncpg.Po
 
 
 async def test_a_result_is_given_up_after_the_hold_time(pool: asyncpg.Pool, queue: ArqRedis) -> None:
-    platform = Platform(pool, breaker(queue), hold_seconds=0.5, reset_seconds=0.2)
+    platform = OutageGuard(pool, breaker(queue), hold_seconds=0.5, reset_seconds=0.2)
     operation, _ = failing(10**6, ConnectionResetError("reset"))
     started = time.monotonic()
 

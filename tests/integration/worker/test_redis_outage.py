@@ -11,11 +11,11 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from scanfleet import jobs
+from scanfleet.broker import connection, jobs, keys
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.config import Settings
 from scanfleet.embedded import EmbeddedValkey
-from scanfleet.gate.gate import Gate
-from scanfleet.worker.fleet_worker import FleetWorker
 from tests.conftest import make_tenant
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished
 from tests.support.app import running_worker, serving
@@ -34,14 +34,14 @@ async def test_a_worker_rides_out_a_redis_restart(
     own = settings.model_copy(update={"redis_url": own_valkey.url()})
     tenant = await make_tenant(pool)
     url = site.add("/through-a-restart", PAGE)
-    redis = await jobs.connect(own)
+    redis = await connection.connect(own)
     gate = Gate(redis)
 
     async def scan_once() -> str:
         from scanfleet.db import scans
 
         scan = await scans.insert(pool, tenant.org.id, url)
-        await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
+        await gate.admit(tenant.org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
         return (await finished(pool, gate, scan.id)).status.value
 
     try:
@@ -53,7 +53,7 @@ async def test_a_worker_rides_out_a_redis_restart(
             await asyncio.to_thread(own_valkey.start)
 
             # The wake-up listener subscribes again (the worker's is the only subscriber on this server).
-            await eventually(lambda: _subscribers(redis, gate.wake_channel), timeout=10)
+            await eventually(lambda: _subscribers(redis, gate.keys.wake), timeout=10)
             assert await scan_once() == "succeeded"
             assert not worker.main_task.done()  # the same worker, never restarted
             # No slot lost to the polls the outage cut short: once idle, it counts none taken. (Until its

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from scanfleet import jobs
+from scanfleet.broker import jobs, keys
+from scanfleet.broker.gate import Gate
 from scanfleet.db import scans
-from scanfleet.db.scans import Scan
-from scanfleet.gate.gate import Gate
-from scanfleet.scheduler import upkeep
+from scanfleet.model import Job
+from scanfleet.scheduler import reaper
 from tests.conftest import Tenant, make_tenant
 from tests.integration.worker.conftest import OwnWorker, OwnWorkerFactory
 from tests.support.site import FixtureSite, Page, eventually, html
@@ -27,15 +27,15 @@ PAGE = html("<html><head><title>up</title></head><body>hello</body></html>")
 
 async def submit(pool: asyncpg.Pool, own: OwnWorker, tenant: Tenant, url: str) -> uuid.UUID:
     scan = await scans.insert(pool, tenant.org.id, url)
-    await own.gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
+    await own.gate.admit(tenant.org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
     return scan.id
 
 
-async def finished(pool: asyncpg.Pool, gate: Gate, scan_id: uuid.UUID, timeout: float = 15.0) -> Scan:
+async def finished(pool: asyncpg.Pool, gate: Gate, scan_id: uuid.UUID, timeout: float = 15.0) -> Job:
     """Plays the scheduler's part (bringing deferred jobs back) until the scan is final."""
 
-    async def final() -> Scan | None:
-        await upkeep.bring_back_deferred(gate)
+    async def final() -> Job | None:
+        await reaper.bring_back_deferred(gate)
         scan = await scans.get(pool, (await owner(pool, scan_id)), scan_id)
         return scan if scan is not None and scan.status.final else None
 
@@ -130,7 +130,7 @@ async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_t
 
 
 async def _state(gate: Gate, scan_id: uuid.UUID, expected: str) -> bool:
-    return (await gate.states([jobs.job_id(scan_id)]))[0] == expected
+    return (await gate.states([keys.job_id(scan_id)]))[0] == expected
 
 
 async def test_a_job_still_facing_an_open_circuit_after_the_give_up_time_fails_without_a_fetch(

@@ -8,10 +8,10 @@ import uuid
 
 import asyncpg
 
-from scanfleet import jobs
+from scanfleet.broker import connection, jobs, keys
+from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import scans
-from scanfleet.gate.gate import Gate
 from tests.conftest import make_tenant, own_redis
 from tests.support.site import FixtureSite, eventually, html
 
@@ -23,11 +23,11 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
     from scanfleet.worker.app import build_worker
 
     slow_polling = own_redis(settings, 2, __name__).model_copy(update={"worker_poll_delay_seconds": POLL_SECONDS})
-    redis = await jobs.connect(slow_polling)
+    redis = await connection.connect(slow_polling)
     await redis.flushdb()
     gate = Gate(redis)
     # Channels are shared by all databases: other workers of the test session listen on it too.
-    subscribers_before = (await redis.pubsub_numsub(gate.wake_channel))[0][1]
+    subscribers_before = (await redis.pubsub_numsub(gate.keys.wake))[0][1]
     worker = build_worker(slow_polling, handle_signals=False)
     running = asyncio.create_task(worker.async_run())
     try:
@@ -35,13 +35,13 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
         url = site.add(f"/wake-{uuid.uuid4().hex[:6]}", html("<html></html>"))
 
         async def listening() -> bool:
-            subscribers = await redis.pubsub_numsub(gate.wake_channel)
+            subscribers = await redis.pubsub_numsub(gate.keys.wake)
             return subscribers[0][1] > subscribers_before
 
         await eventually(listening)
         for _ in range(3):
             scan = await scans.insert(pool, tenant.org.id, url)
-            await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
+            await gate.admit(tenant.org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
             # Polling alone would find it within the deadline once in 7.5 (all three times: 1 in 420); woken,
             # the worker starts it at once, leaving the deadline to a slow machine.
             await eventually(lambda scan=scan: scans.is_final(pool, scan.id), timeout=DEADLINE_SECONDS)

@@ -11,7 +11,8 @@ from typing import Any
 
 from arq.jobs import deserialize_job
 
-from scanfleet import jobs, logs, tracing
+from scanfleet import logs, tracing
+from scanfleet.broker import jobs
 
 log = logging.getLogger("scanfleet.test")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from scanfleet.results import Outcome, ScanStatus
+from scanfleet.model import Outcome, Status
 from scanfleet.retry import RetryPolicy, is_transient
 
 
 def failed(code: str, status: int | None = None) -> Outcome:
-    return Outcome(ScanStatus.FAILED, error_code=code, http_status=status)
+    return Outcome(Status.FAILED, error_code=code, http_status=status)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ def failed(code: str, status: int | None = None) -> Outcome:
         (failed("not_html"), False),
         (failed("too_many_redirects"), False),
         (failed("analysis_error"), False),
-        (Outcome(ScanStatus.SUCCEEDED, http_status=200), False),
+        (Outcome(Status.SUCCEEDED, http_status=200), False),
     ],
 )
 def test_failures_are_classified(outcome: Outcome, transient: bool) -> None:

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scanfleet.autoscale.policy import ScalingPolicy
+from scanfleet.broker.stats import QueueTruth
 from scanfleet.config import Settings
-from scanfleet.gate.stats import QueueTruth
 
 TARGET_WAIT = 30.0
 COOLDOWN = 60.0

@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from scanfleet.gate import gate as gate_module
-from scanfleet.gate.gate import Gate, Usage
-from scanfleet.gate.tiers import Limits, limits_for
+from scanfleet.broker import gate as gate_module
+from scanfleet.broker.gate import Gate, Usage
+from scanfleet.tiers import Limits, limits_for
 
 T = TypeVar("T")
 ORGS = [uuid.UUID(int=n + 1) for n in range(3)]
@@ -138,7 +138,7 @@ class GateMachine(RuleBasedStateMachine):
     def crash(self, data: st.DataObject) -> None:
         """The worker dies: no finish, no more renewals; its lease is past (time moved on)."""
         job = data.draw(st.sampled_from(sorted(self.running)))
-        self.run(self.redis.zadd(self.gate.prefix + "leases", {job: 0}))
+        self.run(self.redis.zadd(self.gate.keys.prefix + "leases", {job: 0}))
         self.running.discard(job)
         self.crashed.add(job)
 
@@ -223,7 +223,7 @@ class GateMachine(RuleBasedStateMachine):
         return f"active:{org}", "dispatched" if job in self.dispatched else "running"
 
     async def read_gate(self, live: list[str]) -> list[Any]:
-        prefix = self.gate.prefix
+        prefix = self.gate.keys.prefix
         async with self.redis.pipeline(transaction=False) as pipe:
             for org in ORGS:
                 pipe.smembers(f"{prefix}active:{org}")
@@ -231,7 +231,7 @@ class GateMachine(RuleBasedStateMachine):
                 pipe.zrange(f"{prefix}deferred:{org}", 0, -1, withscores=True)
             for key in ("deferred", "leases", "jobs"):
                 pipe.zrange(prefix + key, 0, -1, withscores=True)
-            pipe.zrange(self.gate.queue_name, 0, -1)
+            pipe.zrange(self.gate.keys.queue, 0, -1)
             for circuit in CIRCUITS:
                 pipe.smembers(f"{prefix}waiting_on:{circuit}")
             for job in live:
@@ -306,7 +306,7 @@ class GateMachine(RuleBasedStateMachine):
             else:
                 break
         assert set(self.org_of) == self.ended, "an accepted job never ended"
-        prefix = self.gate.prefix
+        prefix = self.gate.keys.prefix
         keys = {key.decode() for key in self.run(self.redis.keys())}
         kept = {prefix + "orgs", prefix + "durations"} | {f"{prefix}org:{org}" for org in ORGS}
         kept |= {prefix + "waiting_on:" + circuit for circuit in self.waiting_on}  # left to expire
@@ -337,7 +337,7 @@ class GateMachine(RuleBasedStateMachine):
         keys = [in_progress_key_prefix + job]
         if finished:
             keys.append(job_key_prefix + job)
-            self.run(self.redis.zrem(self.gate.queue_name, job))
+            self.run(self.redis.zrem(self.gate.keys.queue, job))
         self.run(self.redis.delete(*keys))
 
 

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.privacy.cookies import collect_cookies, parse_cookie_date, parse_set_cookie
 
 

@@ -2,7 +2,7 @@ import httpx
 import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.privacy.headers import (
     collect_security_headers,
     parse_csp,

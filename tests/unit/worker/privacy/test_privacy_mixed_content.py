@@ -1,4 +1,4 @@
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.privacy.document import parse_html
 from scanfleet.worker.privacy.mixed_content import collect_mixed_content
 

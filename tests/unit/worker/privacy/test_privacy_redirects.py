@@ -1,7 +1,7 @@
 import httpx
 
 from scanfleet.http.fetch import FetchResult, Hop
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.privacy.redirects import collect_redirects
 
 

@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
-from scanfleet.results import Evidence, Issue, Severity
+from scanfleet.model import Evidence, Issue, Severity
 from scanfleet.worker.privacy import analyse
 from scanfleet.worker.privacy.rules import RULES, evaluate
 

@@ -1,7 +1,7 @@
 import httpx
 
 from scanfleet.http.fetch import FetchResult, Hop
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.privacy.document import parse_document, parse_html
 from scanfleet.worker.privacy.third_parties import collect_third_parties
 

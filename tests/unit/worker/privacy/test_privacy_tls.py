@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.privacy.tls import collect_tls, days_left, expiry_severity
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

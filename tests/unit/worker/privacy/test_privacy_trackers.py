@@ -1,6 +1,6 @@
 import pytest
 
-from scanfleet.results import Severity
+from scanfleet.model import Severity
 from scanfleet.worker.privacy.document import parse_html
 from scanfleet.worker.privacy.trackers import collect_trackers, is_blocklisted
 from scanfleet.worker.privacy.vendors import VENDORS, Category, vendor_for

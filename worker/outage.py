@@ -1,6 +1,6 @@
 """PostgreSQL going away must not fail jobs: results wait in the worker, and new jobs wait in the queue.
 
-Writes go through `Platform.write`: while the database is unreachable it retries with backoff (the job
+Writes go through `OutageGuard.write`: while the database is unreachable it retries with backoff (the job
 keeps its lease meanwhile) and counts the failures on a breaker shared by every worker. While that
 breaker is open, `pause_while_down` stops this worker from taking jobs; when it half-opens, one worker
 fleet-wide probes the database, and success lets every worker take jobs again.
@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
-from arq import Worker
 
 from scanfleet import metrics
 from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.db.errors import unavailable
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _half_jitter() -> float:
     return random.uniform(0.5, 1.0)  # noqa: S311
 
 
-class Platform:
+class OutageGuard:
     def __init__(self, pool: asyncpg.Pool, breaker: SharedBreakers, hold_seconds: float, reset_seconds: float) -> None:
         self.pool = pool
         self.breaker = breaker
@@ -94,17 +94,17 @@ class Platform:
         return True
 
 
-async def pause_while_down(worker: Worker, platform: Platform, draining: asyncio.Event) -> None:
+async def pause_while_down(worker: FleetWorker, guard: OutageGuard) -> None:
     """Take jobs only while PostgreSQL is reachable (and never again once draining)."""
-    while not draining.is_set():
+    while not worker.draining.is_set():
         try:
-            up = await platform.breaker.state(PRIMARY) == "closed"
-            if not up and await platform.breaker.open_until(PRIMARY) is None:
-                up = await platform.probe()  # this worker holds the fleet's trial
+            up = await guard.breaker.state(PRIMARY) == "closed"
+            if not up and await guard.breaker.open_until(PRIMARY) is None:
+                up = await guard.probe()  # this worker holds the fleet's trial
         except Exception:
             log.warning("could not check PostgreSQL's circuit", exc_info=True)
             up = True  # never stop the fleet because the check itself failed
-        if not draining.is_set() and worker.allow_pick_jobs != up:
+        if not worker.draining.is_set() and worker.taking_jobs != up:
             log.warning("taking jobs again" if up else "PostgreSQL is down: taking no new jobs")
-            worker.allow_pick_jobs = up
+            worker.take_jobs(up)
         await asyncio.sleep(_CHECK_SECONDS)

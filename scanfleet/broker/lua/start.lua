@@ -4,5 +4,5 @@ local id, deadline, holder = ARGV[5], ARGV[6], ARGV[7]
 local state = redis.call('HGET', job_key(id), 'state')
 if not state then return false end
 redis.call('HSET', job_key(id), 'state', 'running', 'holder', holder)
-redis.call('ZADD', P .. 'leases', deadline, id)
+redis.call('ZADD', LEASES, deadline, id)
 return state

@@ -5,9 +5,9 @@
 -- ARGV[5..]: now_ms, job_ttl_ms, limit. Returns the ids brought back, in due order.
 local now_ms, job_ttl_ms, limit = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 local back, brought, orgs = {}, {}, {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'deferred', '-inf', now_ms, 'LIMIT', 0, limit)) do
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', DEFERRED, '-inf', now_ms, 'LIMIT', 0, limit)) do
   if redis.call('EXISTS', IN_PROGRESS_PREFIX .. id) == 0 then
-    redis.call('ZREM', P .. 'deferred', id)
+    redis.call('ZREM', DEFERRED, id)
     brought[#brought + 1] = id
     local org = redis.call('HGET', job_key(id), 'org')
     if org then

@@ -6,11 +6,12 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from redis.asyncio import Redis
 
-_SCRIPT = (Path(__file__).parent / "lua" / "ratelimit.lua").read_text()
+from scanfleet.broker.keys import RATE_LIMIT_PREFIX, rate_limit
+from scanfleet.broker.scripts import script
+
 PERIOD_MS = 60_000
 
 
@@ -35,13 +36,13 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, prefix: str = "sf:rl:") -> None:
+    def __init__(self, redis: Redis, prefix: str = RATE_LIMIT_PREFIX) -> None:
         self._prefix = prefix
-        self._script = redis.register_script(_SCRIPT)
+        self._script = script(redis, "ratelimit")
 
     async def hit(self, key_id: uuid.UUID, requests_per_minute: int) -> Decision:
         allowed, remaining, retry_ms, reset_ms = await self._script(
-            keys=[f"{self._prefix}{key_id}"], args=[requests_per_minute, PERIOD_MS, int(time.time() * 1000)]
+            keys=[rate_limit(key_id, self._prefix)], args=[requests_per_minute, PERIOD_MS, int(time.time() * 1000)]
         )
         return Decision(
             allowed=bool(allowed),

@@ -1,23 +1,27 @@
--- Shared by every gate script (prepended when the scripts are loaded).
+-- Shared by every gate script (prepended when the scripts are loaded; see scanfleet/broker/keys.py).
 --
--- Keys (P = ARGV[1], the gate's prefix; one Redis node, not Redis Cluster: keys are computed here):
+-- KEYS, the same for every gate script (P = the gate's prefix):
+--   KEYS[1] arq's queue        zset  dispatched and running job ids by due time (ms), as arq reads it
+--   KEYS[2] P..'jobs'          zset  every job the gate holds, by admission time (for reconciliation)
+--   KEYS[3] P..'leases'        zset  running job ids by lease deadline (ms)
+--   KEYS[4] P..'deferred'      zset  every deferred job id by due time (ms), for the reaper to bring back
+--   KEYS[5] P..'orgs'          set   organisations the gate has seen
+--   KEYS[6] P..'durations'     hash  ewma_ms of recent job durations (for Retry-After)
+--   KEYS[7] arq's abort set    zset  job ids a worker must cancel
+-- Keys named by an organisation or a job are computed here from ARGV[1] = P (one Redis node, not Cluster):
 --   P..'org:'..org      hash  tier, max_running, max_queued
 --   P..'active:'..org   set   job ids dispatched to arq or running: its size is the org's "running"
 --   P..'waiting:'..org  list  job ids held back, oldest first
 --   P..'deferred:'..org zset  job ids set aside until a time (ms): a retry's backoff, an open circuit.
 --                             The org's "queued" is its waiting plus its deferred jobs.
---   P..'deferred'       zset  every deferred job id by due time (ms), for the reaper to bring back
 --   P..'waiting_on:'..w set   deferred job ids waiting for w (e.g. "target:<host>", a circuit) to end
 --   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms, dispatched_ms,
 --                             waiting_on (what its current deferral waits for, if anything), holder (the
 --                             run that started it last: a run whose lease was reaped must not end another's)
---   P..'jobs'           zset  every job the gate holds, by admission time (for reconciliation)
---   P..'leases'         zset  running job ids by lease deadline (ms)
---   P..'orgs'           set   organisations the gate has seen
---   P..'durations'      hash  ewma_ms of recent job durations (for Retry-After)
---   P..'wake'           channel  a job was dispatched: idle workers look at the queue now, not at their next poll
--- arq's own keys: ARGV[2] its queue (zset), ARGV[3] its job key prefix, ARGV[4] its in-progress prefix.
-local P, QUEUE, JOB_PREFIX, IN_PROGRESS_PREFIX = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+--   arq's job key prefix ARGV[2] and in-progress prefix ARGV[3], each followed by the job id.
+-- ARGV[4] is the wake channel: a job was dispatched, idle workers look at the queue now, not at their next poll.
+local QUEUE, JOBS, LEASES, DEFERRED, ORGS, DURATIONS, ABORTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local P, JOB_PREFIX, IN_PROGRESS_PREFIX, WAKE = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local function org_key(org) return P .. 'org:' .. org end
 local function active_key(org) return P .. 'active:' .. org end
@@ -41,7 +45,7 @@ local function dispatch(org, id, payload, now_ms, job_ttl_ms)
   redis.call('SADD', active_key(org), id)
   redis.call('PSETEX', JOB_PREFIX .. id, job_ttl_ms, payload)
   redis.call('ZADD', QUEUE, now_ms, id)
-  redis.call('PUBLISH', P .. 'wake', QUEUE)
+  redis.call('PUBLISH', WAKE, QUEUE)
 end
 
 -- Fill the org's free running slots from its waiting list, oldest first. Returns the ids dispatched.
@@ -67,9 +71,9 @@ local function release(id, now_ms, job_ttl_ms)
   redis.call('SREM', active_key(org), id)
   redis.call('LREM', waiting_key(org), 0, id)
   redis.call('ZREM', deferred_key(org), id)
-  redis.call('ZREM', P .. 'deferred', id)
+  redis.call('ZREM', DEFERRED, id)
   redis.call('DEL', job_key(id))
-  redis.call('ZREM', P .. 'jobs', id)
-  redis.call('ZREM', P .. 'leases', id)
+  redis.call('ZREM', JOBS, id)
+  redis.call('ZREM', LEASES, id)
   return promote(org, now_ms, job_ttl_ms)
 end

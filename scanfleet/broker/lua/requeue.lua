@@ -10,7 +10,7 @@ for i = 8, #ARGV do
   local id = ARGV[i]
   local job = redis.call('HMGET', job_key(id), 'state', 'org', 'dispatched_ms')
   local state = job[1]
-  local lease = tonumber(redis.call('ZSCORE', P .. 'leases', id) or '0')
+  local lease = tonumber(redis.call('ZSCORE', LEASES, id) or '0')
   local expired = state == 'running' and lease < now_ms
   local lost = state == 'dispatched' and (redis.call('EXISTS', JOB_PREFIX .. id) == 0
                                           or not redis.call('ZSCORE', QUEUE, id))
@@ -19,7 +19,7 @@ for i = 8, #ARGV do
                   and now_ms - dispatched_ms > stall_ms
   if expired or lost or stalled then
     redis.call('DEL', IN_PROGRESS_PREFIX .. id)  -- arq would skip the job until this expired
-    redis.call('ZREM', P .. 'leases', id)
+    redis.call('ZREM', LEASES, id)
     redis.call('HDEL', job_key(id), 'holder')  -- the run that held it is over, whatever it still does
     dispatch(job[2], id, redis.call('HGET', job_key(id), 'payload'), now_ms, job_ttl_ms)
     requeued[#requeued + 1] = id

@@ -7,7 +7,7 @@ local max_running, max_queued = tonumber(ARGV[9]), tonumber(ARGV[10])
 local now_ms, job_ttl_ms, force = tonumber(ARGV[11]), ARGV[12], ARGV[13] == '1'
 
 redis.call('HSET', org_key(org), 'tier', tier, 'max_running', max_running, 'max_queued', max_queued)
-redis.call('SADD', P .. 'orgs', org)
+redis.call('SADD', ORGS, org)
 local running = redis.call('SCARD', active_key(org))
 local queued = queued_count(org)
 if redis.call('EXISTS', job_key(id)) == 1 then
@@ -23,7 +23,7 @@ else
   return {'rejected', running, queued}
 end
 redis.call('HSET', job_key(id), 'org', org, 'payload', payload, 'state', outcome, 'admitted_ms', now_ms)
-redis.call('ZADD', P .. 'jobs', now_ms, id)
+redis.call('ZADD', JOBS, now_ms, id)
 if outcome == 'dispatched' then
   dispatch(org, id, payload, now_ms, job_ttl_ms)
   running = running + 1

@@ -10,10 +10,10 @@ if not org or held_by_another(id, ARGV[10]) then return false end
 redis.call('HSET', job_key(id), 'state', 'deferred', 'waiting_on', waiting_on)
 redis.call('SREM', active_key(org), id)
 redis.call('LREM', waiting_key(org), 0, id)
-redis.call('ZREM', P .. 'leases', id)
+redis.call('ZREM', LEASES, id)
 redis.call('ZREM', QUEUE, id)
 redis.call('ZADD', deferred_key(org), due_ms, id)
-redis.call('ZADD', P .. 'deferred', due_ms, id)
+redis.call('ZADD', DEFERRED, due_ms, id)
 if waiting_on ~= '' then
   redis.call('SADD', P .. 'waiting_on:' .. waiting_on, id)
   redis.call('PEXPIRE', P .. 'waiting_on:' .. waiting_on, math.max(due_ms - now_ms, 0) + 86400000)

@@ -6,6 +6,6 @@ local id = ARGV[5]
 local org = redis.call('HGET', job_key(id), 'org')
 if not org or held_by_another(id, ARGV[7]) then return false end
 redis.call('HSET', job_key(id), 'state', 'dispatched', 'dispatched_ms', ARGV[6])
-redis.call('ZREM', P .. 'leases', id)
-redis.call('PUBLISH', P .. 'wake', QUEUE)
+redis.call('ZREM', LEASES, id)
+redis.call('PUBLISH', WAKE, QUEUE)
 return true

@@ -4,22 +4,15 @@ the gate's totals per tier. Read by one process (the scheduler) for the whole fl
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
-from arq.constants import in_progress_key_prefix
-from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
+from scanfleet.broker.decode import text
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import IN_PROGRESS_PREFIX, WORKERS
+from scanfleet.broker.scripts import script
 
-from scanfleet.gate.gate import Gate, _text
-
-WORKERS_KEY = "sf:workers"  # zset: "<host>:<pid>" -> last heartbeat (ms)
 WORKER_STALE_SECONDS = 15.0  # a worker silent this long is gone
 _BATCH = 100  # queue entries read per step while walking past started jobs
-
-_SOURCE = (Path(__file__).parent / "lua" / "queue_stats.lua").read_text()
-_scripts: weakref.WeakKeyDictionary[Redis, AsyncScript] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -38,19 +31,12 @@ class TierTotals:
     capacity: int  # max_queued summed over the tier's organisations
 
 
-def _script(redis: Redis) -> AsyncScript:
-    script = _scripts.get(redis)
-    if script is None:
-        script = _scripts[redis] = redis.register_script(_SOURCE)
-    return script
-
-
-async def queue_truth(gate: Gate, workers_key: str = WORKERS_KEY) -> QueueTruth:
+async def queue_truth(gate: Gate, workers_key: str = WORKERS) -> QueueTruth:
     now_ms = int(time.time() * 1000)
-    keys = [gate.queue_name, gate.prefix + "leases", gate.prefix + "deferred", workers_key]
+    keys = [gate.keys.queue, gate.keys.leases, gate.keys.deferred, workers_key]
     since_ms = now_ms - int(WORKER_STALE_SECONDS * 1000)
-    ready, running, deferred, oldest_ms, workers = await _script(gate.redis)(
-        keys=keys, args=[in_progress_key_prefix, now_ms, since_ms, _BATCH]
+    ready, running, deferred, oldest_ms, workers = await script(gate.redis, "queue_stats")(
+        keys=keys, args=[IN_PROGRESS_PREFIX, now_ms, since_ms, _BATCH]
     )
     age = max(0.0, (now_ms - int(oldest_ms)) / 1000) if int(oldest_ms) >= 0 else 0.0
     return QueueTruth(int(ready), int(running), int(deferred), age, int(workers))
@@ -58,19 +44,19 @@ async def queue_truth(gate: Gate, workers_key: str = WORKERS_KEY) -> QueueTruth:
 
 async def tier_totals(gate: Gate) -> dict[str, TierTotals]:
     """Running, queued and room in line per tier, over every organisation the gate has seen (one pipeline)."""
-    orgs = [_text(org) for org in await gate.redis.smembers(gate.prefix + "orgs")]
+    orgs = [text(org) for org in await gate.redis.smembers(gate.keys.orgs)]
     async with gate.redis.pipeline(transaction=False) as pipe:
         for org in orgs:
-            pipe.hmget(f"{gate.prefix}org:{org}", "tier", "max_queued")
-            pipe.scard(f"{gate.prefix}active:{org}")
-            pipe.llen(f"{gate.prefix}waiting:{org}")
-            pipe.zcard(f"{gate.prefix}deferred:{org}")
+            pipe.hmget(gate.keys.org(org), "tier", "max_queued")
+            pipe.scard(gate.keys.active(org))
+            pipe.llen(gate.keys.waiting(org))
+            pipe.zcard(gate.keys.deferred_of(org))
         answers = await pipe.execute()
     totals: dict[str, list[int]] = {}
     for (tier, max_queued), running, waiting, deferred in zip(
         answers[0::4], answers[1::4], answers[2::4], answers[3::4], strict=True
     ):
-        entry = totals.setdefault(_text(tier) if tier else "unknown", [0, 0, 0])
+        entry = totals.setdefault(text(tier) if tier else "unknown", [0, 0, 0])
         entry[0] += int(running)
         entry[1] += int(waiting) + int(deferred)
         entry[2] += int(max_queued or 0)

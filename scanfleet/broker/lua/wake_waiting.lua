@@ -6,7 +6,7 @@ for _, id in ipairs(redis.call('SMEMBERS', key)) do
   -- Deferred now, and for this reason: a job brought back since and deferred again for another is left alone.
   local job = redis.call('HMGET', job_key(id), 'state', 'waiting_on', 'org')
   if job[1] == 'deferred' and job[2] == ARGV[5] then
-    redis.call('ZADD', P .. 'deferred', now_ms, id)
+    redis.call('ZADD', DEFERRED, now_ms, id)
     redis.call('ZADD', deferred_key(job[3]), now_ms, id)
     woken = woken + 1
   end

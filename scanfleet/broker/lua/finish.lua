@@ -5,7 +5,7 @@ local id, now_ms, job_ttl_ms, duration_ms, holder = ARGV[5], tonumber(ARGV[6]), 
 if held_by_another(id, holder) then return {} end
 if duration_ms then
   -- Recent job durations, for an honest Retry-After.
-  local ewma = tonumber(redis.call('HGET', P .. 'durations', 'ewma_ms') or duration_ms)
-  redis.call('HSET', P .. 'durations', 'ewma_ms', ewma + 0.2 * (duration_ms - ewma))
+  local ewma = tonumber(redis.call('HGET', DURATIONS, 'ewma_ms') or duration_ms)
+  redis.call('HSET', DURATIONS, 'ewma_ms', ewma + 0.2 * (duration_ms - ewma))
 end
 return release(id, now_ms, job_ttl_ms) or {}

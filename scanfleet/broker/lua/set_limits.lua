@@ -2,5 +2,5 @@
 -- ARGV[5..]: org, tier, max_running, max_queued, now_ms, job_ttl_ms. Returns the ids promoted.
 local org = ARGV[5]
 redis.call('HSET', org_key(org), 'tier', ARGV[6], 'max_running', ARGV[7], 'max_queued', ARGV[8])
-redis.call('SADD', P .. 'orgs', org)
+redis.call('SADD', ORGS, org)
 return promote(org, tonumber(ARGV[9]), ARGV[10])

@@ -1,22 +1,14 @@
-"""The arq side of a job: names, ids and enqueueing. PostgreSQL holds the truth; this is transport."""
+"""The Redis client arq and the platform share: from REDIS_URL, or the master the sentinels name."""
 
 from __future__ import annotations
 
-import time
-import uuid
-
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.jobs import serialize_job
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, TimeoutError
 
 from scanfleet.config import Settings
-
-RUN_SCAN = "run_scan"
-RUN_CHECKS = "run_checks"
-TASKS = {"privacy": RUN_SCAN, "checks": RUN_CHECKS}  # by the job's kind
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -64,22 +56,3 @@ def sentinel_client(config: RedisSettings) -> ArqRedis:
         password=config.password, ssl=config.ssl, socket_connect_timeout=config.conn_timeout, retry=config.retry,
         retry_on_error=config.retry_on_error,
     )  # fmt: skip
-
-
-def job_id(scan_id: uuid.UUID) -> str:
-    # The job id is the scan's (or run's) id: arq refuses a second job with the same id, so
-    # re-enqueueing is harmless.
-    return f"job:{scan_id}"
-
-
-def id_of(job_id: str) -> uuid.UUID:
-    return uuid.UUID(job_id.removeprefix("job:"))
-
-
-def payload(kind: str, scan_id: uuid.UUID, context: dict[str, str] | None = None) -> bytes:
-    """The job body arq's worker reads, made here so the gate can hand it to arq when a slot frees.
-
-    `context` is what the job carries from its cause (request_id, org_id, traceparent: see scanfleet.logs);
-    without one the body is the plain call every worker version accepts."""
-    kwargs = {"context": context} if context else {}
-    return serialize_job(TASKS[kind], (str(scan_id),), kwargs, None, int(time.time() * 1000))

@@ -1,0 +1,52 @@
+"""The lifecycle's job store on PostgreSQL: scanfleet.db.scans and the result write behind one interface."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from scanfleet.db import results, scans
+from scanfleet.model import Job, Outcome
+
+
+class PgJobStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def create_scan(
+        self, org_id: uuid.UUID, url: str, reuse_seconds: float, within: asyncpg.Connection | None = None
+    ) -> tuple[Job, str | None]:
+        """`within`: the caller's transaction (a schedule's fire); otherwise one of its own."""
+        if within is None:
+            return await scans.submit(self.pool, org_id, url, reuse_seconds)
+        return await scans.find_or_insert(within, org_id, url, reuse_seconds)
+
+    async def create_run(
+        self, org_id: uuid.UUID, suite: dict[str, Any], within: asyncpg.Connection | None = None
+    ) -> Job:
+        if within is None:
+            return await scans.submit_run(self.pool, org_id, suite)
+        return await scans.insert_run(within, org_id, suite)
+
+    async def forget(self, job: Job) -> None:
+        await scans.delete_unadmitted(self.pool, job)
+
+    async def claim(self, job_id: uuid.UUID, lease_seconds: float) -> Job | None:
+        return await scans.claim(self.pool, job_id, lease_seconds)
+
+    async def retry_later(self, job: Job, error_code: str, error_message: str) -> bool:
+        return await scans.retry_later(self.pool, job, error_code, error_message)
+
+    async def hand_back(self, job: Job) -> None:
+        await scans.hand_back(self.pool, job)
+
+    async def record(self, job: Job, outcome: Outcome) -> bool:
+        return await results.record_outcome(self.pool, job, outcome)
+
+    async def is_final(self, job_id: uuid.UUID) -> bool:
+        return await scans.is_final(self.pool, job_id)
+
+    async def cancel(self, org_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
+        return await scans.cancel(self.pool, org_id, job_id)

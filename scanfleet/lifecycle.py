@@ -1,0 +1,300 @@
+"""The job lifecycle: the only way a job changes state.
+
+    submit ──▶ row (dedup lock) ──▶ admit ──▶ dispatched | waiting ──▶ claim (running)
+                                      │refused: row forgotten, 429         │
+                                      ▼                                     ├─▶ finish: outcome + outbox, then slot
+                                 Refused                                    ├─▶ retry: row queued, slot set aside
+                                                                            ├─▶ defer: row given back, slot set aside
+    readmit (reconciliation) ──▶ admit, forced                              └─▶ hand back: row and slot for another
+
+PostgreSQL (the JobStore) is the truth and is written first; the broker's gate is transport and follows. Each
+step's order across the two is decided here once; the API, the scheduler and the worker call these steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from scanfleet import logs, metrics
+from scanfleet.broker import jobs as broker_jobs
+from scanfleet.broker.gate import Admission
+from scanfleet.broker.keys import job_id as broker_id
+from scanfleet.model import Job, Kind, Outcome
+from scanfleet.tiers import Limits
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Hold = Callable[[Callable[[], Awaitable[T]]], Awaitable[T]]
+
+
+class JobStore(Protocol):
+    """What the lifecycle needs of the job rows (scanfleet.db.store.PgJobStore; MemoryJobStore in tests)."""
+
+    async def create_scan(
+        self, org_id: uuid.UUID, url: str, reuse_seconds: float, within: Any = None
+    ) -> tuple[Job, str | None]: ...
+    async def create_run(self, org_id: uuid.UUID, suite: dict[str, Any], within: Any = None) -> Job: ...
+    async def forget(self, job: Job) -> None: ...
+    async def claim(self, job_id: uuid.UUID, lease_seconds: float) -> Job | None: ...
+    async def retry_later(self, job: Job, error_code: str, error_message: str) -> bool: ...
+    async def hand_back(self, job: Job) -> None: ...
+    async def record(self, job: Job, outcome: Outcome) -> bool: ...
+    async def is_final(self, job_id: uuid.UUID) -> bool: ...
+    async def cancel(self, org_id: uuid.UUID, job_id: uuid.UUID) -> Job | None: ...
+
+
+class Gate(Protocol):
+    """What the lifecycle needs of the broker's capacity gate (scanfleet.broker.gate.Gate)."""
+
+    async def admit(
+        self, org_id: uuid.UUID, job_id: str, payload: bytes, limits: Limits, *, force: bool = False
+    ) -> Admission: ...
+    async def start(self, job_id: str, lease_seconds: float, holder: str = "") -> str | None: ...
+    async def renew(self, job_id: str, lease_seconds: float, holder: str = "") -> bool: ...
+    async def finish(self, job_id: str, duration_seconds: float | None = None, holder: str = "") -> list[str]: ...
+    async def defer(self, job_id: str, due: float, waiting_on: str = "", holder: str = "") -> bool: ...
+    async def handback(self, job_id: str, holder: str = "") -> bool: ...
+    async def cancel(self, job_id: str) -> str: ...
+    async def retry_after_seconds(self, limits: Limits) -> int: ...
+    async def wake_waiting(self, waiting_on: str) -> int: ...
+
+
+class Refused(Exception):
+    """The organisation's line is full: the job was not accepted, and nothing of it remains."""
+
+    def __init__(self, admission: Admission, limits: Limits, retry_after_seconds: int) -> None:
+        super().__init__(f"{limits.tier} tier: {admission.running} running, {admission.queued} queued")
+        self.admission, self.limits, self.retry_after_seconds = admission, limits, retry_after_seconds
+
+
+class GateUnavailable(Exception):
+    """The broker could not be reached: the job was not accepted, and nothing of it remains."""
+
+
+def workers_lost(max_tries: int) -> Outcome:
+    """The end of a job whose worker died with it every time: a job must not crash the fleet forever."""
+    return Outcome.failed("attempts_exhausted", f"the job's worker stopped {max_tries} times before finishing it")
+
+
+def unwritable(exc: BaseException) -> Outcome:
+    """The end of a job whose result PostgreSQL refused for what it holds: writing it again would fail again."""
+    return Outcome.failed("result_unwritable", f"the result could not be stored ({type(exc).__name__})")
+
+
+async def _now(operation: Callable[[], Awaitable[T]]) -> T:
+    return await operation()
+
+
+@dataclass
+class Lifecycle:
+    store: JobStore
+    gate: Gate
+    lease_seconds: float = 15.0
+    # How the worker's writes wait out a PostgreSQL outage (worker.outage.OutageGuard.write); elsewhere at once.
+    hold: Hold[Any] = _now
+    # What counts as the broker being away (the broker's connection errors), for GateUnavailable.
+    unreachable: tuple[type[BaseException], ...] = (OSError,)
+
+    # -- accepting work -------------------------------------------------------------------------------------
+
+    async def submit_scan(
+        self, org_id: uuid.UUID, limits: Limits, url: str, reuse_seconds: float, context: dict[str, str]
+    ) -> tuple[Job, str | None]:
+        """A new scan of `url`, admitted; or the scan reused (in flight, or recent unless reuse_seconds is 0)."""
+        job, reused = await self.store.create_scan(org_id, url, reuse_seconds)
+        if reused is None:
+            await self.admit(job, limits, context)
+        return job, reused
+
+    async def submit_run(
+        self, org_id: uuid.UUID, limits: Limits, suite: dict[str, Any], context: dict[str, str]
+    ) -> Job:
+        job = await self.store.create_run(org_id, suite)
+        await self.admit(job, limits, context)
+        return job
+
+    async def admit(
+        self, job: Job, limits: Limits, context: dict[str, str] | None = None, *, force: bool = False
+    ) -> Admission:
+        """Hand the job's row, already committed (a worker must find it), to the gate. Refused or unreachable, the
+        row is forgotten, so nothing of a job that was not accepted stays runnable. `force`: accepted long ago
+        (reconciliation), never refused now."""
+        payload = broker_jobs.payload(job.kind, job.id, context)
+        try:
+            admission = await self.gate.admit(job.org_id, broker_id(job.id), payload, limits, force=force)
+        except self.unreachable as exc:
+            await self.store.forget(job)
+            raise GateUnavailable(str(exc)) from exc
+        metrics.ADMISSIONS.labels(limits.tier, admission.outcome).inc()
+        with logs.bind(org_id=job.org_id, job_id=broker_id(job.id)):
+            log.info("%s job %s", job.kind, admission.outcome)
+        if admission.outcome == "rejected":
+            await self.store.forget(job)
+            raise Refused(admission, limits, await self.gate.retry_after_seconds(limits))
+        return admission
+
+    async def cancel(self, org_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
+        """Cancel an unfinished job: its row first (final at once), then the gate, which aborts a running one."""
+        cancelled = await self.store.cancel(org_id, job_id)
+        if cancelled is not None:
+            await self.gate.cancel(broker_id(job_id))
+        return cancelled
+
+    async def readmit(self, job: Job, limits: Limits, max_tries: int) -> str:
+        """An unfinished job the gate lost (Redis lost it, or an API died between row and admission): admitted
+        again, never refused; or ended, if its workers died with it `max_tries` times."""
+        if job.status == "running" and job.crashes >= max_tries:
+            await self.store.record(job, workers_lost(max_tries))
+            return "exhausted"
+        await self.admit(job, limits, force=True)
+        return "readmitted"
+
+    # -- running work ----------------------------------------------------------------------------------------
+
+    async def wake(self, waiting_on: str) -> int:
+        """What deferred jobs waited for ended (a circuit closed): they are due now."""
+        return await self.gate.wake_waiting(waiting_on)
+
+    def delivery(self, job_id: uuid.UUID, kind: Kind) -> Delivery:
+        return Delivery(self, job_id, kind)
+
+
+class Delivery:
+    """One delivery of a job to a worker, used as `async with`: it holds the job's lease, renewed while it runs,
+    and the job ends it exactly one way (finish, retry, defer, duplicate).
+
+    A delivery that raises keeps its slot: arq delivers it again. Cancelled, it frees the slot only if the job
+    really ended (a user's cancel made the row final); cancelled by a stopping worker, it is handed back, row and
+    slot, for another worker, and the attempt is not counted.
+    """
+
+    def __init__(self, lifecycle: Lifecycle, job_id: uuid.UUID, kind: Kind) -> None:
+        self._life = lifecycle
+        self.id, self.kind = job_id, kind
+        self._broker_id = broker_id(job_id)
+        # This run: once its lease is reaped and the job runs elsewhere, its steps are ignored.
+        self._holder = uuid.uuid4().hex
+        self._started = time.perf_counter()
+        self._renewer: asyncio.Task[None] | None = None
+        self.job: Job | None = None  # the claimed row
+        self.ended: str | None = None  # how it ended: finished, retry, deferred, duplicate, handed back
+
+    async def __aenter__(self) -> Delivery:
+        await self._life.gate.start(self._broker_id, self._life.lease_seconds, self._holder)
+        self._renewer = asyncio.create_task(self._renew_forever())
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stop_renewing()
+        if isinstance(exc, asyncio.CancelledError) and self.ended is None:
+            await asyncio.shield(self._cancelled())
+
+    async def claim(self, lease_seconds: float) -> Job | None:
+        """The row, running for this delivery; None when it is final already (a duplicate delivery). The row's
+        own lease outlives the job's time limit: past it, the scheduler knows the worker is gone."""
+        self.job = await self._life.store.claim(self.id, lease_seconds)
+        return self.job
+
+    async def finish(self, outcome: Outcome) -> Outcome | None:
+        """Write the outcome with its evidence and webhook events, then free the slot and dispatch the org's next
+        job. Returns the outcome written; None when another delivery had written one already. A result that
+        PostgreSQL refuses for what it holds is not a crash to redeliver: the job fails once, with a code."""
+        job = self._claimed()
+        try:
+            written = await self._life.hold(lambda: self._life.store.record(job, outcome))
+        except Exception as exc:
+            if not _refused_data(exc):
+                raise
+            log.error("the result of %s could not be stored: %r", job.id, exc)
+            outcome = unwritable(exc)
+            written = await self._life.hold(lambda: self._life.store.record(job, outcome))
+        await self._end("finished")
+        await self._life.gate.finish(self._broker_id, time.perf_counter() - self._started, self._holder)
+        return outcome if written else None
+
+    async def duplicate(self) -> None:
+        """The row was final already: only the slot is left to free."""
+        await self._end("duplicate")
+        await self._life.gate.finish(self._broker_id, holder=self._holder)
+
+    async def retry(self, outcome: Outcome, delay_seconds: float) -> None:
+        """A transient failure: the row goes back to queued with one retry used, the slot is set aside."""
+        job = self._claimed()
+        code, message = outcome.error_code or "", outcome.error_message or ""
+        await self._life.hold(lambda: self._life.store.retry_later(job, code, message))
+        await self._set_aside("retry", time.time() + delay_seconds)
+
+    async def defer(self, until: float, waiting_on: str = "") -> None:
+        """Not this delivery's to run now (its target's circuit is open): the row is given back without using an
+        attempt, the slot set aside until `until` or until `waiting_on` ends."""
+        job = self._claimed()
+        await self._life.hold(lambda: self._life.store.hand_back(job))
+        await self._set_aside("deferred", until, waiting_on)
+
+    async def defer_unclaimed(self, until: float) -> None:
+        """The row could not even be claimed (PostgreSQL away): only the slot is set aside."""
+        await self._set_aside("deferred", until)
+
+    def _claimed(self) -> Job:
+        if self.job is None:
+            raise RuntimeError("claim the job first")
+        return self.job
+
+    async def _set_aside(self, ended: str, until: float, waiting_on: str = "") -> None:
+        await self._end(ended)
+        await self._life.gate.defer(self._broker_id, until, waiting_on, self._holder)
+
+    async def _end(self, how: str) -> None:
+        self.ended = how
+        await self._stop_renewing()
+
+    async def _cancelled(self) -> None:
+        try:
+            if await self._life.store.is_final(self.id):  # a user's cancel ended it: its slot is free to go
+                self.ended = "cancelled"
+                await self._life.gate.finish(self._broker_id, holder=self._holder)
+                return
+            if self.job is not None:
+                await self._life.store.hand_back(self.job)
+        except Exception:
+            # Handed back or not, the job runs again; at worst its attempt count stays one higher.
+            log.warning("could not record how %s was cancelled", self.id, exc_info=True)
+        self.ended = "handed back"
+        metrics.JOBS_HANDED_BACK.labels(broker_jobs.TASKS[self.kind]).inc()
+        await self._life.gate.handback(self._broker_id, self._holder)
+
+    async def _renew_forever(self) -> None:
+        lease = self._life.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                if not await self._life.gate.renew(self._broker_id, lease, self._holder):
+                    log.warning("the lease of %s was taken from this run; it runs elsewhere now", self.id)
+                    return
+            except Exception:
+                # One missed renewal is not fatal: the lease has two more periods to run.
+                log.warning("could not renew the lease of %s", self.id, exc_info=True)
+
+    async def _stop_renewing(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
+
+
+def _refused_data(exc: BaseException) -> bool:
+    """PostgreSQL refused the values themselves (SQLSTATE class 22, data exception): the same write fails again."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")

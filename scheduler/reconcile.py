@@ -1,0 +1,85 @@
+"""Reconciliation: bring the gate in line with PostgreSQL, the truth.
+
+Only looks at what is older than requeue_after, so work in flight between the API, the gate and a worker is
+left alone. One job that cannot be reconciled is logged and skipped; it never fails the round for the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from scanfleet import metrics
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import id_of, job_id
+from scanfleet.config import Settings
+from scanfleet.db import orgs, scans
+from scanfleet.db.errors import unavailable
+from scanfleet.lifecycle import Lifecycle
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+async def reconcile(pool: asyncpg.Pool, lifecycle: Lifecycle, gate: Gate, settings: Settings) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_seconds)
+    await _readmit_lost(pool, lifecycle, gate, settings, cutoff, counts)
+    await _release_ended(pool, gate, cutoff, counts, settings.requeue_after_seconds)
+    for action, count in counts.items():
+        metrics.RECONCILED.labels(action).inc(count)
+    if counts:
+        log.info("reconciled the gate: %s", dict(counts))
+    return counts
+
+
+async def _readmit_lost(
+    pool: asyncpg.Pool, lifecycle: Lifecycle, gate: Gate, settings: Settings, cutoff: datetime, counts: Counter[str]
+) -> None:
+    """Unfinished jobs the gate does not hold (Redis lost them, or an API died between its two steps)."""
+    known: dict[uuid.UUID, orgs.Org | None] = {}  # a Redis loss strands many jobs of few orgs
+    page = await scans.unfinished(pool, cutoff, None, BATCH)
+    while page:
+        states = await gate.states([job_id(job.id) for job in page])
+        for job, state in zip(page, states, strict=True):
+            if state is not None:
+                continue
+            if job.org_id not in known:
+                known[job.org_id] = await orgs.get(pool, job.org_id)
+            org = known[job.org_id]
+            if org is None:
+                continue
+            try:
+                counts[await lifecycle.readmit(job, org.limits, settings.job_max_tries)] += 1
+            except Exception as exc:
+                if unavailable(exc):
+                    raise
+                log.exception("could not reconcile job %s; skipping it this round", job.id)
+                counts["skipped"] += 1
+        page = await scans.unfinished(pool, cutoff, page[-1], BATCH)
+
+
+async def _release_ended(
+    pool: asyncpg.Pool, gate: Gate, cutoff: datetime, counts: Counter[str], stall_seconds: float
+) -> None:
+    """Slots held for jobs that ended or are gone; dispatched jobs that arq lost or a worker took and dropped.
+    Walks every held job a page at a time: the released ones leave the set, so the next page starts past the
+    ones kept."""
+    admitted_before_ms, kept = int(cutoff.timestamp() * 1000), 0
+    while held := await gate.held(admitted_before_ms, limit=BATCH, offset=kept):
+        current = await scans.statuses(pool, [id_of(held_id) for held_id in held])
+        alive = []
+        for held_id in held:
+            status = current.get(id_of(held_id))
+            if status is None or status.final:
+                await gate.finish(held_id)
+                counts["released"] += 1
+            else:
+                alive.append(held_id)
+        counts["requeued"] += len(await gate.requeue(alive, stall_seconds))
+        kept += len(alive)

@@ -1,0 +1,144 @@
+"""The worker's decisions about one delivery, over the in-memory job store and the real gate scripts on
+fakeredis: milliseconds each, no servers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import fakeredis
+import pytest
+
+from scanfleet.breakers import SharedBreakers
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import job_id
+from scanfleet.config import Settings
+from scanfleet.lifecycle import Lifecycle
+from scanfleet.memory import MemoryJobStore
+from scanfleet.model import Job, Outcome, Status
+from scanfleet.retry import RetryPolicy
+from scanfleet.tiers import limits_for
+from scanfleet.worker.outage import OutageGuard
+from scanfleet.worker.tasks import Deps, Task, perform
+
+ORG = uuid.UUID(int=7)
+HOST = "shop.example"
+
+
+@dataclass
+class World:
+    store: MemoryJobStore
+    gate: Gate
+    deps: Deps
+    outcomes: list[Outcome]  # what the next produce() calls return, in order
+    produced: int = 0
+
+    def task(self) -> Task:
+        async def produce(job: Job) -> Outcome:
+            self.produced += 1
+            return self.outcomes.pop(0)
+
+        return Task("run_scan", "privacy", 10.0, produce, target=lambda job: HOST)
+
+    async def submitted(self) -> Job:
+        job, _ = await self.deps.lifecycle.submit_scan(ORG, limits_for("pro"), f"https://{HOST}/", 0, {})
+        return job
+
+    async def state(self, job: Job) -> str | None:
+        (state,) = await self.gate.states([job_id(job.id)])
+        return state
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    redis = fakeredis.FakeAsyncRedis()
+    store = MemoryJobStore()
+    gate = Gate(redis)
+    settings = Settings(job_max_tries=3, breaker_fail_max=1, retry_max_privacy=2)
+    outage = OutageGuard(
+        None,  # type: ignore[arg-type]  # never probed here
+        SharedBreakers(redis, "postgres", 3, 5.0), hold_seconds=1.0, reset_seconds=5.0,
+    )  # fmt: skip
+    lifecycle = Lifecycle(store, gate, lease_seconds=30.0)
+    targets = SharedBreakers(redis, "target", settings.breaker_fail_max, 60.0)
+    deps = Deps(settings, lifecycle, None, None, targets, outage, RetryPolicy.from_settings(settings))  # type: ignore[arg-type]
+    yield World(store, gate, deps, [])
+    await redis.aclose()
+
+
+async def test_a_success_is_written_once_and_frees_the_slot(world: World) -> None:
+    job = await world.submitted()
+    world.outcomes.append(Outcome(Status.SUCCEEDED, http_status=200))
+    assert await perform(world.deps, world.task(), job.id) == "succeeded"
+    assert world.store.jobs[job.id].status is Status.SUCCEEDED and world.store.jobs[job.id].attempts == 1
+    assert await world.state(job) is None  # the gate holds nothing of it any more
+
+
+async def test_a_transient_failure_is_retried_with_its_slot_set_aside(world: World) -> None:
+    job = await world.submitted()
+    world.outcomes.append(Outcome.failed("timeout", "slow"))
+    assert await perform(world.deps, world.task(), job.id) == "deferred (retry)"
+    row = world.store.jobs[job.id]
+    assert (row.status, row.retries, row.last_error_code) == (Status.QUEUED, 1, "timeout")
+    assert await world.state(job) == "deferred"
+
+
+async def test_a_permanent_failure_is_not_retried(world: World) -> None:
+    job = await world.submitted()
+    world.outcomes.append(Outcome.failed("dns_error", "no such name"))
+    assert await perform(world.deps, world.task(), job.id) == "failed"
+    assert world.store.jobs[job.id].retries == 0 and world.produced == 1
+
+
+async def test_an_open_circuit_defers_without_using_an_attempt_or_calling_the_target(world: World) -> None:
+    await world.deps.targets.record(HOST, ok=False)  # fail_max 1: open
+    job = await world.submitted()
+    assert await perform(world.deps, world.task(), job.id) == "deferred (breaker)"
+    assert world.produced == 0
+    row = world.store.jobs[job.id]
+    assert (row.status, row.attempts) == (Status.QUEUED, 0)
+    assert await world.state(job) == "deferred"
+
+
+async def test_a_job_whose_workers_keep_dying_ends_attempts_exhausted(world: World) -> None:
+    job = await world.submitted()
+    world.store._set(job.id, status=Status.RUNNING, attempts=3)  # three deliveries died with their worker
+    assert await perform(world.deps, world.task(), job.id) == "failed"
+    assert world.store.jobs[job.id].error_code == "attempts_exhausted" and world.produced == 0
+
+
+async def test_a_duplicate_delivery_only_frees_the_slot(world: World) -> None:
+    job = await world.submitted()
+    world.store._set(job.id, status=Status.SUCCEEDED)  # another delivery finished it
+    assert await perform(world.deps, world.task(), job.id) == "duplicate"
+    assert world.produced == 0 and await world.state(job) is None
+
+
+async def test_a_result_the_database_refuses_fails_the_job_once_with_a_code(world: World) -> None:
+    job = await world.submitted()
+    world.outcomes.append(Outcome(Status.SUCCEEDED, http_status=200))
+    world.store.refuse_next_record = asyncpg.UntranslatableCharacterError("unsupported Unicode escape sequence")
+    assert await perform(world.deps, world.task(), job.id) == "failed"
+    row = world.store.jobs[job.id]
+    assert (row.status, row.error_code, row.attempts) == (Status.FAILED, "result_unwritable", 1)
+    assert await world.state(job) is None  # not left to be redelivered
+
+
+async def test_readmission_ends_a_job_that_crashed_its_workers_and_readmits_the_rest(world: World) -> None:
+    lifecycle = world.deps.lifecycle
+    crashed = world.store.add(ORG, status=Status.RUNNING, attempts=3)
+    lost = world.store.add(ORG)
+    assert await lifecycle.readmit(crashed, limits_for("free", max_running=0, max_queued=0), 3) == "exhausted"
+    assert world.store.jobs[crashed.id].error_code == "attempts_exhausted"
+    # Accepted long ago: never refused now, even by an organisation with no room.
+    assert await lifecycle.readmit(lost, limits_for("free", max_running=0, max_queued=0), 3) == "readmitted"
+    assert await world.state(lost) == "waiting"
+
+
+async def test_a_refused_submission_leaves_no_row(world: World) -> None:
+    full = limits_for("free", max_running=0, max_queued=0)
+    with pytest.raises(Exception, match="free tier"):
+        await world.deps.lifecycle.submit_scan(ORG, full, "https://other.example/", 0, {})
+    assert world.store.jobs == {}
