@@ -48,6 +48,7 @@ async def create(conn: Executor, org_id: uuid.UUID, name: str, period: int, grac
         " VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $5::int + $6::int)) RETURNING *",
         ids.new_id(), org_id, name, _digest(token), period, grace,
     )  # fmt: skip
+    assert row is not None  # INSERT … RETURNING returns the row it made
     return Heartbeat.from_row(row), token
 
 
@@ -102,8 +103,9 @@ async def record_missed(pool: asyncpg.Pool, limit: int = 100) -> list[uuid.UUID]
             limit,
         )
         for row in missed:
-            run = await scans.insert_run(conn, row["org_id"], _heartbeat_suite(row))
-            await results.write_outcome(conn, run, _missed_outcome(row))
+            # scans and results take an asyncpg.Connection, which a pool's proxy is at run time only.
+            run = await scans.insert_run(conn, row["org_id"], _heartbeat_suite(row))  # type: ignore[arg-type]
+            await results.write_outcome(conn, run, _missed_outcome(row))  # type: ignore[arg-type]
             made.append(run.id)
     return made
 

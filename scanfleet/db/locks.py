@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from scanfleet.db.errors import UNAVAILABLE
+from scanfleet.db.pool import Connection
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
 log = logging.getLogger(__name__)
 
 
-async def lock_name(conn: asyncpg.Connection, name: str) -> None:
+async def lock_name(conn: Connection, name: str) -> None:
     """Serialise the transactions that take the same name (e.g. one org's creations counted against a limit)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
 

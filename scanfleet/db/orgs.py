@@ -32,6 +32,7 @@ async def create(conn: Executor, name: str, tier: str = "free") -> Org:
     row = await conn.fetchrow(
         "INSERT INTO organisations (id, name, tier) VALUES ($1, $2, $3) RETURNING *", ids.new_id(), name, tier
     )
+    assert row is not None  # INSERT … RETURNING returns the row it made
     return Org(**dict(row))
 
 

@@ -108,6 +108,7 @@ async def update(conn: Executor, schedule: Schedule, now: datetime, **changes: A
         merged.id, merged.org_id, merged.name, merged.target, merged.cron, merged.timezone, merged.interval_seconds,
         merged.jitter_seconds, merged.state, next_fire,
     )  # fmt: skip
+    assert row is not None  # none only if the schedule was deleted since the caller read it
     return Schedule.from_row(row)
 
 
