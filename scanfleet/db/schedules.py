@@ -11,6 +11,7 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db.locks import fetchrow_alone
+from scanfleet.db.pool import Connection
 from scanfleet.gate.tiers import Limits, limits_for
 from scanfleet.schedules.timing import Timing
 
@@ -125,7 +126,7 @@ async def recent_fires(conn: Executor, schedule_id: uuid.UUID, limit: int = 10) 
     )  # fmt: skip
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Due]:
+async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:
     """Due schedules, locked for this transaction; other schedulers skip them."""
     rows = await conn.fetch(
         "SELECT s.*, o.tier, o.max_running AS org_max_running, o.max_queued AS org_max_queued"
@@ -141,7 +142,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
 
 
 async def record_fire(
-    conn: asyncpg.Connection, schedule: Schedule, outcome: str, job_id: uuid.UUID | None, next_fire_at: datetime
+    conn: Connection, schedule: Schedule, outcome: str, job_id: uuid.UUID | None, next_fire_at: datetime
 ) -> None:
     assert schedule.next_fire_at is not None
     await conn.execute(
