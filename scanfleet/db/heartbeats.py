@@ -103,7 +103,7 @@ async def record_missed(pool: asyncpg.Pool, limit: int = 100) -> list[uuid.UUID]
             limit,
         )
         for row in missed:
-            # scans and results take an asyncpg.Connection, which a pool's proxy is at run time only.
+            # scans and results annotate asyncpg.Connection; a pool's proxy passes for one only at run time.
             run = await scans.insert_run(conn, row["org_id"], _heartbeat_suite(row))  # type: ignore[arg-type]
             await results.write_outcome(conn, run, _missed_outcome(row))  # type: ignore[arg-type]
             made.append(run.id)
