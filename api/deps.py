@@ -59,7 +59,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
 
 
 def resources(request: Request) -> Resources:
-    return request.app.state.resources
+    opened: Resources = request.app.state.resources  # Starlette's state holds Any
+    return opened
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `scanfleet key create`.")

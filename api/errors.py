@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,7 +24,7 @@ class ApiError(Exception):
         code: str,
         message: str,
         headers: dict[str, str] | None = None,
-        fields: list[dict[str, str]] | None = None,
+        fields: Sequence[Mapping[str, object]] | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
@@ -45,7 +46,7 @@ def invalid(field: str, rule: str, message: str, code: str = "validation_error")
 
 
 def error_body(
-    code: str, message: str, fields: list[dict[str, str]] | None = None, details: dict[str, Any] | None = None
+    code: str, message: str, fields: Sequence[Mapping[str, object]] | None = None, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:

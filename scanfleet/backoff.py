@@ -28,5 +28,5 @@ class Backoff:
 
     def wait(self, failed_attempts: int, rng: Callable[[], float] = random.random) -> float:
         """The same delay, for a wait that never gives up (an outage waited out): `max_attempts` does not apply."""
-        ceiling = self.base_seconds * 2 ** min(failed_attempts - 1, _MAX_EXPONENT)
+        ceiling: float = self.base_seconds * 2 ** min(failed_attempts - 1, _MAX_EXPONENT)
         return rng() * min(self.cap_seconds, ceiling)

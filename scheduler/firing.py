@@ -11,6 +11,7 @@ import asyncpg
 
 from scanfleet import logs, metrics, tracing
 from scanfleet.db import schedules
+from scanfleet.db.pool import Connection
 from scanfleet.db.schedules import Due
 from scanfleet.lifecycle import Lifecycle, Refused
 from scanfleet.model import Job
@@ -64,9 +65,7 @@ async def _fire_batch(pool: asyncpg.Pool, lifecycle: Lifecycle, now: datetime) -
     return outcomes
 
 
-async def _fire_one(
-    conn: asyncpg.Connection, lifecycle: Lifecycle, due: Due, now: datetime, fired: list[_Fired]
-) -> str:
+async def _fire_one(conn: Connection, lifecycle: Lifecycle, due: Due, now: datetime, fired: list[_Fired]) -> str:
     """One schedule's fire, in a savepoint of the batch's transaction: a row that cannot fire pauses its own
     schedule instead of failing the batch (and every round after it)."""
     schedule = due.schedule

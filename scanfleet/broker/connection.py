@@ -50,8 +50,9 @@ def sentinel_client(config: RedisSettings) -> ArqRedis:
     Built here because arq's create_pool (0.28) leaves the retry policy out of a Sentinel-managed client: a
     command whose connection the failover cut would fail instead of going again to the new master.
     """
-    sentinels = Sentinel(config.host, socket_connect_timeout=config.conn_timeout)
-    return sentinels.master_for(
+    # redis-py's Sentinel is unannotated.
+    sentinels = Sentinel(config.host, socket_connect_timeout=config.conn_timeout)  # type: ignore[no-untyped-call]
+    return sentinels.master_for(  # type: ignore[no-any-return]
         config.sentinel_master, redis_class=ArqRedis, db=config.database, username=config.username,
         password=config.password, ssl=config.ssl, socket_connect_timeout=config.conn_timeout, retry=config.retry,
         retry_on_error=config.retry_on_error,

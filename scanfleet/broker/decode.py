@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def text(value: Any) -> str:
@@ -10,3 +14,8 @@ def text(value: Any) -> str:
     if value is None:
         return ""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def reply(value: Awaitable[T] | T) -> T:
+    """redis-py types each reply as awaitable-or-not, for its sync and async clients alike; ours await."""
+    return await value if inspect.isawaitable(value) else value

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from scanfleet.broker.decode import text
+from scanfleet.broker.decode import reply, text
 from scanfleet.broker.keys import DEFAULT_JOB_TTL_MS, GateKeys
 from scanfleet.broker.scripts import script
 from scanfleet.tiers import Limits
@@ -48,7 +48,7 @@ class Gate:
         self.keys = keys or GateKeys()
         self._job_ttl_ms = job_ttl_ms
 
-    async def _run(self, name: str, *args: object) -> Any:
+    async def _run(self, name: str, *args: str | int | float | bytes) -> Any:
         return await script(self.redis, name)(keys=self.keys.script_keys, args=[*self.keys.script_args, *args])
 
     async def admit(
@@ -141,6 +141,6 @@ class Gate:
 
     async def retry_after_seconds(self, limits: Limits) -> int:
         """When a place in line should free up: one running job's recent duration, spread over the slots."""
-        ewma_ms = await self.redis.hget(self.keys.durations, "ewma_ms")
+        ewma_ms = await reply(self.redis.hget(self.keys.durations, "ewma_ms"))
         duration = float(ewma_ms) / 1000 if ewma_ms else 1.0
         return max(1, math.ceil(duration / max(limits.max_running, 1)))

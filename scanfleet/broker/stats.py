@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from scanfleet.broker.decode import text
+from scanfleet.broker.decode import reply, text
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import IN_PROGRESS_PREFIX, WORKERS
 from scanfleet.broker.scripts import script
@@ -44,10 +44,10 @@ async def queue_truth(gate: Gate, workers_key: str = WORKERS) -> QueueTruth:
 
 async def tier_totals(gate: Gate) -> dict[str, TierTotals]:
     """Running, queued and room in line per tier, over every organisation the gate has seen (one pipeline)."""
-    orgs = [text(org) for org in await gate.redis.smembers(gate.keys.orgs)]
+    orgs = [text(org) for org in await reply(gate.redis.smembers(gate.keys.orgs))]
     async with gate.redis.pipeline(transaction=False) as pipe:
         for org in orgs:
-            pipe.hmget(gate.keys.org(org), "tier", "max_queued")
+            pipe.hmget(gate.keys.org(org), ["tier", "max_queued"])
             pipe.scard(gate.keys.active(org))
             pipe.llen(gate.keys.waiting(org))
             pipe.zcard(gate.keys.deferred_of(org))

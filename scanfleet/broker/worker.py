@@ -102,7 +102,7 @@ class FleetWorker(Worker):
                 return
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             await asyncio.sleep(REDIS_AWAY.wait(failures))
 
     async def _poll_iteration(self) -> None:

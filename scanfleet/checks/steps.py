@@ -215,6 +215,10 @@ class TlsStep(_Step):
         return f"TLS {self.host}:{self.port}"
 
 
+def _connects() -> list[TcpAssertion]:
+    return [TcpConnectedAssertion()]
+
+
 class TcpStep(_Step):
     """A TCP connect; without assertions it must succeed. `{"type": "tcp_connected", "invert": true}`
     expects the port closed."""
@@ -222,9 +226,7 @@ class TcpStep(_Step):
     kind: Literal["tcp"] = "tcp"
     host: Host
     port: Port
-    assertions: list[TcpAssertion] = Field(
-        default_factory=lambda: [TcpConnectedAssertion()], min_length=1, max_length=MAX_ASSERTIONS
-    )
+    assertions: list[TcpAssertion] = Field(default_factory=_connects, min_length=1, max_length=MAX_ASSERTIONS)
 
     def describe(self) -> str:
         return f"TCP {self.host}:{self.port}"
@@ -236,7 +238,7 @@ class HeartbeatStep(_Step):
     kind: Literal["heartbeat"] = "heartbeat"
     heartbeat_id: uuid.UUID
 
-    assertions: ClassVar[Sequence[Assertion]] = (HeartbeatOnTimeAssertion(),)  # type: ignore[misc]
+    assertions: ClassVar[Sequence[Assertion]] = (HeartbeatOnTimeAssertion(),)
 
     def describe(self) -> str:
         return f"heartbeat {self.heartbeat_id}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -52,7 +53,7 @@ def _template_issues(suite: Suite) -> list[SuiteIssue]:
     defined = set(suite.variables)
     problems: list[SuiteIssue] = []
     for index, step in enumerate(suite.steps):
-        step.map_templates(lambda field, text, index=index: _check_text(index, field, text, defined, problems))
+        step.map_templates(functools.partial(_check_text, index, defined=defined, problems=problems))
         defined.update(step.defines())
     return problems
 

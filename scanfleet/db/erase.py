@@ -20,9 +20,9 @@ from typing import Literal
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import read
 
-Executor = asyncpg.Connection | asyncpg.Pool
 Status = Literal["pending", "running", "done"]
 
 # A scan's rows, scan first: a worker writing the scan's result holds its row, so the deletes of the
@@ -126,7 +126,7 @@ async def erase_some(
     return erased, False
 
 
-async def _scans_batch(conn: asyncpg.Connection, req: EraseRequest, limit: int) -> dict[str, int]:
+async def _scans_batch(conn: Connection, req: EraseRequest, limit: int) -> dict[str, int]:
     keys = await conn.fetch(
         "SELECT id, created_at FROM scans WHERE org_id = $1 AND created_at < $2 LIMIT $3",
         req.org_id, req.requested_at, limit,
@@ -146,7 +146,7 @@ async def _scans_batch(conn: asyncpg.Connection, req: EraseRequest, limit: int) 
     return batch
 
 
-async def _other_batch(conn: asyncpg.Connection, req: EraseRequest, limit: int) -> dict[str, int]:
+async def _other_batch(conn: Connection, req: EraseRequest, limit: int) -> dict[str, int]:
     """Up to `limit` rows of the first table that has any left."""
     for table, (key, covered) in _OTHER_ROWS.items():
         status = await conn.execute(
@@ -160,7 +160,7 @@ async def _other_batch(conn: asyncpg.Connection, req: EraseRequest, limit: int) 
     return {}
 
 
-async def _record(conn: asyncpg.Connection, request_id: uuid.UUID, batch: dict[str, int], lease: float) -> None:
+async def _record(conn: Connection, request_id: uuid.UUID, batch: dict[str, int], lease: float) -> None:
     """Add a batch to the request's counts in the batch's own transaction, so they stay exact after a crash."""
     await conn.execute(
         "UPDATE erase_requests SET lease_until = now() + make_interval(secs => $3), erased = erased || ("

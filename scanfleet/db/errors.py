@@ -6,7 +6,7 @@ import asyncpg
 
 # Connection refused or reset, a server starting up or shutting down, no connection slot, a pool that
 # could not get a connection in time: each passes when the server is back. Anything else is a real error.
-UNAVAILABLE: tuple[type[BaseException], ...] = (
+UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,

@@ -14,10 +14,9 @@ import asyncpg
 from scanfleet import ids
 from scanfleet.checks import HeartbeatState
 from scanfleet.db import results, scans
+from scanfleet.db.pool import Executor
 from scanfleet.db.rows import read
 from scanfleet.model import Evidence, Outcome, Severity, Status
-
-Executor = asyncpg.Connection | asyncpg.Pool
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,7 @@ async def create(conn: Executor, org_id: uuid.UUID, name: str, period: int, grac
         " VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $5::int + $6::int)) RETURNING *",
         ids.new_id(), org_id, name, _digest(token), period, grace,
     )  # fmt: skip
+    assert row is not None  # INSERT … RETURNING returns the row it made
     return Heartbeat.from_row(row), token
 
 

@@ -7,9 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import asyncpg
-
-Executor = asyncpg.Connection | asyncpg.Pool
+from scanfleet.db.pool import Executor
 
 
 @dataclass(frozen=True)

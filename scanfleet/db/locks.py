@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from scanfleet.db.errors import UNAVAILABLE
-
-Executor = asyncpg.Connection | asyncpg.Pool
+from scanfleet.db.pool import Connection, Executor
 
 log = logging.getLogger(__name__)
 
 
-async def lock_name(conn: asyncpg.Connection, name: str) -> None:
+async def lock_name(conn: Connection, name: str) -> None:
     """Serialise the transactions that take the same name (e.g. one org's creations counted against a limit)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
 

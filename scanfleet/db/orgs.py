@@ -6,13 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from scanfleet import ids
+from scanfleet.db.pool import Executor
 from scanfleet.db.rows import read
 from scanfleet.tiers import Limits, limits_for
-
-Executor = asyncpg.Connection | asyncpg.Pool
 
 
 @dataclass(frozen=True)
@@ -33,6 +30,7 @@ async def create(conn: Executor, name: str, tier: str = "free") -> Org:
     row = await conn.fetchrow(
         "INSERT INTO organisations (id, name, tier) VALUES ($1, $2, $3) RETURNING *", ids.new_id(), name, tier
     )
+    assert row is not None  # INSERT … RETURNING returns the row it made
     return read(Org, row)
 
 

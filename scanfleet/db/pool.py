@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from scanfleet.config import Settings
+
+# A connection of its own or one lent by a pool: asyncpg's proxy passes every call through (the stubs
+# keep the two types apart).
+Connection = asyncpg.Connection | PoolConnectionProxy
+Executor = Connection | asyncpg.Pool  # where one statement may run on a connection or any of a pool's
+
+
+class ConnectOptions(TypedDict):
+    timeout: float
+    command_timeout: float
+    statement_cache_size: int
+    server_settings: dict[str, str]
 
 
 def _encode_jsonb(value: object) -> bytes:
@@ -34,7 +48,7 @@ async def _release(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-def connect_kwargs(settings: Settings) -> dict[str, object]:
+def connect_kwargs(settings: Settings) -> ConnectOptions:
     """Options shared by the pool and by single connections (migrations, the CLI)."""
     return {
         "timeout": settings.db_connect_timeout_seconds,

@@ -12,9 +12,9 @@ import asyncpg
 from scanfleet import ids
 from scanfleet.db import webhooks
 from scanfleet.db.partitions import retry_on_missing
+from scanfleet.db.pool import Connection, Executor
 from scanfleet.model import Job, Outcome
 
-Executor = asyncpg.Connection | asyncpg.Pool
 Table = Literal["evidence", "issues"]
 
 EVIDENCE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "kind", "severity", "title", "details", "location")
@@ -47,7 +47,7 @@ async def record_outcome(pool: asyncpg.Pool, scan: Job, outcome: Outcome) -> boo
     return await retry_on_missing(pool, scan.created_at, write)
 
 
-async def write_outcome(conn: asyncpg.Connection, scan: Job, outcome: Outcome) -> bool:
+async def write_outcome(conn: Connection, scan: Job, outcome: Outcome) -> bool:
     """record_outcome's writes, inside the caller's transaction."""
     evidence = [
         (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
@@ -153,9 +153,11 @@ async def scans_seeing(
     return rows, (last["scan_created_at"], last["scan_id"]) if len(page) == limit else None
 
 
-async def daily_stats(conn: Executor, org_id: uuid.UUID, first: date, last: date) -> dict[date, dict[str, dict]]:
+async def daily_stats(
+    conn: Executor, org_id: uuid.UUID, first: date, last: date
+) -> dict[date, dict[str, dict[str, int]]]:
     """Per day in [first, last]: finished scans by status and issues by severity, from the rollups."""
-    days: dict[date, dict[str, dict]] = {}
+    days: dict[date, dict[str, dict[str, int]]] = {}
     for row in await conn.fetch(
         "SELECT day, status, scans FROM daily_scan_counts WHERE org_id = $1 AND day BETWEEN $2 AND $3",
         org_id, first, last,

@@ -18,8 +18,8 @@ import asyncpg
 
 from scanfleet.db import locks
 from scanfleet.db.partitions import PARTITIONED_TABLES
+from scanfleet.db.pool import Executor
 
-Executor = asyncpg.Connection | asyncpg.Pool
 State = Literal["attached", "pending", "detached"]
 
 # The names scanfleet_ensure_day_partition gives: <table>_YYYYMMDD.

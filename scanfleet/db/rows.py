@@ -10,11 +10,16 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
 
+import asyncpg
+
 T = TypeVar("T")
+Row = asyncpg.Record | Mapping[str, Any]
 
 
-def read(cls: type[T], row: Mapping[str, Any], **converted: Any) -> T:
-    """`cls` from the row's columns named like its fields; `converted` replaces some of them."""
+def read(cls: type[T], row: Row | None, **converted: Any) -> T:
+    """`cls` from the row's columns named like its fields; `converted` replaces some of them. The row is one a
+    statement just read or returned: None here is a bug, not an absence."""
+    assert row is not None, f"no row for {cls.__name__}"
     values = {field.name: row[field.name] for field in fields(cls) if field.init and field.name not in converted}  # type: ignore[arg-type]
     return cls(**values, **converted)
 

@@ -8,7 +8,6 @@ Reads the API serves are scoped to an organisation; every write is idempotent. R
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,21 +16,22 @@ import asyncpg
 from scanfleet import ids
 from scanfleet.db.locks import lock_name
 from scanfleet.db.partitions import retry_on_missing
-from scanfleet.db.rows import read
+from scanfleet.db.pool import Connection, Executor
+from scanfleet.db.rows import Row, read
 from scanfleet.model import COLUMNS, Job, Kind, Status
 
-Executor = asyncpg.Connection | asyncpg.Pool
 Reused = Literal["in_flight", "recent"]
 
 _OF_URL = "org_id = $1 AND md5(url) = md5($2) AND url = $2 AND deleted_at IS NULL"
 _KEY = "id = $1 AND created_at = $2"  # the id's own timestamp prunes every lookup to one day's partition
 
 
-def _job(row: Mapping[str, Any]) -> Job:
+def _job(row: Row | None) -> Job:
+    assert row is not None, "no job row"  # a row the statement just returned
     return read(Job, row, status=Status(row["status"]))
 
 
-def _maybe(row: Mapping[str, Any] | None) -> Job | None:
+def _maybe(row: Row | None) -> Job | None:
     return _job(row) if row else None
 
 
@@ -50,7 +50,7 @@ async def _insert(conn: Executor, org_id: uuid.UUID, url: str, scan_id: uuid.UUI
 
 
 async def find_or_insert(
-    conn: asyncpg.Connection, org_id: uuid.UUID, url: str, reuse_seconds: float, scan_id: uuid.UUID | None = None
+    conn: Connection, org_id: uuid.UUID, url: str, reuse_seconds: float, scan_id: uuid.UUID | None = None
 ) -> tuple[Job, Reused | None]:
     """Inside the caller's transaction: the org's scan of `url` still queued or running, else one that succeeded
     within `reuse_seconds` (0: none), else a new one. A lock per (org, URL), held to the end of the transaction,

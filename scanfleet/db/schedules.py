@@ -11,11 +11,10 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db.locks import fetchrow_alone
+from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import read
 from scanfleet.schedules.timing import Timing
 from scanfleet.tiers import Limits, limits_for
-
-Executor = asyncpg.Connection | asyncpg.Pool
 
 
 @dataclass(frozen=True)
@@ -109,6 +108,7 @@ async def update(conn: Executor, schedule: Schedule, now: datetime, **changes: A
         merged.id, merged.org_id, merged.name, merged.target, merged.cron, merged.timezone, merged.interval_seconds,
         merged.jitter_seconds, merged.state, next_fire,
     )  # fmt: skip
+    assert row is not None  # none only if the schedule was deleted since the caller read it
     return Schedule.from_row(row)
 
 
@@ -125,7 +125,7 @@ async def recent_fires(conn: Executor, schedule_id: uuid.UUID, limit: int = 10) 
     )  # fmt: skip
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Due]:
+async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:
     """Due schedules, locked for this transaction; other schedulers skip them."""
     rows = await conn.fetch(
         "SELECT s.*, o.tier, o.max_running AS org_max_running, o.max_queued AS org_max_queued"
@@ -141,7 +141,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
 
 
 async def record_fire(
-    conn: asyncpg.Connection, schedule: Schedule, outcome: str, job_id: uuid.UUID | None, next_fire_at: datetime
+    conn: Connection, schedule: Schedule, outcome: str, job_id: uuid.UUID | None, next_fire_at: datetime
 ) -> None:
     assert schedule.next_fire_at is not None
     await conn.execute(

@@ -13,11 +13,11 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db.locks import fetchrow_alone
+from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import read
 from scanfleet.model import Job, Outcome
 from scanfleet.webhooks import events
 
-Executor = asyncpg.Connection | asyncpg.Pool
 State = Literal["pending", "delivered", "failed"]
 
 # Per organisation: every completion writes one row per endpoint inside the result transaction.
@@ -70,7 +70,7 @@ async def delete(conn: Executor, org_id: uuid.UUID, endpoint_id: uuid.UUID) -> b
     return status.endswith(" 1")
 
 
-async def enqueue_completion(conn: asyncpg.Connection, scan: Job, outcome: Outcome) -> None:
+async def enqueue_completion(conn: Connection, scan: Job, outcome: Outcome) -> None:
     """An event for each of the org's endpoints that takes this type, in the caller's (the result's)
     transaction: committed with the result or not at all. One index lookup when the org has no endpoint."""
     event_type, data = events.completion(scan, outcome)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import httpcore
 import httpx
@@ -72,7 +72,8 @@ class FetchResult:
 
     @property
     def content_type(self) -> str:
-        return self.final.headers.get("content-type", "").split(";")[0].strip().lower()
+        header: str = self.final.headers.get("content-type", "")
+        return header.split(";")[0].strip().lower()
 
     @property
     def is_html(self) -> bool:
@@ -234,9 +235,19 @@ def _tls_of(response: httpx.Response) -> TlsInfo | None:
     return tls_info(ssl_object) if ssl_object is not None else None
 
 
+class _PeerCert(TypedDict, total=False):
+    """The keys of getpeercert()'s dict read here, each with its own type (typeshed gives all values one union)."""
+
+    subject: tuple[tuple[tuple[str, str], ...], ...]
+    issuer: tuple[tuple[tuple[str, str], ...], ...]
+    subjectAltName: tuple[tuple[str, str], ...]
+    notBefore: str
+    notAfter: str
+
+
 def tls_info(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> TlsInfo:
     """The session and the verified server certificate of a TLS connection."""
-    cert = ssl_object.getpeercert() or {}
+    cert = cast(_PeerCert, ssl_object.getpeercert() or {})
     cipher = ssl_object.cipher()
     return TlsInfo(
         protocol=ssl_object.version(),

@@ -51,6 +51,7 @@ class Timing:
         """The next planned instant strictly after `after` (UTC), before jitter."""
         if self.interval_seconds is not None:
             return after + timedelta(seconds=self.interval_seconds)
+        assert self.cron is not None  # __post_init__: without an interval there is a cron expression
         zone = ZoneInfo(self.timezone)
         local_after = after.astimezone(zone).replace(tzinfo=None)
         wall_times = croniter(self.cron, local_after)

@@ -33,7 +33,7 @@ class CheckEnv:
     def __post_init__(self) -> None:
         # One client serves every organisation's runs: a cookie one run receives must never reach another.
         # Each run keeps a jar of its own (SuiteRun.cookies).
-        self.client.cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # type: ignore[assignment]
+        self.client.cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 @dataclass

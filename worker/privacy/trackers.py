@@ -70,7 +70,14 @@ def _network_row(document: Document, host: str, references: list[Reference]) -> 
 
 
 def _details(source: str, vendor: str | None, category: Category, **found: Any) -> dict[str, Any]:
-    empty = {"host": None, "registrable_domain": None, "urls": [], "request_types": [], "matched": None, "ids": []}
+    empty: dict[str, Any] = {
+        "host": None,
+        "registrable_domain": None,
+        "urls": [],
+        "request_types": [],
+        "matched": None,
+        "ids": [],
+    }
     return {"source": source, "vendor": vendor, "category": category.value} | empty | found
 
 
