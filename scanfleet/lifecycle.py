@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -27,7 +28,7 @@ from scanfleet import logs, metrics
 from scanfleet.broker import jobs as broker_jobs
 from scanfleet.broker.gate import Admission
 from scanfleet.broker.keys import job_id as broker_id
-from scanfleet.model import Job, Kind, Outcome
+from scanfleet.model import Job, Kind, Outcome, Status
 from scanfleet.tiers import Limits
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,12 @@ class JobStore(Protocol):
     async def claim(self, job_id: uuid.UUID, lease_seconds: float) -> Job | None: ...
     async def retry_later(self, job: Job, error_code: str, error_message: str) -> bool: ...
     async def hand_back(self, job: Job) -> None: ...
-    async def record(self, job: Job, outcome: Outcome) -> bool: ...
+    async def record(self, job: Job, outcome: Outcome, within: Any = None) -> bool: ...
     async def is_final(self, job_id: uuid.UUID) -> bool: ...
     async def cancel(self, org_id: uuid.UUID, job_id: uuid.UUID) -> Job | None: ...
+    async def unfinished(self, created_before: datetime, after: Job | None, limit: int) -> list[Job]: ...
+    async def statuses(self, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, Status]: ...
+    async def limits_of(self, org_id: uuid.UUID) -> Limits | None: ...
 
 
 class Gate(Protocol):
@@ -120,6 +124,14 @@ class Lifecycle:
     ) -> Job:
         job = await self.store.create_run(org_id, suite)
         await self.admit(job, limits, context)
+        return job
+
+    async def record_finished_run(
+        self, org_id: uuid.UUID, suite: dict[str, Any], outcome: Outcome, within: Any = None
+    ) -> Job:
+        """A run that ended as it began (a heartbeat's missed deadline): its row and outcome, never queued."""
+        job = await self.store.create_run(org_id, suite, within=within)
+        await self.store.record(job, outcome, within=within)
         return job
 
     async def admit(

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanfleet.model import Job, Kind, Outcome, Status
+from scanfleet.tiers import Limits
 
 
 def _now() -> datetime:
@@ -19,7 +20,8 @@ def _now() -> datetime:
 
 
 class MemoryJobStore:
-    def __init__(self) -> None:
+    def __init__(self, limits: dict[uuid.UUID, Limits] | None = None) -> None:
+        self.limits = limits or {}  # the organisations that exist, and their limits
         self.jobs: dict[uuid.UUID, Job] = {}
         self.outcomes: dict[uuid.UUID, Outcome] = {}
         # Set to an exception to make the next record() raise it (a database that refuses a value).
@@ -86,7 +88,7 @@ class MemoryJobStore:
         if current is not None and current.status is Status.RUNNING:
             self._set(job.id, status=Status.QUEUED, lease_until=None, attempts=max(current.attempts - 1, 0))
 
-    async def record(self, job: Job, outcome: Outcome) -> bool:
+    async def record(self, job: Job, outcome: Outcome, within: Any = None) -> bool:
         if self.refuse_next_record is not None:
             refused, self.refuse_next_record = self.refuse_next_record, None
             raise refused
@@ -110,3 +112,21 @@ class MemoryJobStore:
         if job is None or job.org_id != org_id or job.status.final:
             return None
         return self._set(job_id, status=Status.CANCELLED, finished_at=_now(), lease_until=None, error_code="cancelled")
+
+    async def unfinished(self, created_before: datetime, after: Job | None, limit: int) -> list[Job]:
+        now = _now()
+        waiting = sorted(
+            (j for j in self.jobs.values() if j.created_at < created_before and (
+                j.status is Status.QUEUED
+                or (j.status is Status.RUNNING and j.lease_until is not None and j.lease_until < now))),
+            key=lambda j: (j.created_at, j.id),
+        )  # fmt: skip
+        if after is not None:
+            waiting = [j for j in waiting if (j.created_at, j.id) > (after.created_at, after.id)]
+        return waiting[:limit]
+
+    async def statuses(self, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, Status]:
+        return {job_id: self.jobs[job_id].status for job_id in job_ids if job_id in self.jobs}
+
+    async def limits_of(self, org_id: uuid.UUID) -> Limits | None:
+        return self.limits.get(org_id)

@@ -53,7 +53,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     async def upkeep_round() -> None:
         await partitions.make_partitions(pool, settings)
         await partitions.export_horizon(pool)
-        await reconcile.reconcile(pool, lifecycle, gate, settings)
+        await reconcile.reconcile(lifecycle, gate, settings)
         await retention.purge(pool, settings)
         await webhooks.purge(pool, settings.webhook_keep_seconds)
         await firing.export_gauges(pool)
@@ -64,7 +64,12 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             every(settings.reaper_interval_seconds, stop, "reaper", lambda: reaper.reap(gate)),
             every(settings.reaper_interval_seconds, stop, "deferred", lambda: reaper.bring_back_deferred(gate)),
             every(settings.reaper_interval_seconds, stop, "observe", observer.round),
-            every(settings.reaper_interval_seconds, stop, "heartbeats", lambda: heartbeats.heartbeat_deadlines(pool)),
+            every(
+                settings.reaper_interval_seconds,
+                stop,
+                "heartbeats",
+                lambda: heartbeats.heartbeat_deadlines(pool, lifecycle),
+            ),
             every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, lifecycle)),
             every(settings.webhook_interval_seconds, stop, "webhooks", lambda: webhooks.deliver(deliverer)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),

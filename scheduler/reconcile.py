@@ -11,26 +11,24 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
 from scanfleet import metrics
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import id_of, job_id
 from scanfleet.config import Settings
-from scanfleet.db import orgs, scans
 from scanfleet.db.errors import unavailable
-from scanfleet.lifecycle import Lifecycle
+from scanfleet.lifecycle import JobStore, Lifecycle
+from scanfleet.tiers import Limits
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 
 
-async def reconcile(pool: asyncpg.Pool, lifecycle: Lifecycle, gate: Gate, settings: Settings) -> Counter[str]:
+async def reconcile(lifecycle: Lifecycle, gate: Gate, settings: Settings) -> Counter[str]:
     counts: Counter[str] = Counter()
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_seconds)
-    await _readmit_lost(pool, lifecycle, gate, settings, cutoff, counts)
-    await _release_ended(pool, gate, cutoff, counts, settings.requeue_after_seconds)
+    await _readmit_lost(lifecycle, gate, settings, cutoff, counts)
+    await _release_ended(lifecycle.store, gate, cutoff, counts, settings.requeue_after_seconds)
     for action, count in counts.items():
         metrics.RECONCILED.labels(action).inc(count)
     if counts:
@@ -39,40 +37,41 @@ async def reconcile(pool: asyncpg.Pool, lifecycle: Lifecycle, gate: Gate, settin
 
 
 async def _readmit_lost(
-    pool: asyncpg.Pool, lifecycle: Lifecycle, gate: Gate, settings: Settings, cutoff: datetime, counts: Counter[str]
+    lifecycle: Lifecycle, gate: Gate, settings: Settings, cutoff: datetime, counts: Counter[str]
 ) -> None:
     """Unfinished jobs the gate does not hold (Redis lost them, or an API died between its two steps)."""
-    known: dict[uuid.UUID, orgs.Org | None] = {}  # a Redis loss strands many jobs of few orgs
-    page = await scans.unfinished(pool, cutoff, None, BATCH)
+    store = lifecycle.store
+    known: dict[uuid.UUID, Limits | None] = {}  # a Redis loss strands many jobs of few orgs
+    page = await store.unfinished(cutoff, None, BATCH)
     while page:
         states = await gate.states([job_id(job.id) for job in page])
         for job, state in zip(page, states, strict=True):
             if state is not None:
                 continue
             if job.org_id not in known:
-                known[job.org_id] = await orgs.get(pool, job.org_id)
-            org = known[job.org_id]
-            if org is None:
+                known[job.org_id] = await store.limits_of(job.org_id)
+            limits = known[job.org_id]
+            if limits is None:  # the organisation is gone
                 continue
             try:
-                counts[await lifecycle.readmit(job, org.limits, settings.job_max_tries)] += 1
+                counts[await lifecycle.readmit(job, limits, settings.job_max_tries)] += 1
             except Exception as exc:
                 if unavailable(exc):
                     raise
                 log.exception("could not reconcile job %s; skipping it this round", job.id)
                 counts["skipped"] += 1
-        page = await scans.unfinished(pool, cutoff, page[-1], BATCH)
+        page = await store.unfinished(cutoff, page[-1], BATCH)
 
 
 async def _release_ended(
-    pool: asyncpg.Pool, gate: Gate, cutoff: datetime, counts: Counter[str], stall_seconds: float
+    store: JobStore, gate: Gate, cutoff: datetime, counts: Counter[str], stall_seconds: float
 ) -> None:
     """Slots held for jobs that ended or are gone; dispatched jobs that arq lost or a worker took and dropped.
     Walks every held job a page at a time: the released ones leave the set, so the next page starts past the
     ones kept."""
     admitted_before_ms, kept = int(cutoff.timestamp() * 1000), 0
     while held := await gate.held(admitted_before_ms, limit=BATCH, offset=kept):
-        current = await scans.statuses(pool, [id_of(held_id) for held_id in held])
+        current = await store.statuses([id_of(held_id) for held_id in held])
         alive = []
         for held_id in held:
             status = current.get(id_of(held_id))

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import invalid
 from scanfleet.api.schemas import Page
-from scanfleet.db import results
+from scanfleet.db import insights
 
 router = APIRouter(prefix="/v1", tags=["insights"])
 
@@ -79,7 +79,7 @@ async def scans_seeing_domain(
 ) -> Page[DomainScanOut]:  # fmt: skip
     first, last = _day_range(first, last)
     # The replica: these rows are written with a scan's result; one finished within the lag shows up a moment later.
-    rows, after = await results.scans_seeing(
+    rows, after = await insights.scans_seeing(
         res.reads, principal.org_id, domain.lower(), _midnight(first), _midnight(last + timedelta(days=1)),
         _domain_cursor(cursor), limit,
     )  # fmt: skip
@@ -99,6 +99,6 @@ async def stats(
 ) -> StatsOut:  # fmt: skip
     first, last = _day_range(first, last)
     # The replica: daily rollups and in-flight counts are a dashboard's view, a moment behind is fine.
-    by_day = await results.daily_stats(res.reads, principal.org_id, first, last)
+    by_day = await insights.daily_stats(res.reads, principal.org_id, first, last)
     days = [DayStats(day=day, **by_day[day]) for day in sorted(by_day)]
-    return StatsOut(first=first, last=last, days=days, in_flight=await results.in_flight(res.reads, principal.org_id))
+    return StatsOut(first=first, last=last, days=days, in_flight=await insights.in_flight(res.reads, principal.org_id))

@@ -13,8 +13,7 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.checks import HeartbeatState
-from scanfleet.db import results, scans
-from scanfleet.db.pool import Executor
+from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import read
 from scanfleet.model import Evidence, Outcome, Severity, Status
 
@@ -86,27 +85,27 @@ async def delete(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> 
     return status.endswith(" 1")
 
 
-async def record_missed(pool: asyncpg.Pool, limit: int = 100) -> list[uuid.UUID]:
-    """Turn each passed deadline into a failed run, once, and move the deadline on by a period.
+@dataclass(frozen=True)
+class Missed:
+    """A heartbeat whose deadline passed: the run that says so, and what it found."""
 
-    The claim and the run are one transaction, and SKIP LOCKED lets several schedulers share the work:
-    every missed deadline gives exactly one run. Returns the runs made.
-    """
-    made: list[uuid.UUID] = []
-    async with pool.acquire() as conn, conn.transaction():
-        missed = await conn.fetch(
-            "UPDATE heartbeats h SET deadline = h.deadline + make_interval(secs => h.period_seconds),"
-            " missed_runs = h.missed_runs + 1"
-            " FROM (SELECT id, deadline FROM heartbeats WHERE deadline < now() ORDER BY deadline LIMIT $1"
-            "       FOR UPDATE SKIP LOCKED) due"
-            " WHERE h.id = due.id RETURNING h.*, due.deadline AS missed_deadline",
-            limit,
-        )
-        for row in missed:
-            run = await scans.insert_run(conn, row["org_id"], _heartbeat_suite(row))
-            await results.write_outcome(conn, run, _missed_outcome(row))
-            made.append(run.id)
-    return made
+    org_id: uuid.UUID
+    suite: dict[str, Any]
+    outcome: Outcome
+
+
+async def claim_missed(conn: Connection, limit: int = 100) -> list[Missed]:
+    """Inside the caller's transaction: each passed deadline, once, moved on by a period. SKIP LOCKED lets
+    several schedulers share the work; the caller records each one's run in the same transaction."""
+    rows = await conn.fetch(
+        "UPDATE heartbeats h SET deadline = h.deadline + make_interval(secs => h.period_seconds),"
+        " missed_runs = h.missed_runs + 1"
+        " FROM (SELECT id, deadline FROM heartbeats WHERE deadline < now() ORDER BY deadline LIMIT $1"
+        "       FOR UPDATE SKIP LOCKED) due"
+        " WHERE h.id = due.id RETURNING h.*, due.deadline AS missed_deadline",
+        limit,
+    )
+    return [Missed(row["org_id"], _heartbeat_suite(row), _missed_outcome(row)) for row in rows]
 
 
 def _heartbeat_suite(row: asyncpg.Record) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from scanfleet.db import results, scans
-from scanfleet.model import Job, Outcome
+from scanfleet.db import orgs, results, scans
+from scanfleet.model import Job, Outcome, Status
+from scanfleet.tiers import Limits
 
 
 class PgJobStore:
@@ -42,11 +44,23 @@ class PgJobStore:
     async def hand_back(self, job: Job) -> None:
         await scans.hand_back(self.pool, job)
 
-    async def record(self, job: Job, outcome: Outcome) -> bool:
-        return await results.record_outcome(self.pool, job, outcome)
+    async def record(self, job: Job, outcome: Outcome, within: asyncpg.Connection | None = None) -> bool:
+        if within is None:
+            return await results.record_outcome(self.pool, job, outcome)
+        return await results.write_outcome(within, job, outcome)
 
     async def is_final(self, job_id: uuid.UUID) -> bool:
         return await scans.is_final(self.pool, job_id)
 
     async def cancel(self, org_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
         return await scans.cancel(self.pool, org_id, job_id)
+
+    async def unfinished(self, created_before: datetime, after: Job | None, limit: int) -> list[Job]:
+        return await scans.unfinished(self.pool, created_before, after, limit)
+
+    async def statuses(self, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, Status]:
+        return await scans.statuses(self.pool, job_ids)
+
+    async def limits_of(self, org_id: uuid.UUID) -> Limits | None:
+        org = await orgs.get(self.pool, org_id)
+        return org.limits if org else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -32,9 +33,17 @@ def test_the_processes_are_linked_into_the_package() -> None:
         assert link.is_symlink() and link.resolve() == (ROOT / name).resolve()
 
 
+def _source_copy(into: Path) -> Path:
+    """The checkout without what a run leaves in it, links kept as links: setuptools builds in the source tree."""
+    left = shutil.ignore_patterns(".*", "*.egg-info", "__pycache__", "build", "dist")
+    shutil.copytree(ROOT, into, symlinks=True, ignore=left)
+    return into
+
+
 def test_the_wheel_has_one_top_level_package(tmp_path: Path) -> None:
+    source = _source_copy(tmp_path / "source")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
         check=True, capture_output=True,
     )  # fmt: skip
     (wheel,) = tmp_path.glob("scanfleet-*.whl")

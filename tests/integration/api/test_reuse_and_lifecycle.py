@@ -12,7 +12,7 @@ import httpx
 
 from scanfleet import ids
 from scanfleet.config import Settings
-from scanfleet.db import orgs, partitions, results, scans
+from scanfleet.db import insights, orgs, partitions, results, scans
 from scanfleet.model import DomainSeen, Evidence, Issue, Outcome, Severity, Status
 from scanfleet.scheduler import retention
 from tests.conftest import Tenant, make_tenant
@@ -204,7 +204,7 @@ async def test_scans_by_domain_is_an_index_range_scan(pool: asyncpg.Pool) -> Non
         await conn.copy_records_to_table("scan_domains", records=rows, columns=columns)
         await conn.execute("ANALYZE scan_domains")
         plan = json.loads(await conn.fetchval(
-            f"EXPLAIN (FORMAT JSON) {results.DOMAIN_PAGE}", org, "d7.example", day, day + timedelta(days=1), None,
+            f"EXPLAIN (FORMAT JSON) {insights.DOMAIN_PAGE}", org, "d7.example", day, day + timedelta(days=1), None,
             None, 100,
         ))  # fmt: skip
     nodes = _nodes(plan[0]["Plan"])

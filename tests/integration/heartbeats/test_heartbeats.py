@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 import asyncpg
 import httpx
 
+from scanfleet.broker.gate import Gate
 from scanfleet.db import heartbeats, scans
 from scanfleet.model import Status
 from scanfleet.scheduler import heartbeats as heartbeat_round
 from tests.conftest import Tenant, make_tenant
+from tests.support.app import lifecycle
 
 
 async def test_ping_moves_the_deadline_and_unknown_tokens_are_404(
@@ -44,14 +46,15 @@ async def test_ping_moves_the_deadline_and_unknown_tokens_are_404(
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "period_seconds"
 
 
-async def test_missed_deadline_is_one_failed_run_even_with_two_schedulers(pool: asyncpg.Pool) -> None:
+async def test_missed_deadline_is_one_failed_run_even_with_two_schedulers(pool: asyncpg.Pool, gate: Gate) -> None:
     tenant = await make_tenant(pool)
     beat, _ = await heartbeats.create(pool, tenant.org.id, "cron", period=60, grace=0)
     missed_deadline = await pool.fetchval(
         "UPDATE heartbeats SET deadline = now() - interval '1 second' WHERE id = $1 RETURNING deadline", beat.id
     )
 
-    rounds = heartbeat_round.heartbeat_deadlines(pool), heartbeat_round.heartbeat_deadlines(pool)
+    life = lifecycle(pool, gate)
+    rounds = heartbeat_round.heartbeat_deadlines(pool, life), heartbeat_round.heartbeat_deadlines(pool, life)
     first, second = await asyncio.gather(*rounds)
     mine = [r for r in first + second if await scans.get(pool, tenant.org.id, uuid.UUID(r), "checks")]
     assert len(mine) == 1
@@ -61,7 +64,7 @@ async def test_missed_deadline_is_one_failed_run_even_with_two_schedulers(pool: 
     assert [row["kind"] for row in evidence] == ["heartbeat_missed"]
     assert evidence[0]["details"]["name"] == "cron" and evidence[0]["details"]["last_ping_at"] is None
     # The deadline moved on a period: the next round makes nothing new.
-    assert [r for r in await heartbeat_round.heartbeat_deadlines(pool) if r in mine] == []
+    assert [r for r in await heartbeat_round.heartbeat_deadlines(pool, life) if r in mine] == []
     moved = await heartbeats.get(pool, tenant.org.id, beat.id)
     assert moved is not None and moved.missed_runs == 1
     assert moved.deadline == missed_deadline + timedelta(seconds=60)
