@@ -48,7 +48,7 @@ class BreakerStore:
 async def breaker_gauges(redis: Redis, prefix: str = BREAKER_PREFIX) -> dict[str, tuple[int, float]]:
     """Per kind seen: (breakers not closed, seconds the longest of them has been so). One script call, O(kinds)."""
     now = time.time()
-    flat = await script(redis, "breaker_gauges")(keys=[], args=[prefix, repr(now)])
+    flat = await script(redis, "breaker_gauges")(keys=[BreakerKeys("", prefix).kinds], args=[prefix, repr(now)])
     gauges: dict[str, tuple[int, float]] = {}
     for at in range(0, len(flat), 3):
         kind, count, since = flat[at : at + 3]

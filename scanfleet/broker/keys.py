@@ -101,9 +101,14 @@ class BreakerKeys:
         return f"{self.prefix}state:{self.kind}:{name}"
 
     @property
+    def kinds(self) -> str:
+        """Every kind of breaker seen."""
+        return f"{self.prefix}kinds"
+
+    @property
     def indexes(self) -> list[str]:
         """Not closed, by when they left closed; with a snapshot, by when it expires; the kinds seen."""
-        return [f"{self.prefix}open:{self.kind}", f"{self.prefix}expiring:{self.kind}", f"{self.prefix}kinds"]
+        return [f"{self.prefix}open:{self.kind}", f"{self.prefix}expiring:{self.kind}", self.kinds]
 
 
 def rate_limit(key_id: uuid.UUID, prefix: str = RATE_LIMIT_PREFIX) -> str:
