@@ -1,0 +1,6 @@
+"""The browser engine: a page run in Chromium, every request through the SSRF guard, evidence of what it did."""
+
+from scanfleet.worker.browser.browse import BrowseLimits, browse
+from scanfleet.worker.browser.runtime import BrowserError, BrowserRuntime
+
+__all__ = ["BrowseLimits", "BrowserError", "BrowserRuntime", "browse"]
