@@ -33,7 +33,6 @@ from scanfleet.worker.privacy.rules import evaluate
 from scanfleet.worker.scan import domains_seen, failed_outcome
 
 _INSTRUMENT = (Path(__file__).parent / "instrument.js").read_text()
-_COLLECT_SECONDS = 10.0  # reading the page once its time is up; a browser slower than this is hung
 _KEYLOG_WAIT_SECONDS = 1.0  # after typing, for a logger's batch to leave
 _MAX_EVENTS = 10_000  # instrumentation reports kept per page
 
@@ -68,6 +67,7 @@ class BrowseLimits:
     max_bytes: int = 64 * 1024 * 1024  # through the proxy, both ways, per page
     max_document_bytes: int = 5 * 1024 * 1024  # of the main document and of the rendered DOM analysed
     connect_seconds: float = 5.0
+    collect_seconds: float = 10.0  # reading the page once its time is up; a browser slower than this is hung
 
 
 async def browse(runtime: BrowserRuntime, url: str, limits: BrowseLimits) -> Outcome:
@@ -109,7 +109,7 @@ class _Visit:
         await asyncio.sleep(max(0.0, min(self.limits.settle_seconds, deadline - time.monotonic())))
         typed, typing_started = await self._type(page, deadline)
         self.timings["observed"] = time.monotonic() - started
-        async with asyncio.timeout(_COLLECT_SECONDS):
+        async with asyncio.timeout(self.limits.collect_seconds):
             outcome = await self._collect(page, network, response, typed, typing_started)
         outcome.evidence.append(self._coverage(outcome, network, loaded, typed, started))
         outcome.issues = evaluate(outcome.evidence)
@@ -119,7 +119,7 @@ class _Visit:
         binding = f"__sf{secrets.token_hex(6)}"
         await self.context.expose_binding(binding, self._report)
         await self.context.add_init_script(script=_INSTRUMENT.replace("__BINDING__", binding))
-        self.context.set_default_timeout(_COLLECT_SECONDS * 1000)
+        self.context.set_default_timeout(self.limits.collect_seconds * 1000)
         page = await self.context.new_page()
         network = NetworkLog(await self.context.new_cdp_session(page), self.limits.max_requests)
         await network.start()

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 _HEAD_LIMIT = 64 * 1024  # a request or response head larger than this is refused
 _CHUNK = 64 * 1024
 _HOP_BY_HOP = frozenset({b"proxy-connection", b"proxy-authorization", b"connection", b"keep-alive"})
+_CLOSE_SECONDS = 2.0
 _MAX_LOGGED = 10_000  # connections itemised per page; past this they are only counted
 
 
@@ -81,10 +82,11 @@ class GuardedProxy:
         if self._server is not None:
             self._server.close()
         for writer in list(self._writers):
-            writer.transport.abort()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
+            writer.transport.abort()  # every handler then reads its end and finishes
+        if self._handlers:
+            _done, stuck = await asyncio.wait(list(self._handlers), timeout=_CLOSE_SECONDS)
+            for task in stuck:
+                task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
 

@@ -75,7 +75,7 @@ document.addEventListener('focusout', async function (e) {
 def build_sites(internet: Internet) -> None:
     internet.add(SHOP, html(SHOP_PAGE, ("Set-Cookie", "session=abc; Path=/; Secure; HttpOnly; SameSite=Lax")))
     internet.add("https://shop.test/favicon.ico", Page(204))
-    internet.add("https://www.googletagmanager.com/gtm.js", script(GTM))
+    internet.add("https://www.googletagmanager.com/gtm.js", script(GTM, ("Cache-Control", "public, max-age=3600")))
     internet.add("https://www.google-analytics.com/analytics.js", script(ANALYTICS))
     internet.add("https://www.google-analytics.com/g/collect", Page(204))
     internet.add(
