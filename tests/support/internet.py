@@ -90,7 +90,7 @@ class Internet:
         )
 
     def add(self, url: str, page: Page | Callable[[Hit], Page]) -> str:
-        scheme, _, rest = url.partition("://")
+        rest = url.partition("://")[2]
         host, _, path = rest.partition("/")
         self.pages[(host, "/" + path.split("?")[0])] = page
         return url

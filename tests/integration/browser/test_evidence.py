@@ -126,7 +126,8 @@ def test_typed_canaries_found_encoded_and_hashed_at_the_key_logger(shop: Outcome
 def test_the_coverage_row_says_what_was_observed(shop: Outcome) -> None:
     [coverage] = of(shop, "coverage")
     assert shop.evidence[-1].kind == "coverage"
-    assert {key: coverage[key] for key in ("engine", "load_event", "limits_hit", "fields_typed", "connections_refused")} == {
+    keys = ("engine", "load_event", "limits_hit", "fields_typed", "connections_refused")
+    assert {key: coverage[key] for key in keys} == {
         "engine": "browser", "load_event": True, "limits_hit": [], "fields_typed": 2, "connections_refused": 0,
     }  # fmt: skip
     assert coverage["cookie_policy"].startswith("third-party cookies allowed")
