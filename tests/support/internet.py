@@ -84,15 +84,21 @@ class Internet:
         self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self._http, self._https)]
 
     @property
+    def http_port(self) -> int:
+        return self._http.server_address[1]
+
+    @property
+    def https_port(self) -> int:
+        return self._https.server_address[1]
+
+    @property
     def resolve_map(self) -> ResolveMap:
-        return parse_resolve(
-            f"*:443:127.0.0.1:{self._https.server_address[1]},*:80:127.0.0.1:{self._http.server_address[1]}"
-        )
+        return parse_resolve(f"*:443:127.0.0.1:{self.https_port},*:80:127.0.0.1:{self.http_port}")
 
     def add(self, url: str, page: Page | Callable[[Hit], Page]) -> str:
         rest = url.partition("://")[2]
         host, _, path = rest.partition("/")
-        self.pages[(host, "/" + path.split("?")[0])] = page
+        self.pages[(host.split(":")[0], "/" + path.split("?")[0])] = page
         return url
 
     def hits_to(self, host: str) -> list[Hit]:

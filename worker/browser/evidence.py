@@ -63,7 +63,7 @@ def request_rows(requests: list[Request], page_url: str, proxy: GuardedProxy, ma
         blocklisted = is_blocklisted(request.url, page_url, blocker_type)
         vendor = vendor_for(host) if party.of(host) == "third" else None
         category = vendor.category.value if vendor else Category.UNCLASSIFIED.value if blocklisted else None
-        refused = _refusal(proxy, request.url)
+        refused = proxy.refusal(request.url, failed=request.failure is not None)
         rows.append(
             Evidence(
                 kind="request",
@@ -110,13 +110,6 @@ def _chain(request: Request, loaded_by: dict[str, Request]) -> list[str]:
         parent = loaded_by.get(current.initiator_url)
         current = parent if parent is not None and parent is not current else None
     return chain
-
-
-def _refusal(proxy: GuardedProxy, url: str) -> str | None:
-    parts = urlsplit(url)
-    default = {"https": 443, "wss": 443, "http": 80, "ws": 80}.get(parts.scheme)
-    connection = proxy.connection_to(parts.hostname or "", parts.port or default or 0)
-    return connection.outcome if connection is not None and connection.outcome != "connected" else None
 
 
 @dataclass(frozen=True)

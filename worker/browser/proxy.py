@@ -37,6 +37,7 @@ class Connection:
     host: str
     port: int
     tunnel: bool  # CONNECT (https, wss) rather than a forwarded http request
+    path: str | None = None  # a forwarded http request's path and query (a tunnel's requests are not seen)
     outcome: str = "pending"  # connected, blocked_address, dns_error, dns_unavailable, connect_error, limit, denied
     address: str | None = None  # the address the guard checked and the proxy connected to
     sent: int = 0  # bytes browser → target
@@ -100,6 +101,19 @@ class GuardedProxy:
         """The first connection the browser asked for to `host`:`port` (host lower-case, no brackets)."""
         return next((c for c in self.connections if (c.host, c.port) == (host, port)), None)
 
+    def refusal(self, url: str, *, failed: bool) -> str | None:
+        """Why the proxy refused the request for `url`, if it did: an http request is known by its path; of a
+        request that failed inside a tunnel only its host and port are, so any refusal of those counts."""
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme in ("https", "wss") else 80)
+        path = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
+        for connection in self.connections:
+            if (connection.host, connection.port) != (host, port) or connection.outcome in ("connected", "pending"):
+                continue
+            if connection.path == path or (connection.tunnel and failed):
+                return connection.outcome
+        return None
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -125,7 +139,7 @@ class GuardedProxy:
             await _answer(writer, 400, "not a proxy request")
             return
         host, port, path = where
-        connection = self._log(Connection(host, port, tunnel))
+        connection = self._log(Connection(host, port, tunnel, None if tunnel else path))
         refusal = self._refusal(connection)
         if refusal is not None:
             await _answer(writer, 403, refusal)
