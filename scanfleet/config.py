@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     # Fixed addresses for names, as curl's --resolve / --connect-to: HOST:PORT:ADDRESS[:TARGETPORT], comma-separated.
     fetch_resolve: Annotated[ResolveMap, NoDecode] = ResolveMap()
 
+    # The browser engine (worker/browser): Chromium through Playwright, every request through the SSRF guard.
+    browser_executable: Path | None = Field(None, description="unset: chromium or chromium-browser on PATH")
+    browser_page_seconds: float = Field(30.0, gt=0, description="load, settle and typing, per page")
+    browser_settle_seconds: float = Field(2.5, ge=0, description="after the load event, for injected tags")
+    browser_max_requests: int = Field(2000, ge=1, description="per page; the rest are blocked")
+    browser_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="through the proxy per page, both ways")
+    browser_pages_per_browser: int = Field(100, ge=1, description="pages before the browser is restarted")
+
     # Webhooks, delivered by the scheduler (see README: Webhooks).
     webhook_interval_seconds: float = Field(1.0, gt=0, description="time between delivery rounds")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="one delivery: connect, send, answer")

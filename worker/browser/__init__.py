@@ -2,5 +2,6 @@
 
 from scanfleet.worker.browser.browse import BrowseLimits, browse
 from scanfleet.worker.browser.runtime import BrowserError, BrowserRuntime
+from scanfleet.worker.browser.setup import limits_for, runtime_for
 
-__all__ = ["BrowseLimits", "BrowserError", "BrowserRuntime", "browse"]
+__all__ = ["BrowseLimits", "BrowserError", "BrowserRuntime", "browse", "limits_for", "runtime_for"]
