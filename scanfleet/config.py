@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from scanfleet.http.resolve import ResolveMap, parse_resolve
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCANFLEET_", extra="ignore")
@@ -116,6 +118,16 @@ class Settings(BaseSettings):
     fetch_ca_file: Path | None = None
     # Networks that may be fetched although not public (e.g. 127.0.0.0/8 for local development).
     fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    # Fixed addresses for names, as curl's --resolve / --connect-to: HOST:PORT:ADDRESS[:TARGETPORT], comma-separated.
+    fetch_resolve: Annotated[ResolveMap, NoDecode] = ResolveMap()
+
+    # The browser engine (worker/browser): Chromium through Playwright, every request through the SSRF guard.
+    browser_executable: Path | None = Field(None, description="unset: chromium or chromium-browser on PATH")
+    browser_page_seconds: float = Field(30.0, gt=0, description="load, settle and typing, per page")
+    browser_settle_seconds: float = Field(2.5, ge=0, description="after the load event, for injected tags")
+    browser_max_requests: int = Field(2000, ge=1, description="per page; the rest are blocked")
+    browser_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="through the proxy per page, both ways")
+    browser_pages_per_browser: int = Field(100, ge=1, description="pages before the browser is restarted")
 
     # Webhooks, delivered by the scheduler (see README: Webhooks).
     webhook_interval_seconds: float = Field(1.0, gt=0, description="time between delivery rounds")
@@ -137,6 +149,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("fetch_resolve", mode="before")
+    @classmethod
+    def _parse_resolve(cls, value: object) -> object:
+        return parse_resolve(value) if isinstance(value, str) else value
 
 
 @lru_cache

@@ -111,8 +111,9 @@ def deliverer_for(settings: Settings, pool: asyncpg.Pool, redis: Redis) -> Deliv
     endpoints' circuits live in Redis, shared by every scheduler."""
     policy = AddressPolicy(tuple(settings.fetch_allow_networks))
     timeout = settings.webhook_timeout_seconds
+    context = client_ssl_context(settings.fetch_ca_file)
     return Deliverer(
-        pool, guarded_client(policy, client_ssl_context(settings.fetch_ca_file), httpx.Timeout(timeout)),
+        pool, guarded_client(policy, context, httpx.Timeout(timeout), settings.fetch_resolve),
         breakers=SharedBreakers(
             redis, "webhook", settings.webhook_breaker_fail_max, settings.webhook_breaker_reset_seconds
         ),

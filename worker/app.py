@@ -34,8 +34,8 @@ def checks_for(settings: Settings, pool: asyncpg.Pool) -> Callable[[uuid.UUID], 
     policy = AddressPolicy(tuple(settings.fetch_allow_networks))
     context = client_ssl_context(settings.fetch_ca_file)
     timeout = httpx.Timeout(settings.fetch_read_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
-    client = guarded_client(policy, context, timeout)
-    backend = GuardedBackend(policy)
+    client = guarded_client(policy, context, timeout, settings.fetch_resolve)
+    backend = GuardedBackend(policy, settings.fetch_resolve)
     # TLS steps verify the chain but leave the hostname to their cert_hostname assertion.
     tls_steps = client_ssl_context(settings.fetch_ca_file)
     tls_steps.check_hostname = False
@@ -58,9 +58,8 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
         max_bytes=settings.fetch_max_bytes,
         user_agent=settings.fetch_user_agent,
     )
-    return SafeFetcher(
-        limits, AddressPolicy(tuple(settings.fetch_allow_networks)), client_ssl_context(settings.fetch_ca_file)
-    )
+    policy = AddressPolicy(tuple(settings.fetch_allow_networks))
+    return SafeFetcher(limits, policy, client_ssl_context(settings.fetch_ca_file), settings.fetch_resolve)
 
 
 def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:

@@ -17,15 +17,15 @@ async def scan_url(fetcher: SafeFetcher, url: str) -> Outcome:
     except FetchError as exc:
         # What was seen before the failure (say, a redirect to a refused address) is evidence too.
         outcome = _analysed(FetchResult(hops=exc.hops, body=b"")) if exc.hops else Outcome(Status.FAILED)
-        return _failed(outcome, exc.code, exc.message)
+        return failed_outcome(outcome, exc.code, exc.message)
     outcome = _analysed(result)
     if outcome.status is Status.FAILED:
         return outcome
     if result.final.status >= 400:
-        return _failed(outcome, "http_error", f"the final response has status {result.final.status}")
+        return failed_outcome(outcome, "http_error", f"the final response has status {result.final.status}")
     if not result.is_html:
         kind = result.content_type or "untyped"
-        return _failed(outcome, "not_html", f"the final response is {kind}, not an HTML page")
+        return failed_outcome(outcome, "not_html", f"the final response is {kind}, not an HTML page")
     return outcome
 
 
@@ -36,7 +36,7 @@ def _analysed(result: FetchResult) -> Outcome:
     except Exception:
         # A page that trips our analysers is our bug, not the target's: record it and keep the worker going.
         log.exception("analysis failed for %s", final.url)
-        return _failed(
+        return failed_outcome(
             Outcome(Status.FAILED, final_url=final.url, http_status=final.status),
             "analysis_error",
             "the page could not be analysed",
@@ -63,7 +63,7 @@ def domains_seen(evidence: list[Evidence]) -> list[DomainSeen]:
     return sorted(seen.values(), key=lambda d: d.domain)
 
 
-def _failed(outcome: Outcome, code: str, message: str) -> Outcome:
+def failed_outcome(outcome: Outcome, code: str, message: str) -> Outcome:
     outcome.status = Status.FAILED
     outcome.error_code = code
     outcome.error_message = message

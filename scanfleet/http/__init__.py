@@ -12,6 +12,7 @@ from scanfleet.http.fetch import (
     tls_info,
 )
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
+from scanfleet.http.resolve import ResolveMap, ResolveRule, parse_resolve
 
 __all__ = [
     "AddressPolicy",
@@ -22,9 +23,12 @@ __all__ = [
     "GuardedBackend",
     "Hop",
     "ResolutionError",
+    "ResolveMap",
+    "ResolveRule",
     "SafeFetcher",
     "TlsInfo",
     "client_ssl_context",
     "guarded_client",
+    "parse_resolve",
     "tls_info",
 ]

@@ -16,6 +16,7 @@ import httpx
 
 from scanfleet.http.failures import caused_by, dns_code
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
+from scanfleet.http.resolve import ResolveMap
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -98,22 +99,32 @@ class FetchError(Exception):
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None, resolve_map: ResolveMap | None = None
+    ) -> None:
         # trust_env=False: an HTTP(S)_PROXY from the environment would route around the guard.
         super().__init__(trust_env=False)
         # httpx has no parameter for a network backend; this pool is the one it builds, plus the guard.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or client_ssl_context(), network_backend=GuardedBackend(policy), max_connections=100
+            ssl_context=ssl_context or client_ssl_context(),
+            network_backend=GuardedBackend(policy, resolve_map),
+            max_connections=100,
         )
 
 
 class SafeFetcher:
     """One per process; reuses connections across fetches. Use as an async context manager."""
 
-    def __init__(self, limits: FetchLimits, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        limits: FetchLimits,
+        policy: AddressPolicy,
+        ssl_context: ssl.SSLContext | None = None,
+        resolve_map: ResolveMap | None = None,
+    ) -> None:
         self.limits = limits
         self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(policy, ssl_context),
+            transport=_GuardedTransport(policy, ssl_context, resolve_map),
             follow_redirects=False,  # followed by hand, so each hop is recorded and re-checked
             timeout=httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds),
             headers={"user-agent": limits.user_agent, "accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
@@ -204,12 +215,15 @@ def client_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
 
 
 def guarded_client(
-    policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None, timeout: httpx.Timeout | None = None
+    policy: AddressPolicy,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: httpx.Timeout | None = None,
+    resolve_map: ResolveMap | None = None,
 ) -> httpx.AsyncClient:
     """An httpx client for any request to user-given URLs: every connection passes the SSRF guard, and no
     proxy from the environment routes around it. Redirects are off unless a request asks for them."""
     return httpx.AsyncClient(
-        transport=_GuardedTransport(policy, ssl_context),
+        transport=_GuardedTransport(policy, ssl_context, resolve_map),
         timeout=timeout or httpx.Timeout(10.0),
         follow_redirects=False,
         trust_env=False,

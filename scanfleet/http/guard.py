@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import httpcore
 from httpcore._backends.auto import AutoBackend
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from scanfleet.http.resolve import IPAddress, ResolveMap
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -55,8 +56,9 @@ class AddressPolicy:
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, policy: AddressPolicy) -> None:
+    def __init__(self, policy: AddressPolicy, resolve_map: ResolveMap | None = None) -> None:
         self._policy = policy
+        self._map = resolve_map or ResolveMap()
         self._inner = AutoBackend()
 
     async def resolve(self, host: str, port: int) -> list[IPAddress]:
@@ -72,6 +74,19 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise ResolutionError(host, exc.strerror or str(exc), temporary=exc.errno == socket.EAI_AGAIN) from exc
         return _unique(ipaddress.ip_address(info[4][0]) for info in infos)
 
+    async def checked(self, host: str, port: int) -> tuple[list[IPAddress], int]:
+        """The addresses (and port) to connect to for `host`:`port`, each one passed by the policy.
+
+        A SCANFLEET_FETCH_RESOLVE entry replaces the lookup; its address is judged like any other. Callers
+        connect to exactly what this returns, so there is no second lookup for DNS rebinding to change."""
+        mapped = self._map.lookup(host, port)
+        addresses, port = ([mapped[0]], mapped[1]) if mapped else (await self.resolve(host, port), port)
+        # Every address must pass: a name that mixes public and private answers is refused outright.
+        for address in addresses:
+            if not self._policy.permits(address):
+                raise BlockedAddressError(host, str(address))
+        return addresses, port
+
     async def connect_tcp(
         self,
         host: str,
@@ -81,12 +96,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         started = time.perf_counter()
-        addresses = await self.resolve(host, port)
+        addresses, port = await self.checked(host, port)
         resolve_seconds.set(time.perf_counter() - started)
-        # Every address must pass: a name that mixes public and private answers is refused outright.
-        for address in addresses:
-            if not self._policy.permits(address):
-                raise BlockedAddressError(host, str(address))
         last_error: Exception | None = None
         for address in addresses:
             try:

@@ -92,7 +92,7 @@ def collect_cookies(result: FetchResult) -> list[Evidence]:
             rows.append(
                 Evidence(
                     kind="cookie",
-                    severity=_severity(cookie, over_https=over_https, third_party=third_party),
+                    severity=cookie_severity(cookie, over_https=over_https, third_party=third_party),
                     title=f"Cookie {cookie.name or '(nameless)'} for {cookie.domain}",
                     details={
                         "name": cookie.name,
@@ -114,7 +114,7 @@ def collect_cookies(result: FetchResult) -> list[Evidence]:
     return rows
 
 
-def _severity(cookie: SetCookie, *, over_https: bool, third_party: bool) -> Severity:
+def cookie_severity(cookie: SetCookie, *, over_https: bool, third_party: bool) -> Severity:
     if cookie.same_site == "None" and not cookie.secure:
         return Severity.MEDIUM
     if third_party or not cookie.http_only or (over_https and not cookie.secure):
