@@ -9,10 +9,11 @@ from typing import Annotated
 
 import asyncpg
 from arq.connections import ArqRedis
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scanfleet import jobs, logs, metrics
+from scanfleet.api import quota
 from scanfleet.api.errors import ApiError
 from scanfleet.config import Settings
 from scanfleet.db import api_keys
@@ -61,7 +62,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `scanfleet k
 async def principal(
     res: Annotated[Resources, Depends(resources)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    response: Response,
+    request: Request,
 ) -> Principal:
     challenge = {"WWW-Authenticate": 'Bearer realm="scanfleet"'}
     if credentials is None:
@@ -72,6 +73,7 @@ async def principal(
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked", challenge)
     logs.annotate(org_id=found.org_id)  # every log line of this request names its organisation
     decision = await res.limiter.hit(found.key_id, found.limits.requests_per_minute)
+    quota.remember(request, decision.headers())
     if not decision.allowed:
         metrics.RATE_LIMITED.labels(found.limits.tier).inc()
         raise ApiError(
@@ -81,7 +83,6 @@ async def principal(
             decision.headers(),
             details={"limit": "requests_per_minute", "tier": found.limits.tier},
         )
-    response.headers.update(decision.headers())
     return found
 
 

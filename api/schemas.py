@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
-from scanfleet import urls
+from scanfleet.api.fields import TargetUrl
 from scanfleet.db.scans import Scan
 
 T = TypeVar("T")
-
-
-def _target_url(value: str) -> str:
-    try:
-        return urls.normalise_target(value)
-    except urls.InvalidUrl as exc:
-        raise PydanticCustomError(exc.rule, exc.message) from None
-
-
-TargetUrl = Annotated[str, Field(min_length=1), AfterValidator(_target_url)]
 
 
 class ScanRequest(BaseModel):
@@ -119,5 +109,16 @@ class IssueOut(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """Every list: a page of items, and the cursor of the next page."""
+
     items: list[T]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+class HasId(Protocol):
+    id: uuid.UUID
+
+
+def next_id(found: Sequence[HasId], limit: int) -> str | None:
+    """The cursor after a page of rows listed by id: the last one's, unless the page came up short."""
+    return str(found[-1].id) if len(found) == limit else None

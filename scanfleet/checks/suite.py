@@ -12,6 +12,7 @@ from scanfleet.checks.errors import SuiteError, SuiteIssue, issue, rule_error
 from scanfleet.checks.steps import HeartbeatStep, HttpStep, TcpStep, Text, TlsStep, VariableName
 from scanfleet.checks.template import malformed, placeholders
 from scanfleet.checks.translate import issues_from
+from scanfleet.storable import json_problems
 
 MAX_STEPS = 20
 MAX_VARIABLES = 50
@@ -37,6 +38,9 @@ class Suite(Model):
 
 def parse_suite(data: object) -> Suite:
     """The validated suite, or SuiteError listing every problem found."""
+    unstorable = _unstorable(data)
+    if unstorable:
+        raise SuiteError(unstorable)
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
@@ -45,6 +49,18 @@ def parse_suite(data: object) -> Suite:
     if problems:
         raise SuiteError(problems)
     return suite
+
+
+def _unstorable(data: object) -> list[SuiteIssue]:
+    """Text and numbers the database could not keep, wherever they are (keys, variables, bodies, values)."""
+    problems: list[SuiteIssue] = []
+    for path, rule, message in json_problems(data):
+        parts = [str(part).replace("\x00", "\\u0000") for part in path]
+        step: int | None = None
+        if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+            step, parts = path[1], parts[2:]
+        problems.append(issue(step, ".".join(parts), rule, message))
+    return problems
 
 
 def _template_issues(suite: Suite) -> list[SuiteIssue]:
