@@ -16,7 +16,19 @@ from scanfleet.api.context import RequestContext
 from scanfleet.api.deps import open_resources
 from scanfleet.api.methods import AllowedMethods
 from scanfleet.api.quota import RateLimitHeaders
-from scanfleet.api.routes import admin, health, heartbeats, insights, org, runs, scans, schedules, usage, webhooks
+from scanfleet.api.routes import (
+    admin,
+    health,
+    heartbeats,
+    insights,
+    keys,
+    org,
+    runs,
+    scans,
+    schedules,
+    usage,
+    webhooks,
+)
 from scanfleet.config import Settings, get_settings
 
 
@@ -67,5 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(insights.router)
     app.include_router(usage.router)
     app.include_router(org.router)
+    app.include_router(keys.router)
     app.include_router(admin.router)
     return app

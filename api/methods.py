@@ -6,7 +6,8 @@ route that matched the path (GET and DELETE of one resource are two routes)."""
 from __future__ import annotations
 
 from fastapi.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Match, Route
+from fastapi.routing import RouteContext, iter_route_contexts
+from starlette.routing import BaseRoute, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scanfleet.api.errors import error_body
@@ -15,7 +16,8 @@ from scanfleet.api.errors import error_body
 class AllowedMethods:
     def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
         self.app = app
-        self.routes = routes
+        self.routes = routes  # the app's, filled in after this is made
+        self._flat: list[RouteContext] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         allowed = self._allowed(scope) if scope["type"] == "http" else set()
@@ -33,8 +35,11 @@ class AllowedMethods:
         await response(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> set[str]:
+        if self._flat is None:  # included routers, flattened once the app is complete
+            self._flat = [route for route in iter_route_contexts(self.routes) if route.methods]
+        path = get_route_path(scope)
         methods: set[str] = set()
-        for route in self.routes:
-            if isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE:
-                methods |= route.methods
+        for route in self._flat:
+            if route.path_regex.match(path):
+                methods |= route.methods or set()
         return methods

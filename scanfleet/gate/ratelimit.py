@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ class RateLimiter:
 
     async def hit(self, key_id: uuid.UUID, requests_per_minute: int) -> Decision:
         allowed, remaining, retry_ms, reset_ms = await self._script(
-            keys=[f"{self._prefix}{key_id}"], args=[requests_per_minute, PERIOD_MS, int(time.time() * 1000)]
+            keys=[f"{self._prefix}{key_id}"], args=[requests_per_minute, PERIOD_MS]
         )
         return Decision(
             allowed=bool(allowed),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from time import time as real_time
+from unittest import mock
 from collections import Counter
 from pathlib import Path
 
@@ -159,6 +161,18 @@ async def test_rate_limit_is_shared_by_replicas_and_says_when_to_retry(queue: Re
     assert not refused.allowed and refused.remaining == 0
     assert refused.retry_after_seconds == 1  # one request's worth of the minute
     assert refused.headers()["Retry-After"] == "1" and refused.headers()["RateLimit-Limit"] == "60"
+
+
+async def test_rate_limit_holds_across_replicas_whose_clocks_differ(queue: Redis) -> None:
+    """Replicas' clocks are never exactly in step: the limit reads one clock, Redis's, whatever theirs say."""
+    key = uuid.uuid4()
+    replicas = [RateLimiter(queue), RateLimiter(queue)]
+    admitted = 0
+    for n in range(70):
+        skew = 5.0 if n % 2 else 0.0  # every other request through a replica whose clock runs 5 s ahead
+        with mock.patch("time.time", lambda skew=skew: real_time() + skew):
+            admitted += (await replicas[n % 2].hit(key, requests_per_minute=60)).allowed
+    assert admitted == 60
 
 
 @pytest.mark.parametrize("tier", ["free", "pro", "enterprise"])
