@@ -28,9 +28,9 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
-            # The server reads and drops the rest of the body after this answer, so the client gets to read it.
-            body = error_body(CODE, _message(self.max_bytes))
-            await JSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
+            # Not read, yet not a reason to close: uvicorn reads and drops the rest of the body after this answer
+            # (closing now would reset the connection under a client still sending, and lose the answer).
+            await JSONResponse(error_body(CODE, _message(self.max_bytes)), status_code=413)(scope, receive, send)
             return
         received = 0
 
