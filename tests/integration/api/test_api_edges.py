@@ -29,7 +29,7 @@ def fields_of(response: httpx.Response) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [
-        ("POST", "/v1/schedules", {"name": NUL, "kind": "scan", "url": "https://example.com/", "interval_seconds": 3600},
+        ("POST", "/v1/schedules", {"name": NUL, "kind": "scan", "url": "https://a.example/", "interval_seconds": 3600},
          "name"),
         ("POST", "/v1/heartbeats", {"name": NUL, "period_seconds": 60}, "name"),
         ("POST", "/v1/webhooks", {"url": "https://example.com/hook", "description": NUL}, "description"),
@@ -92,10 +92,8 @@ async def test_interval_past_a_year_is_422(api: httpx.AsyncClient, tenant: Tenan
 
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
 async def test_a_number_json_cannot_hold_is_422(api: httpx.AsyncClient, tenant: Tenant, number: str) -> None:
-    suite = (
-        '{"steps": [{"kind": "http", "url": "https://example.com/",'
-        ' "assertions": [{"type": "json", "path": "$.n", "operator": "==", "value": %s}]}]}' % number
-    )
+    assertion = f'{{"type": "json", "path": "$.n", "operator": "==", "value": {number}}}'
+    suite = f'{{"steps": [{{"kind": "http", "url": "https://example.com/", "assertions": [{assertion}]}}]}}'
     headers = {**tenant.headers, "content-type": "application/json"}
     response = await api.post("/v1/runs", content=suite, headers=headers)
     assert response.status_code == 422, response.text
@@ -126,7 +124,9 @@ def has_rate_limit_headers(response: httpx.Response) -> bool:
     return all(name in response.headers for name in ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"))
 
 
-async def test_every_authenticated_answer_carries_rate_limit_headers(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_every_authenticated_answer_carries_rate_limit_headers(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
     tenant = await make_tenant(pool, "free")
     await orgs.set_capacity(pool, tenant.org.id, "free", 0, 1)
     accepted = await api.post("/v1/scans", json={"url": "http://127.0.0.1:9/a"}, headers=tenant.headers)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from time import time as real_time
-from unittest import mock
 from collections import Counter
 from pathlib import Path
+from time import time as real_time
+from unittest import mock
 
 import pytest
 from arq.constants import in_progress_key_prefix, job_key_prefix
