@@ -113,6 +113,10 @@ async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's answer to a body that is not even text: as much not JSON as any other.
+        field = {"field": "body", "rule": "json_invalid", "message": "not valid JSON: not UTF-8 text"}
+        return JSONResponse(error_body("validation_error", "body: not valid JSON", [field]), status_code=422)
     code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 

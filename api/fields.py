@@ -3,33 +3,40 @@ target URLs, and the cursors lists hand out."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import AfterValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from scanfleet import urls
-from scanfleet.storable import NUL_FREE_PATTERN, NUL_MESSAGE, NUL_RULE
+from scanfleet.storable import NUL_FREE_PATTERN, text_problem
+
+# Request bodies: unknown fields are errors, and each value has the JSON type the schema gives it (no `false` for
+# an integer, no `1` or "yes" for a boolean), as the schema's own validators would judge it.
+BODY = ConfigDict(extra="forbid", strict=True)
 
 INT4_MAX = 2**31 - 1  # result sequence numbers are PostgreSQL integers
 INT8_MAX = 2**63 - 1  # delivery ids are bigints
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise PydanticCustomError(NUL_RULE, NUL_MESSAGE)
+def _storable(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(*problem)
     return value
 
 
 class _NulFree:
-    """A string PostgreSQL can store: the NUL character is refused (rule `nul_character`), and the schema says so."""
+    """A string PostgreSQL can store: the NUL character (rule `nul_character`) and lone surrogates (`text_not_unicode`)
+    are refused, and the schema says so of NUL (a JSON Schema pattern cannot name a lone surrogate)."""
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(_no_nul, handler(source))
+        return core_schema.no_info_after_validator_function(_storable, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
@@ -55,8 +62,28 @@ TargetUrl = Annotated[
     str,
     # The schema states the rules; _target_url checks them, naming the one broken (url_too_long, url_scheme, ...).
     Field(min_length=1, json_schema_extra={"maxLength": urls.MAX_URL_LENGTH, "pattern": urls.TARGET_PATTERN}),
+    NulFree,
     AfterValidator(_target_url),
 ]
+
+
+def _whole(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer in a body as JSON Schema has it: 3600 or 3600.0, never true or "3600".
+Int = Annotated[int, BeforeValidator(_whole)]
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "a day as YYYY-MM-DD")
+    return value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A day in a query: only as YYYY-MM-DD (pydantic alone would also read a number as a Unix time).
+Day = Annotated[date, BeforeValidator(_iso_date)]
 
 # Cursors: each list's next_cursor, passed back as ?cursor=. Their forms are in the schema, so a cursor the API
 # could not have given out is refused as any other malformed parameter (422 naming `cursor` and the rule).

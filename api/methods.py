@@ -38,8 +38,10 @@ class AllowedMethods:
         if self._flat is None:  # included routers, flattened once the app is complete
             self._flat = [route for route in iter_route_contexts(self.routes) if route.methods]
         path = get_route_path(scope)
+        matching = [route for route in self._flat if route.path_regex.match(path)]
+        # A literal path is its own resource: /v1/scans/batch is not the scan "batch" of /v1/scans/{scan_id}.
+        literal = [route for route in matching if not route.param_convertors]
         methods: set[str] = set()
-        for route in self._flat:
-            if route.path_regex.match(path):
-                methods |= route.methods or set()
+        for route in literal or matching:
+            methods |= route.methods or set()
         return methods

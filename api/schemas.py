@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from scanfleet.api.fields import TargetUrl
+from scanfleet.api.fields import BODY, TargetUrl
 from scanfleet.db.scans import Scan
 
 T = TypeVar("T")
 
 
 class ScanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     url: TargetUrl = Field(description="http(s) URL of the page to scan", examples=["https://example.com/"])
     fresh: bool = Field(False, description="scan anew even if a recent scan of this URL could be reused")
 
@@ -25,7 +25,7 @@ MAX_BATCH = 100
 
 
 class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     # Plain strings: each URL is checked on its own, so one bad URL is one bad item, not a refused batch.
     urls: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} URLs")
     fresh: bool = False

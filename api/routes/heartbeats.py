@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import not_found
-from scanfleet.api.fields import IdCursor, Name
+from scanfleet.api.fields import BODY, IdCursor, Int, Name
 from scanfleet.api.jobs import Limit
 from scanfleet.api.links import link
 from scanfleet.api.schemas import Page, next_id
@@ -22,10 +22,10 @@ router = APIRouter(prefix="/v1/heartbeats", tags=["heartbeats"])
 
 
 class HeartbeatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     name: Name
-    period_seconds: int = Field(ge=10, le=31_536_000, description="how often the job pings")
-    grace_seconds: int = Field(60, ge=0, le=31_536_000, description="lateness allowed before a run fails")
+    period_seconds: Int = Field(ge=10, le=31_536_000, description="how often the job pings")
+    grace_seconds: Int = Field(60, ge=0, le=31_536_000, description="lateness allowed before a run fails")
 
 
 class HeartbeatOut(BaseModel):

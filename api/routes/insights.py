@@ -11,15 +11,15 @@ from pydantic import BaseModel
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import invalid
-from scanfleet.api.fields import DomainCursor, NulFree, domain_cursor, domain_position
+from scanfleet.api.fields import Day, DomainCursor, NulFree, domain_cursor, domain_position
 from scanfleet.api.schemas import Page
 from scanfleet.db import results
 
 router = APIRouter(prefix="/v1", tags=["insights"])
 
 MAX_RANGE_DAYS = 366
-First = Annotated[date | None, Query(alias="from", description="first day (UTC); default 29 days before 'to'")]
-Last = Annotated[date | None, Query(alias="to", description="last day (UTC), included; default today")]
+First = Annotated[Day | None, Query(alias="from", description="first day (UTC); default 29 days before 'to'")]
+Last = Annotated[Day | None, Query(alias="to", description="last day (UTC), included; default today")]
 
 
 class DomainScanOut(BaseModel):

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import ApiError, documented, not_found
-from scanfleet.api.fields import IdCursor
+from scanfleet.api.fields import BODY, IdCursor, Int
 from scanfleet.api.jobs import Limit
 from scanfleet.api.schemas import Page, next_id
 from scanfleet.db import api_keys
@@ -43,8 +43,8 @@ class CreatedKey(KeyOut):
 
 
 class RotateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    grace_seconds: int = Field(
+    model_config = BODY
+    grace_seconds: Int = Field(
         0, ge=0, le=MAX_GRACE_SECONDS, description="how long the old key keeps working (0: it stops at once)"
     )
 

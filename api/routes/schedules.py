@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
 from scanfleet.api.errors import ApiError, invalid, not_found
-from scanfleet.api.fields import IdCursor, Name, NulFree, TargetUrl
+from scanfleet.api.fields import BODY, IdCursor, Int, Name, NulFree, TargetUrl
 from scanfleet.api.jobs import Limit
 from scanfleet.api.schemas import Page, next_id
 from scanfleet.checks import SuiteError, issue_path, parse_suite
@@ -23,8 +23,8 @@ from scanfleet.schedules.timing import Timing, TimingError
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 UPCOMING = 5
 MAX_INTERVAL_SECONDS = 31_536_000  # a year
-Interval = Annotated[int, Field(ge=1, le=MAX_INTERVAL_SECONDS, description="seconds between fires, at most a year")]
-Jitter = Annotated[int, Field(ge=0, le=3600, description="a stable random delay added to each fire")]
+Interval = Annotated[Int, Field(ge=1, le=MAX_INTERVAL_SECONDS, description="seconds between fires, at most a year")]
+Jitter = Annotated[Int, Field(ge=0, le=3600, description="a stable random delay added to each fire")]
 Cron = Annotated[
     str, Field(max_length=200, description="5 fields, read in `timezone`", examples=["0 9 * * 1-5"]), NulFree
 ]
@@ -32,7 +32,7 @@ Zone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), NulFree]
 
 
 class ScheduleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     name: Name
     kind: Literal["scan", "run"] = Field(description="a privacy scan of `url`, or a test run of `suite`")
     url: TargetUrl | None = None
@@ -44,7 +44,7 @@ class ScheduleIn(BaseModel):
 
 
 class ScheduleChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     name: Name | None = None
     url: TargetUrl | None = None
     suite: dict[str, Any] | None = None

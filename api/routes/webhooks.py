@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import ApiError, documented, not_found
-from scanfleet.api.fields import DeliveryCursor, IdCursor, TargetUrl, Text
+from scanfleet.api.fields import BODY, DeliveryCursor, IdCursor, TargetUrl, Text
 from scanfleet.api.jobs import Limit
 from scanfleet.api.schemas import Page, error_of, next_id
 from scanfleet.db import webhooks
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
 class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     url: TargetUrl = Field(description="http(s) URL the events are POSTed to", examples=["https://example.com/hooks"])
     description: Text = Field("", max_length=200)
     events: list[EventType] = Field(list(EVENT_TYPES), min_length=1, description="the event types it receives")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -42,7 +43,8 @@ def parse_suite(data: object) -> Suite:
     if unstorable:
         raise SuiteError(unstorable)
     try:
-        suite = Suite.model_validate(data)
+        # As JSON, so strict types read as JSON Schema reads them (an id is a string, 5 is a float too).
+        suite = Suite.model_validate_json(json.dumps(data))
     except ValidationError as exc:
         raise SuiteError(issues_from(exc)) from None
     problems = _template_issues(suite)
