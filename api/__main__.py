@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from scanfleet import tracing
+from scanfleet.api import server
 from scanfleet.api.app import create_app
 from scanfleet.config import get_settings
 from scanfleet.logs import configure_logging
@@ -14,14 +15,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     tracing.configure(settings.otel_endpoint, "scanfleet-api")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.api_grace_seconds),  # stop accepting, finish what's in flight
-        proxy_headers=True,
-    )
+    uvicorn.Server(server.config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

@@ -7,12 +7,28 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 
 from scanfleet import __version__, metrics
-from scanfleet.api import errors
+from scanfleet.api import errors, openapi
+from scanfleet.api.bodylimit import BodyLimit
 from scanfleet.api.context import RequestContext
 from scanfleet.api.deps import open_resources
-from scanfleet.api.routes import admin, health, heartbeats, insights, org, runs, scans, schedules, usage, webhooks
+from scanfleet.api.methods import AllowedMethods
+from scanfleet.api.ratelimit import RateLimitHeaders
+from scanfleet.api.routes import (
+    admin,
+    health,
+    heartbeats,
+    insights,
+    keys,
+    org,
+    runs,
+    scans,
+    schedules,
+    usage,
+    webhooks,
+)
 from scanfleet.config import Settings, get_settings
 
 
@@ -40,13 +56,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with open_resources(settings) as app.state.resources:
             yield
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copies: the docs work offline.
+    app = FastAPIOffline(
         title="scanfleet",
         version=__version__,
         description="Privacy scans of websites as queued jobs, for many organisations at once.",
         lifespan=lifespan,
     )
     errors.install(app)
+    openapi.install(app)
+    app.add_middleware(AllowedMethods, routes=app.routes)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(RateLimitHeaders)
     app.middleware("http")(_record_metrics)
     app.add_middleware(RequestContext)  # added last, so outermost: its ids are bound for everything inside
     app.include_router(health.router)
@@ -58,5 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(insights.router)
     app.include_router(usage.router)
     app.include_router(org.router)
+    app.include_router(keys.router)
     app.include_router(admin.router)
     return app

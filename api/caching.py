@@ -8,6 +8,10 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+NOT_MODIFIED: dict[int | str, dict[str, object]] = {
+    304: {"description": "a finished one the client has already: its ETag matched If-None-Match"}
+}
+
 
 def respond(request: Request, etag: str | None, body: BaseModel, vary_on_query: bool = False) -> Response:
     """The body with its ETag, or 304 if the client already has it. No ETag while the scan may still change."""

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
 from scanfleet import logs, metrics
+from scanfleet.api import ratelimit
 from scanfleet.api.errors import ApiError
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
-from scanfleet.broker.ratelimit import RateLimiter
+from scanfleet.broker.ratelimit import Allowances
 from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings
 from scanfleet.db import api_keys
@@ -32,7 +33,7 @@ class Resources:
     pool: asyncpg.Pool
     redis: Redis
     gate: Gate
-    limiter: RateLimiter
+    limiter: ratelimit.RateLimiter
     lifecycle: Lifecycle
     read_pool: asyncpg.Pool | None = None
 
@@ -55,7 +56,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         opened.push_async_callback(redis.aclose)
         gate = Gate(redis)
         lifecycle = Lifecycle(PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN)
-        yield Resources(settings, pool, redis, gate, RateLimiter(redis), lifecycle, read_pool)
+        yield Resources(settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, read_pool)
 
 
 def resources(request: Request) -> Resources:
@@ -69,7 +70,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `scanfleet k
 async def principal(
     res: Annotated[Resources, Depends(resources)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    response: Response,
+    request: Request,
 ) -> Principal:
     challenge = {"WWW-Authenticate": 'Bearer realm="scanfleet"'}
     if credentials is None:
@@ -80,6 +81,7 @@ async def principal(
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked", challenge)
     logs.annotate(org_id=found.org_id)  # every log line of this request names its organisation
     decision = await res.limiter.hit(found.key_id, found.limits.requests_per_minute)
+    ratelimit.remember(request, decision.headers())
     if not decision.allowed:
         metrics.RATE_LIMITED.labels(found.limits.tier).inc()
         raise ApiError(
@@ -89,7 +91,6 @@ async def principal(
             decision.headers(),
             details={"limit": "requests_per_minute", "tier": found.limits.tier},
         )
-    response.headers.update(decision.headers())
     return found
 
 

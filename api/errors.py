@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
@@ -15,6 +16,37 @@ from scanfleet.db.errors import UNAVAILABLE
 
 # What a client should wait before trying again while a server is away (they restart in seconds).
 RETRY_AFTER_SECONDS = 5
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="where: a body field's dotted path, or a parameter's or header's name")
+    rule: str = Field(description="the rule it breaks, a stable code")
+    message: str
+    step: int | None = Field(None, description="for a test run's suite: the index of the step")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a refusal may add its figures: limit, tier, running, queued, ...
+    code: str = Field(description="a stable code, e.g. validation_error, not_found, queue_full, rate_limited")
+    message: str
+    fields: list[FieldError] = Field(default_factory=list, description="the fields at fault, when any")
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers."""
+
+    error: ErrorDetail
+
+
+def documented(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses` entry for an error it answers."""
+    return {status: {"model": ErrorBody, "description": description}}
+
+
+QUEUE_FULL = documented(
+    429, "the organisation's queue is full (`queue_full`, naming the limit) or the key is over its rate limit"
+    " (`rate_limited`); both with `Retry-After`",
+)  # fmt: skip
 
 
 class ApiError(Exception):
@@ -56,17 +88,19 @@ def error_body(
     return {"error": error}
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
+def _field_error(error: dict[str, Any]) -> dict[str, str]:
+    loc = tuple(error["loc"])
+    if error["type"] == "json_invalid":  # its location is a character position in the document, not a field
+        detail = (error.get("ctx") or {}).get("error", "")
+        return {"field": "body", "rule": "json_invalid", "message": f"not valid JSON: {detail} at character {loc[-1]}"}
     # ("body", "url") → "url"; ("query", "limit") → "limit"; a whole-body error → "body".
     parts = [str(part) for part in loc[1:]] if len(loc) > 1 else [str(part) for part in loc]
-    return ".".join(parts) or "body"
+    return {"field": ".".join(parts) or "body", "rule": error["type"], "message": error["msg"]}
 
 
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = [
-        {"field": _field_name(tuple(err["loc"])), "rule": err["type"], "message": err["msg"]} for err in exc.errors()
-    ]
+    fields = [_field_error(err) for err in exc.errors()]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return JSONResponse(error_body("validation_error", summary, fields), status_code=422)
 
@@ -80,7 +114,11 @@ async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's answer to a body that is not even text: as much not JSON as any other.
+        field = {"field": "body", "rule": "json_invalid", "message": "not valid JSON: not UTF-8 text"}
+        return JSONResponse(error_body("validation_error", "body: not valid JSON", [field]), status_code=422)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 

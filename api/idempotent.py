@@ -9,11 +9,17 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from scanfleet.api.deps import Resources
-from scanfleet.api.errors import ApiError, invalid
+from scanfleet.api.errors import ApiError, documented, invalid
 from scanfleet.db import idempotency
 from scanfleet.db.api_keys import Principal
+from scanfleet.storable import NUL_MESSAGE, NUL_RULE
 
 HEADER = "Idempotency-Key"
+IDEMPOTENCY = (
+    f"With an `{HEADER}` header (1 to 200 characters), a retry with the same key and body gets the first answer"
+    " back (`Idempotent-Replayed: true`); the same key with another body is 422 (`idempotency_key_reused`)."
+)
+IN_USE = documented(409, f"a request with the same {HEADER} is still being answered (`idempotency_key_in_use`)")
 
 
 async def idempotent(
@@ -24,6 +30,8 @@ async def idempotent(
         return await answer()
     if not 1 <= len(key) <= 200:
         raise invalid(HEADER, "string_length", "1 to 200 characters")
+    if "\x00" in key:
+        raise invalid(HEADER, NUL_RULE, NUL_MESSAGE)
     claim = await idempotency.claim(res.pool, principal.org_id, key, idempotency.request_hash(await request.body()))
     if claim.state == "replay":
         return JSONResponse(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
@@ -14,7 +13,8 @@ from pydantic import BaseModel
 from scanfleet import ids
 from scanfleet.api import caching
 from scanfleet.api.deps import Resources
-from scanfleet.api.errors import ApiError, invalid, not_found
+from scanfleet.api.errors import not_found
+from scanfleet.api.fields import NulFree
 from scanfleet.api.schemas import EvidenceOut, IssueOut, Page
 from scanfleet.db import results, scans
 from scanfleet.db.api_keys import Principal
@@ -23,8 +23,7 @@ from scanfleet.model import NOUN, Job, Kind
 ResultT = TypeVar("ResultT", EvidenceOut, IssueOut)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
-EvidenceKind = Annotated[str | None, Query(max_length=64, description="only evidence of this kind")]
+EvidenceKind = Annotated[str | None, Query(max_length=64, description="only evidence of this kind"), NulFree]
 Severity = Annotated[
     Literal["critical", "high", "medium", "low", "info"] | None, Query(description="only this severity")
 ]
@@ -37,27 +36,6 @@ async def job_of(res: Resources, principal: Principal, job_id: str, kind: Kind) 
     if found is None:  # another org's job is indistinguishable from no job
         raise not_found(NOUN[kind])
     return found
-
-
-def bad_cursor() -> ApiError:
-    return invalid("cursor", "cursor_invalid", "not a cursor this API gave out")
-
-
-def seq_cursor(cursor: str | None) -> int:
-    if cursor is None:
-        return -1
-    if not cursor.isdigit():
-        raise bad_cursor()
-    return int(cursor)
-
-
-def id_cursor(cursor: str | None) -> uuid.UUID | None:
-    if cursor is None:
-        return None
-    parsed = ids.parse(cursor)
-    if parsed is None:
-        raise bad_cursor()
-    return parsed
 
 
 async def results_source(res: Resources, principal: Principal, job_id: str, kind: Kind) -> tuple[Job, asyncpg.Pool]:
@@ -76,10 +54,11 @@ async def results_source(res: Resources, principal: Principal, job_id: str, kind
 
 async def results_page(
     request: Request, res: Resources, principal: Principal, job_id: str, kind_of_job: Kind, model: type[ResultT],
-    table: results.Table, limit: int, cursor: str | None, filters: dict[str, str | None],
+    table: results.Table, limit: int, cursor: int | None, filters: dict[str, str | None],
 ) -> Response:  # fmt: skip
     job, source = await results_source(res, principal, job_id, kind_of_job)
-    rows = await results.list_results(source, table, principal.org_id, job.id, seq_cursor(cursor), limit, filters)
+    after = -1 if cursor is None else cursor
+    rows = await results.list_results(source, table, principal.org_id, job.id, after, limit, filters)
     page = Page[model](  # type: ignore[valid-type]
         items=[model(**dict(row)) for row in rows], next_cursor=str(rows[-1]["seq"]) if len(rows) == limit else None
     )
@@ -88,7 +67,7 @@ async def results_page(
 
 async def evidence_page(
     request: Request, res: Resources, principal: Principal, job_id: str, kind_of_job: Kind, limit: int,
-    cursor: str | None, kind: str | None, severity: str | None,
+    cursor: int | None, kind: str | None, severity: str | None,
 ) -> Response:  # fmt: skip
     filters = {"kind": kind, "severity": severity}
     return await results_page(

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
-from scanfleet import urls
+from scanfleet.api.fields import BODY, TargetUrl
 from scanfleet.model import Job
 
 T = TypeVar("T")
 
 
-def _target_url(value: str) -> str:
-    try:
-        return urls.normalise_target(value)
-    except urls.InvalidUrl as exc:
-        raise PydanticCustomError(exc.rule, exc.message) from None
-
-
-TargetUrl = Annotated[str, Field(min_length=1), AfterValidator(_target_url)]
-
-
 class ScanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     url: TargetUrl = Field(description="http(s) URL of the page to scan", examples=["https://example.com/"])
     fresh: bool = Field(False, description="scan anew even if a recent scan of this URL could be reused")
 
@@ -35,7 +25,7 @@ MAX_BATCH = 100
 
 
 class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     # Plain strings: each URL is checked on its own, so one bad URL is one bad item, not a refused batch.
     urls: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} URLs")
     fresh: bool = False
@@ -119,5 +109,17 @@ class IssueOut(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """Every list: a page of items, and the cursor of the next page."""
+
     items: list[T]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> uuid.UUID | int: ...
+
+
+def next_id(found: Sequence[HasId], limit: int) -> str | None:
+    """The cursor after a page of rows listed by id: the last one's, unless the page came up short."""
+    return str(found[-1].id) if len(found) == limit else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -137,7 +138,7 @@ async def cmd_org_set(conn: Any, args: argparse.Namespace) -> int:
 async def _org_named(conn: Any, name: str) -> orgs.Org:
     org = await orgs.get_by_name(conn, name)
     if org is None:
-        sys.exit(f"no organisation named {name!r} (create it with `scanfleet org create`)")
+        sys.exit(f"no organisation named {name!r}: create it first with `scanfleet org create {name}`")
     return org
 
 
@@ -147,6 +148,31 @@ async def cmd_key_create(conn: Any, args: argparse.Namespace) -> int:
     scopes = (api_keys.ADMIN_SCOPE,) if args.admin else ()
     key_id, key = await api_keys.create(conn, org.id, args.name, scopes)
     print(f"API key {key_id} for {org.name} — shown once, store it now:\n{key}", flush=True)
+    return 0
+
+
+@_with_db
+async def cmd_key_list(conn: Any, args: argparse.Namespace) -> int:
+    org = await _org_named(conn, args.org)
+    after = None
+    while page := await api_keys.list_for_org(conn, org.id, after, 500):
+        for key in page:
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            scopes = ",".join(key.scopes) or "-"
+            print(f"{key.id}  {key.prefix}…  {scopes:<6}  used {used:<16}  {state:<24}  {key.name}")
+        after = page[-1].id
+    return 0
+
+
+@_with_db
+async def cmd_key_revoke(conn: Any, args: argparse.Namespace) -> int:
+    org = await _org_named(conn, args.org)
+    # The operator's own tool: unlike the API, it may revoke an organisation's last admin key.
+    revoked = await api_keys.revoke(conn, org.id, args.key_id)
+    if revoked is None:
+        sys.exit(f"{org.name} has no working API key {args.key_id}")
+    print(f"API key {revoked.id} ({revoked.name}) of {org.name} revoked")
     return 0
 
 
@@ -201,6 +227,13 @@ def parser() -> argparse.ArgumentParser:
     key_create.add_argument("--name", default="default", help="a label for the key")
     key_create.add_argument("--admin", action="store_true", help="may set any organisation's tier and limits")
     key_create.set_defaults(run=cmd_key_create)
+    key_list = key.add_parser("list", help="an organisation's API keys (never their secrets)")
+    key_list.add_argument("--org", required=True, help="organisation name")
+    key_list.set_defaults(run=cmd_key_list)
+    key_revoke = key.add_parser("revoke", help="revoke an API key at once")
+    key_revoke.add_argument("key_id", type=uuid.UUID, help="the key's id (see `scanfleet key list`)")
+    key_revoke.add_argument("--org", required=True, help="organisation name")
+    key_revoke.set_defaults(run=cmd_key_revoke)
 
     scan = sub.add_parser("scan", help="submit a privacy scan through the API")
     scan.add_argument("url")

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_grace_seconds: float = Field(10.0, ge=0, description="on SIGTERM, how long requests in flight may finish")
+    # The API's address as its clients reach it: status_url, Location and ping_url are built on it, never on a
+    # request's Host header (which anyone can set). Unset: http://api_host:api_port.
+    public_url: str | None = None
+    api_max_body_bytes: int = Field(1024 * 1024, ge=1024, description="larger request bodies are refused with 413")
+    api_max_header_bytes: int = Field(16384, ge=1024, description="a longer request line + headers is refused, 431")
 
     # Workers.
     workers: int = Field(2, ge=0, description="worker processes started by `scanfleet up`")
@@ -142,6 +147,22 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Traces: with the `otel` extra installed, each process exports its spans over OTLP/HTTP to this collector.
     otel_endpoint: str | None = Field(None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
+
+    @property
+    def api_base_url(self) -> str:
+        """Where clients reach the API: public_url, else the address it listens on (loopback for every address)."""
+        if self.public_url:
+            return self.public_url
+        # Listening on every address: this machine reaches it on loopback.
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.api_host, self.api_host)  # noqa: S104
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.api_port}"
 
     @field_validator("fetch_allow_networks", "redis_sentinels", mode="before")
     @classmethod

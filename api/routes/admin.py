@@ -6,20 +6,21 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import AdminDep, ResourcesDep
 from scanfleet.api.errors import not_found
+from scanfleet.api.fields import BODY, Int
 from scanfleet.db import orgs
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
 class CapacityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     tier: Literal["free", "pro", "enterprise"]
-    max_running: int | None = Field(None, ge=0, le=10_000, description="override; null keeps the tier's default")
-    max_queued: int | None = Field(None, ge=0, le=1_000_000, description="override; null keeps the tier's default")
+    max_running: Int | None = Field(None, ge=0, le=10_000, description="override; null keeps the tier's default")
+    max_queued: Int | None = Field(None, ge=0, le=1_000_000, description="override; null keeps the tier's default")
 
 
 class CapacityOut(BaseModel):

@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import ResourcesDep
 
@@ -18,7 +19,15 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="PostgreSQL and Redis answer")
+class Readiness(BaseModel):
+    postgres: str = Field(description="ok, or down: and the error")
+    redis: str = Field(description="ok, or down: and the error")
+
+
+@router.get(
+    "/readyz", summary="PostgreSQL and Redis answer", response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "one of them does not answer"}},
+)  # fmt: skip
 async def readyz(res: ResourcesDep) -> JSONResponse:
     async def check(probe: object) -> str:
         try:

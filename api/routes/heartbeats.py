@@ -7,10 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import not_found
+from scanfleet.api.fields import BODY, IdCursor, Int, Name
+from scanfleet.api.jobs import Limit
+from scanfleet.api.links import link
+from scanfleet.api.schemas import Page, next_id
 from scanfleet.db import heartbeats
 from scanfleet.db.heartbeats import Heartbeat
 
@@ -18,10 +22,10 @@ router = APIRouter(prefix="/v1/heartbeats", tags=["heartbeats"])
 
 
 class HeartbeatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    period_seconds: int = Field(ge=10, le=31_536_000, description="how often the job pings")
-    grace_seconds: int = Field(60, ge=0, le=31_536_000, description="lateness allowed before a run fails")
+    model_config = BODY
+    name: Name
+    period_seconds: Int = Field(ge=10, le=31_536_000, description="how often the job pings")
+    grace_seconds: Int = Field(60, ge=0, le=31_536_000, description="lateness allowed before a run fails")
 
 
 class HeartbeatOut(BaseModel):
@@ -50,25 +54,33 @@ async def create_heartbeat(
     beat, token = await heartbeats.create(
         res.pool, principal.org_id, body.name, body.period_seconds, body.grace_seconds
     )
-    ping_url = str(request.url_for("ping_heartbeat", token=token))
+    ping_url = link(request, "ping_heartbeat", heartbeat=token)
     return CreatedHeartbeat(**_out(beat).model_dump(), token=token, ping_url=ping_url)
 
 
-@router.get("", response_model=list[HeartbeatOut], summary="The organisation's heartbeats")
-async def list_heartbeats(res: ResourcesDep, principal: PrincipalDep) -> list[HeartbeatOut]:
-    return [_out(beat) for beat in await heartbeats.list_for_org(res.pool, principal.org_id)]
+@router.get("", response_model=Page[HeartbeatOut], summary="The organisation's heartbeats, oldest first")
+async def list_heartbeats(
+    res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100, cursor: IdCursor = None
+) -> Page[HeartbeatOut]:
+    found = await heartbeats.list_for_org(res.pool, principal.org_id, cursor, limit)
+    return Page[HeartbeatOut](items=[_out(beat) for beat in found], next_cursor=next_id(found, limit))
 
 
-@router.get("/{heartbeat_id}", response_model=HeartbeatOut, summary="A heartbeat's state")
-async def get_heartbeat(heartbeat_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> HeartbeatOut:
+# One path template for a heartbeat, as OpenAPI requires: `{heartbeat}` is its id for the organisation's reads and
+# deletes, and its ping token for the ping.
+HeartbeatId = Annotated[uuid.UUID, Path(alias="heartbeat", description="the heartbeat's id")]
+
+
+@router.get("/{heartbeat}", response_model=HeartbeatOut, summary="A heartbeat's state")
+async def get_heartbeat(heartbeat_id: HeartbeatId, res: ResourcesDep, principal: PrincipalDep) -> HeartbeatOut:
     beat = await heartbeats.get(res.pool, principal.org_id, heartbeat_id)
     if beat is None:
         raise not_found("heartbeat")
     return _out(beat)
 
 
-@router.delete("/{heartbeat_id}", status_code=204, summary="Delete a heartbeat")
-async def delete_heartbeat(heartbeat_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep) -> Response:
+@router.delete("/{heartbeat}", status_code=204, summary="Delete a heartbeat")
+async def delete_heartbeat(heartbeat_id: HeartbeatId, res: ResourcesDep, principal: PrincipalDep) -> Response:
     if not await heartbeats.delete(res.pool, principal.org_id, heartbeat_id):
         raise not_found("heartbeat")
     return Response(status_code=204)
@@ -80,10 +92,13 @@ class Ping(BaseModel):
 
 
 @router.post(
-    "/{token}", name="ping_heartbeat", response_model=Ping,
+    "/{heartbeat}", name="ping_heartbeat", response_model=Ping,
     summary="Ping: the token is the credential (no API key); an unknown token is 404",
 )  # fmt: skip
-async def ping_heartbeat(token: Annotated[str, Path(min_length=16, max_length=64)], res: ResourcesDep) -> Ping:
+async def ping_heartbeat(
+    token: Annotated[str, Path(alias="heartbeat", min_length=16, max_length=64, description="the ping token")],
+    res: ResourcesDep,
+) -> Ping:
     beat = await heartbeats.ping(res.pool, token)
     if beat is None:
         raise not_found("heartbeat")

@@ -11,14 +11,15 @@ from pydantic import BaseModel
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import invalid
+from scanfleet.api.fields import Day, DomainCursor, NulFree, domain_cursor, domain_position
 from scanfleet.api.schemas import Page
 from scanfleet.db import insights
 
 router = APIRouter(prefix="/v1", tags=["insights"])
 
 MAX_RANGE_DAYS = 366
-First = Annotated[date | None, Query(alias="from", description="first day (UTC); default 29 days before 'to'")]
-Last = Annotated[date | None, Query(alias="to", description="last day (UTC), included; default today")]
+First = Annotated[Day | None, Query(alias="from", description="first day (UTC); default 29 days before 'to'")]
+Last = Annotated[Day | None, Query(alias="to", description="last day (UTC), included; default today")]
 
 
 class DomainScanOut(BaseModel):
@@ -57,38 +58,30 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def _domain_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        stamp, _, scan_id = cursor.partition("_")
-        return datetime.fromisoformat(stamp), uuid.UUID(scan_id)
-    except ValueError:
-        raise invalid("cursor", "cursor_invalid", "not a cursor this API gave out") from None
-
-
 @router.get(
     "/domains/{domain}/scans", response_model=Page[DomainScanOut],
     summary="The organisation's scans that referenced a third-party or tracker domain, newest first",
 )  # fmt: skip
 async def scans_seeing_domain(
     res: ResourcesDep, principal: PrincipalDep,
-    domain: Annotated[str, Path(min_length=1, max_length=253, description="registrable domain, e.g. hotjar.com")],
+    domain: Annotated[
+        str, Path(min_length=1, max_length=253, description="registrable domain, e.g. hotjar.com"), NulFree
+    ],
     first: First = None, last: Last = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: DomainCursor = None,
 ) -> Page[DomainScanOut]:  # fmt: skip
     first, last = _day_range(first, last)
     # The replica: these rows are written with a scan's result; one finished within the lag shows up a moment later.
     rows, after = await insights.scans_seeing(
         res.reads, principal.org_id, domain.lower(), _midnight(first), _midnight(last + timedelta(days=1)),
-        _domain_cursor(cursor), limit,
+        domain_position(cursor), limit,
     )  # fmt: skip
     items = [
         DomainScanOut(scan_id=r["scan_id"], created_at=r["scan_created_at"], url=r["url"], status=r["status"],
                       tracker=r["tracker"], vendor=r["vendor"])
         for r in rows
     ]  # fmt: skip
-    next_cursor = f"{after[0].isoformat()}_{after[1]}" if after else None
+    next_cursor = domain_cursor(*after) if after else None
     return Page[DomainScanOut](items=items, next_cursor=next_cursor)
 
 

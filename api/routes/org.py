@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
 from scanfleet.api.errors import not_found
+from scanfleet.api.links import link
 from scanfleet.db import erase
 from scanfleet.db.erase import EraseRequest, Status
 
@@ -28,7 +29,7 @@ class ErasureOut(BaseModel):
 
 
 def _out(request: Request, req: EraseRequest) -> ErasureOut:
-    status_url = str(request.url_for("get_erasure", erasure_id=str(req.id)))
+    status_url = link(request, "get_erasure", erasure_id=str(req.id))
     return ErasureOut(
         id=req.id, status=req.status, status_url=status_url, requested_at=req.requested_at,
         started_at=req.started_at, finished_at=req.finished_at, erased=req.erased,

@@ -11,11 +11,14 @@ from pydantic import Field
 from scanfleet.api import caching
 from scanfleet.api import jobs as jobs_view
 from scanfleet.api.admission import answering_refusals, context
+from scanfleet.api.caching import NOT_MODIFIED
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
-from scanfleet.api.errors import ApiError
-from scanfleet.api.idempotent import idempotent
-from scanfleet.api.jobs import Cursor, EvidenceKind, Limit, Severity
-from scanfleet.api.schemas import EvidenceOut, JobOut, Page
+from scanfleet.api.errors import QUEUE_FULL, ApiError
+from scanfleet.api.fields import IdCursor, SeqCursor
+from scanfleet.api.idempotent import IDEMPOTENCY, IN_USE, idempotent
+from scanfleet.api.jobs import EvidenceKind, Limit, Severity
+from scanfleet.api.links import link
+from scanfleet.api.schemas import EvidenceOut, JobOut, Page, next_id
 from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import scans
 from scanfleet.model import Job
@@ -32,7 +35,7 @@ class RunOut(JobOut):
     @classmethod
     def of(cls, request: Request, run: Job) -> RunOut:
         spec = run.spec or {}
-        status_url = str(request.url_for("get_run", run_id=str(run.id)))
+        status_url = link(request, "get_run", run_id=str(run.id))
         return cls(
             **cls.common(run, status_url), name=spec.get("name", "run"), verdict=run.verdict,
             steps=len(spec.get("steps", [])),
@@ -48,7 +51,10 @@ def _suite_errors(exc: SuiteError) -> ApiError:
     return ApiError(422, "invalid_suite", summary, fields=fields)
 
 
-@router.post("", status_code=202, response_model=RunOut, summary="Run a suite of checks")
+@router.post(
+    "", status_code=202, response_model=RunOut, summary="Run a suite of checks", description=IDEMPOTENCY,
+    responses={**IN_USE, **QUEUE_FULL},
+)  # fmt: skip
 async def submit_run(
     request: Request, res: ResourcesDep, principal: PrincipalDep,
     suite: Annotated[dict[str, Any], Body(description="the suite: name, variables, steps")],
@@ -70,15 +76,17 @@ async def submit_run(
 
 @router.get("", response_model=Page[RunOut], summary="The organisation's runs, newest first")
 async def list_runs(
-    request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+    request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50, cursor: IdCursor = None
 ) -> Page[RunOut]:
     # The replica, as for the list of scans.
-    found = await scans.list_for_org(res.reads, principal.org_id, jobs_view.id_cursor(cursor), limit, "checks")
-    next_cursor = str(found[-1].id) if len(found) == limit else None
-    return Page[RunOut](items=[RunOut.of(request, run) for run in found], next_cursor=next_cursor)
+    found = await scans.list_for_org(res.reads, principal.org_id, cursor, limit, "checks")
+    return Page[RunOut](items=[RunOut.of(request, run) for run in found], next_cursor=next_id(found, limit))
 
 
-@router.get("/{run_id}", response_model=RunOut, name="get_run", summary="A run's status, verdict and timings")
+@router.get(
+    "/{run_id}", response_model=RunOut, name="get_run", summary="A run's status, verdict and timings",
+    responses=NOT_MODIFIED,
+)  # fmt: skip
 async def get_run(run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     run = await jobs_view.job_of(res, principal, run_id, "checks")
     return caching.respond(request, run.etag, RunOut.of(request, run))
@@ -90,12 +98,15 @@ async def get_run(run_id: str, request: Request, res: ResourcesDep, principal: P
 )  # fmt: skip
 async def run_results(
     run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100,
-    cursor: Cursor = None, kind: EvidenceKind = None, severity: Severity = None,
+    cursor: SeqCursor = None, kind: EvidenceKind = None, severity: Severity = None,
 ) -> Response:  # fmt: skip
     return await jobs_view.evidence_page(request, res, principal, run_id, "checks", limit, cursor, kind, severity)
 
 
-@router.delete("/{run_id}", response_model=RunOut, summary="Cancel a queued or running run; hide a finished one")
+@router.delete(
+    "/{run_id}", response_model=RunOut, summary="Cancel a queued or running run; hide a finished one",
+    responses={204: {"description": "the finished run is hidden at once and purged later"}},
+)  # fmt: skip
 async def delete_run(run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     run = await jobs_view.job_of(res, principal, run_id, "checks")
     return await jobs_view.delete(res, principal, run, lambda cancelled: RunOut.of(request, cancelled))

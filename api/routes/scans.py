@@ -11,11 +11,24 @@ from scanfleet import urls
 from scanfleet.api import caching
 from scanfleet.api import jobs as jobs_view
 from scanfleet.api.admission import answering_refusals, context
+from scanfleet.api.caching import NOT_MODIFIED
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
-from scanfleet.api.errors import ApiError
-from scanfleet.api.idempotent import idempotent
-from scanfleet.api.jobs import Cursor, EvidenceKind, Limit, Severity
-from scanfleet.api.schemas import BatchItem, BatchOut, BatchRequest, EvidenceOut, IssueOut, Page, ScanOut, ScanRequest
+from scanfleet.api.errors import QUEUE_FULL, ApiError
+from scanfleet.api.fields import IdCursor, NulFree, SeqCursor
+from scanfleet.api.idempotent import IDEMPOTENCY, IN_USE, idempotent
+from scanfleet.api.jobs import EvidenceKind, Limit, Severity
+from scanfleet.api.links import link
+from scanfleet.api.schemas import (
+    BatchItem,
+    BatchOut,
+    BatchRequest,
+    EvidenceOut,
+    IssueOut,
+    Page,
+    ScanOut,
+    ScanRequest,
+    next_id,
+)
 from scanfleet.db import scans
 from scanfleet.db.api_keys import Principal
 from scanfleet.model import Job
@@ -24,7 +37,7 @@ router = APIRouter(prefix="/v1/scans", tags=["scans"])
 
 
 def _out(request: Request, scan: Job, reused: str | None = None) -> ScanOut:
-    return ScanOut.of(scan, str(request.url_for("get_scan", scan_id=str(scan.id))), reused)
+    return ScanOut.of(scan, link(request, "get_scan", scan_id=str(scan.id)), reused)
 
 
 async def _submit_one(
@@ -40,8 +53,9 @@ async def _submit_one(
 
 
 @router.post(
-    "", status_code=202, response_model=ScanOut, summary="Submit a privacy scan",
-    responses={200: {"model": ScanOut, "description": "an in-flight or recent scan of this URL, reused"}},
+    "", status_code=202, response_model=ScanOut, summary="Submit a privacy scan", description=IDEMPOTENCY,
+    responses={200: {"model": ScanOut, "description": "an in-flight or recent scan of this URL, reused"},
+               **IN_USE, **QUEUE_FULL},
 )  # fmt: skip
 async def submit_scan(body: ScanRequest, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     async def answer() -> JSONResponse:
@@ -51,7 +65,10 @@ async def submit_scan(body: ScanRequest, request: Request, res: ResourcesDep, pr
     return await idempotent(request, res, principal, answer)
 
 
-@router.post("/batch", response_model=BatchOut, summary="Submit many URLs; each gets its own outcome")
+@router.post(
+    "/batch", response_model=BatchOut, summary="Submit many URLs; each gets its own outcome", description=IDEMPOTENCY,
+    responses=IN_USE,
+)  # fmt: skip
 async def submit_batch(body: BatchRequest, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     async def answer() -> JSONResponse:
         items = [await _batch_item(request, res, principal, url, body.fresh) for url in body.urls]
@@ -76,15 +93,17 @@ async def _batch_item(request: Request, res: Resources, principal: Principal, ur
 
 @router.get("", response_model=Page[ScanOut], summary="List the organisation's scans, newest first")
 async def list_scans(
-    request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+    request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50, cursor: IdCursor = None
 ) -> Page[ScanOut]:
     # The replica: a scan submitted within its lag may be missing from the list for that long.
-    found = await scans.list_for_org(res.reads, principal.org_id, jobs_view.id_cursor(cursor), limit)
-    next_cursor = str(found[-1].id) if len(found) == limit else None
-    return Page[ScanOut](items=[_out(request, scan) for scan in found], next_cursor=next_cursor)
+    found = await scans.list_for_org(res.reads, principal.org_id, cursor, limit)
+    return Page[ScanOut](items=[_out(request, scan) for scan in found], next_cursor=next_id(found, limit))
 
 
-@router.get("/{scan_id}", response_model=ScanOut, name="get_scan", summary="A scan's status and timings")
+@router.get(
+    "/{scan_id}", response_model=ScanOut, name="get_scan", summary="A scan's status and timings",
+    responses=NOT_MODIFIED,
+)  # fmt: skip
 async def get_scan(scan_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     scan = await jobs_view.job_of(res, principal, scan_id, "privacy")
     return caching.respond(request, scan.etag, _out(request, scan))
@@ -102,7 +121,7 @@ async def delete_scan(scan_id: str, request: Request, res: ResourcesDep, princip
 @router.get("/{scan_id}/evidence", response_model=Page[EvidenceOut], summary="A scan's evidence rows")
 async def list_evidence(
     scan_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100,
-    cursor: Cursor = None, kind: EvidenceKind = None, severity: Severity = None,
+    cursor: SeqCursor = None, kind: EvidenceKind = None, severity: Severity = None,
 ) -> Response:  # fmt: skip
     return await jobs_view.evidence_page(request, res, principal, scan_id, "privacy", limit, cursor, kind, severity)
 
@@ -110,7 +129,8 @@ async def list_evidence(
 @router.get("/{scan_id}/issues", response_model=Page[IssueOut], summary="A scan's issues")
 async def list_issues(
     scan_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100,
-    cursor: Cursor = None, code: Annotated[str | None, Query(max_length=64)] = None, severity: Severity = None,
+    cursor: SeqCursor = None, code: Annotated[str | None, Query(max_length=64), NulFree] = None,
+    severity: Severity = None,
 ) -> Response:  # fmt: skip
     filters = {"code": code, "severity": severity}
     return await jobs_view.results_page(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
 from scanfleet.api.errors import ApiError, invalid, not_found
-from scanfleet.api.schemas import TargetUrl
+from scanfleet.api.fields import BODY, IdCursor, Int, Name, NulFree, TargetUrl
+from scanfleet.api.jobs import Limit
+from scanfleet.api.schemas import Page, next_id
 from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import schedules
 from scanfleet.db.api_keys import Principal
@@ -20,29 +22,36 @@ from scanfleet.schedules.timing import Timing, TimingError
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 UPCOMING = 5
+MAX_INTERVAL_SECONDS = 31_536_000  # a year
+Interval = Annotated[Int, Field(ge=1, le=MAX_INTERVAL_SECONDS, description="seconds between fires, at most a year")]
+Jitter = Annotated[Int, Field(ge=0, le=3600, description="a stable random delay added to each fire")]
+Cron = Annotated[
+    str, Field(max_length=200, description="5 fields, read in `timezone`", examples=["0 9 * * 1-5"]), NulFree
+]
+Zone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), NulFree]
 
 
 class ScheduleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    model_config = BODY
+    name: Name
     kind: Literal["scan", "run"] = Field(description="a privacy scan of `url`, or a test run of `suite`")
     url: TargetUrl | None = None
     suite: dict[str, Any] | None = None
-    cron: str | None = Field(None, max_length=200, description="5 fields, read in `timezone`", examples=["0 9 * * 1-5"])
-    timezone: str = Field("UTC", max_length=64, examples=["Europe/Berlin"])
-    interval_seconds: int | None = Field(None, ge=1)
-    jitter_seconds: int = Field(0, ge=0, le=3600, description="a stable random delay added to each fire")
+    cron: Cron | None = None
+    timezone: Zone = "UTC"
+    interval_seconds: Interval | None = None
+    jitter_seconds: Jitter = 0
 
 
 class ScheduleChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=200)
+    model_config = BODY
+    name: Name | None = None
     url: TargetUrl | None = None
     suite: dict[str, Any] | None = None
-    cron: str | None = Field(None, max_length=200)
-    timezone: str | None = Field(None, max_length=64)
-    interval_seconds: int | None = Field(None, ge=1)
-    jitter_seconds: int | None = Field(None, ge=0, le=3600)
+    cron: Cron | None = None
+    timezone: Zone | None = None
+    interval_seconds: Interval | None = None
+    jitter_seconds: Jitter | None = None
 
 
 class FireOut(BaseModel):
@@ -63,7 +72,9 @@ class ScheduleOut(BaseModel):
     jitter_seconds: int
     state: str
     next_fire_at: datetime | None
-    upcoming: list[datetime] = Field(description=f"the next {UPCOMING} planned fire times (before jitter)")
+    upcoming: list[datetime] = Field(
+        description=f"the next {UPCOMING} fire times: next_fire_at, then the planned times after it (before jitter)"
+    )
     last_fired_at: datetime | None
     last_outcome: str | None
     fires: int
@@ -72,7 +83,10 @@ class ScheduleOut(BaseModel):
 
     @classmethod
     def of(cls, schedule: Schedule, recent: list[FireOut] | None = None) -> ScheduleOut:
-        upcoming = schedule.timing.upcoming(datetime.now(UTC), UPCOMING) if schedule.state == "active" else []
+        # From the fire the scheduler will make next, not from now: an interval schedule counts from its last fire.
+        upcoming = []
+        if schedule.state == "active" and schedule.next_fire_at is not None:
+            upcoming = [schedule.next_fire_at, *schedule.timing.upcoming(schedule.next_fire_at, UPCOMING - 1)]
         fields = {name: getattr(schedule, name) for name in cls.model_fields if hasattr(schedule, name)}
         kind = "scan" if schedule.kind == "privacy" else "run"
         return cls(**fields | {"kind": kind, "upcoming": upcoming, "recent_fires": recent or []})
@@ -129,9 +143,12 @@ async def create_schedule(body: ScheduleIn, res: ResourcesDep, principal: Princi
     return ScheduleOut.of(created)
 
 
-@router.get("", response_model=list[ScheduleOut], summary="The organisation's schedules")
-async def list_schedules(res: ResourcesDep, principal: PrincipalDep) -> list[ScheduleOut]:
-    return [ScheduleOut.of(schedule) for schedule in await schedules.list_for_org(res.pool, principal.org_id)]
+@router.get("", response_model=Page[ScheduleOut], summary="The organisation's schedules, oldest first")
+async def list_schedules(
+    res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100, cursor: IdCursor = None
+) -> Page[ScheduleOut]:
+    found = await schedules.list_for_org(res.pool, principal.org_id, cursor, limit)
+    return Page[ScheduleOut](items=[ScheduleOut.of(schedule) for schedule in found], next_cursor=next_id(found, limit))
 
 
 @router.get("/{schedule_id}", response_model=ScheduleOut, summary="A schedule, its next fire times and recent fires")

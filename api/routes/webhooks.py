@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import PrincipalDep, ResourcesDep
-from scanfleet.api.errors import ApiError, not_found
+from scanfleet.api.errors import ApiError, documented, not_found
+from scanfleet.api.fields import BODY, DeliveryCursor, IdCursor, TargetUrl, Text
 from scanfleet.api.jobs import Limit
-from scanfleet.api.schemas import Page, TargetUrl, error_of
+from scanfleet.api.schemas import Page, error_of, next_id
 from scanfleet.db import webhooks
 from scanfleet.db.webhooks import Delivery, Endpoint
 from scanfleet.webhooks.events import EVENT_TYPES, EventType
@@ -21,9 +21,9 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
 class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY
     url: TargetUrl = Field(description="http(s) URL the events are POSTed to", examples=["https://example.com/hooks"])
-    description: str = Field("", max_length=200)
+    description: Text = Field("", max_length=200)
     events: list[EventType] = Field(list(EVENT_TYPES), min_length=1, description="the event types it receives")
 
 
@@ -61,7 +61,10 @@ def _delivery_out(item: Delivery) -> DeliveryOut:
     return DeliveryOut(**fields, error=error_of(item.error_code, item.error_message))
 
 
-@router.post("", status_code=201, response_model=CreatedEndpoint, summary="Register an endpoint (secret shown once)")
+@router.post(
+    "", status_code=201, response_model=CreatedEndpoint, summary="Register an endpoint (secret shown once)",
+    responses=documented(409, f"the organisation has {webhooks.MAX_ENDPOINTS} endpoints (`too_many_endpoints`)"),
+)  # fmt: skip
 async def create_endpoint(body: EndpointIn, res: ResourcesDep, principal: PrincipalDep) -> CreatedEndpoint:
     created = await webhooks.create(
         res.pool, principal.org_id, body.url, body.description, list(dict.fromkeys(body.events))
@@ -75,9 +78,12 @@ async def create_endpoint(body: EndpointIn, res: ResourcesDep, principal: Princi
     return CreatedEndpoint(**_out(endpoint).model_dump(), secret=secret)
 
 
-@router.get("", response_model=list[EndpointOut], summary="The organisation's webhook endpoints")
-async def list_endpoints(res: ResourcesDep, principal: PrincipalDep) -> list[EndpointOut]:
-    return [_out(endpoint) for endpoint in await webhooks.list_for_org(res.pool, principal.org_id)]
+@router.get("", response_model=Page[EndpointOut], summary="The organisation's webhook endpoints, oldest first")
+async def list_endpoints(
+    res: ResourcesDep, principal: PrincipalDep, limit: Limit = 100, cursor: IdCursor = None
+) -> Page[EndpointOut]:
+    found = await webhooks.list_for_org(res.pool, principal.org_id, cursor, limit)
+    return Page[EndpointOut](items=[_out(endpoint) for endpoint in found], next_cursor=next_id(found, limit))
 
 
 @router.delete("/{endpoint_id}", status_code=204, summary="Delete an endpoint, its pending events and its log")
@@ -93,10 +99,9 @@ async def delete_endpoint(endpoint_id: uuid.UUID, res: ResourcesDep, principal: 
 )  # fmt: skip
 async def list_deliveries(
     endpoint_id: uuid.UUID, res: ResourcesDep, principal: PrincipalDep, limit: Limit = 50,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    cursor: DeliveryCursor = None,
 ) -> Page[DeliveryOut]:  # fmt: skip
     if await webhooks.get(res.pool, principal.org_id, endpoint_id) is None:
         raise not_found("webhook endpoint")
     found = await webhooks.deliveries(res.pool, principal.org_id, endpoint_id, cursor, limit)
-    next_cursor = str(found[-1].id) if len(found) == limit else None
-    return Page[DeliveryOut](items=[_delivery_out(item) for item in found], next_cursor=next_cursor)
+    return Page[DeliveryOut](items=[_delivery_out(item) for item in found], next_cursor=next_id(found, limit))

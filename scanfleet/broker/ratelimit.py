@@ -1,9 +1,8 @@
-"""Requests per minute per API key, shared by every API replica through Redis (GCRA, one atomic step)."""
+"""The rate limit's atomic step: a generic cell rate algorithm over one key per API key, on Redis's own clock, so
+every API replica shares one allowance (see scanfleet.api.ratelimit for the policy and its headers)."""
 
 from __future__ import annotations
 
-import math
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -12,42 +11,23 @@ from redis.asyncio import Redis
 from scanfleet.broker.keys import RATE_LIMIT_PREFIX, rate_limit
 from scanfleet.broker.scripts import script
 
-PERIOD_MS = 60_000
-
 
 @dataclass(frozen=True)
-class Decision:
+class Taken:
     allowed: bool
-    limit: int
     remaining: int
-    retry_after_seconds: int  # 0 when allowed
-    reset_seconds: int  # until the full allowance is back
-
-    def headers(self) -> dict[str, str]:
-        """The IETF RateLimit header fields, plus Retry-After when refused."""
-        headers = {
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(self.remaining),
-            "RateLimit-Reset": str(self.reset_seconds),
-        }
-        if not self.allowed:
-            headers["Retry-After"] = str(self.retry_after_seconds)
-        return headers
+    retry_after_ms: int  # 0 when allowed
+    reset_ms: int  # until the full allowance is back
 
 
-class RateLimiter:
+class Allowances:
     def __init__(self, redis: Redis, prefix: str = RATE_LIMIT_PREFIX) -> None:
         self._prefix = prefix
         self._script = script(redis, "ratelimit")
 
-    async def hit(self, key_id: uuid.UUID, requests_per_minute: int) -> Decision:
+    async def take(self, key_id: uuid.UUID, limit: int, period_ms: int) -> Taken:
+        """One request from the key's allowance of `limit` per `period_ms` (bursts up to `limit`)."""
         allowed, remaining, retry_ms, reset_ms = await self._script(
-            keys=[rate_limit(key_id, self._prefix)], args=[requests_per_minute, PERIOD_MS, int(time.time() * 1000)]
+            keys=[rate_limit(key_id, self._prefix)], args=[limit, period_ms]
         )
-        return Decision(
-            allowed=bool(allowed),
-            limit=requests_per_minute,
-            remaining=int(remaining),
-            retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)) if not allowed else 0,
-            reset_seconds=math.ceil(int(reset_ms) / 1000),
-        )
+        return Taken(bool(allowed), int(remaining), int(retry_ms), int(reset_ms))

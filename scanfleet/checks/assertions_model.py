@@ -22,9 +22,10 @@ Expression = Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH
 
 
 class Model(BaseModel):
-    """Base of every suite model: unknown fields are errors (a typo must not silently do nothing)."""
+    """Base of every suite model: unknown fields are errors (a typo must not silently do nothing), and values have
+    their JSON types (validated as JSON: no `0` for a boolean, no `true` or "2" for an integer)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class _Assertion(Model):

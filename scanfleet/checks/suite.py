@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -13,6 +14,7 @@ from scanfleet.checks.errors import SuiteError, SuiteIssue, issue, rule_error
 from scanfleet.checks.steps import HeartbeatStep, HttpStep, TcpStep, Text, TlsStep, VariableName
 from scanfleet.checks.template import malformed, placeholders
 from scanfleet.checks.translate import issues_from
+from scanfleet.storable import json_problems
 
 MAX_STEPS = 20
 MAX_VARIABLES = 50
@@ -38,14 +40,30 @@ class Suite(Model):
 
 def parse_suite(data: object) -> Suite:
     """The validated suite, or SuiteError listing every problem found."""
+    unstorable = _unstorable(data)
+    if unstorable:
+        raise SuiteError(unstorable)
     try:
-        suite = Suite.model_validate(data)
+        # As JSON, so strict types read as JSON Schema reads them (an id is a string, 5 is a float too).
+        suite = Suite.model_validate_json(json.dumps(data))
     except ValidationError as exc:
         raise SuiteError(issues_from(exc)) from None
     problems = _template_issues(suite)
     if problems:
         raise SuiteError(problems)
     return suite
+
+
+def _unstorable(data: object) -> list[SuiteIssue]:
+    """Text and numbers the database could not keep, wherever they are (keys, variables, bodies, values)."""
+    problems: list[SuiteIssue] = []
+    for path, rule, message in json_problems(data):
+        parts = [str(part).replace("\x00", "\\u0000") for part in path]
+        step: int | None = None
+        if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+            step, parts = path[1], parts[2:]
+        problems.append(issue(step, ".".join(parts), rule, message))
+    return problems
 
 
 def _template_issues(suite: Suite) -> list[SuiteIssue]:

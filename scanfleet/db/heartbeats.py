@@ -13,6 +13,7 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.checks import HeartbeatState
+from scanfleet.db import pages
 from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import read
 from scanfleet.model import Evidence, Outcome, Severity, Status
@@ -75,9 +76,9 @@ async def state(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> H
                           grace_seconds=beat.grace_seconds)  # fmt: skip
 
 
-async def list_for_org(conn: Executor, org_id: uuid.UUID) -> list[Heartbeat]:
-    rows = await conn.fetch("SELECT * FROM heartbeats WHERE org_id = $1 ORDER BY created_at", org_id)
-    return [Heartbeat.from_row(row) for row in rows]
+async def list_for_org(conn: Executor, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Heartbeat]:
+    """The organisation's heartbeats, oldest first, a page of `limit` after the id `after`."""
+    return [Heartbeat.from_row(row) for row in await pages.by_id(conn, "heartbeats", org_id, after, limit)]
 
 
 async def delete(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db import pages
 from scanfleet.db.locks import fetchrow_alone
 from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import read
@@ -93,9 +94,9 @@ async def get(conn: Executor, org_id: uuid.UUID, schedule_id: uuid.UUID) -> Sche
     return Schedule.from_row(row) if row else None
 
 
-async def list_for_org(conn: Executor, org_id: uuid.UUID) -> list[Schedule]:
-    rows = await conn.fetch("SELECT * FROM schedules WHERE org_id = $1 ORDER BY created_at", org_id)
-    return [Schedule.from_row(row) for row in rows]
+async def list_for_org(conn: Executor, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Schedule]:
+    """The organisation's schedules, oldest first, a page of `limit` after the id `after`."""
+    return [Schedule.from_row(row) for row in await pages.by_id(conn, "schedules", org_id, after, limit)]
 
 
 async def update(conn: Executor, schedule: Schedule, now: datetime, **changes: Any) -> Schedule:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.db import pages
 from scanfleet.db.locks import fetchrow_alone
 from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import read
@@ -54,9 +55,9 @@ async def create(
     return (Endpoint.from_row(row), secret) if row else None
 
 
-async def list_for_org(conn: Executor, org_id: uuid.UUID) -> list[Endpoint]:
-    rows = await conn.fetch("SELECT * FROM webhook_endpoints WHERE org_id = $1 ORDER BY created_at", org_id)
-    return [Endpoint.from_row(row) for row in rows]
+async def list_for_org(conn: Executor, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Endpoint]:
+    """The organisation's webhook endpoints, oldest first, a page of `limit` after the id `after`."""
+    return [Endpoint.from_row(row) for row in await pages.by_id(conn, "webhook_endpoints", org_id, after, limit)]
 
 
 async def get(conn: Executor, org_id: uuid.UUID, endpoint_id: uuid.UUID) -> Endpoint | None:

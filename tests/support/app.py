@@ -73,3 +73,28 @@ async def serving(server: EmbeddedPostgres | EmbeddedValkey) -> AsyncIterator[Em
         yield server
     finally:
         await asyncio.to_thread(server.stop)
+
+
+@contextlib.asynccontextmanager
+async def live_api(settings: Settings) -> AsyncIterator[str]:
+    """The API as `python -m scanfleet.api` serves it (uvicorn, its protocol and limits) on a loopback port of its
+    own, in this event loop; yields its base URL."""
+    import uvicorn
+
+    from scanfleet.api import server
+    from scanfleet.api.app import create_app
+    from scanfleet.embedded import free_port
+
+    port = free_port()
+    settings = settings.model_copy(update={"api_host": "127.0.0.1", "api_port": port})
+    running = uvicorn.Server(server.config(create_app(settings), settings, timeout_graceful_shutdown=1))
+    task = asyncio.create_task(running.serve())
+    try:
+        while not running.started:
+            if task.done():
+                task.result()  # raises why it could not start
+            await asyncio.sleep(0.01)
+        yield settings.api_base_url
+    finally:
+        running.should_exit = True
+        await task

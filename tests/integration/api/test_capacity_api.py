@@ -11,9 +11,10 @@ import httpx
 from arq import Worker
 from redis.asyncio import Redis
 
+from scanfleet.api.ratelimit import RateLimiter
 from scanfleet.broker import keys
 from scanfleet.broker.gate import Gate
-from scanfleet.broker.ratelimit import RateLimiter
+from scanfleet.broker.ratelimit import Allowances
 from scanfleet.db import api_keys, orgs, scans
 from scanfleet.embedded import free_port
 from tests.conftest import Tenant, make_tenant
@@ -170,7 +171,9 @@ async def test_any_request_while_redis_is_unreachable_is_503_with_retry_after(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     tenant = await make_tenant(pool)
-    async with unreachable_redis(api, "limiter", RateLimiter):  # every authenticated request goes by it first
+    async with unreachable_redis(
+        api, "limiter", lambda redis: RateLimiter(Allowances(redis))
+    ):  # every authenticated request goes by it first
         refused = await api.get("/v1/scans", headers=tenant.headers)
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "queue_unavailable" and refused.headers["retry-after"] == "5"

@@ -6,14 +6,17 @@ import asyncio
 import uuid
 from collections import Counter
 from pathlib import Path
+from time import time as real_time
+from unittest import mock
 
 import pytest
 from arq.constants import in_progress_key_prefix, job_key_prefix
 from redis.asyncio import Redis
 
+from scanfleet.api.ratelimit import RateLimiter
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
-from scanfleet.broker.ratelimit import RateLimiter
+from scanfleet.broker.ratelimit import Allowances
 from scanfleet.config import Settings
 from scanfleet.embedded import EmbeddedValkey
 from scanfleet.tiers import limits_for
@@ -151,7 +154,7 @@ async def test_admission_survives_script_flush_and_a_redis_restart(tmp_path: Pat
 
 async def test_rate_limit_is_shared_by_replicas_and_says_when_to_retry(queue: Redis) -> None:
     key = uuid.uuid4()
-    replicas = [RateLimiter(queue), RateLimiter(queue)]
+    replicas = [RateLimiter(Allowances(queue)), RateLimiter(Allowances(queue))]
     decisions = [await replicas[n % 2].hit(key, requests_per_minute=60) for n in range(61)]
     assert all(d.allowed for d in decisions[:60])
     assert [d.remaining for d in decisions[:3]] == [59, 58, 57]
@@ -159,6 +162,18 @@ async def test_rate_limit_is_shared_by_replicas_and_says_when_to_retry(queue: Re
     assert not refused.allowed and refused.remaining == 0
     assert refused.retry_after_seconds == 1  # one request's worth of the minute
     assert refused.headers()["Retry-After"] == "1" and refused.headers()["RateLimit-Limit"] == "60"
+
+
+async def test_rate_limit_holds_across_replicas_whose_clocks_differ(queue: Redis) -> None:
+    """Replicas' clocks are never exactly in step: the limit reads one clock, Redis's, whatever theirs say."""
+    key = uuid.uuid4()
+    replicas = [RateLimiter(Allowances(queue)), RateLimiter(Allowances(queue))]
+    admitted = 0
+    for n in range(70):
+        skew = 5.0 if n % 2 else 0.0  # every other request through a replica whose clock runs 5 s ahead
+        with mock.patch("time.time", lambda skew=skew: real_time() + skew):
+            admitted += (await replicas[n % 2].hit(key, requests_per_minute=60)).allowed
+    assert admitted == 60
 
 
 @pytest.mark.parametrize("tier", ["free", "pro", "enterprise"])

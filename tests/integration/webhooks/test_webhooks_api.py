@@ -23,10 +23,11 @@ async def test_register_list_and_delete_an_endpoint(api: httpx.AsyncClient, pool
     assert endpoint["secret"].startswith("whsec_") and endpoint["events"] == ["run.completed"]
 
     listed = (await api.get("/v1/webhooks", headers=tenant.headers)).json()
-    assert [item["id"] for item in listed] == [endpoint["id"]] and "secret" not in listed[0]  # shown once
+    assert listed["next_cursor"] is None
+    assert [item["id"] for item in listed["items"]] == [endpoint["id"]] and "secret" not in listed["items"][0]
 
     other = await make_tenant(pool)
-    assert (await api.get("/v1/webhooks", headers=other.headers)).json() == []
+    assert (await api.get("/v1/webhooks", headers=other.headers)).json() == {"items": [], "next_cursor": None}
     assert (await api.delete(f"/v1/webhooks/{endpoint['id']}", headers=other.headers)).status_code == 404
     assert (await api.get(f"/v1/webhooks/{endpoint['id']}/deliveries", headers=other.headers)).status_code == 404
     assert (await api.delete(f"/v1/webhooks/{endpoint['id']}", headers=tenant.headers)).status_code == 204

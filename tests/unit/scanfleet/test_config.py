@@ -35,9 +35,24 @@ def test_pgbouncer_mode_turns_off_the_statement_cache(monkeypatch: pytest.Monkey
         ("SCANFLEET_DB_POOL_MAX_SIZE", "0"),
         ("SCANFLEET_FETCH_ALLOW_NETWORKS", "not-a-network"),
         ("SCANFLEET_PARTITION_PREMAKE_DAYS", "1"),
+        ("SCANFLEET_PUBLIC_URL", "scanfleet.example.com"),
     ],
 )
 def test_bad_settings_are_refused_at_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("settings", "base"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"api_host": "0.0.0.0", "api_port": 9000}, "http://127.0.0.1:9000"),
+        ({"api_host": "::"}, "http://[::1]:8000"),
+        ({"api_host": "api.internal"}, "http://api.internal:8000"),
+        ({"public_url": "https://scanfleet.example.com/base/"}, "https://scanfleet.example.com/base"),
+    ],
+)
+def test_the_api_base_url_is_the_public_url_else_where_it_listens(settings: dict[str, object], base: str) -> None:
+    assert Settings(_env_file=None, **settings).api_base_url == base  # type: ignore[call-arg,arg-type]

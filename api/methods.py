@@ -1,0 +1,48 @@
+"""Which methods a path takes: OPTIONS answers 204 with them in `Allow`, any other method is 405 naming them.
+
+The router alone would answer OPTIONS with 405, and a 405's `Allow` would name the methods of only the first
+route that matched the path (GET and DELETE of one resource are two routes)."""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import RouteContext, iter_route_contexts
+from starlette._utils import get_route_path  # what starlette's router itself matches on
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from scanfleet.api.errors import error_body
+
+
+class AllowedMethods:
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes  # the app's, filled in after this is made
+        self._flat: list[RouteContext] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        allowed = self._allowed(scope) if scope["type"] == "http" else set()
+        method = scope.get("method", "")
+        if not allowed or method in allowed:
+            await self.app(scope, receive, send)
+            return
+        allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+        if method == "OPTIONS":
+            response: Response = Response(status_code=204, headers={"Allow": allow})
+        else:
+            message = f"{method} is not allowed here; this path takes {allow}"
+            body = error_body("method_not_allowed", message)
+            response = JSONResponse(body, status_code=405, headers={"Allow": allow})
+        await response(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> set[str]:
+        if self._flat is None:  # included routers, flattened once the app is complete
+            self._flat = [route for route in iter_route_contexts(self.routes) if route.methods]
+        path = get_route_path(scope)
+        matching = [route for route in self._flat if route.path_regex.match(path)]
+        # A literal path is its own resource: /v1/scans/batch is not the scan "batch" of /v1/scans/{scan_id}.
+        literal = [route for route in matching if not route.param_convertors]
+        methods: set[str] = set()
+        for route in literal or matching:
+            methods |= route.methods or set()
+        return methods

@@ -1,0 +1,80 @@
+"""Requests per minute per API key, shared by every API replica (the broker's atomic step), and the RateLimit
+headers on every authenticated response, whatever produced it: the route's own response, a validation error, a
+refusal (429 for a full queue included) or a 304. The caller's dependency leaves its decision's headers in the
+request's state; they are added as the response starts."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scanfleet.broker.ratelimit import Allowances
+
+_STATE_KEY = "rate_limit_headers"
+PERIOD_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_seconds: int  # 0 when allowed
+    reset_seconds: int  # until the full allowance is back
+
+    def headers(self) -> dict[str, str]:
+        """The IETF RateLimit header fields, plus Retry-After when refused."""
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after_seconds)
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, allowances: Allowances) -> None:
+        self._allowances = allowances
+
+    async def hit(self, key_id: uuid.UUID, requests_per_minute: int) -> Decision:
+        taken = await self._allowances.take(key_id, requests_per_minute, PERIOD_MS)
+        return Decision(
+            allowed=taken.allowed,
+            limit=requests_per_minute,
+            remaining=taken.remaining,
+            retry_after_seconds=0 if taken.allowed else max(1, math.ceil(taken.retry_after_ms / 1000)),
+            reset_seconds=math.ceil(taken.reset_ms / 1000),
+        )
+
+
+def remember(request: Request, headers: dict[str, str]) -> None:
+    request.state.rate_limit_headers = headers
+
+
+class RateLimitHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                found = scope.get("state", {}).get(_STATE_KEY)
+                if found:
+                    headers = MutableHeaders(scope=message)
+                    for name, value in found.items():
+                        if name not in headers:
+                            headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
