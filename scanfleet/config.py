@@ -7,8 +7,10 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from scanfleet.addresses import Endpoint, allow_entry
 
 
 class Settings(BaseSettings):
@@ -114,8 +116,9 @@ class Settings(BaseSettings):
     fetch_user_agent: str = "scanfleet/0.1 (+privacy scan)"
     # A PEM file of extra certificate authorities to trust (besides the system's), e.g. a corporate CA.
     fetch_ca_file: Path | None = None
-    # Networks that may be fetched although not public (e.g. 127.0.0.0/8 for local development).
-    fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    # Networks (e.g. 127.0.0.0/8 for local development) or single ip:port endpoints that may be fetched
+    # although not public.
+    fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network | Endpoint], NoDecode] = []
 
     # Webhooks, delivered by the scheduler (see README: Webhooks).
     webhook_interval_seconds: float = Field(1.0, gt=0, description="time between delivery rounds")
@@ -133,9 +136,11 @@ class Settings(BaseSettings):
 
     @field_validator("fetch_allow_networks", "redis_sentinels", mode="before")
     @classmethod
-    def _split_list(cls, value: object) -> object:
+    def _split_list(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if info.field_name == "fetch_allow_networks" and isinstance(value, list):
+            return [allow_entry(item) if isinstance(item, str) else item for item in value]
         return value
 
 
