@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     redis_sentinels: Annotated[list[str], NoDecode] = []
     redis_sentinel_master: str = "mymaster"
     data_dir: Path = Path(".scanfleet")
+    # Where `scanfleet up` also leaves word of itself for commands run in other directories (…/scanfleet/);
+    # unset: ~/.local/state.
+    runtime_dir: Path | None = Field(None, validation_alias=AliasChoices("XDG_RUNTIME_DIR"))
 
     # PostgreSQL pool.
     db_pool_min_size: int = Field(1, ge=0)
@@ -39,6 +42,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_grace_seconds: float = Field(10.0, ge=0, description="on SIGTERM, how long requests in flight may finish")
+
+    # The demo site `scanfleet up` serves on 127.0.0.1, the one loopback address its workers may scan (0: none).
+    demo_port: int = Field(8001, ge=0, le=65535)
 
     # Workers.
     workers: int = Field(2, ge=0, description="worker processes started by `scanfleet up`")
