@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _PG_SYSTEM_USER = "scanfleet_pg"  # PostgreSQL refuses to run as root
 _PR_SET_PDEATHSIG = 1
+_FATAL = re.compile(r"\b(FATAL|PANIC|ERROR)\b|# ")  # PostgreSQL's levels; Valkey marks its warnings with "# "
 
 
 class EmbeddedServerError(RuntimeError):
@@ -97,12 +99,13 @@ class _ChildServer:
             time.sleep(0.02)
 
     def _last_words(self) -> str:
-        """The last line the server logged (usually why it stopped), for an error message of one line."""
+        """Why the server stopped, for an error message of one line: its last fatal line, else its last line."""
         try:
             lines = self.log_path.read_text(errors="replace").strip().splitlines()
         except OSError:
             return ""
-        return f": {lines[-1].strip()}" if lines else ""
+        fatal = [line for line in lines if _FATAL.search(line)]
+        return f": {(fatal or lines)[-1].strip()}" if lines else ""
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -161,8 +164,10 @@ class EmbeddedPostgres(_ChildServer):
                 self.host,
                 "-p",
                 str(self.port),
-                "-k",
-                str(pgdata),
+                # TCP only: a Unix socket's path (under a project's data dir) may be longer than 107 bytes,
+                # and PostgreSQL then refuses to start.
+                "-c",
+                "unix_socket_directories=",
                 "-c",
                 "max_connections=200",
                 "-c",
