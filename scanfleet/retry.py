@@ -15,6 +15,14 @@ from scanfleet.config import Settings
 from scanfleet.model import Outcome, Status
 
 TRANSIENT_CODES = frozenset({"timeout", "connect_error", "protocol_error", "dns_unavailable"})
+# Failures no attempt can mend, whatever it is (a job, a webhook delivery): the SSRF guard refused the address,
+# the URL or a redirect's Location breaks the URL rules, the answer's header block is too large to read.
+PERMANENT_CODES = frozenset({"blocked_address", "invalid_url", "headers_too_large"})
+
+
+def delivery_retried(error_code: str | None) -> bool:
+    """A failed webhook delivery is tried again (any status, any network failure) unless it cannot succeed."""
+    return error_code not in PERMANENT_CODES
 
 
 def is_transient(outcome: Outcome) -> bool:

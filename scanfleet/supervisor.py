@@ -1,4 +1,5 @@
-"""`scanfleet up`: the servers (embedded unless URLs are given), the schema, then api + workers + scheduler.
+"""`scanfleet up`: the servers (embedded unless URLs are given), the schema, the demo site, then api + workers +
+scheduler. Its own lines are plain text on stdout; the processes log JSON on stderr.
 
 Children run in their own sessions, so Ctrl-C reaches only this supervisor, which stops them in order:
 the processes first (SIGTERM, a grace period, then SIGKILL), the servers they use last.
@@ -11,14 +12,17 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 
 from scanfleet.config import Settings
 from scanfleet.db.migrate import migrate
 from scanfleet.db.pool import connect
+from scanfleet.demo import DemoSite
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey, die_with_parent
-from scanfleet.runtime import Runtime
+from scanfleet.ports import listen_on
+from scanfleet.runtime import Runtime, UpLock
 
 log = logging.getLogger("scanfleet.up")
 
@@ -39,21 +43,29 @@ class Servers:
 async def start_servers(settings: Settings) -> Servers:
     """The configured servers, or embedded ones under data_dir (their data kept between runs)."""
     servers = Servers(settings.database_url or "", settings.redis_url or "")
+    try:
+        await _start_embedded(settings, servers)
+    except BaseException:
+        servers.stop()  # one that started does not outlive the one that failed
+        raise
+    return servers
+
+
+async def _start_embedded(settings: Settings, servers: Servers) -> None:
     data_dir = settings.data_dir.resolve()
     if not servers.database_url:
         postgres = EmbeddedPostgres(data_dir / "postgres")
+        servers.embedded.append(postgres)
         # Started from this (the main) thread: the servers' death signal is tied to the thread that forks them.
         admin_url = postgres.start()
-        servers.embedded.append(postgres)
         await create_database(settings, admin_url, DATABASE_NAME)
         servers.database_url = postgres.url(DATABASE_NAME)
         log.info("embedded PostgreSQL on %s", servers.database_url)
     if not servers.redis_url:
         valkey = EmbeddedValkey(data_dir / "valkey")
-        servers.redis_url = valkey.start()
         servers.embedded.append(valkey)
+        servers.redis_url = valkey.start()
         log.info("embedded Valkey on %s", servers.redis_url)
-    return servers
 
 
 async def create_database(settings: Settings, admin_url: str, name: str) -> None:
@@ -98,8 +110,14 @@ class Child:
             await self.process.wait()
 
 
-def plan_children(settings: Settings, servers: Servers) -> list[Child]:
-    env = {**os.environ, "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url}
+def plan_children(settings: Settings, servers: Servers, allow: list[str]) -> list[Child]:
+    """The processes, on `servers`, with `allow` as their SSRF guard's allow-list."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": servers.database_url,
+        "REDIS_URL": servers.redis_url,
+        "SCANFLEET_FETCH_ALLOW_NETWORKS": ",".join(allow),
+    }
     python = sys.executable
     children = [
         Child("api", [python, "-m", "scanfleet.api"], env),
@@ -112,10 +130,50 @@ def plan_children(settings: Settings, servers: Servers) -> list[Child]:
     return children
 
 
+class PortTaken(Exception):
+    pass
+
+
+def require_free_ports(settings: Settings) -> None:
+    """Fail before starting anything when a fixed port of this platform is taken (by another `scanfleet up`, most
+    likely): the process that needs it would die and take the platform down with it a moment later."""
+    ports = [(settings.api_host, settings.api_port, "SCANFLEET_API_PORT")]
+    if settings.scheduler_metrics_port:
+        ports.append((settings.metrics_host, settings.scheduler_metrics_port, "SCANFLEET_SCHEDULER_METRICS_PORT"))
+    for host, port, variable in ports:
+        with socket.socket(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise PortTaken(
+                    f"port {port} on {host} is in use ({exc.strerror}): is another scanfleet up running? "
+                    f"Stop it, or set {variable}"
+                ) from None
+
+
+def start_demo(settings: Settings) -> DemoSite | None:
+    if not settings.demo_port:
+        return None
+    demo, moved = listen_on(settings.demo_port, DemoSite)
+    if moved:
+        log.warning("port %s is in use: the demo site is on port %s instead", settings.demo_port, demo.port)
+    return demo
+
+
 async def run(settings: Settings) -> int:
+    lock = UpLock(settings.data_dir)
+    lock.acquire()  # AlreadyRunning when another `up` has this data dir
+    try:
+        require_free_ports(settings)
+        return await _run(settings)
+    finally:
+        lock.release()
+
+
+async def _run(settings: Settings) -> int:
     # Each process drains within its own grace period; past that and a margin, it is killed.
     grace_seconds = max(settings.worker_grace_seconds, settings.api_grace_seconds) + 10
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,15 +181,24 @@ async def run(settings: Settings) -> int:
 
     servers = await start_servers(settings)
     children: list[Child] = []
+    demo: DemoSite | None = None
     try:
         applied = await prepare_schema(settings, servers.database_url)
         log.info("schema ready (%s)", f"applied {', '.join(applied)}" if applied else "up to date")
-        children = plan_children(settings, servers)
+        demo = start_demo(settings)
+        # The demo site's endpoint opens it alone: not the API, the servers or anything else on loopback.
+        allow = [*map(str, settings.fetch_allow_networks), *([demo.endpoint] if demo else [])]
+        children = plan_children(settings, servers, allow)
         for child in children:
             await child.start()
         api_url = f"http://{settings.api_host}:{settings.api_port}"
-        Runtime(os.getpid(), servers.database_url, servers.redis_url, api_url).save(settings.data_dir)
-        print(f"scanfleet is up: API {api_url} (docs {api_url}/docs) — Ctrl-C stops it", flush=True)
+        Runtime(
+            os.getpid(), str(settings.data_dir.resolve()), api_url, servers.database_url, servers.redis_url,
+            demo.url if demo else None, allow,
+        ).save(settings)  # fmt: skip
+        log.info("scanfleet is up: API %s (docs %s/docs) — Ctrl-C stops it", api_url, api_url)
+        if demo:
+            log.info("demo site: %s — try: scanfleet scan %s --wait", demo.url, demo.url)
 
         exits = {asyncio.ensure_future(child.process.wait()): child for child in children if child.process}
         stopping = asyncio.ensure_future(stop.wait())
@@ -142,9 +209,11 @@ async def run(settings: Settings) -> int:
             log.error("%s exited with %s; stopping everything", child.name, child.process and child.process.returncode)
         return 1 if failed else 0
     finally:
-        print("scanfleet is stopping…", flush=True)
+        log.info("scanfleet is stopping…")
         await asyncio.gather(*(child.stop(grace_seconds) for child in children))
-        Runtime.clear(settings.data_dir)
+        Runtime.clear(settings)
+        if demo:
+            demo.stop()
         with contextlib.suppress(Exception):
             servers.stop()
-        print("scanfleet stopped", flush=True)
+        log.info("scanfleet stopped")

@@ -24,6 +24,7 @@ from scanfleet.db import webhooks
 from scanfleet.db.webhooks import Attempt, Due
 from scanfleet.http import AddressPolicy, client_ssl_context, guarded_client
 from scanfleet.http.failures import TARGET_ERRORS, classify
+from scanfleet.retry import delivery_retried
 from scanfleet.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ class Deliverer:
                 break
             attempt = await self._post(event)
             await self.breakers.record(name, attempt.ok)
-            retry_in = None if attempt.ok else self.backoff.delay(attempt.number)
+            retried = not attempt.ok and delivery_retried(attempt.error_code)
+            retry_in = self.backoff.delay(attempt.number) if retried else None
             counts[_OUTCOME[await webhooks.record_attempt(self.pool, event.id, attempt, retry_in)]] += 1
         return counts
 
@@ -113,7 +115,7 @@ def deliverer_for(settings: Settings, pool: asyncpg.Pool, redis: Redis) -> Deliv
     timeout = settings.webhook_timeout_seconds
     context = client_ssl_context(settings.fetch_ca_file)
     return Deliverer(
-        pool, guarded_client(policy, context, httpx.Timeout(timeout), settings.fetch_resolve),
+        pool, guarded_client(policy, context, httpx.Timeout(timeout), resolve_map=settings.fetch_resolve),
         breakers=SharedBreakers(
             redis, "webhook", settings.webhook_breaker_fail_max, settings.webhook_breaker_reset_seconds
         ),

@@ -34,7 +34,7 @@ def checks_for(settings: Settings, pool: asyncpg.Pool) -> Callable[[uuid.UUID], 
     policy = AddressPolicy(tuple(settings.fetch_allow_networks))
     context = client_ssl_context(settings.fetch_ca_file)
     timeout = httpx.Timeout(settings.fetch_read_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
-    client = guarded_client(policy, context, timeout, settings.fetch_resolve)
+    client = guarded_client(policy, context, timeout, resolve_map=settings.fetch_resolve)
     backend = GuardedBackend(policy, settings.fetch_resolve)
     # TLS steps verify the chain but leave the hostname to their cert_hostname assertion.
     tls_steps = client_ssl_context(settings.fetch_ca_file)

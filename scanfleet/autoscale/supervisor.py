@@ -25,7 +25,7 @@ from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.stats import queue_truth
 from scanfleet.config import Settings
-from scanfleet.liveness import LoopWatch, serve_metrics
+from scanfleet.liveness import LoopWatch, serve_metrics_or_move
 from scanfleet.supervisor import Child
 
 log = logging.getLogger("scanfleet.autoscale")
@@ -94,8 +94,14 @@ def _exited(child: Child) -> bool:
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment of each worker: this one's, with the servers this supervisor resolved."""
-    return {**os.environ, "DATABASE_URL": str(settings.database_url), "REDIS_URL": str(settings.redis_url)}
+    """The environment of each worker: this one's, with the servers (and the allow-list, which a running `up`
+    may add to) this supervisor resolved."""
+    return {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "REDIS_URL": str(settings.redis_url),
+        "SCANFLEET_FETCH_ALLOW_NETWORKS": ",".join(map(str, settings.fetch_allow_networks)),
+    }
 
 
 async def run(settings: Settings, policy: ScalingPolicy, metrics_port: int) -> int:
@@ -106,7 +112,7 @@ async def run(settings: Settings, policy: ScalingPolicy, metrics_port: int) -> i
         loop.add_signal_handler(sig, stop.set)
     watch = LoopWatch(settings.loop_stall_seconds)
     if metrics_port:
-        serve_metrics(metrics_port, settings.metrics_host, watch)
+        serve_metrics_or_move(metrics_port, settings.metrics_host, watch)
     async with watch.beating():
         return await _supervise(settings, policy, stop)
 

@@ -4,14 +4,12 @@ once placeholders are filled in."""
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 
 import httpx
 
-from scanfleet.urls import InvalidUrl, normalise_target
+from scanfleet.urls import InvalidUrl, host_problem, normalise_target
 
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
 
 
@@ -33,10 +31,5 @@ def without_userinfo(url: str | httpx.URL) -> str:
 
 
 def valid_host(host: str) -> bool:
-    """A DNS name or an IP literal (IPv6 with or without brackets)."""
-    try:
-        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
-    except ValueError:
-        labels = host.removesuffix(".").split(".")
-        return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
-    return True
+    """A DNS name or an IP literal (IPv6 with or without brackets), by the rule scan targets follow."""
+    return host_problem(host) is None

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
+import h11
 import httpcore
 import httpx
 
 from scanfleet.http.guard import BlockedAddressError, ResolutionError
+from scanfleet.urls import InvalidUrl
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ TARGET_ERRORS = (
     OSError,  # ssl.SSLError and ConnectionRefusedError among them
     BlockedAddressError,
     ResolutionError,
+    InvalidUrl,  # a redirect's Location, or a URL a value made, that breaks the URL rules
     httpx.HTTPError,
     httpx.InvalidURL,
     httpcore.NetworkError,
@@ -44,13 +47,26 @@ def classify(exc: BaseException, timeout_seconds: float) -> Failure:
         return Failure("tls_error", _text(exc))
     if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | OSError):
         return Failure("connect_error", _text(exc))
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+    if isinstance(exc, InvalidUrl | httpx.InvalidURL | httpx.UnsupportedProtocol):
         return Failure("invalid_url", _text(exc))
     if isinstance(exc, httpx.TooManyRedirects):
         return Failure("too_many_redirects", _text(exc))
     if isinstance(exc, UnicodeEncodeError):
         return Failure("invalid_request", f"a header value is not ASCII: {exc}")
+    if headers_too_large(exc):
+        return Failure("headers_too_large", f"the response's header block is larger than h11 reads ({_text(exc)})")
     return Failure("protocol_error", _text(exc))
+
+
+def headers_too_large(exc: BaseException) -> bool:
+    """h11 gave up on a response whose header block outgrew its buffer (it hints 431): the same answer every
+    time, unlike a connection cut mid-answer, which is also a protocol error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, h11.RemoteProtocolError) and seen.error_status_hint == 431:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def dns_code(exc: ResolutionError) -> str:

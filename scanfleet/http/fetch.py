@@ -14,8 +14,9 @@ from typing import Any, TypedDict, cast
 import httpcore
 import httpx
 
-from scanfleet.http.failures import caused_by, dns_code
-from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
+from scanfleet import urls
+from scanfleet.http.failures import TARGET_ERRORS, classify
+from scanfleet.http.guard import AddressPolicy, GuardedBackend
 from scanfleet.http.resolve import ResolveMap
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -123,12 +124,13 @@ class SafeFetcher:
         resolve_map: ResolveMap | None = None,
     ) -> None:
         self.limits = limits
-        self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(policy, ssl_context, resolve_map),
-            follow_redirects=False,  # followed by hand, so each hop is recorded and re-checked
-            timeout=httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds),
+        # Redirects are followed by hand, so each hop is recorded and re-checked.
+        self._client = guarded_client(
+            policy,
+            ssl_context,
+            httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds),
             headers={"user-agent": limits.user_agent, "accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-            trust_env=False,
+            resolve_map=resolve_map,
         )
 
     async def __aenter__(self) -> SafeFetcher:
@@ -152,24 +154,17 @@ class SafeFetcher:
             raise
         except TimeoutError:
             raise FetchError("timeout", f"no answer within {self.limits.total_seconds:g}s", hops) from None
-        except BlockedAddressError as exc:
-            raise FetchError("blocked_address", str(exc), hops) from None
-        except ResolutionError as exc:
-            raise FetchError(dns_code(exc), str(exc), hops) from None
-        except httpx.TimeoutException as exc:
-            raise FetchError("timeout", f"{type(exc).__name__} fetching {_url_of(exc, url)}", hops) from None
-        except httpx.ConnectError as exc:
-            code = "tls_error" if caused_by(exc, ssl.SSLError) else "connect_error"
-            raise FetchError(code, f"{exc} ({_url_of(exc, url)})", hops) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise FetchError("invalid_url", str(exc), hops) from None
-        except httpx.HTTPError as exc:
-            raise FetchError("protocol_error", f"{type(exc).__name__}: {exc}", hops) from None
+        except TARGET_ERRORS as exc:
+            failure = classify(exc, self.limits.read_seconds)
+            where = f" ({_url_of(exc, url)})" if isinstance(exc, httpx.RequestError) else ""
+            raise FetchError(failure.code, failure.message + where, hops) from None
 
     async def _follow(self, url: str, hops: list[Hop]) -> FetchResult:
         request = self._client.build_request("GET", url)
         while True:
-            _require_web_scheme(request.url)
+            problem = urls.hop_problem(request.url)
+            if problem is not None:
+                raise FetchError("invalid_url", f"{request.url}: {problem.message}")
             started = time.perf_counter()
             response = await self._client.send(request, stream=True)
             try:
@@ -218,6 +213,7 @@ def guarded_client(
     policy: AddressPolicy,
     ssl_context: ssl.SSLContext | None = None,
     timeout: httpx.Timeout | None = None,
+    headers: dict[str, str] | None = None,
     resolve_map: ResolveMap | None = None,
 ) -> httpx.AsyncClient:
     """An httpx client for any request to user-given URLs: every connection passes the SSRF guard, and no
@@ -225,14 +221,24 @@ def guarded_client(
     return httpx.AsyncClient(
         transport=_GuardedTransport(policy, ssl_context, resolve_map),
         timeout=timeout or httpx.Timeout(10.0),
+        headers=headers,
         follow_redirects=False,
         trust_env=False,
+        event_hooks={"response": [_refuse_unparseable_location]},
     )
 
 
-def _require_web_scheme(url: httpx.URL) -> None:
-    if url.scheme not in ("http", "https"):
-        raise FetchError("invalid_url", f"scheme {url.scheme!r} is not http or https")
+async def _refuse_unparseable_location(response: httpx.Response) -> None:
+    """httpx works out a redirect's next request as soon as the answer arrives, followed or not, and calls a
+    Location it cannot parse a protocol error, which retries take for a connection cut mid-answer. It is the
+    same answer every time: an invalid URL."""
+    if not response.has_redirect_location:
+        return
+    location = response.headers["location"]
+    try:
+        response.request.url.join(location)
+    except httpx.InvalidURL as exc:
+        raise urls.InvalidUrl("url_parse", f"the redirect's Location {location!r} is not a valid URL: {exc}") from None
 
 
 def _peer_address(response: httpx.Response) -> str | None:

@@ -18,18 +18,21 @@ from dataclasses import dataclass
 import httpcore
 from httpcore._backends.auto import AutoBackend
 
-from scanfleet.http.resolve import IPAddress, ResolveMap
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
+from scanfleet import urls
+from scanfleet.addresses import AllowEntry, Endpoint, IPAddress, non_public
+from scanfleet.http.resolve import ResolveMap
 
 # How long the last name resolution took in this task: checks report DNS time apart from connecting.
 resolve_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("resolve_seconds", default=0.0)
 
 
 class BlockedAddressError(Exception):
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__(f"{host} resolves to {address}, which is not a public address")
+    def __init__(self, host: str, address: str, reason: str = "") -> None:
+        named = address if host == address else f"{host} resolves to {address}, which"
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"{named} is not a public address{why}; to fetch it anyway, add it to SCANFLEET_FETCH_ALLOW_NETWORKS"
+        )
         self.host = host
         self.address = address
 
@@ -43,16 +46,27 @@ class ResolutionError(Exception):
 
 @dataclass(frozen=True)
 class AddressPolicy:
-    """Public unicast addresses only, plus networks explicitly allowed (e.g. 127.0.0.0/8 in development)."""
+    """Public unicast addresses only, plus what is explicitly allowed: networks (e.g. 127.0.0.0/8 in
+    development) and single endpoints (an address and a port, e.g. the demo site of `scanfleet up`)."""
 
-    allow: Sequence[IPNetwork] = ()
+    allow: Sequence[AllowEntry] = ()
 
-    def permits(self, address: IPAddress) -> bool:
+    def refusal(self, address: IPAddress, port: int | None = None) -> str | None:
+        """Why `address` (on `port`) may not be connected to, or None if it may."""
+        # An IPv4-mapped address is how a dual-stack socket names that IPv4 address: allowed as it is.
+        names = [address]
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if any(address in network for network in self.allow):
-            return True
-        return address.is_global and not address.is_multicast
+            names.append(address.ipv4_mapped)
+        for entry in self.allow:
+            if isinstance(entry, Endpoint):
+                if entry.port == port and entry.address in names:
+                    return None
+            elif any(name in entry for name in names):
+                return None
+        return non_public(address)
+
+    def permits(self, address: IPAddress, port: int | None = None) -> bool:
+        return self.refusal(address, port) is None
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -68,6 +82,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             pass
         else:
             return [literal]
+        problem = urls.host_problem(host)
+        if problem is not None:  # never handed to the resolver (a percent-encoded name, an overlong label)
+            raise problem
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
@@ -83,8 +100,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         addresses, port = ([mapped[0]], mapped[1]) if mapped else (await self.resolve(host, port), port)
         # Every address must pass: a name that mixes public and private answers is refused outright.
         for address in addresses:
-            if not self._policy.permits(address):
-                raise BlockedAddressError(host, str(address))
+            reason = self._policy.refusal(address, port)
+            if reason is not None:
+                raise BlockedAddressError(host, str(address), reason)
         return addresses, port
 
     async def connect_tcp(
@@ -95,6 +113,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if not 0 < port < 65536:  # the socket layer would raise OverflowError, which no caller expects
+            raise urls.InvalidUrl("url_port", f"port {port} is not 1-65535")
         started = time.perf_counter()
         addresses, port = await self.checked(host, port)
         resolve_seconds.set(time.perf_counter() - started)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
+import json
+import re
 import socket
 import subprocess
-import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,61 +16,20 @@ import httpx
 import pytest
 
 from scanfleet.config import Settings
-from scanfleet.embedded import free_port
 from tests.conftest import fresh_database
-from tests.support.site import FixtureSite, html
+from tests.support.site import FixtureSite, Page, eventually, html
+from tests.support.up import CLI, Platform, start
 
 pytestmark = pytest.mark.e2e
 
-CLI = [sys.executable, "-m", "scanfleet"]
-
-
-class Platform:
-    def __init__(self, data_dir: Path, extra_env: dict[str, str]) -> None:
-        self.api_port = free_port()
-        self.worker_port = free_port()
-        self.env = (
-            {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-            | {
-                "SCANFLEET_DATA_DIR": str(data_dir),
-                "SCANFLEET_API_PORT": str(self.api_port),
-                "SCANFLEET_WORKERS": "1",
-                "SCANFLEET_WORKER_METRICS_PORT": str(self.worker_port),
-                "SCANFLEET_SCHEDULER_METRICS_PORT": str(free_port()),
-                "SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
-            }
-            | extra_env
-        )
-        self.log = data_dir.parent / "up.log"
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen([*CLI, "up"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.api = f"http://127.0.0.1:{self.api_port}"
-
-    def wait_until_up(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"scanfleet up exited:\n{self.log.read_text()}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.api}/readyz", timeout=1).status_code == 200:
-                    assert "scanfleet is up" in self.log.read_text()
-                    return
-            time.sleep(0.05)  # also after a 503: not ready yet, ask again shortly
-        raise AssertionError(f"API never became ready:\n{self.log.read_text()}")
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True, timeout=120)
-
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=60)
+LOOPBACK = {"SCANFLEET_FETCH_ALLOW_NETWORKS": "127.0.0.0/8"}
 
 
 @pytest.fixture
 def embedded_platform(tmp_path: Path) -> Iterator[Platform]:
-    platform = Platform(tmp_path / "data", {})
+    platform = Platform(tmp_path, {"SCANFLEET_DATA_DIR": str(tmp_path / "data")} | LOOPBACK)
     yield platform
-    if platform.process.poll() is None:
-        platform.process.kill()
+    platform.kill()
 
 
 def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
@@ -80,6 +38,7 @@ def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
     platform = embedded_platform
     platform.wait_until_up()
     assert (tmp_path / "data" / "runtime.json").exists()
+    assert (tmp_path / "run" / "scanfleet" / "runtime.json").exists()  # for commands run in other directories
 
     created = platform.cli("org", "create", "acme", "--tier", "pro")
     assert created.returncode == 0, created.stderr
@@ -106,15 +65,97 @@ def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
 
     assert platform.interrupt() == 0
     assert not (tmp_path / "data" / "runtime.json").exists()
+    assert not (tmp_path / "run" / "scanfleet" / "runtime.json").exists()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{platform.api}/healthz", timeout=1)
+
+    # Its own lines are plain text on stdout; the processes' logs stay JSON lines on stderr.
+    own = platform.stdout.read_text().splitlines()
+    for expected in ("embedded PostgreSQL on ", "schema ready", "started worker-0", "scanfleet is up", "demo site: "):
+        assert any(line.startswith(expected) for line in own), (expected, own)
+    assert own[-1] == "scanfleet stopped"
+    assert not [line for line in own if line.startswith("{")]
+    logged = [json.loads(line) for line in platform.stderr.read_text().splitlines() if line.startswith("{")]
+    assert {"scanfleet.db.migrate", "uvicorn.error"} <= {entry["logger"] for entry in logged}
+
+
+def test_a_second_up_in_the_same_place_says_so_and_leaves_the_first_alone(
+    embedded_platform: Platform, tmp_path: Path
+) -> None:
+    first = embedded_platform
+    first.wait_until_up()
+
+    again = subprocess.run([*CLI, "up"], cwd=first.project, env=first.env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert again.stdout + again.stderr == f"error: scanfleet is already running here (pid {first.process.pid})\n"
+
+    # Elsewhere, with the first one's API port: refused before anything starts, naming the port.
+    elsewhere = subprocess.run(
+        [*CLI, "up"], cwd=tmp_path, env=first.env | {"SCANFLEET_DATA_DIR": str(tmp_path / "other")},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert elsewhere.returncode == 1
+    assert f"port {first.api_port} on 127.0.0.1 is in use" in elsewhere.stdout
+    assert "SCANFLEET_API_PORT" in elsewhere.stdout and "Traceback" not in elsewhere.stdout + elsewhere.stderr
+    assert not (tmp_path / "other" / "postgres").exists()
+
+    assert httpx.get(f"{first.api}/readyz").status_code == 200
+    assert first.interrupt() == 0
+
+
+async def test_a_worker_started_in_another_terminal_joins_and_takes_jobs(tmp_path: Path, site: FixtureSite) -> None:
+    """As README's Scaling workers says: `scanfleet worker` next to `scanfleet up`, from any directory. Its metrics
+    port (worker 0's, as configured) is taken by up's own worker 0: it moves to a free one and says where."""
+    platform = Platform(tmp_path, {"SCANFLEET_WORKER_MAX_JOBS": "1"} | LOOPBACK)
+    joined: subprocess.Popen[bytes] | None = None
+    try:
+        platform.wait_until_up()
+        assert platform.cli("org", "create", "acme", "--tier", "pro").returncode == 0
+        key = platform.cli("key", "create", "--org", "acme").stdout.strip()
+
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        log = tmp_path / "joined.err"
+        worker_env = platform.user_env | {
+            "SCANFLEET_WORKER_METRICS_PORT": str(platform.worker_port),
+            "SCANFLEET_WORKER_MAX_JOBS": "1",
+        }
+        joined = start(["worker"], cwd=elsewhere, env=worker_env, log=log)
+
+        async def metrics_port() -> int | None:
+            assert joined is not None and joined.poll() is None, log.read_text()
+            moved = re.search(r"serving /metrics on 127\.0\.0\.1:(\d+) instead", log.read_text())
+            return int(moved.group(1)) if moved and "Starting worker" in log.read_text() else None
+
+        port = await eventually(metrics_port, timeout=30)
+
+        # One job each at most: two slow scans at once run on both workers, or the second waits its turn.
+        slow = Page(200, [("Content-Type", "text/html")], b"<html>slow</html>", delay=2.0)
+        urls = [site.add(f"/slow-{uuid.uuid4().hex[:8]}", slow) for _ in range(2)]
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=platform.api, headers=headers) as client:
+            ids = [(await client.post("/v1/scans", json={"url": url})).json()["id"] for url in urls]
+
+            async def both_done() -> list[str] | None:
+                statuses = [(await client.get(f"/v1/scans/{scan_id}")).json()["status"] for scan_id in ids]
+                return statuses if all(status in ("succeeded", "failed") for status in statuses) else None
+
+            assert await eventually(both_done, timeout=60) == ["succeeded", "succeeded"]
+            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert 'scanfleet_jobs_total{outcome="succeeded",task="run_scan"} 1.0' in metrics
+    finally:
+        if joined is not None:
+            joined.terminate()
+            joined.wait(timeout=60)
+        platform.kill()
 
 
 async def test_up_uses_configured_servers_and_its_children_die_with_it(
     settings: Settings, server_urls: tuple[str, str], tmp_path: Path
 ) -> None:
     database_url = await fresh_database(settings, server_urls[0])
-    platform = Platform(tmp_path / "data", {"DATABASE_URL": database_url, "REDIS_URL": server_urls[1]})
+    servers = {"DATABASE_URL": database_url, "REDIS_URL": server_urls[1], "SCANFLEET_DATA_DIR": str(tmp_path / "data")}
+    platform = Platform(tmp_path, servers)
     try:
         platform.wait_until_up()
         assert not (tmp_path / "data" / "postgres").exists()

@@ -45,6 +45,10 @@ async def test_revoked_key_is_401(api: httpx.AsyncClient, pool: object, tenant: 
         ({"url": "https://user:secret@example.com/"}, "url", "url_credentials"),
         ({"url": "https://example.com/" + "a" * 2100}, "url", "url_too_long"),
         ({"url": "http:///nohost"}, "url", "url_host"),
+        ({"url": "http://%31%32%37.0.0.2/"}, "url", "url_host"),  # refused, never decoded or resolved
+        ({"url": f"http://{'a' * 64}.example/"}, "url", "url_host"),
+        ({"url": f"http://{'a.' * 124}example/"}, "url", "url_host"),  # 255 characters: over 253
+        ({"url": "http://example.com:99999/"}, "url", "url_port"),
         ({"url": "http://example.com/", "colour": "red"}, "colour", "extra_forbidden"),
     ],
 )

@@ -6,6 +6,7 @@ import gzip
 import socket
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from ipaddress import ip_network
 
@@ -59,6 +60,45 @@ async def test_hostname_resolving_to_loopback_is_refused_without_allow_list(site
         with pytest.raises(FetchError) as caught:
             await strict.fetch(f"http://localhost:{site.port}/")
     assert caught.value.code == "blocked_address"
+    assert "loopback" in caught.value.message
+    assert "SCANFLEET_FETCH_ALLOW_NETWORKS" in caught.value.message  # how to allow it, in the error itself
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://%31%32%37.0.0.2/", f"http://{'a' * 64}.localhost/", "http://127.0.0.1:99999/"],
+    ids=["percent-encoded", "long-label", "port"],
+)
+async def test_a_url_breaking_the_host_rules_is_invalid_not_resolved(
+    fetcher: SafeFetcher, site: FixtureSite, target: str
+) -> None:
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(target)
+    assert caught.value.code == "invalid_url"
+
+    redirect = site.add(f"/to-{uuid.uuid4().hex[:8]}", Page(302, [("Location", target)]))
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(redirect)
+    assert caught.value.code == "invalid_url"
+    assert [hop.status for hop in caught.value.hops] == [302]  # the redirect is evidence
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "http://a:b:c/", "//[zz]/"])
+async def test_an_unparseable_redirect_location_is_an_invalid_url(
+    fetcher: SafeFetcher, site: FixtureSite, location: str
+) -> None:
+    url = site.add(f"/bad-location-{uuid.uuid4().hex[:8]}", Page(302, [("Location", location)]))
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url)
+    assert caught.value.code == "invalid_url"  # not protocol_error, which is retried as a cut connection
+    assert location in caught.value.message
+
+
+async def test_an_oversized_header_block_is_its_own_failure(fetcher: SafeFetcher, site: FixtureSite) -> None:
+    url = site.add("/fat-headers", Page(200, [("Content-Type", "text/html"), ("X-Padding", "a" * 200_000)]))
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url)
+    assert caught.value.code == "headers_too_large"
 
 
 @pytest.mark.parametrize(("size", "truncated"), [(64 * 1024, False), (64 * 1024 + 1, True), (128 * 1024, True)])

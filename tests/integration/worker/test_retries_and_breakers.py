@@ -47,6 +47,8 @@ async def owner(pool: asyncpg.Pool, scan_id: uuid.UUID) -> uuid.UUID:
 
 
 GONE = Page(404, [("Content-Type", "text/plain")], b"no such page")
+BAD_LOCATION = Page(302, [("Location", "http://[::1")])
+FAT_HEADERS = Page(200, [("Content-Type", "text/html"), ("X-Padding", "a" * 200_000)], b"<html></html>")
 
 
 @pytest.mark.parametrize(
@@ -55,6 +57,8 @@ GONE = Page(404, [("Content-Type", "text/plain")], b"no such page")
         pytest.param([UNAVAILABLE, UNAVAILABLE, PAGE], "succeeded", None, 3, 2, id="transient-then-up"),
         pytest.param([UNAVAILABLE], "failed", "http_error", 3, 2, id="retries-spent"),
         pytest.param([GONE], "failed", "http_error", 1, 0, id="permanent-not-retried"),
+        pytest.param([BAD_LOCATION], "failed", "invalid_url", 1, 0, id="invalid-location-not-retried"),
+        pytest.param([FAT_HEADERS], "failed", "headers_too_large", 1, 0, id="oversized-headers-not-retried"),
     ],
 )
 async def test_transient_failures_are_retried_up_to_the_limit_and_permanent_ones_are_not(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -13,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scanfleet.liveness import LoopWatch, serve_metrics
+from scanfleet.liveness import LoopWatch, serve_metrics, serve_metrics_or_move
 
 STALL = 0.5
 
@@ -79,3 +81,21 @@ async def test_healthz_fails_once_nothing_beats(served: tuple[int, LoopWatch]) -
     async with watch.beating():
         await asyncio.to_thread(_poll, port, 200)
     assert (await asyncio.to_thread(_poll, port, 503))["status"] == "stalled"
+
+
+def test_a_taken_metrics_port_moves_to_a_free_one_and_says_where(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with caplog.at_level(logging.WARNING, logger="scanfleet.liveness"):
+            server = serve_metrics_or_move(port, "127.0.0.1", LoopWatch(STALL))
+        try:
+            assert server.server_port != port
+            assert _get(server.server_port, "/metrics")[0] == 200
+            [said] = [record.getMessage() for record in caplog.records]
+            assert said == (
+                f"metrics port {port} is in use by another process; "
+                f"serving /metrics on 127.0.0.1:{server.server_port} instead"
+            )
+        finally:
+            server.shutdown()
+            server.server_close()

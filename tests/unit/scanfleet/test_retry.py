@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scanfleet.model import Outcome, Status
-from scanfleet.retry import RetryPolicy, is_transient
+from scanfleet.retry import RetryPolicy, delivery_retried, is_transient
 
 
 def failed(code: str, status: int | None = None) -> Outcome:
@@ -26,7 +26,8 @@ def failed(code: str, status: int | None = None) -> Outcome:
         (failed("http_error", 403), False),
         (failed("dns_error"), False),  # no such name
         (failed("blocked_address"), False),  # the SSRF guard said no
-        (failed("invalid_url"), False),
+        (failed("invalid_url"), False),  # a redirect's Location among them
+        (failed("headers_too_large"), False),  # the same oversized answer every time
         (failed("tls_error"), False),
         (failed("not_html"), False),
         (failed("too_many_redirects"), False),
@@ -53,3 +54,12 @@ def test_full_jitter_stays_under_an_exponential_ceiling() -> None:
         ceiling = min(20, 2 * 2**done)
         assert all(d is not None and 0 <= d <= ceiling for d in delays)
         assert max(d for d in delays if d is not None) > ceiling / 2  # spread over the range, not pinned low
+
+
+@pytest.mark.parametrize(
+    ("code", "retried"),
+    [(None, True), ("timeout", True), ("connect_error", True), ("dns_error", True), ("tls_error", True),
+     ("blocked_address", False), ("invalid_url", False), ("headers_too_large", False)],
+)  # fmt: skip
+def test_webhook_deliveries_are_retried_unless_they_cannot_succeed(code: str | None, retried: bool) -> None:
+    assert delivery_retried(code) is retried  # None: an answer that was not 2xx
