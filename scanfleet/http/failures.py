@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from scanfleet.http.body import TooManyEncodingsError
 from scanfleet.http.guard import BlockedAddressError, ResolutionError
 
 
@@ -24,6 +25,7 @@ TARGET_ERRORS = (
     OSError,  # ssl.SSLError and ConnectionRefusedError among them
     BlockedAddressError,
     ResolutionError,
+    TooManyEncodingsError,
     httpx.HTTPError,
     httpx.InvalidURL,
     httpcore.NetworkError,
@@ -40,6 +42,8 @@ def classify(exc: BaseException, timeout_seconds: float) -> Failure:
         return Failure("blocked_address", str(exc))
     if isinstance(exc, ResolutionError):
         return Failure(dns_code(exc), str(exc))
+    if isinstance(exc, TooManyEncodingsError):
+        return Failure("too_many_encodings", str(exc))
     if caused_by(exc, ssl.SSLError):
         return Failure("tls_error", _text(exc))
     if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | OSError):

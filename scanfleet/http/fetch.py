@@ -14,6 +14,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from scanfleet.http.body import TooManyEncodingsError, read_body
 from scanfleet.http.failures import caused_by, dns_code
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
 
@@ -26,7 +27,7 @@ class FetchLimits:
     connect_seconds: float = 5.0
     read_seconds: float = 10.0
     max_redirects: int = 10
-    max_bytes: int = 5 * 1024 * 1024  # of the decoded body: a gzip bomb stops here too
+    max_bytes: int = 5 * 1024 * 1024  # of the body, and of each layer of its encoding: a gzip bomb stops here
     user_agent: str = "scanfleet"
 
 
@@ -142,6 +143,8 @@ class SafeFetcher:
             raise FetchError("timeout", f"no answer within {self.limits.total_seconds:g}s", hops) from None
         except BlockedAddressError as exc:
             raise FetchError("blocked_address", str(exc), hops) from None
+        except TooManyEncodingsError as exc:
+            raise FetchError("too_many_encodings", str(exc), hops) from None
         except ResolutionError as exc:
             raise FetchError(dns_code(exc), str(exc), hops) from None
         except httpx.TimeoutException as exc:
@@ -176,22 +179,10 @@ class SafeFetcher:
                         raise FetchError("too_many_redirects", f"more than {self.limits.max_redirects} redirects")
                     request = self._client.build_request("GET", request.url.join(location))
                     continue
-                body, truncated = await self._read_bounded(response)
+                body, truncated = await read_body(response, self.limits.max_bytes)
                 return FetchResult(hops=hops, body=body, truncated=truncated, encoding=response.charset_encoding)
             finally:
                 await response.aclose()
-
-    async def _read_bounded(self, response: httpx.Response) -> tuple[bytes, bool]:
-        """At most max_bytes of the decoded body, and whether anything was left unread."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            if size + len(chunk) > self.limits.max_bytes:
-                chunks.append(chunk[: self.limits.max_bytes - size])
-                return b"".join(chunks), True
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks), False
 
 
 def client_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
