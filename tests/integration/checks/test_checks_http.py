@@ -337,7 +337,7 @@ async def test_body_snapshot_and_byte_cap(env: CheckEnv, service: ApiService) ->
     big = {
         "kind": "http",
         "url": service.url("/big?bytes=5000"),
-        "assertions": [{"type": "body", "operator": "regex", "value": "^a{3000}$"}],
+        "assertions": [{"type": "body", "operator": "regex", "value": "^a+$"}],  # all of it, and `bytes` below
     }
     result = await run(env, big)
     assert result.verdict == "passed"

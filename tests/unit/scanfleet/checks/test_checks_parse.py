@@ -150,6 +150,24 @@ def test_too_many_steps_is_one_error() -> None:
             suite(http(assertions=[{"type": "header", "name": "X", "operator": "regex", "value": "[a-"}])),
             (0, "assertions.0.value", "regex_invalid"),
         ),
+        (  # Python's re would take these; RE2 cannot run them in linear time, so they are refused
+            suite(http(assertions=[{"type": "body", "operator": "regex", "value": r"(a)\1"}])),
+            (0, "assertions.0.value", "regex_invalid"),
+        ),
+        (
+            suite(http(extract=[{"name": "t", "source": "regex", "pattern": "(?=a)a"}])),
+            (0, "extract.0.pattern", "regex_invalid"),
+        ),
+        (
+            suite(
+                {
+                    "kind": "tls",
+                    "host": "example.com",
+                    "assertions": [{"type": "cert_issuer", "operator": "regex", "value": "a{1001}"}],
+                }
+            ),
+            (0, "assertions.0.value", "regex_invalid"),
+        ),
         (
             suite(http(assertions=[{"type": "header", "name": "X", "operator": "equals"}])),
             (0, "assertions.0.value", "required"),
