@@ -13,6 +13,7 @@ from scanfleet import ids
 from scanfleet.db import webhooks
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.results import Outcome
+from scanfleet.storable import storable
 
 if TYPE_CHECKING:
     from scanfleet.db.scans import Scan
@@ -52,6 +53,7 @@ async def record_outcome(pool: asyncpg.Pool, scan: Scan, outcome: Outcome) -> bo
 
 async def write_outcome(conn: asyncpg.Connection, scan: Scan, outcome: Outcome) -> bool:
     """record_outcome's writes, inside the caller's transaction."""
+    outcome = storable(outcome)  # what targets sent may hold U+0000 or lone surrogates; PostgreSQL takes neither
     evidence = [
         (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
          item.location)

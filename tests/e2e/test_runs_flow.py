@@ -162,3 +162,33 @@ async def test_a_regex_re2_cannot_run_is_422_naming_the_field_and_rule(
     ]  # fmt: skip
     assert all("RE2 syntax" in f["message"] for f in fields)
     assert not await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id)
+
+
+async def test_what_a_target_returns_is_stored_even_with_nul_characters(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, site: FixtureSite
+) -> None:
+    document = b'{"name": "a\\u0000b", "lone": "\\ud800", "k\\u0000": [1, "\\u0000"]}'
+    json_url = site.add(
+        f"/nul-{uuid.uuid4().hex[:6]}.json", Page(200, [("Content-Type", "application/json")], document)
+    )
+    binary_url = site.add(
+        f"/bin-{uuid.uuid4().hex[:6]}", Page(200, [("Content-Type", "text/plain")], bytes(range(256)))
+    )
+    suite = {"steps": [
+        {"kind": "http", "url": json_url,
+         "assertions": [{"type": "json", "path": "$.name", "operator": "contains", "value": "b"},
+                        {"type": "json", "path": "$.lone", "operator": "exists"},
+                        {"type": "json", "path": "$", "operator": "exists"}],
+         "extract": [{"name": "name", "source": "json", "path": "$.name"},
+                     {"name": "head", "source": "regex", "pattern": "^.{20}"}]},
+        {"kind": "http", "url": binary_url, "assertions": [{"type": "body", "operator": "regex", "value": "^\\x00"}]},
+    ]}  # fmt: skip
+    done = await run(api, pool, tenant, suite)
+    assert (done["status"], done["verdict"]) == ("succeeded", "passed"), done
+    checked = await rows(api, tenant, done["id"], "check_assertion")
+    assert [row["actual"] for row in checked[:2]] == ["a\ufffdb", "\ufffd"]
+    assert checked[2]["actual"] == {"name": "a\ufffdb", "lone": "\ufffd", "k\ufffd": [1, "\ufffd"]}
+    extracted = {row["name"]: row["value"] for row in await rows(api, tenant, done["id"], "check_extract")}
+    assert extracted == {"name": "a\ufffdb", "head": document[:20].decode()}
+    binary_step = (await rows(api, tenant, done["id"], "check_step"))[1]
+    assert binary_step["response"]["body"].startswith("\ufffd\x01\x02")
