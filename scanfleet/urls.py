@@ -27,6 +27,16 @@ def normalise_target(value: str) -> str:
         raise InvalidUrl("url_scheme", "only http and https URLs are allowed")
     if not url.host:
         raise InvalidUrl("url_host", "the URL has no host")
+    problem = port_problem(url.port)
+    if problem is not None:
+        raise problem
     if url.userinfo:
         raise InvalidUrl("url_credentials", "URLs with credentials (user:password@) are refused")
     return str(url.copy_with(fragment=None))
+
+
+def port_problem(port: int | None) -> InvalidUrl | None:
+    """The rule a port breaks (httpx parses 0 and 99999 as ports; sockets refuse them), or None."""
+    if port is not None and not 0 < port < 65536:
+        return InvalidUrl("url_port", "the port must be 1-65535")
+    return None

@@ -10,6 +10,7 @@ import httpx
 
 from scanfleet.http.body import TooManyEncodingsError
 from scanfleet.http.guard import BlockedAddressError, ResolutionError
+from scanfleet.urls import InvalidUrl
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ TARGET_ERRORS = (
     OSError,  # ssl.SSLError and ConnectionRefusedError among them
     BlockedAddressError,
     ResolutionError,
+    InvalidUrl,  # a port out of range, from a redirect or a substituted value
     TooManyEncodingsError,
     httpx.HTTPError,
     httpx.InvalidURL,
@@ -48,7 +50,7 @@ def classify(exc: BaseException, timeout_seconds: float) -> Failure:
         return Failure("tls_error", _text(exc))
     if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | OSError):
         return Failure("connect_error", _text(exc))
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+    if isinstance(exc, InvalidUrl | httpx.InvalidURL | httpx.UnsupportedProtocol):
         return Failure("invalid_url", _text(exc))
     if isinstance(exc, httpx.TooManyRedirects):
         return Failure("too_many_redirects", _text(exc))

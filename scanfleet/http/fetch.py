@@ -17,6 +17,7 @@ import httpx
 from scanfleet.http.body import TooManyEncodingsError, read_body
 from scanfleet.http.failures import caused_by, dns_code
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
+from scanfleet.urls import InvalidUrl
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -152,7 +153,7 @@ class SafeFetcher:
         except httpx.ConnectError as exc:
             code = "tls_error" if caused_by(exc, ssl.SSLError) else "connect_error"
             raise FetchError(code, f"{exc} ({_url_of(exc, url)})", hops) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        except (InvalidUrl, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise FetchError("invalid_url", str(exc), hops) from None
         except httpx.HTTPError as exc:
             raise FetchError("protocol_error", f"{type(exc).__name__}: {exc}", hops) from None

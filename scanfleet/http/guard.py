@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import httpcore
 from httpcore._backends.auto import AutoBackend
 
+from scanfleet.urls import port_problem
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -80,6 +82,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        # A URL's port reaches here unchecked from redirects and substituted values; the socket would raise
+        # OverflowError, which no caller expects of a target.
+        problem = port_problem(port)
+        if problem is not None:
+            raise problem
         started = time.perf_counter()
         addresses = await self.resolve(host, port)
         resolve_seconds.set(time.perf_counter() - started)

@@ -22,6 +22,8 @@ def test_normalise_target_keeps_what_is_fetched(raw: str, expected: str | None) 
         ("http://", "url_host"),
         ("https://example.com/" + "x" * 3000, "url_too_long"),
         ("http://[::1", "url_parse"),
+        ("http://127.0.0.1:99999/", "url_port"),
+        ("http://example.com:0/", "url_port"),
     ],
 )
 def test_normalise_target_names_the_broken_rule(raw: str, rule: str) -> None:

@@ -79,6 +79,7 @@ def test_too_many_steps_is_one_error() -> None:
         (suite(http(url="https://{{host}}/"), variables={"host": "x"}), None),
         (suite(http(url="gopher://{{host}}/"), variables={"host": "x"}), (0, "url", "url_scheme")),
         (suite(http(url="https:///path")), (0, "url", "url_host")),
+        (suite(http(url="http://127.0.0.1:99999/")), (0, "url", "url_port")),
         (suite(http(method="BREW")), (0, "method", "choice_invalid")),
         (suite(http(headers={"Bad Name": "x"})), (0, "headers.Bad Name", "header_invalid")),
         (suite(http(headers={"X-A": "a\r\nInjected: 1"})), (0, "headers.X-A", "header_invalid")),
