@@ -22,6 +22,8 @@ def test_nul_and_lone_surrogates_are_replaced_in_keys_values_and_items() -> None
 def test_what_needs_no_change_is_the_same_object() -> None:
     clean = {"title": "café 😀", "items": [1, 2.5, True, None], "pair": ("a", "b")}
     assert storable(clean) is clean
+    looks_suspect = {"path": "C:\\x00\\udead"}  # backslashes, as a Windows path or a regex would have them
+    assert storable(looks_suspect) is looks_suspect
     outcome = Outcome(ScanStatus.SUCCEEDED, evidence=[Evidence("kind", Severity.INFO, "t", clean)])
     assert storable(outcome) is outcome
 
