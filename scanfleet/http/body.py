@@ -17,6 +17,9 @@ import httpx
 MAX_ENCODINGS = 2  # content codings stacked on one body (identity not counted); more is refused
 _SLICE = 64 * 1024  # the most one layer produces per step
 _INFLATE = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+# What requests say they take: exactly what is decoded here (httpx would add br or zstd once their packages are
+# installed, and this reader would then get bodies it keeps as they came).
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 class TooManyEncodingsError(Exception):

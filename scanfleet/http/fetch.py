@@ -14,7 +14,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from scanfleet.http.body import TooManyEncodingsError, read_body
+from scanfleet.http.body import ACCEPT_ENCODING, TooManyEncodingsError, read_body
 from scanfleet.http.failures import caused_by, dns_code
 from scanfleet.http.guard import AddressPolicy, BlockedAddressError, GuardedBackend, ResolutionError
 from scanfleet.urls import InvalidUrl
@@ -117,7 +117,11 @@ class SafeFetcher:
             transport=_GuardedTransport(policy, ssl_context),
             follow_redirects=False,  # followed by hand, so each hop is recorded and re-checked
             timeout=httpx.Timeout(limits.read_seconds, connect=limits.connect_seconds),
-            headers={"user-agent": limits.user_agent, "accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+            headers={
+                "user-agent": limits.user_agent,
+                "accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                "accept-encoding": ACCEPT_ENCODING,
+            },
             trust_env=False,
         )
 
@@ -201,6 +205,7 @@ def guarded_client(
     proxy from the environment routes around it. Redirects are off unless a request asks for them."""
     return httpx.AsyncClient(
         transport=_GuardedTransport(policy, ssl_context),
+        headers={"accept-encoding": ACCEPT_ENCODING},
         timeout=timeout or httpx.Timeout(10.0),
         follow_redirects=False,
         trust_env=False,

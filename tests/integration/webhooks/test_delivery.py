@@ -140,7 +140,7 @@ async def test_endpoint_rows_whose_url_cannot_be_used_fail_at_once_beside_health
     await complete(pool, tenant.org.id)
     await complete(pool, tenant.org.id, "checks")
 
-    counts = await deliverer().round()  # the default backoff: a failure that may pass would be retried
+    counts = await deliverer().round()  # five attempts allowed: a failure that might pass would stay pending
     assert counts["failed"] >= 2 * len(poisoned)
     assert [row["state"] for row in await events_of(pool, healthy.id)] == ["delivered", "delivered"]
     assert len(hook.requests) == 2
