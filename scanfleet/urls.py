@@ -70,9 +70,7 @@ def hop_problem(url: httpx.URL) -> InvalidUrl | None:
         return InvalidUrl("url_scheme", "only http and https URLs are allowed")
     if not url.host:
         return InvalidUrl("url_host", "the URL has no host")
-    if url.port is not None and not 0 < url.port < 65536:
-        return InvalidUrl("url_port", "the port must be 1-65535")
-    return host_problem(url.host)
+    return port_problem(url.port) or host_problem(url.host)
 
 
 def normalise_target(value: str) -> str:
@@ -95,3 +93,10 @@ def normalise_target(value: str) -> str:
             " and the URL cannot hold spaces or control characters"
         )  # fmt: skip
     return str(url.copy_with(fragment=None))
+
+
+def port_problem(port: int | None) -> InvalidUrl | None:
+    """The rule a port breaks (httpx parses 0 and 99999 as ports; sockets refuse them), or None."""
+    if port is not None and not 0 < port < 65536:
+        return InvalidUrl("url_port", "the port must be 1-65535")
+    return None

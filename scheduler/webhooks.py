@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from scanfleet import __version__, metrics
+from scanfleet import __version__, metrics, urls
 from scanfleet.backoff import Backoff
 from scanfleet.breakers import SharedBreakers
 from scanfleet.config import Settings
@@ -61,13 +61,29 @@ class Deliverer:
         for event in await webhooks.claim_due(self.pool, self.batch, lease):
             by_endpoint.setdefault(event.endpoint_id, []).append(event)
         deadline = time.monotonic() + self.budget_seconds
-        counts = await asyncio.gather(*(self._deliver_in_order(events, deadline) for events in by_endpoint.values()))
-        return sum(counts, Counter())
+        rounds = await asyncio.gather(
+            *(self._deliver_in_order(events, deadline) for events in by_endpoint.values()), return_exceptions=True
+        )
+        counts: Counter[str] = Counter()
+        for endpoint_id, done in zip(by_endpoint, rounds, strict=True):
+            if isinstance(done, Exception):
+                # One endpoint's trouble must not cost the others their round; its events fall due again later.
+                log.error("webhook deliveries to endpoint %s broke off", endpoint_id, exc_info=done)
+            elif isinstance(done, BaseException):
+                raise done
+            else:
+                counts += done
+        return counts
 
     async def _deliver_in_order(self, events: list[Due], deadline: float) -> Counter[str]:
         counts: Counter[str] = Counter()
         for index, event in enumerate(events):
             name = str(event.endpoint_id)
+            unusable = _unusable(event)
+            if unusable is not None:  # no request can be made of it, now or later: failed, and its circuit untouched
+                log.error("webhook event %s failed: %s", event.id, unusable.error_message)
+                counts[_OUTCOME[await webhooks.record_attempt(self.pool, event.id, unusable, None)]] += 1
+                continue
             # The budget first: asking the circuit may claim its half-open trial, which must then be used.
             out_of_time = index > 0 and time.monotonic() > deadline
             reopens = None if out_of_time else await self.breakers.open_until(name)
@@ -102,6 +118,16 @@ class Deliverer:
             failure = classify(exc, self.timeout_seconds)
             return Attempt(number, at, _ms_since(started), error_code=failure.code, error_message=failure.message)
         return Attempt(number, at, _ms_since(started), status_code=status)
+
+
+def _unusable(event: Due) -> Attempt | None:
+    """A failed attempt if the endpoint's URL breaks the URL rules (a row written past the API's checks)."""
+    try:
+        urls.normalise_target(event.url)
+    except urls.InvalidUrl as exc:
+        message = f"the endpoint's URL cannot be used ({exc.rule}): {exc.message}"
+        return Attempt(event.attempts + 1, datetime.now(UTC), 0, error_code="invalid_url", error_message=message)
+    return None
 
 
 def _ms_since(started: float) -> int:

@@ -19,7 +19,7 @@ from scanfleet.checks.assertions_model import (
     TlsAssertion,
 )
 from scanfleet.checks.errors import rule_error
-from scanfleet.checks.expressions import JsonPathText, RegexText
+from scanfleet.checks.expressions import JsonPathText, RegexText, compile_regex
 from scanfleet.checks.targets import url_problem, valid_host, without_userinfo
 from scanfleet.checks.template import PLACEHOLDER, VARIABLE_NAME, TextMapper, map_json_strings
 
@@ -103,7 +103,7 @@ class RegexExtraction(_Extraction):
 
     @model_validator(mode="after")
     def _group_exists(self) -> Self:
-        compiled = re.compile(self.pattern)
+        compiled = compile_regex(self.pattern)
         group = self.group
         if (isinstance(group, int) and not 0 <= group <= compiled.groups) or (
             isinstance(group, str) and group not in compiled.groupindex
@@ -115,7 +115,7 @@ class RegexExtraction(_Extraction):
     def group_ref(self) -> int | str:
         if self.group is not None:
             return self.group
-        return 1 if re.compile(self.pattern).groups else 0
+        return 1 if compile_regex(self.pattern).groups else 0
 
 
 Extraction = Annotated[JsonExtraction | HeaderExtraction | RegexExtraction, Field(discriminator="source")]

@@ -13,6 +13,7 @@ from scanfleet.db import webhooks
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.db.pool import Connection, Executor
 from scanfleet.model import Job, Outcome
+from scanfleet.storable import storable
 
 Table = Literal["evidence", "issues"]
 
@@ -48,6 +49,7 @@ async def record_outcome(pool: asyncpg.Pool, scan: Job, outcome: Outcome) -> boo
 
 async def write_outcome(conn: Connection, scan: Job, outcome: Outcome) -> bool:
     """record_outcome's writes, inside the caller's transaction."""
+    outcome = storable(outcome)  # what targets sent may hold U+0000 or lone surrogates; PostgreSQL takes neither
     evidence = [
         (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
          item.location)

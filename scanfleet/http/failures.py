@@ -9,6 +9,7 @@ import h11
 import httpcore
 import httpx
 
+from scanfleet.http.body import TooManyEncodingsError
 from scanfleet.http.guard import BlockedAddressError, ResolutionError
 from scanfleet.urls import InvalidUrl
 
@@ -27,6 +28,7 @@ TARGET_ERRORS = (
     BlockedAddressError,
     ResolutionError,
     InvalidUrl,  # a redirect's Location, or a URL a value made, that breaks the URL rules
+    TooManyEncodingsError,
     httpx.HTTPError,
     httpx.InvalidURL,
     httpcore.NetworkError,
@@ -43,6 +45,8 @@ def classify(exc: BaseException, timeout_seconds: float) -> Failure:
         return Failure("blocked_address", str(exc))
     if isinstance(exc, ResolutionError):
         return Failure(dns_code(exc), str(exc))
+    if isinstance(exc, TooManyEncodingsError):
+        return Failure("too_many_encodings", str(exc))
     if caused_by(exc, ssl.SSLError):
         return Failure("tls_error", _text(exc))
     if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | OSError):

@@ -15,6 +15,7 @@ import httpcore
 import httpx
 
 from scanfleet import urls
+from scanfleet.http.body import ACCEPT_ENCODING, read_body
 from scanfleet.http.failures import TARGET_ERRORS, classify
 from scanfleet.http.guard import AddressPolicy, GuardedBackend
 from scanfleet.http.resolve import ResolveMap
@@ -28,7 +29,7 @@ class FetchLimits:
     connect_seconds: float = 5.0
     read_seconds: float = 10.0
     max_redirects: int = 10
-    max_bytes: int = 5 * 1024 * 1024  # of the decoded body: a gzip bomb stops here too
+    max_bytes: int = 5 * 1024 * 1024  # of the body, and of each layer of its encoding: a gzip bomb stops here
     user_agent: str = "scanfleet"
 
 
@@ -183,22 +184,10 @@ class SafeFetcher:
                         raise FetchError("too_many_redirects", f"more than {self.limits.max_redirects} redirects")
                     request = self._client.build_request("GET", request.url.join(location))
                     continue
-                body, truncated = await self._read_bounded(response)
+                body, truncated = await read_body(response, self.limits.max_bytes)
                 return FetchResult(hops=hops, body=body, truncated=truncated, encoding=response.charset_encoding)
             finally:
                 await response.aclose()
-
-    async def _read_bounded(self, response: httpx.Response) -> tuple[bytes, bool]:
-        """At most max_bytes of the decoded body, and whether anything was left unread."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            if size + len(chunk) > self.limits.max_bytes:
-                chunks.append(chunk[: self.limits.max_bytes - size])
-                return b"".join(chunks), True
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks), False
 
 
 def client_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
@@ -221,7 +210,7 @@ def guarded_client(
     return httpx.AsyncClient(
         transport=_GuardedTransport(policy, ssl_context, resolve_map),
         timeout=timeout or httpx.Timeout(10.0),
-        headers=headers,
+        headers={"accept-encoding": ACCEPT_ENCODING, **(headers or {})},  # what read_body can decode
         follow_redirects=False,
         trust_env=False,
         event_hooks={"response": [_refuse_unparseable_location]},

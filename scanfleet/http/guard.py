@@ -113,8 +113,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        if not 0 < port < 65536:  # the socket layer would raise OverflowError, which no caller expects
-            raise urls.InvalidUrl("url_port", f"port {port} is not 1-65535")
+        # A URL's port reaches here unchecked from redirects and substituted values; the socket would raise
+        # OverflowError, which no caller expects of a target.
+        problem = urls.port_problem(port)
+        if problem is not None:
+            raise problem
         started = time.perf_counter()
         addresses, port = await self.checked(host, port)
         resolve_seconds.set(time.perf_counter() - started)

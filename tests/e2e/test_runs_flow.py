@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from arq import Worker
 
 from scanfleet.db import scans
@@ -119,3 +121,74 @@ async def test_heartbeat_step_passes_after_a_ping_and_fails_without(
         for beat in beats
     ]
     assert verdicts == ["passed", "failed"]
+
+
+@pytest.mark.timeout(60)  # a backtracking engine would spin on this run for longer than the universe has left
+async def test_a_pathological_regex_runs_in_linear_time(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, site: FixtureSite
+) -> None:
+    almost = "a" * 50_000 + "!"  # (a+)+$ fails here only after trying every way to split the a's
+    page = Page(200, [("Content-Type", "text/plain"), ("X-Pad", almost[-8000:])], almost.encode())
+    url = site.add(f"/redos-{uuid.uuid4().hex[:6]}", page)
+    suite = {"steps": [{
+        "kind": "http", "url": url,
+        "assertions": [
+            {"type": "body", "operator": "regex", "value": "(a+)+$", "invert": True},
+            {"type": "header", "name": "X-Pad", "operator": "regex", "value": "(a+)+$", "invert": True},
+        ],
+        "extract": [{"name": "tail", "source": "regex", "pattern": "(a+)+$"}],
+    }]}  # fmt: skip
+    started = time.monotonic()
+    done = await run(api, pool, tenant, suite)
+    assert done["status"] == "succeeded" and time.monotonic() - started < 10
+    assert [a["passed"] for a in await rows(api, tenant, done["id"], "check_assertion")] == [True, True]
+    [extracted] = await rows(api, tenant, done["id"], "check_extract")
+    assert extracted["value"] is None  # no match, found without backtracking
+
+
+async def test_a_regex_re2_cannot_run_is_422_naming_the_field_and_rule(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    suite = {"steps": [{
+        "kind": "http", "url": "http://127.0.0.1:9/",
+        "assertions": [{"type": "body", "operator": "regex", "value": r"(\w+) \1"}],  # a backreference
+        "extract": [{"name": "price", "source": "regex", "pattern": r"(?<=\$)\d+"}],  # lookbehind
+    }]}  # fmt: skip
+    refused = await api.post("/v1/runs", json=suite, headers=tenant.headers)
+    assert refused.status_code == 422
+    fields = refused.json()["error"]["fields"]
+    assert [(f["field"], f["rule"]) for f in fields] == [
+        ("steps.0.assertions.0.value", "regex_invalid"), ("steps.0.extract.0.pattern", "regex_invalid"),
+    ]  # fmt: skip
+    assert all("RE2 syntax" in f["message"] for f in fields)
+    assert not await pool.fetchval("SELECT count(*) FROM scans WHERE org_id = $1", tenant.org.id)
+
+
+async def test_what_a_target_returns_is_stored_even_with_nul_characters(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, site: FixtureSite
+) -> None:
+    document = b'{"name": "a\\u0000b", "lone": "\\ud800", "k\\u0000": [1, "\\u0000"]}'
+    json_url = site.add(
+        f"/nul-{uuid.uuid4().hex[:6]}.json", Page(200, [("Content-Type", "application/json")], document)
+    )
+    binary_url = site.add(
+        f"/bin-{uuid.uuid4().hex[:6]}", Page(200, [("Content-Type", "text/plain")], bytes(range(256)))
+    )
+    suite = {"steps": [
+        {"kind": "http", "url": json_url,
+         "assertions": [{"type": "json", "path": "$.name", "operator": "contains", "value": "b"},
+                        {"type": "json", "path": "$.lone", "operator": "exists"},
+                        {"type": "json", "path": "$", "operator": "exists"}],
+         "extract": [{"name": "name", "source": "json", "path": "$.name"},
+                     {"name": "head", "source": "regex", "pattern": "^.{20}"}]},
+        {"kind": "http", "url": binary_url, "assertions": [{"type": "body", "operator": "regex", "value": "^\\x00"}]},
+    ]}  # fmt: skip
+    done = await run(api, pool, tenant, suite)
+    assert (done["status"], done["verdict"]) == ("succeeded", "passed"), done
+    checked = await rows(api, tenant, done["id"], "check_assertion")
+    assert [row["actual"] for row in checked[:2]] == ["a\ufffdb", "\ufffd"]
+    assert checked[2]["actual"] == {"name": "a\ufffdb", "lone": "\ufffd", "k\ufffd": [1, "\ufffd"]}
+    extracted = {row["name"]: row["value"] for row in await rows(api, tenant, done["id"], "check_extract")}
+    assert extracted == {"name": "a\ufffdb", "head": document[:20].decode()}
+    binary_step = (await rows(api, tenant, done["id"], "check_step"))[1]
+    assert binary_step["response"]["body"].startswith("\ufffd\x01\x02")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import trustme
 from arq import Worker
 
 from scanfleet.db import scans
@@ -144,3 +146,28 @@ async def test_unreachable_target_fails_and_the_worker_keeps_going(
     second = (await api.post("/v1/scans", json={"url": shop}, headers=tenant.headers)).json()
     assert (await finished(api, pool, tenant, first["id"]))["error"]["code"] == "connect_error"
     assert (await finished(api, pool, tenant, second["id"]))["status"] == "succeeded"
+
+
+NUL_PAGE = b"""<!doctype html><html><head><title>Caf\x00e</title>
+<script src="https://cdn.tra\x00cker.example/t.js"></script></head><body>
+<a href="/privacy\x00">Privacy\x00 policy</a>
+<form action="http://forms.example/\x00" method="post"><input type="email" name="e\x00mail"></form>
+<script>var id = "\x00\xff\xfe";</script></body></html>"""
+
+
+async def test_a_target_with_nul_characters_is_scanned_and_stored(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, worker: Worker, tenant: Tenant, ca: trustme.CA
+) -> None:
+    # NULs in the page, and in its certificate's subject (which the TLS evidence records as the server sent it).
+    with FixtureSite(ca, organization_name="Acme\x00Corp", organization_unit_name="Ops\x00") as target:
+        url = target.add("/nul", Page(200, [("Content-Type", "text/html; charset=utf-8")], NUL_PAGE))
+        accepted = await api.post("/v1/scans", json={"url": url, "fresh": True}, headers=tenant.headers)
+        done = await finished(api, pool, tenant, accepted.json()["id"])
+    assert (done["status"], done["error"]) == ("succeeded", None), done
+    rows = await all_evidence(api, tenant, done["id"], 100)
+    assert len(rows) == done["summary"]["evidence"]
+    [certificate] = [row for row in rows if row["kind"] == "tls_certificate"]
+    assert certificate["details"]["subject"]["organizationName"] == "Acme\ufffdCorp"
+    stored = json.dumps(rows, ensure_ascii=False)
+    assert "\x00" not in stored and "\\u0000" not in stored
+    assert "forms.example" in stored and "cdn.tra\ufffdcker.example" in stored

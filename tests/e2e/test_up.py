@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from scanfleet.config import Settings
+from scanfleet.worker.__main__ import EXIT_MARGIN_SECONDS
 from tests.conftest import fresh_database
 from tests.support.site import FixtureSite, Page, eventually, html
 from tests.support.up import CLI, Platform, start
@@ -167,6 +169,62 @@ async def test_up_uses_configured_servers_and_its_children_die_with_it(
     while _listening(platform.api_port) or _listening(platform.worker_port):
         assert time.monotonic() < deadline, "children outlived a killed scanfleet up"
         await asyncio.sleep(0.05)
+
+
+async def test_a_killed_up_leaves_no_process_and_no_database_behind(site: FixtureSite, tmp_path: Path) -> None:
+    grace = 10
+    platform = Platform(tmp_path / "data", {"SCANFLEET_WORKER_GRACE_SECONDS": str(grace),
+                                            "SCANFLEET_SCAN_TIMEOUT_SECONDS": "120",
+                                            "SCANFLEET_FETCH_READ_TIMEOUT_SECONDS": "120"})  # fmt: skip
+    try:
+        platform.wait_until_up()
+        assert platform.cli("org", "create", "orphans").returncode == 0
+        key = platform.cli("key", "create", "--org", "orphans").stdout.strip().splitlines()[-1]
+        # A scan the worker is still fetching when everything it was started by dies: it will drain for its grace.
+        url = site.add(f"/never-done-{os.getpid()}", Page(200, [("Content-Type", "text/html")], b"<html/>", delay=60))
+        async with httpx.AsyncClient(base_url=platform.api, headers={"Authorization": f"Bearer {key}"}) as api:
+            scan = (await api.post("/v1/scans", json={"url": url})).json()
+
+            async def running() -> bool:
+                return (await api.get(f"/v1/scans/{scan['id']}")).json()["status"] == "running"
+
+            await eventually(running, timeout=30)
+        family = _descendants(platform.process.pid)
+        servers = {pid for pid in family if _name(pid) in ("postgres", "valkey-server")}
+        assert len(servers) >= 2, family
+    finally:
+        platform.process.kill()  # no chance to clean up: the children must go by themselves
+        platform.process.wait()
+    killed_at = time.monotonic()
+    # PostgreSQL ends its sessions rather than wait for the draining worker's to close, and goes at once…
+    while alive := {pid for pid in servers if _alive(pid)}:
+        assert time.monotonic() - killed_at < 5, f"servers outlived a killed scanfleet up: {alive}"
+        await asyncio.sleep(0.05)
+    # … and the rest within the worker's grace and margin, though the database it would hand back to is gone.
+    while alive := {pid for pid in family if _alive(pid)}:
+        assert time.monotonic() - killed_at < grace + EXIT_MARGIN_SECONDS + 5, f"orphans left: {alive}"
+        await asyncio.sleep(0.1)
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in map(int, (task / "children").read_text().split()):
+            found |= {child, *_descendants(child)}
+    return found
+
+
+def _name(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie nobody reaped (an orphan's new parent may never wait for it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _listening(port: int) -> bool:

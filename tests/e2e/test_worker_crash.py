@@ -1,7 +1,9 @@
-"""A worker SIGKILLed mid-scan: the lease expires, the reaper requeues, another worker completes it once."""
+"""A worker SIGKILLed mid-scan, or stopped while a job has its event loop stuck: the lease expires, the reaper
+requeues, another worker completes it once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -19,6 +22,8 @@ from scanfleet.config import Settings
 from scanfleet.db import scans
 from scanfleet.embedded import die_with_parent
 from scanfleet.model import Status
+from scanfleet.stop_deadline import EXIT_STATUS
+from scanfleet.worker.__main__ import EXIT_MARGIN_SECONDS
 from tests.conftest import make_tenant, own_redis
 from tests.support.site import FixtureSite, Page, eventually
 
@@ -49,10 +54,11 @@ class Processes:
         }
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def start(self, module: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", module], env=self.env, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
-        )
+    def start(self, module: str, *, code: str | None = None, stderr: int | None = subprocess.DEVNULL,
+              **env: str) -> subprocess.Popen[bytes]:  # fmt: skip
+        """`python -m module`, or `python -c code`, with these settings and `env` on top."""
+        argv = [sys.executable, "-m", module] if code is None else [sys.executable, "-c", code]
+        process = subprocess.Popen(argv, env=self.env | env, stderr=stderr, preexec_fn=die_with_parent)
         self.running.append(process)
         return process
 
@@ -60,6 +66,16 @@ class Processes:
         for process in self.running:
             process.kill()
             process.wait()
+
+
+# The real worker process, whose scans block its event loop in their analysis, as a runaway CPU-bound step would.
+STUCK_WORKER = """
+import time
+import scanfleet.worker.scan as scan
+scan.analyse = lambda result: time.sleep(3600)
+from scanfleet.worker.__main__ import main
+main()
+"""
 
 
 @pytest.fixture
@@ -85,11 +101,7 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
         admission = await gate.admit(tenant.org.id, job_id, jobs.payload("privacy", scan.id), tenant.org.limits)
         assert admission.outcome == "dispatched"
 
-        async def running() -> bool:
-            found = await scans.get(pool, tenant.org.id, scan.id)
-            return found is not None and found.status is Status.RUNNING
-
-        await eventually(running)
+        await eventually(lambda: _running(pool, tenant.org.id, scan.id))
         victim.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         processes.start("scanfleet.worker")
@@ -115,3 +127,50 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
     finally:
         await redis.flushdb()
         await redis.aclose()
+
+
+async def test_a_worker_whose_loop_is_stuck_still_exits_by_its_deadline_after_sigterm(
+    pool: asyncpg.Pool, crash_settings: Settings, processes: Processes, site: FixtureSite, tmp_path: Path
+) -> None:
+    redis = await jobs.connect(crash_settings)
+    gate = Gate(redis)
+    try:
+        await redis.flushdb()
+        tenant = await make_tenant(pool, "free")
+        url = site.add(f"/stuck-{uuid.uuid4().hex[:6]}", Page(200, [("Content-Type", "text/html")], b"<html/>"))
+        scan = await scans.insert(pool, tenant.org.id, url)
+        grace = 1.0
+        with (tmp_path / "stuck.log").open("wb") as log:
+            stuck = processes.start(
+                "scanfleet.worker", code=STUCK_WORKER, stderr=log.fileno(), SCANFLEET_WORKER_GRACE_SECONDS=str(grace)
+            )
+        admission = await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id),
+                                     tenant.org.limits)  # fmt: skip
+        assert admission.outcome == "dispatched"
+        await eventually(lambda: _running(pool, tenant.org.id, scan.id))
+        await asyncio.sleep(0.5)  # into the analysis, whose sleep holds the loop
+
+        stuck.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        status = await asyncio.to_thread(stuck.wait, 30)
+        took = time.monotonic() - stopped_at
+        output = (tmp_path / "stuck.log").read_text()
+        assert status == EXIT_STATUS, output
+        assert grace + EXIT_MARGIN_SECONDS <= took < grace + EXIT_MARGIN_SECONDS + 3, took
+        assert "its event loop is stuck" in output
+        assert "in <lambda>" in output  # the stacks show where it was stuck
+
+        processes.start("scanfleet.scheduler")  # its reaper requeues the job once the lease lapses
+        processes.start("scanfleet.worker")
+        await eventually(lambda: scans.is_final(pool, scan.id), timeout=30)
+        done = await scans.get(pool, tenant.org.id, scan.id)
+        assert done is not None and done.status is Status.SUCCEEDED, done
+        assert (done.attempts, done.retries) == (2, 0)  # the stuck run cost a delivery, like a crash
+    finally:
+        await redis.flushdb()
+        await redis.aclose()
+
+
+async def _running(pool: asyncpg.Pool, org_id: uuid.UUID, scan_id: uuid.UUID) -> bool:
+    found = await scans.get(pool, org_id, scan_id)
+    return found is not None and found.status is Status.RUNNING

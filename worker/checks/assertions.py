@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from scanfleet.checks.assertions_model import (
     StatusAssertion,
     TcpConnectedAssertion,
 )
-from scanfleet.checks.expressions import compile_path
+from scanfleet.checks.expressions import compile_path, compile_regex
 from scanfleet.worker.checks.attempt import Observation
 from scanfleet.worker.checks.operators import compare, json_holds, names_cover, text_matches
 from scanfleet.worker.privacy.tls import days_left
@@ -90,7 +89,7 @@ def _body(assertion: BodyAssertion, observation: Observation) -> _Finding:
     if observation.text is None:
         return _NO_RESPONSE
     if assertion.operator == "regex":
-        match = re.search(assertion.value, observation.text)
+        match = compile_regex(assertion.value).search(observation.text)
         return _Finding(match is not None, match.group(0) if match else None)
     # The whole body is in the step's snapshot; here, whether the text was there is the actual value.
     present = assertion.value in observation.text

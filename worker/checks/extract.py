@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 
-from scanfleet.checks.expressions import compile_path
+from scanfleet.checks.expressions import compile_path, compile_regex
 from scanfleet.checks.steps import Extraction, HeaderExtraction, JsonExtraction
 from scanfleet.worker.checks.attempt import Observation
 
@@ -21,5 +20,5 @@ def extract(extraction: Extraction, observation: Observation) -> str | None:
         return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     if isinstance(extraction, HeaderExtraction):
         return observation.headers.get(extraction.header) if observation.headers is not None else None
-    match = re.search(extraction.pattern, observation.text) if observation.text is not None else None
+    match = compile_regex(extraction.pattern).search(observation.text) if observation.text is not None else None
     return match.group(extraction.group_ref) if match else None

@@ -14,6 +14,7 @@ import httpx
 from scanfleet.checks.steps import FormBody, HttpStep, JsonBody, RawBody, url_from_variable
 from scanfleet.checks.targets import url_problem, without_userinfo
 from scanfleet.checks.template import MissingVariable, render
+from scanfleet.http.body import read_body
 from scanfleet.http.failures import TARGET_ERRORS, classify
 from scanfleet.worker.checks.attempt import REDACTED, Attempt, Observation, StepError
 from scanfleet.worker.checks.env import SuiteRun
@@ -110,7 +111,7 @@ async def _exchange(
                 run.cookies.extract_cookies(response)
             location = response.headers.get("location")
             if not (step.follow_redirects and location and response.status_code in REDIRECT_STATUSES):
-                return _Final(response, *await _read_capped(response, run.env.max_body_bytes))
+                return _Final(response, *await read_body(response, run.env.max_body_bytes))
         finally:
             await response.aclose()
         if len(hops) == MAX_REDIRECTS:
@@ -160,15 +161,6 @@ def _build(client: httpx.AsyncClient, outgoing: _Outgoing, trace: HttpTrace, tim
         timeout=timeout,
         extensions={"trace": trace},
     )
-
-
-async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) > limit:
-            return bytes(body[:limit]), True
-    return bytes(body), False
 
 
 def _decode(body: bytes, charset: str | None) -> str:

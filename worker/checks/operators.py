@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import operator
-import re
 from collections.abc import Callable
 from typing import Any
 
 from scanfleet.checks.assertions_model import is_number
+from scanfleet.checks.expressions import compile_regex
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
@@ -70,7 +70,7 @@ def text_matches(op: str, actual: str, expected: str) -> bool:
     if op == "not_contains":
         return expected not in actual
     if op == "regex":
-        return re.search(expected, actual) is not None
+        return compile_regex(expected).search(actual) is not None
     raise ValueError(f"unknown text operator {op!r}")
 
 

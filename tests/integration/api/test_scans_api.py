@@ -49,6 +49,7 @@ async def test_revoked_key_is_401(api: httpx.AsyncClient, pool: object, tenant: 
         ({"url": f"http://{'a' * 64}.example/"}, "url", "url_host"),
         ({"url": f"http://{'a.' * 124}example/"}, "url", "url_host"),  # 255 characters: over 253
         ({"url": "http://example.com:99999/"}, "url", "url_port"),
+        ({"url": "http://127.0.0.1:99999/"}, "url", "url_port"),
         ({"url": "http://example.com/", "colour": "red"}, "colour", "extra_forbidden"),
     ],
 )
@@ -60,6 +61,23 @@ async def test_malformed_scan_request_is_422_naming_field_and_rule(
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert {"field": field, "rule": rule} in [{"field": f["field"], "rule": f["rule"]} for f in error["fields"]]
+
+
+async def test_a_port_out_of_range_is_refused_wherever_a_url_enters(api: httpx.AsyncClient, tenant: Tenant) -> None:
+    bad = "http://127.0.0.1:99999/"
+    every_way_in = [
+        ("/v1/runs", {"steps": [{"kind": "http", "url": bad}]}, "steps.0.url"),
+        ("/v1/webhooks", {"url": bad}, "url"),
+        ("/v1/schedules", {"name": "s", "kind": "scan", "url": bad, "interval_seconds": 3600}, "url"),
+        ("/v1/schedules", {"name": "r", "kind": "run", "interval_seconds": 3600,
+                           "suite": {"steps": [{"kind": "http", "url": bad}]}}, "suite.steps.0.url"),
+    ]  # fmt: skip
+    for path, body, field in every_way_in:
+        refused = await api.post(path, json=body, headers=tenant.headers)
+        assert refused.status_code == 422, (path, refused.text)
+        assert (field, "url_port") in [(f["field"], f["rule"]) for f in refused.json()["error"]["fields"]], path
+    batch = await api.post("/v1/scans/batch", json={"urls": [bad, "http://127.0.0.1:0/"]}, headers=tenant.headers)
+    assert [(item["outcome"], item["error"]["rule"]) for item in batch.json()["items"]] == [("invalid", "url_port")] * 2
 
 
 async def test_body_that_is_not_json_is_422(api: httpx.AsyncClient, tenant: Tenant) -> None:

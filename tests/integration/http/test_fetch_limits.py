@@ -48,6 +48,16 @@ async def test_compression_bomb_is_cut_after_decoding(fetcher: SafeFetcher, site
     assert result.truncated and len(result.body) == 64 * 1024
 
 
+@pytest.mark.parametrize("port", [65536, 99999])  # (httpcore takes port 0 for the default port)
+async def test_a_redirect_to_a_port_out_of_range_is_an_invalid_url(
+    fetcher: SafeFetcher, site: FixtureSite, port: int
+) -> None:
+    url = site.add(f"/to-port-{port}", Page(302, [("Location", f"http://127.0.0.1:{port}/")]))
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url)
+    assert caught.value.code == "invalid_url" and len(caught.value.hops) == 1
+
+
 async def test_slow_target_times_out(fetcher: SafeFetcher, site: FixtureSite) -> None:
     url = site.add("/slow", Page(200, [("Content-Type", "text/html")], b"<html></html>", delay=2.5))
     with pytest.raises(FetchError) as caught:

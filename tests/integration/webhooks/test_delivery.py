@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 from arq.connections import ArqRedis
 from prometheus_client import REGISTRY
 
@@ -125,6 +126,52 @@ async def test_an_endpoint_the_ssrf_guard_refuses_fails_with_blocked_address_at_
     [attempt] = await webhooks.deliveries(pool, tenant.org.id, registered.id, None, 10)
     assert (attempt.status_code, attempt.error_code, attempt.event_state) == (None, "blocked_address", "failed")
     assert "169.254.169.254" in (attempt.error_message or "")
+
+
+async def test_endpoint_rows_whose_url_cannot_be_used_fail_at_once_beside_healthy_ones(
+    pool: asyncpg.Pool, tenant: Tenant, receiver: Callable[..., Receiver], deliverer: Callable[..., Deliverer]
+) -> None:
+    hook = receiver()
+    healthy, _ = await endpoint(pool, tenant.org.id, hook.url)
+    # Written straight to the database, past the API's URL rules (an older version's rows, a hand-made fix).
+    poisoned = [
+        (await endpoint(pool, tenant.org.id, url))[0]
+        for url in ("http://127.0.0.1:99999/hooks", "http://127.0.0.1:0/hooks", "http://[::1/hooks", "gopher://x/")
+    ]
+    await complete(pool, tenant.org.id)
+    await complete(pool, tenant.org.id, "checks")
+
+    counts = await deliverer().round()  # five attempts allowed: a failure that might pass would stay pending
+    assert counts["failed"] >= 2 * len(poisoned)
+    assert [row["state"] for row in await events_of(pool, healthy.id)] == ["delivered", "delivered"]
+    assert len(hook.requests) == 2
+    for bad in poisoned:
+        assert [(row["state"], row["attempts"]) for row in await events_of(pool, bad.id)] == [("failed", 1)] * 2
+        log = await webhooks.deliveries(pool, tenant.org.id, bad.id, None, 10)
+        assert {(d.error_code, d.status_code) for d in log} == {("invalid_url", None)}
+        assert all("cannot be used" in (d.error_message or "") for d in log)
+
+
+async def test_an_endpoint_whose_delivery_breaks_off_costs_the_others_nothing(
+    pool: asyncpg.Pool, tenant: Tenant, receiver: Callable[..., Receiver], deliverer: Callable[..., Deliverer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    hook, broken = receiver(), receiver()
+    healthy, _ = await endpoint(pool, tenant.org.id, hook.url)
+    await endpoint(pool, tenant.org.id, broken.url)
+    await complete(pool, tenant.org.id)
+    delivering = deliverer()
+    post = delivering._post
+
+    async def flawed(event: webhooks.Due) -> webhooks.Attempt:
+        if event.url == broken.url:
+            raise RuntimeError("a bug met on one endpoint's row")
+        return await post(event)
+
+    monkeypatch.setattr(delivering, "_post", flawed)
+    assert (await delivering.round())["delivered"] >= 1
+    assert [row["state"] for row in await events_of(pool, healthy.id)] == ["delivered"]
+    assert len(hook.requests) == 1 and not broken.requests
 
 
 async def test_two_concurrent_rounds_deliver_each_event_once(

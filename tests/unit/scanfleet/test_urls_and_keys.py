@@ -37,6 +37,7 @@ def test_normalise_target_keeps_what_is_fetched(raw: str, expected: str | None) 
         ("http://a..example/", "url_host"),
         ("http://example.com:0/", "url_port"),
         ("http://example.com:65536/", "url_port"),
+        ("http://127.0.0.1:99999/", "url_port"),
     ],
 )
 def test_normalise_target_names_the_broken_rule(raw: str, rule: str) -> None:

@@ -79,6 +79,7 @@ def test_too_many_steps_is_one_error() -> None:
         (suite(http(url="https://{{host}}/"), variables={"host": "x"}), None),
         (suite(http(url="gopher://{{host}}/"), variables={"host": "x"}), (0, "url", "url_scheme")),
         (suite(http(url="https:///path")), (0, "url", "url_host")),
+        (suite(http(url="http://127.0.0.1:99999/")), (0, "url", "url_port")),
         (suite(http(method="BREW")), (0, "method", "choice_invalid")),
         (suite(http(headers={"Bad Name": "x"})), (0, "headers.Bad Name", "header_invalid")),
         (suite(http(headers={"X-A": "a\r\nInjected: 1"})), (0, "headers.X-A", "header_invalid")),
@@ -148,6 +149,24 @@ def test_too_many_steps_is_one_error() -> None:
         ),
         (
             suite(http(assertions=[{"type": "header", "name": "X", "operator": "regex", "value": "[a-"}])),
+            (0, "assertions.0.value", "regex_invalid"),
+        ),
+        (  # Python's re would take these; RE2 cannot run them in linear time, so they are refused
+            suite(http(assertions=[{"type": "body", "operator": "regex", "value": r"(a)\1"}])),
+            (0, "assertions.0.value", "regex_invalid"),
+        ),
+        (
+            suite(http(extract=[{"name": "t", "source": "regex", "pattern": "(?=a)a"}])),
+            (0, "extract.0.pattern", "regex_invalid"),
+        ),
+        (
+            suite(
+                {
+                    "kind": "tls",
+                    "host": "example.com",
+                    "assertions": [{"type": "cert_issuer", "operator": "regex", "value": "a{1001}"}],
+                }
+            ),
             (0, "assertions.0.value", "regex_invalid"),
         ),
         (

@@ -1,0 +1,59 @@
+"""storable(): U+0000 and lone surrogates out of every string of a value, and nothing else touched."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scanfleet.model import Evidence, Issue, Outcome, Severity, Status
+from scanfleet.storable import storable
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+)
+
+
+def test_nul_and_lone_surrogates_are_replaced_in_keys_values_and_items() -> None:
+    value = {"a\x00b": ["x\ud800", ("\udfff", 1)], "ok": {"deep": "\x00"}, "n": None}
+    assert storable(value) == {"a\ufffdb": ["x\ufffd", ("\ufffd", 1)], "ok": {"deep": "\ufffd"}, "n": None}
+
+
+def test_what_needs_no_change_is_the_same_object() -> None:
+    clean = {"title": "café 😀", "items": [1, 2.5, True, None], "pair": ("a", "b")}
+    assert storable(clean) is clean
+    looks_suspect = {"path": "C:\\x00\\udead"}  # backslashes, as a Windows path or a regex would have them
+    assert storable(looks_suspect) is looks_suspect
+    outcome = Outcome(Status.SUCCEEDED, evidence=[Evidence("kind", Severity.INFO, "t", clean)])
+    assert storable(outcome) is outcome
+
+
+def test_dataclasses_are_copied_with_their_fields_made_storable() -> None:
+    evidence = Evidence("check_step", Severity.HIGH, "GET /\x00", {"body": "\x00\x01"}, "http://h/\x00")
+    issue = Issue("code", Severity.LOW, "t", "explained \ud83d", (0,))
+    outcome = Outcome(Status.FAILED, error_message="a\x00", evidence=[evidence], issues=[issue])
+    cleaned = storable(outcome)
+    assert cleaned is not outcome and outcome.evidence[0] is evidence  # the caller's outcome is left as it was
+    assert cleaned.error_message == "a\ufffd" and cleaned.status is Status.FAILED
+    assert cleaned.evidence[0] == Evidence(
+        "check_step", Severity.HIGH, "GET /\ufffd", {"body": "\ufffd\x01"}, "http://h/\ufffd"
+    )
+    assert cleaned.evidence[0].severity is Severity.HIGH and cleaned.issues[0].explanation == "explained \ufffd"
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in [key, *_strings(item)]]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+@given(JSON)
+def test_anything_json_can_hold_becomes_storable_text(value: object) -> None:
+    cleaned = storable(value)
+    for text in _strings(cleaned):
+        text.encode("utf-8")  # no lone surrogate left
+        assert "\x00" not in text
