@@ -56,6 +56,16 @@ async def test_full_queue_is_429_naming_the_limit_and_leaves_nothing_runnable(
     }  # fmt: skip
 
 
+async def test_a_full_queue_under_an_organisations_own_limits_says_so(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    tenant = await limited_tenant(pool, "free", max_running=0, max_queued=1)
+    assert (await submit(api, tenant)).status_code == 202
+    message = (await submit(api, tenant)).json()["error"]["message"]
+    assert message.startswith("this organisation's own limits allow 0 running and 1 queued jobs"), message
+    assert "free tier" not in message
+
+
 async def test_admin_tier_change_applies_to_the_next_admission_and_promotes_at_once(
     api: httpx.AsyncClient, pool: asyncpg.Pool, site: FixtureSite
 ) -> None:

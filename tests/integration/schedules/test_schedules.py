@@ -142,3 +142,17 @@ async def test_concurrent_creations_cannot_pass_the_schedule_limit_together(
     answers = await asyncio.gather(*(api.post("/v1/schedules", json=body, headers=tenant.headers) for _ in range(8)))
     assert sorted(answer.status_code for answer in answers) == [201] * 5 + [422] * 3
     assert await pool.fetchval("SELECT count(*) FROM schedules WHERE org_id = $1", tenant.org.id) == 5
+
+
+async def test_a_schedule_whose_row_cannot_fire_is_paused_and_the_others_fire(pool: asyncpg.Pool, gate: Gate) -> None:
+    tenant = await make_tenant(pool)
+    healthy = await due_schedule(pool, tenant, timedelta(minutes=1))
+    poisoned = await due_schedule(pool, tenant, timedelta(minutes=2))
+    await pool.execute("UPDATE schedules SET target = '{}'::jsonb WHERE id = $1", poisoned)  # no URL: no job
+    counts = await firing.fire_due(pool, lifecycle(pool, gate))
+    assert counts["accepted"] >= 1 and counts["error"] >= 1
+    assert [fire["outcome"] for fire in await fires_of(pool, healthy)] == ["accepted"]
+    state = await pool.fetchrow("SELECT state, last_outcome FROM schedules WHERE id = $1", poisoned)
+    assert (state["state"], state["last_outcome"]) == ("paused", "error")
+    assert await fires_of(pool, poisoned) == []
+    assert (await firing.fire_due(pool, lifecycle(pool, gate)))["error"] == 0  # paused: no longer in every round
