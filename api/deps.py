@@ -17,6 +17,7 @@ from scanfleet.api import ratelimit
 from scanfleet.api.errors import ApiError
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import BROWSER_GATE
 from scanfleet.broker.ratelimit import Allowances
 from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings
@@ -55,7 +56,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         redis = await connection.connect(settings)
         opened.push_async_callback(redis.aclose)
         gate = Gate(redis)
-        lifecycle = Lifecycle(PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN)
+        lifecycle = Lifecycle(
+            PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN,
+            browser_gate=Gate(redis, BROWSER_GATE),
+        )  # fmt: skip
         yield Resources(settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, read_pool)
 
 

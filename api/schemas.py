@@ -5,20 +5,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
 from scanfleet.api.fields import BODY, TargetUrl
-from scanfleet.model import Job
+from scanfleet.model import Engine, Job
 
 T = TypeVar("T")
+
+
+EngineField = Annotated[
+    Engine,
+    Field(description="http: the page's HTML and headers; browser: the page run in Chromium, what it does recorded"),
+]
 
 
 class ScanRequest(BaseModel):
     model_config = BODY
     url: TargetUrl = Field(description="http(s) URL of the page to scan", examples=["https://example.com/"])
     fresh: bool = Field(False, description="scan anew even if a recent scan of this URL could be reused")
+    engine: EngineField = "http"
 
 
 MAX_BATCH = 100
@@ -29,6 +36,7 @@ class BatchRequest(BaseModel):
     # Plain strings: each URL is checked on its own, so one bad URL is one bad item, not a refused batch.
     urls: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} URLs")
     fresh: bool = False
+    engine: EngineField = "http"
 
 
 def error_of(code: str | None, message: str | None) -> dict[str, str] | None:
@@ -64,6 +72,7 @@ class JobOut(BaseModel):
 
 class ScanOut(JobOut):
     url: str
+    engine: Engine
     final_url: str | None
     http_status: int | None
     summary: dict[str, Any] | None
@@ -74,7 +83,7 @@ class ScanOut(JobOut):
     @classmethod
     def of(cls, scan: Job, status_url: str, reused: str | None = None) -> ScanOut:
         return cls(
-            **cls.common(scan, status_url), url=scan.url or "", final_url=scan.final_url,
+            **cls.common(scan, status_url), url=scan.url or "", engine=scan.engine, final_url=scan.final_url,
             http_status=scan.http_status, summary=scan.summary, reused=reused,
         )  # fmt: skip
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Workers.
     workers: int = Field(2, ge=0, description="worker processes started by `scanfleet up`")
     worker_max_jobs: int = Field(20, ge=1)
+    # A worker takes the http engine's scans and test runs, or (browser) browser scans only, one page per slot.
+    worker_engine: Literal["http", "browser"] = "http"
+    browser_worker_pages: int = Field(2, ge=1, description="pages a browser worker runs at once (its memory)")
     worker_poll_delay_seconds: float = Field(0.05, gt=0)
     worker_metrics_port: int = Field(9200, ge=0, description="first worker's port; worker i uses port + i")
     # Deliveries of one job before it is failed as `worker_lost`: a job that kills its worker every time

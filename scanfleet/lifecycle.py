@@ -28,7 +28,7 @@ from scanfleet import logs, metrics
 from scanfleet.broker import jobs as broker_jobs
 from scanfleet.broker.gate import Admission
 from scanfleet.broker.keys import job_id as broker_id
-from scanfleet.model import Job, Kind, Outcome, Status
+from scanfleet.model import ENGINES, Engine, Job, Kind, Outcome, Status
 from scanfleet.tiers import Limits
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class JobStore(Protocol):
     """What the lifecycle needs of the job rows (scanfleet.db.store.PgJobStore; MemoryJobStore in tests)."""
 
     async def create_scan(
-        self, org_id: uuid.UUID, url: str, reuse_seconds: float, within: Any = None
+        self, org_id: uuid.UUID, url: str, engine: Engine, reuse_seconds: float, within: Any = None
     ) -> tuple[Job, str | None]: ...
     async def create_run(self, org_id: uuid.UUID, suite: dict[str, Any], within: Any = None) -> Job: ...
     async def forget(self, job: Job) -> None: ...
@@ -70,6 +70,7 @@ class Gate(Protocol):
     async def cancel(self, job_id: str) -> str: ...
     async def retry_after_seconds(self, limits: Limits) -> int: ...
     async def wake_waiting(self, waiting_on: str) -> int: ...
+    async def set_limits(self, org_id: uuid.UUID, limits: Limits) -> list[str]: ...
 
 
 class Refused(Exception):
@@ -101,20 +102,35 @@ async def _now(operation: Callable[[], Awaitable[T]]) -> T:
 @dataclass
 class Lifecycle:
     store: JobStore
-    gate: Gate
+    gate: Gate  # the http engine's line, and test runs'
     lease_seconds: float = 15.0
     # How the worker's writes wait out a PostgreSQL outage (worker.outage.OutageGuard.write); elsewhere at once.
     hold: Hold[Any] = _now
     # What counts as the broker being away (the broker's connection errors), for GateUnavailable.
     unreachable: tuple[type[BaseException], ...] = (OSError,)
+    # Browser scans' own line and queue (scanfleet.broker.keys.BROWSER_GATE); None where none may be submitted.
+    browser_gate: Gate | None = None
+
+    def gate_for(self, engine: Engine) -> Gate:
+        if engine == "http":
+            return self.gate
+        if self.browser_gate is None:
+            raise RuntimeError("this process has no browser gate")
+        return self.browser_gate
+
+    @property
+    def gates(self) -> list[Gate]:
+        return [self.gate] if self.browser_gate is None else [self.gate, self.browser_gate]
 
     # -- accepting work -------------------------------------------------------------------------------------
 
     async def submit_scan(
-        self, org_id: uuid.UUID, limits: Limits, url: str, reuse_seconds: float, context: dict[str, str]
-    ) -> tuple[Job, str | None]:
-        """A new scan of `url`, admitted; or the scan reused (in flight, or recent unless reuse_seconds is 0)."""
-        job, reused = await self.store.create_scan(org_id, url, reuse_seconds)
+        self, org_id: uuid.UUID, limits: Limits, url: str, engine: Engine, reuse_seconds: float,
+        context: dict[str, str],
+    ) -> tuple[Job, str | None]:  # fmt: skip
+        """A new scan of `url` by `engine`, admitted; or the scan reused (in flight, or recent unless
+        reuse_seconds is 0)."""
+        job, reused = await self.store.create_scan(org_id, url, engine, reuse_seconds)
         if reused is None:
             await self.admit(job, limits, context)
         return job, reused
@@ -140,9 +156,10 @@ class Lifecycle:
         """Hand the job's row, already committed (a worker must find it), to the gate. Refused or unreachable, the
         row is forgotten, so nothing of a job that was not accepted stays runnable. `force`: accepted long ago
         (reconciliation), never refused now."""
-        payload = broker_jobs.payload(job.kind, job.id, context)
+        payload = broker_jobs.payload(job.kind, job.id, context, job.engine)
+        gate, limits = self.gate_for(job.engine), limits.of_engine(job.engine)
         try:
-            admission = await self.gate.admit(job.org_id, broker_id(job.id), payload, limits, force=force)
+            admission = await gate.admit(job.org_id, broker_id(job.id), payload, limits, force=force)
         except self.unreachable as exc:
             await self.store.forget(job)
             raise GateUnavailable(str(exc)) from exc
@@ -151,14 +168,21 @@ class Lifecycle:
             log.info("%s job %s", job.kind, admission.outcome)
         if admission.outcome == "rejected":
             await self.store.forget(job)
-            raise Refused(admission, limits, await self.gate.retry_after_seconds(limits))
+            raise Refused(admission, limits, await gate.retry_after_seconds(limits))
         return admission
+
+    async def apply_limits(self, org_id: uuid.UUID, limits: Limits) -> None:
+        """The organisation's new limits, in each engine's line at once: a raised running limit dispatches its
+        waiting jobs now."""
+        for engine in ENGINES:
+            if engine == "http" or self.browser_gate is not None:
+                await self.gate_for(engine).set_limits(org_id, limits.of_engine(engine))
 
     async def cancel(self, org_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
         """Cancel an unfinished job: its row first (final at once), then the gate, which aborts a running one."""
         cancelled = await self.store.cancel(org_id, job_id)
         if cancelled is not None:
-            await self.gate.cancel(broker_id(job_id))
+            await self.gate_for(cancelled.engine).cancel(broker_id(job_id))
         return cancelled
 
     async def readmit(self, job: Job, limits: Limits, max_tries: int) -> str:
@@ -174,10 +198,10 @@ class Lifecycle:
 
     async def wake(self, waiting_on: str) -> int:
         """What deferred jobs waited for ended (a circuit closed): they are due now."""
-        return await self.gate.wake_waiting(waiting_on)
+        return sum([await gate.wake_waiting(waiting_on) for gate in self.gates])
 
-    def delivery(self, job_id: uuid.UUID, kind: Kind) -> Delivery:
-        return Delivery(self, job_id, kind)
+    def delivery(self, job_id: uuid.UUID, kind: Kind, engine: Engine = "http") -> Delivery:
+        return Delivery(self, job_id, kind, engine)
 
 
 class Delivery:
@@ -189,9 +213,10 @@ class Delivery:
     slot, for another worker, and the attempt is not counted.
     """
 
-    def __init__(self, lifecycle: Lifecycle, job_id: uuid.UUID, kind: Kind) -> None:
+    def __init__(self, lifecycle: Lifecycle, job_id: uuid.UUID, kind: Kind, engine: Engine) -> None:
         self._life = lifecycle
-        self.id, self.kind = job_id, kind
+        self._gate = lifecycle.gate_for(engine)
+        self.id, self.kind, self.engine = job_id, kind, engine
         self._broker_id = broker_id(job_id)
         # This run: once its lease is reaped and the job runs elsewhere, its steps are ignored.
         self._holder = uuid.uuid4().hex
@@ -201,7 +226,7 @@ class Delivery:
         self.ended: str | None = None  # how it ended: finished, retry, deferred, duplicate, handed back
 
     async def __aenter__(self) -> Delivery:
-        await self._life.gate.start(self._broker_id, self._life.lease_seconds, self._holder)
+        await self._gate.start(self._broker_id, self._life.lease_seconds, self._holder)
         self._renewer = asyncio.create_task(self._renew_forever())
         return self
 
@@ -232,13 +257,13 @@ class Delivery:
             outcome = unwritable(exc)
             written = await self._life.hold(lambda: self._life.store.record(job, outcome))
         await self._end("finished")
-        await self._life.gate.finish(self._broker_id, time.perf_counter() - self._started, self._holder)
+        await self._gate.finish(self._broker_id, time.perf_counter() - self._started, self._holder)
         return outcome if written else None
 
     async def duplicate(self) -> None:
         """The row was final already: only the slot is left to free."""
         await self._end("duplicate")
-        await self._life.gate.finish(self._broker_id, holder=self._holder)
+        await self._gate.finish(self._broker_id, holder=self._holder)
 
     async def retry(self, outcome: Outcome, delay_seconds: float) -> None:
         """A transient failure: the row goes back to queued with one retry used, the slot is set aside."""
@@ -265,7 +290,7 @@ class Delivery:
 
     async def _set_aside(self, ended: str, until: float, waiting_on: str = "") -> None:
         await self._end(ended)
-        await self._life.gate.defer(self._broker_id, until, waiting_on, self._holder)
+        await self._gate.defer(self._broker_id, until, waiting_on, self._holder)
 
     async def _end(self, how: str) -> None:
         self.ended = how
@@ -275,7 +300,7 @@ class Delivery:
         try:
             if await self._life.store.is_final(self.id):  # a user's cancel ended it: its slot is free to go
                 self.ended = "cancelled"
-                await self._life.gate.finish(self._broker_id, holder=self._holder)
+                await self._gate.finish(self._broker_id, holder=self._holder)
                 return
             if self.job is not None:
                 await self._life.store.hand_back(self.job)
@@ -283,15 +308,15 @@ class Delivery:
             # Handed back or not, the job runs again; at worst its attempt count stays one higher.
             log.warning("could not record how %s was cancelled", self.id, exc_info=True)
         self.ended = "handed back"
-        metrics.JOBS_HANDED_BACK.labels(broker_jobs.TASKS[self.kind]).inc()
-        await self._life.gate.handback(self._broker_id, self._holder)
+        metrics.JOBS_HANDED_BACK.labels(broker_jobs.task_of(self.kind, self.engine)).inc()
+        await self._gate.handback(self._broker_id, self._holder)
 
     async def _renew_forever(self) -> None:
         lease = self._life.lease_seconds
         while True:
             await asyncio.sleep(lease / 3)
             try:
-                if not await self._life.gate.renew(self._broker_id, lease, self._holder):
+                if not await self._gate.renew(self._broker_id, lease, self._holder):
                     log.warning("the lease of %s was taken from this run; it runs elsewhere now", self.id)
                     return
             except Exception:

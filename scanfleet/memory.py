@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scanfleet.model import Job, Kind, Outcome, Status
+from scanfleet.model import Engine, Job, Kind, Outcome, Status
 from scanfleet.tiers import Limits
 
 
@@ -31,7 +31,8 @@ class MemoryJobStore:
         self, org_id: uuid.UUID, kind: Kind = "privacy", url: str | None = "https://example.test/", **values: Any
     ) -> Job:
         job = Job(
-            id=uuid.uuid4(), created_at=_now(), org_id=org_id, kind=kind, url=url if kind == "privacy" else None,
+            id=uuid.uuid4(), created_at=_now(), org_id=org_id, kind=kind, engine="http",
+            url=url if kind == "privacy" else None,
             spec=None, status=Status.QUEUED, attempts=0, retries=0, started_at=None, finished_at=None,
             lease_until=None, final_url=None, http_status=None, error_code=None, error_message=None,
             last_error_code=None, last_error_message=None, summary=None, verdict=None, deleted_at=None,
@@ -45,9 +46,12 @@ class MemoryJobStore:
         return job
 
     async def create_scan(
-        self, org_id: uuid.UUID, url: str, reuse_seconds: float, within: Any = None
+        self, org_id: uuid.UUID, url: str, engine: Engine, reuse_seconds: float, within: Any = None
     ) -> tuple[Job, str | None]:
-        mine = [j for j in self.jobs.values() if j.org_id == org_id and j.url == url and j.deleted_at is None]
+        mine = [
+            j for j in self.jobs.values()
+            if j.org_id == org_id and j.url == url and j.engine == engine and j.deleted_at is None
+        ]  # fmt: skip
         for job in mine:
             if not job.status.final:
                 return job, "in_flight"
@@ -55,7 +59,7 @@ class MemoryJobStore:
         for job in mine:
             if reuse_seconds > 0 and job.status is Status.SUCCEEDED and job.created_at >= since:
                 return job, "recent"
-        return self.add(org_id, "privacy", url), None
+        return self.add(org_id, "privacy", url, engine=engine), None
 
     async def create_run(self, org_id: uuid.UUID, suite: dict[str, Any], within: Any = None) -> Job:
         return self.add(org_id, "checks", None, spec=suite)

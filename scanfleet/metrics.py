@@ -113,3 +113,6 @@ AUTOSCALE_DESIRED = Gauge(
     "scanfleet_autoscale_desired_replicas", "Worker replicas the scaling policy asks for.", ["source"]
 )
 AUTOSCALE_REPLICAS = Gauge("scanfleet_autoscale_replicas", "Worker processes the local supervisor runs.")
+BROWSER_WORKERS = Gauge(
+    "scanfleet_browser_workers", "Browser-capable worker processes that sent a heartbeat within 15 s."
+)

@@ -14,6 +14,10 @@ from typing import Any, Literal
 
 Kind = Literal["privacy", "checks"]
 KINDS: tuple[Kind, ...] = ("privacy", "checks")
+# How a privacy scan sees the page: its HTML and headers (http), or the page run in Chromium (browser). Each engine
+# is a resource class of its own: its own line in the capacity gate, its own queue, its own workers.
+Engine = Literal["http", "browser"]
+ENGINES: tuple[Engine, ...] = ("http", "browser")
 NOUN: dict[Kind, str] = {"privacy": "scan", "checks": "run"}  # what users call each kind
 
 
@@ -45,6 +49,7 @@ class Job:
     created_at: datetime
     org_id: uuid.UUID
     kind: Kind
+    engine: Engine  # a test run's is http
     url: str | None  # a privacy scan's target; None for a test run
     spec: dict[str, Any] | None  # a test run's suite
     status: Status

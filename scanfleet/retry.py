@@ -14,7 +14,10 @@ from scanfleet.backoff import Backoff
 from scanfleet.config import Settings
 from scanfleet.model import Outcome, Status
 
-TRANSIENT_CODES = frozenset({"timeout", "connect_error", "protocol_error", "dns_unavailable"})
+# A browser that crashed or hung mid-page is replaced: the page is tried again in the new one.
+TRANSIENT_CODES = frozenset(
+    {"timeout", "connect_error", "protocol_error", "dns_unavailable", "browser_crashed", "browser_hung"}
+)
 # Failures no attempt can mend, whatever it is (a job, a webhook delivery): the SSRF guard refused the address,
 # the URL or a redirect's Location breaks the URL rules, the answer's header block is too large to read.
 PERMANENT_CODES = frozenset({"blocked_address", "invalid_url", "headers_too_large"})

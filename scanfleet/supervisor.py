@@ -16,6 +16,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 
+from scanfleet.chromium import HOW_TO_GET_ONE, chromium_path
 from scanfleet.config import Settings
 from scanfleet.db.migrate import migrate
 from scanfleet.db.pool import connect
@@ -127,7 +128,15 @@ def plan_children(settings: Settings, servers: Servers, allow: list[str]) -> lis
         Child(f"worker-{index}", [python, "-m", "scanfleet.worker"], {**env, "SCANFLEET_WORKER_INDEX": str(index)})
         for index in range(settings.workers)
     ]
-    return children
+    chromium = chromium_path(settings.browser_executable)
+    if chromium is None:
+        log.info(
+            "no browser found (%s): browser scans wait in their queue until a browser worker joins", HOW_TO_GET_ONE
+        )
+        return children
+    log.info("browser worker: %s", chromium)
+    browser_env = {**env, "SCANFLEET_WORKER_ENGINE": "browser", "SCANFLEET_WORKER_INDEX": str(settings.workers)}
+    return [*children, Child("browser-worker", [python, "-m", "scanfleet.worker"], browser_env)]
 
 
 class PortTaken(Exception):

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from scanfleet import tracing
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import BROWSER_GATE, BROWSER_WORKERS
 from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings, get_settings
 from scanfleet.db.errors import unavailable
@@ -19,6 +20,7 @@ from scanfleet.db.store import PgJobStore
 from scanfleet.lifecycle import Lifecycle
 from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.logs import configure_logging
+from scanfleet.model import Engine
 from scanfleet.scheduler import erase, firing, heartbeats, observe, partitions, reaper, reconcile, retention, webhooks
 
 log = logging.getLogger("scheduler")
@@ -45,15 +47,21 @@ def _server_of(exc: BaseException) -> str:
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings)
     redis = await connection.connect(settings)
-    gate = Gate(redis)
-    lifecycle = Lifecycle(PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN)
+    gate, browser_gate = Gate(redis), Gate(redis, BROWSER_GATE)
+    gates: dict[Engine, Gate] = {"http": gate, "browser": browser_gate}
+    lifecycle = Lifecycle(
+        PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN, browser_gate=browser_gate
+    )
     observer = observe.Observer(gate, settings)
+    browser_observer = observe.Observer(
+        browser_gate, settings, BROWSER_WORKERS, source="browser_policy", whole_fleet=False
+    )
     deliverer = webhooks.deliverer_for(settings, pool, redis)
 
     async def upkeep_round() -> None:
         await partitions.make_partitions(pool, settings)
         await partitions.export_horizon(pool)
-        await reconcile.reconcile(lifecycle, gate, settings)
+        await reconcile.reconcile(lifecycle, gates, settings)
         await retention.purge(pool, settings)
         await webhooks.purge(pool, settings.webhook_keep_seconds)
         await firing.export_gauges(pool)
@@ -61,9 +69,12 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await asyncio.gather(
             # The reaper runs often: a dead worker's job should run again within seconds of its lease.
-            every(settings.reaper_interval_seconds, stop, "reaper", lambda: reaper.reap(gate)),
-            every(settings.reaper_interval_seconds, stop, "deferred", lambda: reaper.bring_back_deferred(gate)),
+            every(settings.reaper_interval_seconds, stop, "reaper", lambda: reaper.reap(*gates.values())),
+            every(
+                settings.reaper_interval_seconds, stop, "deferred", lambda: reaper.bring_back_deferred(*gates.values())
+            ),
             every(settings.reaper_interval_seconds, stop, "observe", observer.round),
+            every(settings.reaper_interval_seconds, stop, "observe browser", browser_observer.round),
             every(
                 settings.reaper_interval_seconds,
                 stop,

@@ -77,7 +77,9 @@ async def _fire_one(conn: Connection, lifecycle: Lifecycle, due: Due, now: datet
                 job, reused = await lifecycle.store.create_run(schedule.org_id, schedule.target, within=conn), None
             else:
                 # Same lock and dedup as a submission: a fire while the URL's last scan runs is that scan.
-                job, reused = await lifecycle.store.create_scan(schedule.org_id, schedule.target["url"], 0, within=conn)
+                target = schedule.target
+                engine = target.get("engine", "http")
+                job, reused = await lifecycle.store.create_scan(schedule.org_id, target["url"], engine, 0, within=conn)
             outcome = "reused" if reused else "accepted"
             await schedules.record_fire(conn, schedule, outcome, job.id, schedule.next_after(now))
     except Exception:

@@ -26,11 +26,16 @@ class Observer:
     or kind that disappears is removed rather than left at its last value (known ones read 0 instead)."""
 
     def __init__(
-        self, gate: Gate, settings: Settings, workers_key: str = WORKERS_KEY, breaker_prefix: str = BREAKER_PREFIX
-    ) -> None:
+        self, gate: Gate, settings: Settings, workers_key: str = WORKERS_KEY, breaker_prefix: str = BREAKER_PREFIX,
+        *, source: str = "policy", whole_fleet: bool = True,
+    ) -> None:  # fmt: skip
+        """One line's observer: its queue, its workers and the replicas they need (`source`). `whole_fleet`: this
+        observer also exports the gate's tier totals and the breakers (the http line's does; the browser's not)."""
         self.gate = gate
         self.workers_key = workers_key
         self.breaker_prefix = breaker_prefix
+        self.source = source
+        self.whole_fleet = whole_fleet
         self.policy = ScalingPolicy.from_settings(settings)
         self._exported: dict[Gauge, set[str]] = {}
         self._desired: int | None = None
@@ -41,7 +46,18 @@ class Observer:
         for state, count in (("ready", truth.ready), ("running", truth.running), ("deferred", truth.deferred)):
             metrics.QUEUE_JOBS.labels(queue, state).set(count)
         metrics.QUEUE_OLDEST_READY_AGE.labels(queue).set(truth.oldest_ready_age_seconds)
+        if self.whole_fleet:
+            await self._fleet()
+        else:
+            metrics.BROWSER_WORKERS.set(truth.workers)
+        # The fleet follows this answer (KEDA scales to it), so the policy steps from its last answer: counting
+        # heartbeats instead would see a draining worker as still there and undo the step down it asked for.
+        current = truth.workers if self._desired is None else self._desired
+        self._desired = self.policy.decide(truth, current, time.monotonic())
+        metrics.AUTOSCALE_DESIRED.labels(self.source).set(self._desired)
+        return truth
 
+    async def _fleet(self) -> None:
         tiers = await tier_totals(self.gate)
         self._export(metrics.GATE_RUNNING, {tier: t.running for tier, t in tiers.items()}, TIERS)
         self._export(metrics.GATE_QUEUED, {tier: t.queued for tier, t in tiers.items()}, TIERS)
@@ -52,13 +68,6 @@ class Observer:
         self._export(
             metrics.BREAKER_OPEN_LONGEST, {kind: longest for kind, (_, longest) in breakers.items()}, BREAKER_KINDS
         )
-
-        # The fleet follows this answer (KEDA scales to it), so the policy steps from its last answer: counting
-        # heartbeats instead would see a draining worker as still there and undo the step down it asked for.
-        current = truth.workers if self._desired is None else self._desired
-        self._desired = self.policy.decide(truth, current, time.monotonic())
-        metrics.AUTOSCALE_DESIRED.labels("policy").set(self._desired)
-        return truth
 
     def _export(self, gauge: Gauge, values: Mapping[str, float], always: Iterable[str]) -> None:
         current = {label: 0.0 for label in always} | dict(values)

@@ -12,18 +12,18 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-async def reap(gate: Gate) -> list[str]:
-    """Jobs whose worker stopped renewing its lease go back to arq's queue, keeping their slot."""
-    requeued = await gate.requeue(await gate.expired_leases(BATCH))
+async def reap(*gates: Gate) -> list[str]:
+    """Jobs whose worker stopped renewing its lease go back to their queue, keeping their slot."""
+    requeued = [job for gate in gates for job in await gate.requeue(await gate.expired_leases(BATCH))]
     if requeued:
         metrics.LEASES_REAPED.inc(len(requeued))
         log.warning("requeued %s jobs whose worker stopped: %s", len(requeued), requeued[:10])
     return requeued
 
 
-async def bring_back_deferred(gate: Gate) -> list[str]:
+async def bring_back_deferred(*gates: Gate) -> list[str]:
     """Jobs set aside (a retry's backoff, an open circuit) whose time has come rejoin their org's line."""
-    due = await gate.undefer_due(BATCH)
+    due = [job for gate in gates for job in await gate.undefer_due(BATCH)]
     if due:
         log.info("%s deferred jobs are due again", len(due))
     return due

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from scanfleet import metrics
@@ -17,6 +18,7 @@ from scanfleet.broker.keys import id_of, job_id
 from scanfleet.config import Settings
 from scanfleet.db.errors import unavailable
 from scanfleet.lifecycle import JobStore, Lifecycle
+from scanfleet.model import Engine, Job
 from scanfleet.tiers import Limits
 
 log = logging.getLogger(__name__)
@@ -24,11 +26,13 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-async def reconcile(lifecycle: Lifecycle, gate: Gate, settings: Settings) -> Counter[str]:
+async def reconcile(lifecycle: Lifecycle, gates: Mapping[Engine, Gate], settings: Settings) -> Counter[str]:
+    """`gates`: each engine's line; a job is looked for in its own engine's."""
     counts: Counter[str] = Counter()
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_seconds)
-    await _readmit_lost(lifecycle, gate, settings, cutoff, counts)
-    await _release_ended(lifecycle.store, gate, cutoff, counts, settings.requeue_after_seconds)
+    await _readmit_lost(lifecycle, gates, settings, cutoff, counts)
+    for gate in gates.values():
+        await _release_ended(lifecycle.store, gate, cutoff, counts, settings.requeue_after_seconds)
     for action, count in counts.items():
         metrics.RECONCILED.labels(action).inc(count)
     if counts:
@@ -37,16 +41,16 @@ async def reconcile(lifecycle: Lifecycle, gate: Gate, settings: Settings) -> Cou
 
 
 async def _readmit_lost(
-    lifecycle: Lifecycle, gate: Gate, settings: Settings, cutoff: datetime, counts: Counter[str]
+    lifecycle: Lifecycle, gates: Mapping[Engine, Gate], settings: Settings, cutoff: datetime, counts: Counter[str]
 ) -> None:
     """Unfinished jobs the gate does not hold (Redis lost them, or an API died between its two steps)."""
     store = lifecycle.store
     known: dict[uuid.UUID, Limits | None] = {}  # a Redis loss strands many jobs of few orgs
     page = await store.unfinished(cutoff, None, BATCH)
     while page:
-        states = await gate.states([job_id(job.id) for job in page])
-        for job, state in zip(page, states, strict=True):
-            if state is not None:
+        states = await _states(gates, page)
+        for job in page:
+            if states[job.id] is not None:
                 continue
             if job.org_id not in known:
                 known[job.org_id] = await store.limits_of(job.org_id)
@@ -61,6 +65,16 @@ async def _readmit_lost(
                 log.exception("could not reconcile job %s; skipping it this round", job.id)
                 counts["skipped"] += 1
         page = await store.unfinished(cutoff, page[-1], BATCH)
+
+
+async def _states(gates: Mapping[Engine, Gate], page: list[Job]) -> dict[uuid.UUID, str | None]:
+    """Each job's state in its own engine's gate (None where that gate does not hold it)."""
+    states: dict[uuid.UUID, str | None] = {}
+    for engine, gate in gates.items():
+        mine = [job for job in page if job.engine == engine]
+        found = await gate.states([job_id(job.id) for job in mine]) if mine else []
+        states |= {job.id: state for job, state in zip(mine, found, strict=True)}
+    return states
 
 
 async def _release_ended(

@@ -14,6 +14,7 @@ from scanfleet.breakers import SharedBreakers
 from scanfleet.broker import connection
 from scanfleet.broker import jobs as broker_jobs
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import BROWSER_GATE, BROWSER_WORKERS, WORKERS, GateKeys
 from scanfleet.broker.worker import REDIS_DOWN, FleetWorker, announce, task, worker_name
 from scanfleet.config import Settings
 from scanfleet.db import heartbeats
@@ -22,9 +23,10 @@ from scanfleet.db.store import PgJobStore
 from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetcher, client_ssl_context, guarded_client
 from scanfleet.lifecycle import Lifecycle
 from scanfleet.retry import RetryPolicy
+from scanfleet.worker.browser import BrowserRuntime, runtime_for
 from scanfleet.worker.checks import CheckEnv
 from scanfleet.worker.outage import OutageGuard, pause_while_down
-from scanfleet.worker.tasks import Deps, run_checks, run_scan
+from scanfleet.worker.tasks import Deps, browser_seconds, run_browser_scan, run_checks, run_scan
 
 _UNLIMITED = 1_000_000
 
@@ -63,17 +65,26 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
 
 
 def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
+    """An http worker (privacy scans by the http engine, and test runs) or, with SCANFLEET_WORKER_ENGINE=browser,
+    a browser worker: browser scans from their own queue, one Chromium, a page per slot."""
+    browser = settings.worker_engine == "browser"
+    # The gate of the line this worker takes jobs from (its queue, its wake-ups).
+    line = BROWSER_GATE if browser else GateKeys()
+
     async def startup(ctx: dict[str, Any]) -> None:
         pool = await create_pool(settings)
         redis = ctx["redis"]
-        gate = Gate(redis)
+        gate, browser_gate = Gate(redis), Gate(redis, BROWSER_GATE)
         outage = OutageGuard(
             pool,
             SharedBreakers(redis, "postgres", settings.breaker_db_fail_max, settings.breaker_db_reset_seconds),
             settings.result_hold_seconds,
             settings.breaker_db_reset_seconds,
         )
-        lifecycle = Lifecycle(PgJobStore(pool), gate, settings.lease_seconds, hold=outage.write, unreachable=REDIS_DOWN)
+        lifecycle = Lifecycle(
+            PgJobStore(pool), gate, settings.lease_seconds, hold=outage.write, unreachable=REDIS_DOWN,
+            browser_gate=browser_gate,
+        )  # fmt: skip
         ctx["pool"] = pool
         ctx["deps"] = Deps(
             settings=settings, lifecycle=lifecycle, fetcher=fetcher_for(settings), checks=checks_for(settings, pool),
@@ -82,12 +93,13 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
                 trial_seconds=settings.scan_timeout_seconds + 5,  # the trial is a whole scan
             ),
             outage=outage, retry=RetryPolicy.from_settings(settings),
+            browser=await _browser(settings) if browser else None,
         )  # fmt: skip
         worker.export_slots()
         ctx["background"] = [
-            asyncio.create_task(worker.wake_on_dispatch(redis, gate.keys)),
+            asyncio.create_task(worker.wake_on_dispatch(redis, line)),
             asyncio.create_task(pause_while_down(worker, outage)),
-            asyncio.create_task(announce(redis, worker_name())),
+            asyncio.create_task(announce(redis, worker_name(), BROWSER_WORKERS if browser else WORKERS)),
         ]
 
     async def shutdown(ctx: dict[str, Any]) -> None:
@@ -97,22 +109,30 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
         deps: Deps | None = ctx.get("deps")
         if deps is not None:
             await deps.fetcher.aclose()
+            if deps.browser is not None:
+                await deps.browser.close()
             await ctx["pool"].close()
 
     hold = settings.result_hold_seconds + 15
     redis_settings = connection.redis_settings(settings)
-    options: dict[str, Any] = {
-        "functions": [
-            # Past its own time limit a job may still hold its result while PostgreSQL is away.
+    # Past its own time limit a job may still hold its result while PostgreSQL is away.
+    functions = (
+        [task(run_browser_scan, broker_jobs.RUN_BROWSER_SCAN, browser_seconds(settings) + hold)]
+        if browser
+        else [
             task(run_scan, broker_jobs.RUN_SCAN, settings.scan_timeout_seconds + hold),
             task(run_checks, broker_jobs.RUN_CHECKS, settings.run_timeout_seconds + hold),
-        ],
+        ]
+    )
+    options: dict[str, Any] = {
+        "functions": functions,
+        "queue_name": line.queue,
         "redis_settings": redis_settings,
         # arq's own Sentinel client would have no retry: a failover mid-command would crash the worker.
         "redis_pool": connection.sentinel_client(redis_settings) if settings.redis_sentinels else None,
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "max_jobs": settings.worker_max_jobs,
+        "max_jobs": settings.browser_worker_pages if browser else settings.worker_max_jobs,
         "poll_delay": settings.worker_poll_delay_seconds,
         # Tries are counted in PostgreSQL (a deploy's hand-back must not use one, arq's count would);
         # arq's own limit only has to stay out of the way.
@@ -126,3 +146,11 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
     options.update(overrides)
     worker = FleetWorker(**options)
     return worker
+
+
+async def _browser(settings: Settings) -> BrowserRuntime:
+    """The worker's browser runtime, started: Chromium itself launches with the first page (a missing one fails
+    that page as browser_unavailable, and the worker goes on)."""
+    runtime = runtime_for(settings)
+    await runtime.start()
+    return runtime

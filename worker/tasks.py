@@ -20,15 +20,17 @@ from urllib.parse import urlsplit
 
 from scanfleet import metrics
 from scanfleet.breakers import SharedBreakers
-from scanfleet.broker.jobs import RUN_CHECKS, RUN_SCAN
+from scanfleet.broker.jobs import RUN_BROWSER_SCAN, RUN_CHECKS, RUN_SCAN
 from scanfleet.checks import parse_suite
 from scanfleet.config import Settings
 from scanfleet.db.errors import unavailable
 from scanfleet.http import SafeFetcher
 from scanfleet.lifecycle import Delivery, Lifecycle, workers_lost
 from scanfleet.logs import annotate, job_context
-from scanfleet.model import Job, Kind, Outcome, Status
+from scanfleet.model import Engine, Job, Kind, Outcome, Status
 from scanfleet.retry import RetryPolicy, is_transient
+from scanfleet.worker.browser import BrowserRuntime, browse
+from scanfleet.worker.browser import limits_for as browser_limits
 from scanfleet.worker.checks import CheckEnv, run_suite
 from scanfleet.worker.outage import OutageGuard
 from scanfleet.worker.scan import scan_url
@@ -45,6 +47,7 @@ class Deps:
     targets: SharedBreakers  # one circuit per target host
     outage: OutageGuard
     retry: RetryPolicy
+    browser: BrowserRuntime | None = None  # a browser worker's one Chromium; None on http workers
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Task:
     timeout: float
     produce: Callable[[Job], Awaitable[Outcome]]
     target: Callable[[Job], str | None] = lambda _: None
+    engine: Engine = "http"
 
 
 async def run_scan(ctx: dict[str, Any], scan_id: str, context: dict[str, str] | None = None) -> str:
@@ -67,6 +71,24 @@ async def run_scan(ctx: dict[str, Any], scan_id: str, context: dict[str, str] | 
     )  # fmt: skip
     with job_context(ctx["job_id"], task.name, context):  # its log lines and span carry its cause's ids
         return await perform(deps, task, uuid.UUID(scan_id))
+
+
+async def run_browser_scan(ctx: dict[str, Any], scan_id: str, context: dict[str, str] | None = None) -> str:
+    deps: Deps = ctx["deps"]
+    runtime, limits = deps.browser, browser_limits(deps.settings)
+    assert runtime is not None, "browser scans are taken by browser workers only"
+    task = Task(
+        RUN_BROWSER_SCAN, "privacy", browser_seconds(deps.settings),
+        lambda scan: browse(runtime, scan.url or "", limits),
+        target=lambda scan: urlsplit(scan.url or "").hostname, engine="browser",
+    )  # fmt: skip
+    with job_context(ctx["job_id"], task.name, context):
+        return await perform(deps, task, uuid.UUID(scan_id))
+
+
+def browser_seconds(settings: Settings) -> float:
+    """A browser scan's time limit: its page time, reading the page afterwards, and starting a browser."""
+    return settings.browser_page_seconds + browser_limits(settings).collect_seconds + 30
 
 
 async def run_checks(ctx: dict[str, Any], run_id: str, context: dict[str, str] | None = None) -> str:
@@ -89,7 +111,7 @@ async def run_checks(ctx: dict[str, Any], run_id: str, context: dict[str, str] |
 
 async def perform(deps: Deps, task: Task, job_id: uuid.UUID) -> str:
     """One delivery of the job, start to end; returns how it ended (arq logs it)."""
-    async with deps.lifecycle.delivery(job_id, task.kind) as delivery:
+    async with deps.lifecycle.delivery(job_id, task.kind, task.engine) as delivery:
         return await _decide(deps, task, delivery)
 
 

@@ -38,7 +38,7 @@ async def set_capacity(org_id: uuid.UUID, body: CapacityIn, res: ResourcesDep, _
     if org is None:
         raise not_found("organisation")
     # Applies to the next admission at once; a raised running limit dispatches waiting jobs now.
-    await res.gate.set_limits(org.id, org.limits)
+    await res.lifecycle.apply_limits(org.id, org.limits)
     limits = org.limits
     return CapacityOut(
         org_id=org.id,

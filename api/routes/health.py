@@ -10,6 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from scanfleet.api.deps import ResourcesDep
+from scanfleet.broker.keys import BROWSER_WORKERS
+from scanfleet.broker.stats import live_workers
 
 router = APIRouter(tags=["operations"])
 
@@ -22,6 +24,9 @@ async def healthz() -> dict[str, str]:
 class Readiness(BaseModel):
     postgres: str = Field(description="ok, or down: and the error")
     redis: str = Field(description="ok, or down: and the error")
+    browser_workers: int = Field(
+        description="browser-capable workers live now; browser scans wait in their queue while there are none"
+    )
 
 
 @router.get(
@@ -39,7 +44,10 @@ async def readyz(res: ResourcesDep) -> JSONResponse:
 
     postgres, redis = await asyncio.gather(check(res.pool.fetchval("SELECT 1")), check(res.redis.ping()))
     ready = postgres == redis == "ok"
-    return JSONResponse({"postgres": postgres, "redis": redis}, status_code=200 if ready else 503)
+    # Not part of readiness: browser workers may be scaled to none while their queue is empty.
+    browser = await live_workers(res.redis, BROWSER_WORKERS) if redis == "ok" else 0
+    body = {"postgres": postgres, "redis": redis, "browser_workers": browser}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics of this API process", include_in_schema=False)

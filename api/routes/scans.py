@@ -31,7 +31,7 @@ from scanfleet.api.schemas import (
 )
 from scanfleet.db import scans
 from scanfleet.db.api_keys import Principal
-from scanfleet.model import Job
+from scanfleet.model import Engine, Job
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
 
@@ -41,13 +41,13 @@ def _out(request: Request, scan: Job, reused: str | None = None) -> ScanOut:
 
 
 async def _submit_one(
-    request: Request, res: Resources, principal: Principal, url: str, fresh: bool
+    request: Request, res: Resources, principal: Principal, url: str, engine: Engine, fresh: bool
 ) -> tuple[int, ScanOut]:
-    """202 and a new scan, or 200 and the scan reused (in flight; or recent, unless `fresh`)."""
+    """202 and a new scan, or 200 and the scan reused (the same engine's, in flight; or recent, unless `fresh`)."""
     reuse_seconds = 0.0 if fresh else res.settings.scan_reuse_seconds
     async with answering_refusals():
         scan, reused = await res.lifecycle.submit_scan(
-            principal.org_id, principal.limits, url, reuse_seconds, context(principal)
+            principal.org_id, principal.limits, url, engine, reuse_seconds, context(principal)
         )
     return (202 if reused is None else 200), _out(request, scan, reused)
 
@@ -59,7 +59,7 @@ async def _submit_one(
 )  # fmt: skip
 async def submit_scan(body: ScanRequest, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     async def answer() -> JSONResponse:
-        status, out = await _submit_one(request, res, principal, body.url, body.fresh)
+        status, out = await _submit_one(request, res, principal, body.url, body.engine, body.fresh)
         return JSONResponse(out.model_dump(mode="json"), status_code=status, headers={"Location": out.status_url})
 
     return await idempotent(request, res, principal, answer)
@@ -71,20 +71,22 @@ async def submit_scan(body: ScanRequest, request: Request, res: ResourcesDep, pr
 )  # fmt: skip
 async def submit_batch(body: BatchRequest, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     async def answer() -> JSONResponse:
-        items = [await _batch_item(request, res, principal, url, body.fresh) for url in body.urls]
+        items = [await _batch_item(request, res, principal, url, body.engine, body.fresh) for url in body.urls]
         return JSONResponse(BatchOut(items=items).model_dump(mode="json"))
 
     return await idempotent(request, res, principal, answer)
 
 
-async def _batch_item(request: Request, res: Resources, principal: Principal, url: str, fresh: bool) -> BatchItem:
+async def _batch_item(
+    request: Request, res: Resources, principal: Principal, url: str, engine: Engine, fresh: bool
+) -> BatchItem:
     try:
         target = urls.normalise_target(url)
     except urls.InvalidUrl as exc:
         return BatchItem(url=url, outcome="invalid", error={"code": "validation_error", "rule": exc.rule,
                                                             "message": exc.message})  # fmt: skip
     try:
-        status, out = await _submit_one(request, res, principal, target, fresh)
+        status, out = await _submit_one(request, res, principal, target, engine, fresh)
     except ApiError as exc:  # each URL goes through the gate on its own: a full queue refuses the rest
         return BatchItem(url=url, outcome="rejected", error={"code": exc.code, "message": exc.message,
                                                              **(exc.details or {})})  # fmt: skip

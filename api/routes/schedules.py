@@ -13,11 +13,12 @@ from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
 from scanfleet.api.errors import ApiError, invalid, not_found
 from scanfleet.api.fields import BODY, IdCursor, Int, Name, NulFree, TargetUrl
 from scanfleet.api.jobs import Limit
-from scanfleet.api.schemas import Page, next_id
+from scanfleet.api.schemas import EngineField, Page, next_id
 from scanfleet.checks import SuiteError, issue_path, parse_suite
 from scanfleet.db import schedules
 from scanfleet.db.api_keys import Principal
 from scanfleet.db.schedules import Schedule
+from scanfleet.model import Engine
 from scanfleet.schedules.timing import Timing, TimingError
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
@@ -36,6 +37,7 @@ class ScheduleIn(BaseModel):
     name: Name
     kind: Literal["scan", "run"] = Field(description="a privacy scan of `url`, or a test run of `suite`")
     url: TargetUrl | None = None
+    engine: EngineField = "http"
     suite: dict[str, Any] | None = None
     cron: Cron | None = None
     timezone: Zone = "UTC"
@@ -47,6 +49,7 @@ class ScheduleChange(BaseModel):
     model_config = BODY
     name: Name | None = None
     url: TargetUrl | None = None
+    engine: EngineField | None = None
     suite: dict[str, Any] | None = None
     cron: Cron | None = None
     timezone: Zone | None = None
@@ -106,11 +109,11 @@ def _timing(cron: str | None, timezone: str, interval: int | None, jitter: int, 
     return timing
 
 
-def _target(kind: str, url: str | None, suite: dict[str, Any] | None) -> dict[str, Any]:
+def _target(kind: str, url: str | None, suite: dict[str, Any] | None, engine: Engine = "http") -> dict[str, Any]:
     if kind == "scan":
         if url is None:
             raise invalid("url", "missing", "a scan schedule needs a url")
-        return {"url": url}
+        return {"url": url, "engine": engine}
     if suite is None:
         raise invalid("suite", "missing", "a run schedule needs a suite")
     try:
@@ -131,7 +134,7 @@ async def _own(res: Resources, principal: Principal, schedule_id: uuid.UUID) -> 
 @router.post("", status_code=201, response_model=ScheduleOut, summary="Create a schedule")
 async def create_schedule(body: ScheduleIn, res: ResourcesDep, principal: PrincipalDep) -> ScheduleOut:
     timing = _timing(body.cron, body.timezone, body.interval_seconds, body.jitter_seconds, principal)
-    target = _target(body.kind, body.url, body.suite)
+    target = _target(body.kind, body.url, body.suite, body.engine)
     kind = "privacy" if body.kind == "scan" else "checks"
     limits = principal.limits
     created = await schedules.create(
@@ -173,8 +176,10 @@ async def update_schedule(
                      changes.get("jitter_seconds", schedule.jitter_seconds), principal)  # fmt: skip
     kind = "scan" if schedule.kind == "privacy" else "run"
     target = schedule.target
-    if "url" in changes or "suite" in changes:
-        target = _target(kind, changes.get("url"), changes.get("suite"))
+    if {"url", "suite", "engine"} & changes.keys():
+        engine = changes.get("engine") or target.get("engine", "http")
+        url = changes.get("url", target.get("url")) if kind == "scan" else None
+        target = _target(kind, url, changes.get("suite", None if kind == "scan" else target), engine)
     updated = await schedules.update(
         res.pool, schedule, datetime.now(UTC), name=changes.get("name", schedule.name), target=target,
         cron=timing.cron, timezone=timing.timezone, interval_seconds=timing.interval_seconds,

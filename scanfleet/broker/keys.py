@@ -15,6 +15,7 @@ GATE_PREFIX = "sf:gate:"
 BREAKER_PREFIX = "sf:breaker:"
 RATE_LIMIT_PREFIX = "sf:rl:"
 WORKERS = "sf:workers"  # zset: "<host>:<pid>" -> last heartbeat (ms)
+BROWSER_WORKERS = "sf:workers:browser"  # the same, for browser-capable workers
 QUEUE = default_queue_name
 DEFAULT_JOB_TTL_MS = 86_400_000  # a job body outlives its run-at by a day (arq's default); PostgreSQL can re-enqueue
 JOB_BODY_PREFIX = job_key_prefix  # arq's serialised job, by id
@@ -113,3 +114,7 @@ class BreakerKeys:
 
 def rate_limit(key_id: uuid.UUID, prefix: str = RATE_LIMIT_PREFIX) -> str:
     return f"{prefix}{key_id}"
+
+
+# Browser scans' line and queue: a resource class of its own, taken by browser-capable workers only.
+BROWSER_GATE = GateKeys(prefix=GATE_PREFIX + "browser:", queue=QUEUE + ":browser")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from scanfleet.broker.decode import reply, text
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import IN_PROGRESS_PREFIX, WORKERS
@@ -61,3 +63,9 @@ async def tier_totals(gate: Gate) -> dict[str, TierTotals]:
         entry[1] += int(waiting) + int(deferred)
         entry[2] += int(max_queued or 0)
     return {tier: TierTotals(*values) for tier, values in totals.items()}
+
+
+async def live_workers(redis: Redis, registry: str) -> int:
+    """Workers in `registry` (WORKERS, BROWSER_WORKERS) that sent a heartbeat within WORKER_STALE_SECONDS."""
+    since_ms = int((time.time() - WORKER_STALE_SECONDS) * 1000)
+    return int(await reply(redis.zcount(registry, since_ms, "+inf")))

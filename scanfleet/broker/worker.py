@@ -75,7 +75,7 @@ class FleetWorker(Worker):
         # Read at scrape time, so the gauge is never a sample's worth stale.
         metrics.WORKER_BUSY_SLOTS.set_function(lambda: len(self.job_tasks))
         # A hand-back happens as a worker exits, maybe after its last scrape: the series must exist from the start.
-        for task in TASKS.values():
+        for task in TASKS:
             metrics.JOBS_HANDED_BACK.labels(task)
 
     async def wake_on_dispatch(self, redis: Redis, keys: GateKeys) -> None:
@@ -153,18 +153,19 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def announce(redis: Redis, name: str) -> None:
-    """Heartbeat this worker's registration until cancelled, then withdraw it."""
+async def announce(redis: Redis, name: str, registry: str = WORKERS) -> None:
+    """Heartbeat this worker's registration (in `registry`: WORKERS, or BROWSER_WORKERS) until cancelled, then
+    withdraw it."""
     try:
         while True:
             try:
-                await redis.zadd(WORKERS, {name: int(time.time() * 1000)})
+                await redis.zadd(registry, {name: int(time.time() * 1000)})
             except Exception:
                 log.warning("could not register this worker", exc_info=True)
             await asyncio.sleep(HEARTBEAT_SECONDS)
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.shield(redis.zrem(WORKERS, name))
+            await asyncio.shield(redis.zrem(registry, name))
 
 
 def task(coroutine: Any, name: str, timeout: float) -> Function:

@@ -18,11 +18,11 @@ from scanfleet.db.locks import lock_name
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.db.pool import Connection, Executor
 from scanfleet.db.rows import Row, read
-from scanfleet.model import COLUMNS, Job, Kind, Status
+from scanfleet.model import COLUMNS, Engine, Job, Kind, Status
 
 Reused = Literal["in_flight", "recent"]
 
-_OF_URL = "org_id = $1 AND md5(url) = md5($2) AND url = $2 AND deleted_at IS NULL"
+_OF_URL = "org_id = $1 AND md5(url) = md5($2) AND url = $2 AND engine = $3 AND deleted_at IS NULL"
 _KEY = "id = $1 AND created_at = $2"  # the id's own timestamp prunes every lookup to one day's partition
 
 
@@ -35,52 +35,62 @@ def _maybe(row: Row | None) -> Job | None:
     return _job(row) if row else None
 
 
-async def insert(pool: asyncpg.Pool, org_id: uuid.UUID, url: str, scan_id: uuid.UUID | None = None) -> Job:
+async def insert(
+    pool: asyncpg.Pool, org_id: uuid.UUID, url: str, scan_id: uuid.UUID | None = None, engine: Engine = "http"
+) -> Job:
     """A queued scan of `url`; its day's partition is made if missing."""
     scan_id = scan_id or ids.new_id()
-    return await retry_on_missing(pool, ids.created_at(scan_id), lambda: _insert(pool, org_id, url, scan_id))
+    return await retry_on_missing(pool, ids.created_at(scan_id), lambda: _insert(pool, org_id, url, engine, scan_id))
 
 
-async def _insert(conn: Executor, org_id: uuid.UUID, url: str, scan_id: uuid.UUID) -> Job:
+async def _insert(conn: Executor, org_id: uuid.UUID, url: str, engine: Engine, scan_id: uuid.UUID) -> Job:
     row = await conn.fetchrow(
-        f"INSERT INTO scans (id, created_at, org_id, url) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}",
-        scan_id, ids.created_at(scan_id), org_id, url,
+        f"INSERT INTO scans (id, created_at, org_id, url, engine) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}",
+        scan_id, ids.created_at(scan_id), org_id, url, engine,
     )  # fmt: skip
     return _job(row)
 
 
 async def find_or_insert(
-    conn: Connection, org_id: uuid.UUID, url: str, reuse_seconds: float, scan_id: uuid.UUID | None = None
+    conn: Connection,
+    org_id: uuid.UUID,
+    url: str,
+    engine: Engine,
+    reuse_seconds: float,
+    scan_id: uuid.UUID | None = None,
 ) -> tuple[Job, Reused | None]:
-    """Inside the caller's transaction: the org's scan of `url` still queued or running, else one that succeeded
-    within `reuse_seconds` (0: none), else a new one. A lock per (org, URL), held to the end of the transaction,
-    makes concurrent submissions and schedule fires of one URL agree on one scan."""
-    await lock_name(conn, f"{org_id}{url}")
+    """Inside the caller's transaction: the org's scan of `url` by `engine` still queued or running, else one that
+    succeeded within `reuse_seconds` (0: none), else a new one. A lock per (org, engine, URL), held to the end of
+    the transaction, makes concurrent submissions and schedule fires of one URL agree on one scan."""
+    # The http engine's lock name is the one every release before engines took, so releases side by side agree.
+    await lock_name(conn, f"{org_id}{url}" if engine == "http" else f"{org_id}{engine}:{url}")
     row = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM scans WHERE {_OF_URL} AND status IN ('queued', 'running')"
         " ORDER BY created_at DESC LIMIT 1",
-        org_id, url,
+        org_id, url, engine,
     )  # fmt: skip
     if row:
         return _job(row), "in_flight"
     if reuse_seconds > 0:
         row = await conn.fetchrow(
             f"SELECT {COLUMNS} FROM scans WHERE {_OF_URL} AND status = 'succeeded'"
-            " AND created_at >= now() - make_interval(secs => $3) ORDER BY created_at DESC LIMIT 1",
-            org_id, url, reuse_seconds,
+            " AND created_at >= now() - make_interval(secs => $4) ORDER BY created_at DESC LIMIT 1",
+            org_id, url, engine, reuse_seconds,
         )  # fmt: skip
         if row:
             return _job(row), "recent"
-    return await _insert(conn, org_id, url, scan_id or ids.new_id()), None
+    return await _insert(conn, org_id, url, engine, scan_id or ids.new_id()), None
 
 
-async def submit(pool: asyncpg.Pool, org_id: uuid.UUID, url: str, reuse_seconds: float) -> tuple[Job, Reused | None]:
+async def submit(
+    pool: asyncpg.Pool, org_id: uuid.UUID, url: str, engine: Engine, reuse_seconds: float
+) -> tuple[Job, Reused | None]:
     """find_or_insert in a transaction of its own; its day's partition is made if missing."""
     scan_id = ids.new_id()
 
     async def write() -> tuple[Job, Reused | None]:
         async with pool.acquire() as conn, conn.transaction():
-            return await find_or_insert(conn, org_id, url, reuse_seconds, scan_id)
+            return await find_or_insert(conn, org_id, url, engine, reuse_seconds, scan_id)
 
     return await retry_on_missing(pool, ids.created_at(scan_id), write)
 

@@ -9,7 +9,8 @@ from typing import Any
 import asyncpg
 
 from scanfleet.db import orgs, results, scans
-from scanfleet.model import Job, Outcome, Status
+from scanfleet.db.pool import Connection
+from scanfleet.model import Engine, Job, Outcome, Status
 from scanfleet.tiers import Limits
 
 
@@ -18,16 +19,14 @@ class PgJobStore:
         self.pool = pool
 
     async def create_scan(
-        self, org_id: uuid.UUID, url: str, reuse_seconds: float, within: asyncpg.Connection | None = None
+        self, org_id: uuid.UUID, url: str, engine: Engine, reuse_seconds: float, within: Connection | None = None
     ) -> tuple[Job, str | None]:
         """`within`: the caller's transaction (a schedule's fire); otherwise one of its own."""
         if within is None:
-            return await scans.submit(self.pool, org_id, url, reuse_seconds)
-        return await scans.find_or_insert(within, org_id, url, reuse_seconds)
+            return await scans.submit(self.pool, org_id, url, engine, reuse_seconds)
+        return await scans.find_or_insert(within, org_id, url, engine, reuse_seconds)
 
-    async def create_run(
-        self, org_id: uuid.UUID, suite: dict[str, Any], within: asyncpg.Connection | None = None
-    ) -> Job:
+    async def create_run(self, org_id: uuid.UUID, suite: dict[str, Any], within: Connection | None = None) -> Job:
         if within is None:
             return await scans.submit_run(self.pool, org_id, suite)
         return await scans.insert_run(within, org_id, suite)
@@ -44,7 +43,7 @@ class PgJobStore:
     async def hand_back(self, job: Job) -> None:
         await scans.hand_back(self.pool, job)
 
-    async def record(self, job: Job, outcome: Outcome, within: asyncpg.Connection | None = None) -> bool:
+    async def record(self, job: Job, outcome: Outcome, within: Connection | None = None) -> bool:
         if within is None:
             return await results.record_outcome(self.pool, job, outcome)
         return await results.write_outcome(within, job, outcome)

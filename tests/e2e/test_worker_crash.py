@@ -132,7 +132,7 @@ async def test_killed_workers_scan_completes_once_soon_after_its_lease_expires(
 async def test_a_worker_whose_loop_is_stuck_still_exits_by_its_deadline_after_sigterm(
     pool: asyncpg.Pool, crash_settings: Settings, processes: Processes, site: FixtureSite, tmp_path: Path
 ) -> None:
-    redis = await jobs.connect(crash_settings)
+    redis = await connection.connect(crash_settings)
     gate = Gate(redis)
     try:
         await redis.flushdb()
@@ -144,7 +144,7 @@ async def test_a_worker_whose_loop_is_stuck_still_exits_by_its_deadline_after_si
             stuck = processes.start(
                 "scanfleet.worker", code=STUCK_WORKER, stderr=log.fileno(), SCANFLEET_WORKER_GRACE_SECONDS=str(grace)
             )
-        admission = await gate.admit(tenant.org.id, jobs.job_id(scan.id), jobs.payload("privacy", scan.id),
+        admission = await gate.admit(tenant.org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id),
                                      tenant.org.limits)  # fmt: skip
         assert admission.outcome == "dispatched"
         await eventually(lambda: _running(pool, tenant.org.id, scan.id))

@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from scanfleet.chromium import HOW_TO_GET_ONE, chromium_path
+
 # Third-party cookies allowed, as desktop Chrome allows them by default. Off-the-record contexts block them
 # unless the profile they derive from says otherwise (cookie_controls_mode 0: "off", no blocking).
 COOKIE_POLICY = "third-party cookies allowed (desktop Chrome's default), in a fresh off-the-record context per scan"
@@ -107,11 +109,9 @@ def _run(argv: list[str]) -> None:
 
 def find_executable(configured: Path | None) -> Path:
     """SCANFLEET_BROWSER_EXECUTABLE, else chromium or chromium-browser on PATH."""
+    found = chromium_path(configured)
+    if found is not None:
+        return found
     if configured is not None:
-        if not configured.is_file():
-            raise ProfileError(f"SCANFLEET_BROWSER_EXECUTABLE {configured} is not a file")
-        return configured
-    for name in ("chromium", "chromium-browser"):
-        if found := shutil.which(name):
-            return Path(found)
-    raise ProfileError("no chromium or chromium-browser on PATH (Debian: apt-get install chromium)")
+        raise ProfileError(f"SCANFLEET_BROWSER_EXECUTABLE {configured} is not a file")
+    raise ProfileError(f"no chromium or chromium-browser on PATH ({HOW_TO_GET_ONE})")

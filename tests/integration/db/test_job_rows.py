@@ -57,9 +57,11 @@ async def test_a_schedule_fire_and_a_submission_of_one_url_agree_on_one_scan(
 ) -> None:
     store, url = PgJobStore(pool), f"https://race-{uuid.uuid4().hex}.example/"
     async with pool.acquire() as conn, conn.transaction():
-        fired, reused = await store.create_scan(tenant.org.id, url, 0, within=conn)  # as a fire does, in its batch
+        fired, reused = await store.create_scan(
+            tenant.org.id, url, "http", 0, within=conn
+        )  # as a fire does, in its batch
         assert reused is None
-        submission = asyncio.create_task(store.create_scan(tenant.org.id, url, 300))
+        submission = asyncio.create_task(store.create_scan(tenant.org.id, url, "http", 300))
 
         async def waiting_on_the_fire() -> bool:
             return bool(

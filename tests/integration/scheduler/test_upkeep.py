@@ -22,7 +22,7 @@ from tests.support.app import lifecycle
 
 
 async def _reconcile(pool: asyncpg.Pool, gate: Gate, settings: Settings) -> Counter[str]:
-    return await reconcile.reconcile(lifecycle(pool, gate), gate, settings)
+    return await reconcile.reconcile(lifecycle(pool, gate), {"http": gate}, settings)
 
 
 async def test_partitions_are_made_ahead(pool: asyncpg.Pool, settings: Settings) -> None:

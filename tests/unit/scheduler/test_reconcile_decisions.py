@@ -34,9 +34,9 @@ async def parts() -> AsyncIterator[tuple[MemoryJobStore, Gate, Lifecycle]]:
 async def test_a_job_the_gate_lost_is_readmitted_once(parts: tuple[MemoryJobStore, Gate, Lifecycle]) -> None:
     store, gate, lifecycle = parts
     lost = store.add(ORG, created_at=LONG_AGO)
-    assert await reconcile.reconcile(lifecycle, gate, SETTINGS) == {"readmitted": 1}
+    assert await reconcile.reconcile(lifecycle, {"http": gate}, SETTINGS) == {"readmitted": 1}
     assert (await gate.states([job_id(lost.id)])) == ["dispatched"]
-    assert await reconcile.reconcile(lifecycle, gate, SETTINGS) == {}  # held now: left alone
+    assert await reconcile.reconcile(lifecycle, {"http": gate}, SETTINGS) == {}  # held now: left alone
 
 
 async def test_recent_work_in_flight_between_the_api_and_the_gate_is_left_alone(
@@ -44,7 +44,7 @@ async def test_recent_work_in_flight_between_the_api_and_the_gate_is_left_alone(
 ) -> None:
     store, gate, lifecycle = parts
     store.add(ORG)  # just created: its admission may be on its way
-    assert await reconcile.reconcile(lifecycle, gate, SETTINGS) == {}
+    assert await reconcile.reconcile(lifecycle, {"http": gate}, SETTINGS) == {}
 
 
 async def test_a_job_whose_workers_kept_dying_ends_instead_of_running_again(
@@ -53,14 +53,14 @@ async def test_a_job_whose_workers_kept_dying_ends_instead_of_running_again(
     store, gate, lifecycle = parts
     expired = datetime.now(UTC) - timedelta(minutes=1)
     crashed = store.add(ORG, created_at=LONG_AGO, status=Status.RUNNING, attempts=3, lease_until=expired)
-    assert await reconcile.reconcile(lifecycle, gate, SETTINGS) == {"exhausted": 1}
+    assert await reconcile.reconcile(lifecycle, {"http": gate}, SETTINGS) == {"exhausted": 1}
     assert store.jobs[crashed.id].error_code == "attempts_exhausted"
 
 
 async def test_a_gone_organisations_jobs_are_not_readmitted(parts: tuple[MemoryJobStore, Gate, Lifecycle]) -> None:
     store, gate, lifecycle = parts
     store.add(GONE, created_at=LONG_AGO)
-    assert await reconcile.reconcile(lifecycle, gate, SETTINGS) == {}
+    assert await reconcile.reconcile(lifecycle, {"http": gate}, SETTINGS) == {}
 
 
 async def test_a_slot_held_for_a_job_that_ended_is_released(parts: tuple[MemoryJobStore, Gate, Lifecycle]) -> None:
@@ -69,7 +69,7 @@ async def test_a_slot_held_for_a_job_that_ended_is_released(parts: tuple[MemoryJ
     await gate.admit(ORG, job_id(ended.id), b"body", limits_for("pro"))
     await gate.redis.zadd(gate.keys.jobs, {job_id(ended.id): 0})  # admitted long ago
     store._set(ended.id, status=Status.SUCCEEDED)
-    assert +await reconcile.reconcile(lifecycle, gate, SETTINGS) == {"released": 1}
+    assert +await reconcile.reconcile(lifecycle, {"http": gate}, SETTINGS) == {"released": 1}
     assert await gate.states([job_id(ended.id)]) == [None]
 
 
@@ -86,5 +86,5 @@ async def test_one_job_that_cannot_be_readmitted_does_not_stop_the_others(
         return await readmit(job, limits, max_tries)
 
     monkeypatch.setattr(lifecycle, "readmit", failing_for_one)
-    assert await reconcile.reconcile(lifecycle, gate, SETTINGS) == {"skipped": 1, "readmitted": 1}
+    assert await reconcile.reconcile(lifecycle, {"http": gate}, SETTINGS) == {"skipped": 1, "readmitted": 1}
     assert await gate.states([job_id(healthy.id)]) == ["dispatched"]

@@ -43,7 +43,7 @@ class World:
         return Task("run_scan", "privacy", 10.0, produce, target=lambda job: HOST)
 
     async def submitted(self) -> Job:
-        job, _ = await self.deps.lifecycle.submit_scan(ORG, limits_for("pro"), f"https://{HOST}/", 0, {})
+        job, _ = await self.deps.lifecycle.submit_scan(ORG, limits_for("pro"), f"https://{HOST}/", "http", 0, {})
         return job
 
     async def state(self, job: Job) -> str | None:
@@ -140,5 +140,5 @@ async def test_readmission_ends_a_job_that_crashed_its_workers_and_readmits_the_
 async def test_a_refused_submission_leaves_no_row(world: World) -> None:
     full = limits_for("free", max_running=0, max_queued=0)
     with pytest.raises(Exception, match="free tier"):
-        await world.deps.lifecycle.submit_scan(ORG, full, "https://other.example/", 0, {})
+        await world.deps.lifecycle.submit_scan(ORG, full, "https://other.example/", "http", 0, {})
     assert world.store.jobs == {}
