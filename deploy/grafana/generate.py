@@ -124,6 +124,8 @@ JOBS = "scanfleet_jobs_total"
 FINISHED = 'outcome!="duplicate"'
 FAILED = 'outcome="failed"'
 QUEUE = 'queue=~"$queue"'
+BROWSER_QUEUE = 'queue="arq:queue:browser"'
+BROWSER_READY = BROWSER_QUEUE + ', state="ready"'
 TIER = 'tier=~"$tier"'
 ROUTE = 'route=~"$route"'
 FAILURE_SHARE = share(rate(JOBS, match=FAILED), rate(JOBS, match=FINISHED))
@@ -238,6 +240,23 @@ QUEUES = Dashboard(
                 ts("Oldest ready job", "Per queue; the autoscaler scales on this age, the alert fires above 300 s.",
                    "s", Target(fleet_gauge("scanfleet_queue_oldest_ready_age_seconds", "queue", QUEUE), "{{queue}}"),
                    thresholds=(("red", 300),)),
+            ),
+        ),
+        Row(
+            "Browser scans",
+            (
+                stat("Browser scans ready", "Browser scans due that no browser worker has started.", "short",
+                     f"sum({fleet_gauge('scanfleet_queue_jobs', 'queue', BROWSER_READY)})"),
+                stat("Oldest ready browser scan", "Age of the oldest browser scan due to run.", "s",
+                     fleet_gauge("scanfleet_queue_oldest_ready_age_seconds", match=BROWSER_QUEUE),
+                     thresholds=(("green", 0), ("orange", 60), ("red", 300))),
+                stat("Browser workers", "Browser-capable worker processes live now.", "short",
+                     fleet_gauge("scanfleet_browser_workers"), thresholds=(("red", 0), ("green", 1))),
+                ts("Browser workers wanted and live", "The browser queue's scaling policy (KEDA follows it) and the "
+                   "browser workers that sent a heartbeat.", "short",
+                   Target(fleet_gauge("scanfleet_autoscale_desired_replicas", match='source="browser_policy"'),
+                          "wanted"),
+                   Target(fleet_gauge("scanfleet_browser_workers"), "live"), width=12),
             ),
         ),
         Row(

@@ -72,8 +72,12 @@ def test_the_schema_refuses_a_misspelt_key() -> None:
 
 
 def test_the_whole_platform_is_there() -> None:
-    assert set(services()) >= {"postgres", "valkey", "migrate", "api", "worker", "scheduler", "prometheus", "grafana"}
-    assert {name for name, service in app_services().items()} == {"migrate", "api", "worker", "scheduler"}
+    assert set(services()) >= {
+        "postgres", "valkey", "migrate", "api", "worker", "browser-worker", "scheduler", "prometheus", "grafana"
+    }  # fmt: skip
+    assert {name for name, service in app_services().items()} == {
+        "migrate", "api", "worker", "browser-worker", "scheduler"
+    }  # fmt: skip
 
 
 def test_every_mounted_host_path_and_build_input_is_in_the_repository() -> None:
@@ -143,6 +147,7 @@ def test_prometheus_loads_its_rules_and_scrapes_the_services(monkeypatch: pytest
         "api": {defaults.api_port},
         "scheduler": {defaults.scheduler_metrics_port},
         "worker": {defaults.worker_metrics_port + index for index in range(16)},  # worker i of a container: + i
+        "browser-worker": {defaults.worker_metrics_port},
     }
     for job in config["scrape_configs"]:
         targets = [tuple(t.split(":")) for sc in job.get("static_configs", []) for t in sc["targets"]]

@@ -168,6 +168,7 @@ def test_every_deployment_has_probes_requests_and_limits() -> None:
     assert {d["metadata"]["name"] for d in objects("Deployment")} == {
         "scanfleet-api",
         "scanfleet-worker",
+        "scanfleet-browser-worker",
         "scanfleet-scheduler",
     }
     for deployment in objects("Deployment"):
@@ -220,6 +221,7 @@ def test_metrics_are_scraped_where_each_process_serves_them(config: Settings) ->
     serves = {
         "scanfleet-api": config.api_port,
         "scanfleet-worker": config.worker_metrics_port,  # one worker process per pod: index 0
+        "scanfleet-browser-worker": config.worker_metrics_port,
         "scanfleet-scheduler": config.scheduler_metrics_port,
     }
     assert config.metrics_host == config.api_host == "0.0.0.0"  # reachable from the scraper
@@ -243,14 +245,15 @@ def test_scraped_jobs_carry_the_names_the_alert_rules_use() -> None:
         (relabel,) = [r for r in endpoint["relabelings"] if r["targetLabel"] == "job"]
         assert relabel["sourceLabels"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_component"]
         jobs = {relabel["replacement"].replace("$1", component) for component in components}
-        assert jobs == {"scanfleet-api", "scanfleet-worker", "scanfleet-scheduler"}
+        assert jobs == {"scanfleet-api", "scanfleet-worker", "scanfleet-browser-worker", "scanfleet-scheduler"}
     rules = " ".join(path.read_text() for path in (ROOT / "deploy" / "prometheus" / "rules").glob("*.yml"))
     named = {job for matcher in re.findall(r'job=~?"([^"]+)"', rules) for job in matcher.split("|")}
     assert named and named <= jobs, named
 
 
-def test_workers_get_longer_than_their_drain_to_stop(config: Settings) -> None:
-    pod = one("Deployment", "scanfleet-worker")["spec"]["template"]["spec"]
+@pytest.mark.parametrize("name", ["scanfleet-worker", "scanfleet-browser-worker"])
+def test_workers_get_longer_than_their_drain_to_stop(config: Settings, name: str) -> None:
+    pod = one("Deployment", name)["spec"]["template"]["spec"]
     assert pod["terminationGracePeriodSeconds"] >= config.worker_grace_seconds + HAND_BACK_SECONDS
 
 
@@ -267,15 +270,20 @@ def test_one_scheduler_replacing_itself_without_a_gap() -> None:
     assert scheduler["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
-def test_keda_scales_workers_on_the_policy_metric_within_the_policy_bounds(config: Settings) -> None:
-    scaled = one("ScaledObject", "scanfleet-worker")["spec"]
-    worker = one("Deployment", "scanfleet-worker")
+@pytest.mark.parametrize(
+    ("name", "source"), [("scanfleet-worker", "policy"), ("scanfleet-browser-worker", "browser_policy")]
+)
+def test_keda_scales_workers_on_the_policy_metric_within_the_policy_bounds(
+    config: Settings, name: str, source: str
+) -> None:
+    scaled = one("ScaledObject", name)["spec"]
+    worker = one("Deployment", name)
     assert scaled["scaleTargetRef"] == {"kind": "Deployment", "name": worker["metadata"]["name"]}
     assert "replicas" not in worker["spec"], "the autoscaler owns the worker count"
     (trigger,) = scaled["triggers"]
     assert trigger["type"] == "prometheus"
     query = trigger["metadata"]["query"]
-    assert re.fullmatch(r'max\(scanfleet_autoscale_desired_replicas\{source="policy"\}\)', query), query
+    assert query == f'max(scanfleet_autoscale_desired_replicas{{source="{source}"}})', query
     # AverageValue with threshold 1: the HPA wants ceil(value / 1) pods, the policy's number itself.
     assert trigger["metricType"] == "AverageValue"
     assert float(trigger["metadata"]["threshold"]) == 1
@@ -288,8 +296,9 @@ def test_keda_scales_workers_on_the_policy_metric_within_the_policy_bounds(confi
     assert scaled["cooldownPeriod"] == config.autoscale_cooldown_seconds
 
 
-def test_the_hpa_behaviour_repeats_the_policy_steps_and_cooldown(config: Settings) -> None:
-    behavior = one("ScaledObject", "scanfleet-worker")["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+@pytest.mark.parametrize("name", ["scanfleet-worker", "scanfleet-browser-worker"])
+def test_the_hpa_behaviour_repeats_the_policy_steps_and_cooldown(config: Settings, name: str) -> None:
+    behavior = one("ScaledObject", name)["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
     down = behavior["scaleDown"]
     assert down["stabilizationWindowSeconds"] == config.autoscale_cooldown_seconds
     assert down["policies"] == [
@@ -309,4 +318,4 @@ def test_budgets_cover_the_api_and_the_workers_one_pod_at_a_time() -> None:
         assert selector <= matching[0]["spec"]["selector"]["matchLabels"].items()
         assert budget["spec"]["maxUnavailable"] == 1
         covered.add(matching[0]["metadata"]["name"])
-    assert covered == {"scanfleet-api", "scanfleet-worker"}
+    assert covered == {"scanfleet-api", "scanfleet-worker", "scanfleet-browser-worker"}

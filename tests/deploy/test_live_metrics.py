@@ -40,7 +40,8 @@ from tests.support.site import FixtureSite, Page, eventually, html
 
 pytestmark = pytest.mark.e2e
 
-JOBS = ("scanfleet-api", "scanfleet-worker", "scanfleet-scheduler")  # as in deploy/prometheus/prometheus.yml
+# As in deploy/prometheus/prometheus.yml.
+JOBS = ("scanfleet-api", "scanfleet-worker", "scanfleet-browser-worker", "scanfleet-scheduler")
 WORKERS = 2
 # Grafana's variables as Grafana fills them for a 1 s scrape interval; template variables as their "All" value.
 GRAFANA = {"__rate_interval": "10s", "__interval": "1s", "queue": ".*", "tier": ".*", "route": ".*"}
@@ -167,7 +168,7 @@ def _platform_env(settings: Settings) -> dict[str, str]:
 async def fleet(own_settings: Settings, tmp_path: Path) -> AsyncIterator[Fleet]:
     prometheus = require_binary("prometheus")
     api_port, scheduler_port, prometheus_port = free_port(), free_port(), free_port()
-    worker_port = _consecutive_free_ports(WORKERS)
+    worker_port, browser_worker_port = _consecutive_free_ports(WORKERS), free_port()
     env = _platform_env(own_settings) | {
         "SCANFLEET_API_PORT": str(api_port),
         "SCANFLEET_WORKER_METRICS_PORT": str(worker_port),
@@ -176,6 +177,7 @@ async def fleet(own_settings: Settings, tmp_path: Path) -> AsyncIterator[Fleet]:
     targets = {
         "scanfleet-api": [f"127.0.0.1:{api_port}"],
         "scanfleet-worker": [f"127.0.0.1:{worker_port + index}" for index in range(WORKERS)],
+        "scanfleet-browser-worker": [f"127.0.0.1:{browser_worker_port}"],
         "scanfleet-scheduler": [f"127.0.0.1:{scheduler_port}"],
     }
     config = tmp_path / "prometheus.json"  # YAML is a superset of JSON
@@ -188,6 +190,11 @@ async def fleet(own_settings: Settings, tmp_path: Path) -> AsyncIterator[Fleet]:
         for index in range(WORKERS):
             worker_env = env | {"SCANFLEET_WORKER_INDEX": str(index)}
             processes.start(f"worker-{index}", [sys.executable, "-m", "scanfleet.worker"], worker_env)
+        browser_env = env | {
+            "SCANFLEET_WORKER_ENGINE": "browser",
+            "SCANFLEET_WORKER_METRICS_PORT": str(browser_worker_port),
+        }
+        processes.start("browser-worker", [sys.executable, "-m", "scanfleet.worker"], browser_env)
         processes.start("scheduler", [sys.executable, "-m", "scanfleet.scheduler"], env)
         processes.start(
             "prometheus",
@@ -210,7 +217,7 @@ async def fleet(own_settings: Settings, tmp_path: Path) -> AsyncIterator[Fleet]:
                 except httpx.TransportError:
                     return False
                 active = found.json()["data"]["activeTargets"] if found.status_code == 200 else []
-                return len(active) == WORKERS + 2 and all(target["health"] == "up" for target in active)
+                return len(active) == WORKERS + 3 and all(target["health"] == "up" for target in active)
 
             await eventually(all_up, timeout=60, interval=0.2)
         yield fleet
