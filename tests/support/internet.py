@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import trustme
 
 from scanfleet.http import ResolveMap, parse_resolve
-from tests.support.site import Page
+from tests.support.site import Page, send_page
 
 
 @dataclass(frozen=True)
@@ -56,14 +55,7 @@ class Internet:
                 page = internet.pages.get((host, self.path.split("?")[0]), Page(404, [], b"not found"))
                 if callable(page):
                     page = page(hit)
-                if page.delay:
-                    time.sleep(page.delay)
-                self.send_response(page.status)
-                for name, value in page.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(page.body)))
-                self.end_headers()
-                self.wfile.write(page.body)
+                send_page(self, page)
 
             do_GET = do_POST = do_HEAD = _answer
 

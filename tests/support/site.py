@@ -49,14 +49,7 @@ class FixtureSite:
                 page = site.pages.get(path, Page(404, [("Content-Type", "text/plain")], b"not found"))
                 if isinstance(page, list):
                     page = page[min(site.hits[path], len(page)) - 1]
-                if page.delay:
-                    time.sleep(page.delay)
-                self.send_response(page.status)
-                for name, value in page.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(page.body)))
-                self.end_headers()
-                self.wfile.write(page.body)
+                send_page(self, page)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -105,3 +98,15 @@ async def eventually(check: Callable[[], object], timeout: float = 15.0, interva
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+def send_page(handler: BaseHTTPRequestHandler, page: Page) -> None:
+    """Answer `handler`'s request with `page`, after its delay."""
+    if page.delay:
+        time.sleep(page.delay)
+    handler.send_response(page.status)
+    for name, value in page.headers:
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(page.body)))
+    handler.end_headers()
+    handler.wfile.write(page.body)
