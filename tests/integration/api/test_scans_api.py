@@ -127,7 +127,13 @@ async def test_scan_list_pages_with_a_cursor(api: httpx.AsyncClient, pool: objec
 async def test_health_readiness_metrics_and_docs(api: httpx.AsyncClient) -> None:
     assert (await api.get("/healthz")).json() == {"status": "ok"}
     ready = await api.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"postgres": "ok", "redis": "ok"}
+    body = ready.json()
+    assert ready.status_code == 200 and body | {"browser_workers": 0} == {
+        "postgres": "ok",
+        "redis": "ok",
+        "browser_workers": 0,
+    }
+    assert isinstance(body["browser_workers"], int)  # other tests' browser workers may be live meanwhile
     metrics = (await api.get("/metrics")).text
     assert 'scanfleet_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics
     assert "/v1/scans" in (await api.get("/openapi.json")).json()["paths"]
