@@ -3,6 +3,8 @@ their own line in the capacity gate, so a browser flood never holds up an organi
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from ipaddress import ip_network
@@ -13,13 +15,16 @@ import httpx
 import pytest
 from arq import Worker
 
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import BROWSER_GATE
 from scanfleet.config import Settings
 from scanfleet.db import orgs
-from tests.conftest import Tenant, make_tenant
+from scanfleet.scheduler import reaper
+from tests.conftest import Tenant, make_tenant, own_redis
 from tests.integration.browser.sites import SHOP
-from tests.support.app import running_worker
+from tests.support.app import api_client, running_worker
 from tests.support.internet import Internet
-from tests.support.site import eventually
+from tests.support.site import Page, eventually, html
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +90,51 @@ async def test_readiness_counts_the_live_browser_workers(api: httpx.AsyncClient)
         return (await api.get("/readyz")).json()["browser_workers"] >= 1
 
     await eventually(counted)
+
+
+@pytest.fixture(scope="module")
+async def retrying_browser_worker(settings: Settings, internet: Internet) -> AsyncIterator[Worker]:
+    """A browser worker on a Redis database of its own, whose crashed pages are tried again soon."""
+    own = own_redis(settings, 9, __name__).model_copy(
+        update={
+            "worker_engine": "browser", "fetch_resolve": internet.resolve_map,
+            "fetch_allow_networks": [ip_network("127.0.0.1/32")], "browser_settle_seconds": 0.3,
+            "browser_page_seconds": 15, "retry_max_privacy": 1, "retry_base_seconds": 0.1,
+            "retry_cap_seconds": 0.2,
+        }
+    )  # fmt: skip
+    async with running_worker(own) as worker:
+        yield worker
+
+
+async def test_a_browser_that_crashes_mid_page_is_replaced_and_the_scan_completes_once(
+    retrying_browser_worker: Worker, settings: Settings, pool: asyncpg.Pool, internet: Internet
+) -> None:
+    worker = retrying_browser_worker
+    own = own_redis(settings, 9, __name__)
+    tenant = await make_tenant(pool)
+    image = f"/crash-{uuid.uuid4().hex[:6]}.png"
+    internet.add(f"https://shop.test{image}", Page(200, [("Content-Type", "image/png")], b"", delay=3))
+    url = internet.add(f"https://shop.test/crash-{uuid.uuid4().hex[:6]}", html(f'<img src="{image}">'))
+    async with api_client(own) as api:
+        submitted = await api.post("/v1/scans", json={"url": url, "engine": "browser"}, headers=tenant.headers)
+        assert submitted.status_code == 202, submitted.text
+
+        async def asked() -> bool:
+            return any(hit.path == image for hit in internet.hits)
+
+        await eventually(asked)
+        runtime = worker.ctx["deps"].browser
+        for pid in runtime._current.pids():  # the browser now loading the page
+            os.kill(pid, signal.SIGKILL)
+        gate = Gate(worker.pool, BROWSER_GATE)
+
+        async def final() -> dict[str, Any] | None:
+            await reaper.bring_back_deferred(gate)  # the scheduler's round, for the retry's backoff
+            scan = (await api.get(f"/v1/scans/{submitted.json()['id']}", headers=tenant.headers)).json()
+            return scan if scan["status"] not in ("queued", "running") else None
+
+        scan = await eventually(final, timeout=60)
+    assert isinstance(scan, dict)
+    assert (scan["status"], scan["attempts"], scan["retries"]) == ("succeeded", 2, 1), scan
+    assert scan["last_error"]["code"] == "browser_crashed"
