@@ -50,7 +50,7 @@ async def _readmit_lost(
     while page:
         states = await _states(gates, page)
         for job in page:
-            if states[job.id] is not None:
+            if job.id not in states or states[job.id] is not None:  # another engine's line, or held
                 continue
             if job.org_id not in known:
                 known[job.org_id] = await store.limits_of(job.org_id)
@@ -68,7 +68,8 @@ async def _readmit_lost(
 
 
 async def _states(gates: Mapping[Engine, Gate], page: list[Job]) -> dict[uuid.UUID, str | None]:
-    """Each job's state in its own engine's gate (None where that gate does not hold it)."""
+    """Each job's state in its own engine's gate (None where that gate does not hold it); jobs of an engine not
+    in `gates` are left out."""
     states: dict[uuid.UUID, str | None] = {}
     for engine, gate in gates.items():
         mine = [job for job in page if job.engine == engine]

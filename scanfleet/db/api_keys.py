@@ -14,7 +14,7 @@ from scanfleet import ids, keys
 from scanfleet.db import pages
 from scanfleet.db.locks import lock_name
 from scanfleet.db.pool import Connection, Executor
-from scanfleet.db.rows import Row, read
+from scanfleet.db.rows import Row, names, read
 from scanfleet.tiers import Limits, limits_for
 
 ADMIN_SCOPE = "admin"  # may change any organisation's tier and limits
@@ -51,6 +51,9 @@ class ApiKey:
     def from_row(cls, row: Row | None) -> ApiKey:
         assert row is not None, "no key row"  # a row the statement just returned
         return read(cls, row, scopes=tuple(row["scopes"]))
+
+
+_COLS = names(ApiKey)  # named, never *: a column a newer release adds changes no result here
 
 
 async def create(conn: Executor, org_id: uuid.UUID, name: str, scopes: tuple[str, ...] = ()) -> tuple[uuid.UUID, str]:
@@ -98,11 +101,11 @@ async def authenticate(conn: Executor, key: str) -> Principal | None:
 
 async def list_for_org(conn: Executor, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[ApiKey]:
     """The organisation's keys, revoked ones included, oldest first, a page of `limit` after the id `after`."""
-    return [ApiKey.from_row(row) for row in await pages.by_id(conn, "api_keys", org_id, after, limit)]
+    return [ApiKey.from_row(row) for row in await pages.by_id(conn, "api_keys", _COLS, org_id, after, limit)]
 
 
 async def get(conn: Executor, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
-    row = await conn.fetchrow("SELECT * FROM api_keys WHERE id = $1 AND org_id = $2", key_id, org_id)
+    row = await conn.fetchrow(f"SELECT {_COLS} FROM api_keys WHERE id = $1 AND org_id = $2", key_id, org_id)
     return ApiKey.from_row(row) if row else None
 
 
@@ -112,7 +115,8 @@ async def revoke(conn: Executor, org_id: uuid.UUID, key_id: uuid.UUID, keep_admi
     async with _transaction(conn) as tx:
         await lock_name(tx, f"api_keys:{org_id}")  # two revocations cannot each leave the other's admin key
         key = await tx.fetchrow(
-            "SELECT * FROM api_keys WHERE id = $1 AND org_id = $2 AND (revoked_at IS NULL OR revoked_at > now())",
+            f"SELECT {_COLS} FROM api_keys WHERE id = $1 AND org_id = $2"
+            " AND (revoked_at IS NULL OR revoked_at > now())",
             key_id,
             org_id,
         )
@@ -127,7 +131,7 @@ async def revoke(conn: Executor, org_id: uuid.UUID, key_id: uuid.UUID, keep_admi
             )
             if admins <= 1:
                 raise LastAdminKey(key_id)
-        row = await tx.fetchrow("UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING *", key_id)
+        row = await tx.fetchrow(f"UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING {_COLS}", key_id)
     return ApiKey.from_row(row)
 
 
@@ -139,7 +143,7 @@ async def rotate(
     async with _transaction(conn) as tx:
         old = await tx.fetchrow(
             "UPDATE api_keys SET revoked_at = now() + make_interval(secs => $3)"
-            " WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL RETURNING *",
+            f" WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL RETURNING {_COLS}",
             key_id,
             org_id,
             grace_seconds,
@@ -147,7 +151,7 @@ async def rotate(
         if old is None:
             return None
         new_id, secret = await create(tx, org_id, old["name"], tuple(old["scopes"]))
-        new = await tx.fetchrow("SELECT * FROM api_keys WHERE id = $1", new_id)
+        new = await tx.fetchrow(f"SELECT {_COLS} FROM api_keys WHERE id = $1", new_id)
     return ApiKey.from_row(old), ApiKey.from_row(new), secret
 
 

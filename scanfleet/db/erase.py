@@ -21,7 +21,7 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db.pool import Connection, Executor
-from scanfleet.db.rows import read
+from scanfleet.db.rows import names, read
 
 Status = Literal["pending", "running", "done"]
 
@@ -61,21 +61,26 @@ def _request(row: asyncpg.Record) -> EraseRequest:
     return read(EraseRequest, row)
 
 
+_COLS = names(EraseRequest)  # named, never *: a column a newer release adds changes no result here
+
+
 async def request(conn: Executor, org_id: uuid.UUID) -> EraseRequest:
     """A new request for the org, or the one it already has open."""
     row = await conn.fetchrow(
         "INSERT INTO erase_requests (id, org_id) VALUES ($1, $2)"
-        " ON CONFLICT (org_id) WHERE status <> 'done' DO NOTHING RETURNING *",
+        f" ON CONFLICT (org_id) WHERE status <> 'done' DO NOTHING RETURNING {_COLS}",
         ids.new_id(), org_id,
     )  # fmt: skip
-    row = row or await conn.fetchrow("SELECT * FROM erase_requests WHERE org_id = $1 AND status <> 'done'", org_id)
+    row = row or await conn.fetchrow(
+        f"SELECT {_COLS} FROM erase_requests WHERE org_id = $1 AND status <> 'done'", org_id
+    )
     if row is None:  # the open one finished between the two statements: ask afresh
         return await request(conn, org_id)
     return _request(row)
 
 
 async def get(conn: Executor, org_id: uuid.UUID, request_id: uuid.UUID) -> EraseRequest | None:
-    row = await conn.fetchrow("SELECT * FROM erase_requests WHERE id = $1 AND org_id = $2", request_id, org_id)
+    row = await conn.fetchrow(f"SELECT {_COLS} FROM erase_requests WHERE id = $1 AND org_id = $2", request_id, org_id)
     return _request(row) if row else None
 
 
@@ -87,7 +92,7 @@ async def claim(conn: Executor, lease_seconds: float) -> EraseRequest | None:
         " lease_until = now() + make_interval(secs => $1)"
         " FROM (SELECT id FROM erase_requests WHERE status <> 'done' AND (lease_until IS NULL OR lease_until < now())"
         "       ORDER BY requested_at LIMIT 1 FOR UPDATE SKIP LOCKED) due"
-        " WHERE r.id = due.id RETURNING r.*",
+        f" WHERE r.id = due.id RETURNING {names(EraseRequest, 'r')}",
         lease_seconds,
     )
     return _request(row) if row else None

@@ -15,7 +15,7 @@ from scanfleet import ids
 from scanfleet.checks import HeartbeatState
 from scanfleet.db import pages
 from scanfleet.db.pool import Connection, Executor
-from scanfleet.db.rows import read
+from scanfleet.db.rows import names, read
 from scanfleet.model import Evidence, Outcome, Severity, Status
 
 
@@ -40,12 +40,15 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+_COLS = names(Heartbeat)  # named, never *: a column a newer release adds changes no result here
+
+
 async def create(conn: Executor, org_id: uuid.UUID, name: str, period: int, grace: int) -> tuple[Heartbeat, str]:
     """Returns the heartbeat and its ping token, which is not stored and cannot be shown again."""
     token = secrets.token_urlsafe(24)  # 192 random bits: unguessable
     row = await conn.fetchrow(
         "INSERT INTO heartbeats (id, org_id, name, token_hash, period_seconds, grace_seconds, deadline)"
-        " VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $5::int + $6::int)) RETURNING *",
+        f" VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $5::int + $6::int)) RETURNING {_COLS}",
         ids.new_id(), org_id, name, _digest(token), period, grace,
     )  # fmt: skip
     assert row is not None  # INSERT … RETURNING returns the row it made
@@ -56,14 +59,14 @@ async def ping(conn: Executor, token: str) -> Heartbeat | None:
     row = await conn.fetchrow(
         "UPDATE heartbeats SET last_ping_at = now(),"
         " deadline = now() + make_interval(secs => period_seconds + grace_seconds)"
-        " WHERE token_hash = $1 RETURNING *",
+        f" WHERE token_hash = $1 RETURNING {_COLS}",
         _digest(token),
     )
     return Heartbeat.from_row(row) if row else None
 
 
 async def get(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> Heartbeat | None:
-    row = await conn.fetchrow("SELECT * FROM heartbeats WHERE id = $1 AND org_id = $2", heartbeat_id, org_id)
+    row = await conn.fetchrow(f"SELECT {_COLS} FROM heartbeats WHERE id = $1 AND org_id = $2", heartbeat_id, org_id)
     return Heartbeat.from_row(row) if row else None
 
 
@@ -78,7 +81,7 @@ async def state(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> H
 
 async def list_for_org(conn: Executor, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Heartbeat]:
     """The organisation's heartbeats, oldest first, a page of `limit` after the id `after`."""
-    return [Heartbeat.from_row(row) for row in await pages.by_id(conn, "heartbeats", org_id, after, limit)]
+    return [Heartbeat.from_row(row) for row in await pages.by_id(conn, "heartbeats", _COLS, org_id, after, limit)]
 
 
 async def delete(conn: Executor, org_id: uuid.UUID, heartbeat_id: uuid.UUID) -> bool:
@@ -103,7 +106,7 @@ async def claim_missed(conn: Connection, limit: int = 100) -> list[Missed]:
         " missed_runs = h.missed_runs + 1"
         " FROM (SELECT id, deadline FROM heartbeats WHERE deadline < now() ORDER BY deadline LIMIT $1"
         "       FOR UPDATE SKIP LOCKED) due"
-        " WHERE h.id = due.id RETURNING h.*, due.deadline AS missed_deadline",
+        f" WHERE h.id = due.id RETURNING {names(Heartbeat, 'h')}, due.deadline AS missed_deadline",
         limit,
     )
     return [Missed(row["org_id"], _heartbeat_suite(row), _missed_outcome(row)) for row in rows]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from scanfleet import ids
 from scanfleet.db.pool import Executor
-from scanfleet.db.rows import read
+from scanfleet.db.rows import names, read
 from scanfleet.tiers import Limits, limits_for
 
 
@@ -26,26 +26,32 @@ class Org:
         return limits_for(self.tier, self.max_running, self.max_queued)
 
 
+_COLS = names(Org)  # named, never *: a column a newer release adds changes no result here
+
+
 async def create(conn: Executor, name: str, tier: str = "free") -> Org:
     row = await conn.fetchrow(
-        "INSERT INTO organisations (id, name, tier) VALUES ($1, $2, $3) RETURNING *", ids.new_id(), name, tier
+        f"INSERT INTO organisations (id, name, tier) VALUES ($1, $2, $3) RETURNING {_COLS}",
+        ids.new_id(),
+        name,
+        tier,
     )
     assert row is not None  # INSERT … RETURNING returns the row it made
     return read(Org, row)
 
 
 async def get(conn: Executor, org_id: uuid.UUID) -> Org | None:
-    row = await conn.fetchrow("SELECT * FROM organisations WHERE id = $1", org_id)
+    row = await conn.fetchrow(f"SELECT {_COLS} FROM organisations WHERE id = $1", org_id)
     return read(Org, row) if row else None
 
 
 async def get_by_name(conn: Executor, name: str) -> Org | None:
-    row = await conn.fetchrow("SELECT * FROM organisations WHERE name = $1", name)
+    row = await conn.fetchrow(f"SELECT {_COLS} FROM organisations WHERE name = $1", name)
     return read(Org, row) if row else None
 
 
 async def list_all(conn: Executor) -> list[Org]:
-    return [read(Org, row) for row in await conn.fetch("SELECT * FROM organisations ORDER BY name")]
+    return [read(Org, row) for row in await conn.fetch(f"SELECT {_COLS} FROM organisations ORDER BY name")]
 
 
 async def set_capacity(
@@ -53,7 +59,7 @@ async def set_capacity(
 ) -> Org | None:
     """Set the tier and overrides (None clears an override back to the tier's default)."""
     row = await conn.fetchrow(
-        "UPDATE organisations SET tier = $2, max_running = $3, max_queued = $4 WHERE id = $1 RETURNING *",
+        f"UPDATE organisations SET tier = $2, max_running = $3, max_queued = $4 WHERE id = $1 RETURNING {_COLS}",
         org_id,
         tier,
         max_running,

@@ -13,7 +13,7 @@ from scanfleet import ids
 from scanfleet.db import pages
 from scanfleet.db.locks import fetchrow_alone
 from scanfleet.db.pool import Connection, Executor
-from scanfleet.db.rows import read
+from scanfleet.db.rows import names, read
 from scanfleet.schedules.timing import Timing
 from scanfleet.tiers import Limits, limits_for
 
@@ -56,6 +56,9 @@ class Due:
     limits: Limits  # the org's, for admission through the gate
 
 
+_COLS = names(Schedule)  # named, never *: a column a newer release adds changes no result here
+
+
 async def create(
     pool: asyncpg.Pool,
     org_id: uuid.UUID,
@@ -73,7 +76,7 @@ async def create(
         f"schedules:{org_id}",
         "INSERT INTO schedules (id, org_id, name, kind, target, cron, timezone, interval_seconds, jitter_seconds,"
         " next_fire_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10"
-        " WHERE (SELECT count(*) FROM schedules WHERE org_id = $2) < $11 RETURNING *",
+        f" WHERE (SELECT count(*) FROM schedules WHERE org_id = $2) < $11 RETURNING {_COLS}",
         schedule_id,
         org_id,
         name,
@@ -90,13 +93,13 @@ async def create(
 
 
 async def get(conn: Executor, org_id: uuid.UUID, schedule_id: uuid.UUID) -> Schedule | None:
-    row = await conn.fetchrow("SELECT * FROM schedules WHERE id = $1 AND org_id = $2", schedule_id, org_id)
+    row = await conn.fetchrow(f"SELECT {_COLS} FROM schedules WHERE id = $1 AND org_id = $2", schedule_id, org_id)
     return Schedule.from_row(row) if row else None
 
 
 async def list_for_org(conn: Executor, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Schedule]:
     """The organisation's schedules, oldest first, a page of `limit` after the id `after`."""
-    return [Schedule.from_row(row) for row in await pages.by_id(conn, "schedules", org_id, after, limit)]
+    return [Schedule.from_row(row) for row in await pages.by_id(conn, "schedules", _COLS, org_id, after, limit)]
 
 
 async def update(conn: Executor, schedule: Schedule, now: datetime, **changes: Any) -> Schedule:
@@ -105,7 +108,7 @@ async def update(conn: Executor, schedule: Schedule, now: datetime, **changes: A
     next_fire = merged.next_after(now) if merged.state == "active" else None
     row = await conn.fetchrow(
         "UPDATE schedules SET name = $3, target = $4, cron = $5, timezone = $6, interval_seconds = $7,"
-        " jitter_seconds = $8, state = $9, next_fire_at = $10 WHERE id = $1 AND org_id = $2 RETURNING *",
+        f" jitter_seconds = $8, state = $9, next_fire_at = $10 WHERE id = $1 AND org_id = $2 RETURNING {_COLS}",
         merged.id, merged.org_id, merged.name, merged.target, merged.cron, merged.timezone, merged.interval_seconds,
         merged.jitter_seconds, merged.state, next_fire,
     )  # fmt: skip
@@ -129,7 +132,7 @@ async def recent_fires(conn: Executor, schedule_id: uuid.UUID, limit: int = 10) 
 async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Due]:
     """Due schedules, locked for this transaction; other schedulers skip them."""
     rows = await conn.fetch(
-        "SELECT s.*, o.tier, o.max_running AS org_max_running, o.max_queued AS org_max_queued"
+        f"SELECT {names(Schedule, 's')}, o.tier, o.max_running AS org_max_running, o.max_queued AS org_max_queued"
         " FROM schedules s JOIN organisations o ON o.id = s.org_id"
         " WHERE s.state = 'active' AND s.next_fire_at <= $1 ORDER BY s.next_fire_at LIMIT $2"
         " FOR UPDATE OF s SKIP LOCKED",

@@ -15,7 +15,7 @@ from scanfleet import ids
 from scanfleet.db import pages
 from scanfleet.db.locks import fetchrow_alone
 from scanfleet.db.pool import Connection, Executor
-from scanfleet.db.rows import read
+from scanfleet.db.rows import names, read
 from scanfleet.model import Job, Outcome
 from scanfleet.webhooks import events
 
@@ -39,6 +39,9 @@ class Endpoint:
         return read(cls, row)
 
 
+_COLS = names(Endpoint)  # named, never *: a column a newer release adds changes no result here
+
+
 async def create(
     pool: asyncpg.Pool, org_id: uuid.UUID, url: str, description: str, event_types: Sequence[str]
 ) -> tuple[Endpoint, str] | None:
@@ -49,7 +52,7 @@ async def create(
         f"webhooks:{org_id}",
         "INSERT INTO webhook_endpoints (id, org_id, url, description, events, secret)"
         " SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhook_endpoints WHERE org_id = $2) < $7"
-        " RETURNING *",
+        f" RETURNING {_COLS}",
         ids.new_id(), org_id, url, description, list(event_types), secret, MAX_ENDPOINTS,
     )  # fmt: skip
     return (Endpoint.from_row(row), secret) if row else None
@@ -57,11 +60,13 @@ async def create(
 
 async def list_for_org(conn: Executor, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Endpoint]:
     """The organisation's webhook endpoints, oldest first, a page of `limit` after the id `after`."""
-    return [Endpoint.from_row(row) for row in await pages.by_id(conn, "webhook_endpoints", org_id, after, limit)]
+    return [Endpoint.from_row(row) for row in await pages.by_id(conn, "webhook_endpoints", _COLS, org_id, after, limit)]
 
 
 async def get(conn: Executor, org_id: uuid.UUID, endpoint_id: uuid.UUID) -> Endpoint | None:
-    row = await conn.fetchrow("SELECT * FROM webhook_endpoints WHERE id = $1 AND org_id = $2", endpoint_id, org_id)
+    row = await conn.fetchrow(
+        f"SELECT {_COLS} FROM webhook_endpoints WHERE id = $1 AND org_id = $2", endpoint_id, org_id
+    )
     return Endpoint.from_row(row) if row else None
 
 

@@ -26,7 +26,10 @@ async def test_schemathesis_finds_nothing(settings: Settings, pool: asyncpg.Pool
     async with live_api(settings) as base:
         command = [
             sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
-            "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "10",
+            # use_after_free takes every DELETE for a removal; a queued or running scan's or run's DELETE cancels it,
+            # and the cancelled job stays readable (README). The other resources' DELETEs are 404 after, tested apart.
+            "--checks", "all", "--exclude-checks", "use_after_free",
+            "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "10",
             "--seed", str(SEED), "--generation-deterministic", "--workers", "1", "--no-color",
             # JSON text is UTF-8: lone surrogates are refused (422) as text PostgreSQL could not store.
             "--generation-codec", "utf-8",
