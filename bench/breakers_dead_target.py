@@ -196,10 +196,9 @@ class Bench:
         stop = asyncio.Event()
         scheduler = asyncio.create_task(self._scheduler(stop))
         try:
-            with worker_processes(
-                [sys.executable, "-m", "scanfleet.worker"], self.args.workers, self.worker_env(breakers), logs
-            ):
-                await wait_started(sorted(logs.iterdir()))
+            argv = [sys.executable, "-m", "scanfleet.worker"]
+            with worker_processes("scanfleet", argv, self.args.workers, self.worker_env(breakers), logs) as workers:
+                await wait_started(workers.logs)
 
                 async def registered() -> bool:
                     return await self.redis.zcard(WORKERS_KEY) >= self.args.workers

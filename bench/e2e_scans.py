@@ -7,26 +7,40 @@ realistic shop page (≈45 KB of HTML referencing 16 third-party hosts, 3 Set-Co
 headers) from a FixtureSite on 127.0.0.1, and runs the API in this process through httpx.ASGITransport
 (no HTTP server or socket between this script and the API; everything after the API is real).
 
-For each N it runs two systems, each with N real worker processes, on the same page and the same M jobs:
+For each N it runs three systems, each with N real worker processes, on the same page and the same M jobs,
+each job fetching the page under a query string of its own that no earlier run used:
 
-  scanfleet  M scans submitted through POST /v1/scans (row insert + the capacity gate's admission, each of
-             the page under its own query string, for one enterprise organisation whose limits let every
-             scan straight on to arq's queue), run by `python -m scanfleet.worker` processes (claim, guarded fetch,
-             privacy analysis, evidence COPY + status in PostgreSQL).
-             Done = `finished_at` set in the scans table; latency = created_at → finished_at.
-  baseline   M jobs enqueued straight into arq, run by plain arq workers whose task only GETs the same
-             page with a bare httpx client (no analysis, no database). Latency = arq enqueue → finish.
+  scanfleet  M scans submitted through POST /v1/scans (auth, rate limit, row insert under the dedup lock and
+             the capacity gate's admission, for one enterprise organisation whose limits let every scan straight
+             on to arq's queue), run by `python -m scanfleet.worker` processes (lease, claim, circuit breaker,
+             guarded fetch, privacy analysis, evidence, issues, status and webhook outbox in one transaction,
+             the gate's finish). Done = `finished_at` set in the scans table; latency = created_at → finished_at.
+  arq+scan   M jobs enqueued straight into arq, run by plain arq workers doing the same work without the
+             platform: the same guarded fetch (scanfleet.http.SafeFetcher, built as the worker builds it), the
+             same privacy analysis (scanfleet.worker.scan), and one raw COPY of the same evidence rows into the
+             same day-partitioned `evidence` table. No gate, lease, breaker, wake-up, status row or outbox.
+             Latency = arq enqueue → finish.
+  arq+fetch  the same, but the task only GETs the page with a bare httpx client (no guard, no analysis, no
+             database): the floor of a queued fetch.
 
-Both kinds of worker get the same max_jobs and poll delay, and a few untimed warm-up jobs first. Workers
-are stopped (SIGTERM) after each run, also on errors.
+All workers get the same max_jobs and poll delay (and pool size, where they use PostgreSQL), and a few untimed
+warm-up jobs first.
+Workers are stopped (SIGTERM) after each run, also on errors.
 
-Reading the table: "wall s" runs from the first submission to the last finish; scans/s = M / wall.
+A run counts only jobs it submitted and its own workers ran; anything else stops the benchmark with exit
+status 1 and a message saying what: a scan the API answered by reusing another (`reused`), arq refusing a job
+id it already had, a job that never finished or has no result, or a job finished by a process that is not one
+of the run's workers (for scanfleet: a scan missing from its workers' "run_scan <id> …" log lines; for the
+baselines: a result from another pid), or a job that succeeded without finding what the page holds (its evidence
+rows; for arq+fetch, its bytes).
+
+Reading the tables: "wall s" runs from the first submission to the last finish; scans/s = M / wall.
 "submit s" is how long this script took to submit the M jobs: when it nears "wall s", submission (the
 in-process API, sharing the CPUs with everything else) is what limits the rate. By default all M jobs are
 submitted at once (--rate 0), so latency is mostly time queued behind earlier jobs (p50 ≈ half the wall
-time); pass --rate (jobs/s, below the throughput) for the latency of an unsaturated system. The last line
-is scanfleet's rate as a share of the baseline's, per N. Everything (PostgreSQL, Valkey, fixture site,
-API, workers) shares one machine, so N workers cannot scale beyond its cores.
+time); pass --rate (jobs/s, below the throughput) for the latency of an unsaturated system. The second table
+gives scanfleet's rate as a share of each baseline's, per N, all from this one run. Everything (PostgreSQL,
+Valkey, fixture site, API, workers) shares one machine, so N workers cannot scale beyond its cores.
 """
 
 from __future__ import annotations
@@ -34,7 +48,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -42,7 +58,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,13 +67,18 @@ import asyncpg
 import httpx
 from arq import Worker, func
 from arq.connections import ArqRedis
+from arq.constants import result_key_prefix
+from arq.jobs import Job
 
 from bench._report import arguments, comma_list, table
 from bench._servers import cancel_on_sigterm, postgres_and_valkey, stop_processes
+from bench.evidence_write import raw_records
+from scanfleet import ids
 from scanfleet.broker import connection
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
+from scanfleet.db.results import EVIDENCE_COLUMNS
 from scanfleet.logs import configure_logging
 from tests.support.site import FixtureSite, html
 
@@ -64,6 +86,10 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_QUEUE = "bench:baseline"
 UNLIMITED = 10**9  # an organisation's running and queued jobs
+SYSTEMS = ("scanfleet", "arq+scan", "arq+fetch")
+BASELINE_TASKS = {"arq+scan": "scan_page", "arq+fetch": "fetch_page"}
+# What a scanfleet worker logs when it has written a scan's result (worker/tasks.py, _finish).
+FINISHED_LINE = re.compile(r"^run_scan (?P<id>[0-9a-f-]{36}) (?P<ended>\S+) \((?P<rows>\d+) evidence rows\)$")
 THIRD_PARTIES = [
     "www.googletagmanager.com",
     "www.google-analytics.com",
@@ -82,6 +108,10 @@ THIRD_PARTIES = [
     "widget.intercom.io",
     "images.ctfassets.net",
 ]
+
+
+class NotThisRun(RuntimeError):
+    """A run would report jobs it did not submit, or that its own workers did not run."""
 
 
 def shop_page(products: int = 120) -> str:
@@ -135,31 +165,60 @@ class Result:
     failed: int
     submit: float  # seconds this script took to submit the jobs
 
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall
+
     def row(self) -> list[object]:
         p50, p95, p99 = (self.percentile(p) * 1000 for p in (50, 95, 99))
-        rate = len(self.latencies) / self.wall
         return [
             self.system, self.workers, len(self.latencies), self.failed, f"{self.submit:.2f}", f"{self.wall:.2f}",
-            f"{rate:.1f}", f"{p50:.0f}", f"{p95:.0f}", f"{p99:.0f}",
+            f"{self.rate:.1f}", f"{p50:.0f}", f"{p95:.0f}", f"{p99:.0f}",
         ]  # fmt: skip
 
     def percentile(self, p: int) -> float:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
 
 
+@dataclass
+class Workers:
+    """One system's worker processes for one N, and what they logged."""
+
+    system: str
+    processes: list[subprocess.Popen[bytes]]
+    logs: list[Path]
+
+    @property
+    def pids(self) -> set[int]:
+        return {process.pid for process in self.processes}
+
+    def finished_scans(self) -> dict[uuid.UUID, tuple[str, int]]:
+        """The scans these scanfleet workers wrote a result for: how each ended, and its evidence rows."""
+        finished: dict[uuid.UUID, tuple[str, int]] = {}
+        for path in self.logs:
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    message = json.loads(line).get("msg", "")
+                except ValueError:
+                    continue  # not one of scanfleet's JSON lines
+                if match := FINISHED_LINE.match(message):
+                    finished[uuid.UUID(match["id"])] = (match["ended"], int(match["rows"]))
+        return finished
+
+
 @contextmanager
-def worker_processes(argv: list[str], count: int, env: dict[str, str], logs: Path) -> Iterator[list[Path]]:
+def worker_processes(system: str, argv: list[str], count: int, env: dict[str, str], logs: Path) -> Iterator[Workers]:
     """`count` worker subprocesses, each logging to a file; terminated on leaving, errors included."""
-    processes: list[subprocess.Popen[bytes]] = []
-    paths = [logs / f"{argv[-1].lstrip('-')}-{count}-{index}.log" for index in range(count)]
+    workers = Workers(system, [], [logs / f"{system.replace('+', '-')}-{count}-{index}.log" for index in range(count)])
     try:
-        for index, path in enumerate(paths):
+        for index, path in enumerate(workers.logs):
             with path.open("wb") as log:
                 worker_env = {**env, "SCANFLEET_WORKER_INDEX": str(index)}
-                processes.append(subprocess.Popen(argv, cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT))
-        yield paths
+                process = subprocess.Popen(argv, cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT)
+                workers.processes.append(process)
+        yield workers
     finally:
-        stop_processes(processes)
+        stop_processes(workers.processes)
 
 
 async def wait_started(paths: list[Path], timeout: float = 30.0) -> None:
@@ -172,17 +231,17 @@ async def wait_started(paths: list[Path], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def wait_for(count: Callable[[], Awaitable[int]], total: int, timeout: float) -> None:
+async def wait_for(count: Callable[[], Awaitable[int]], total: int, timeout: float, system: str) -> None:
     """Poll the async `count()` every 50 ms until it reaches `total`."""
     deadline = time.monotonic() + timeout
     while (done := await count()) < total:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {done} of {total} jobs finished within {timeout}s")
+            raise NotThisRun(f"{system}: only {done} of {total} jobs finished within {timeout}s")
         await asyncio.sleep(0.05)
 
 
-async def submit_all(count: int, rate: float, submit: Callable[[], Awaitable[T]]) -> list[T]:
-    """`submit()` `count` times: 8 at a time as fast as possible, or paced at `rate` per second."""
+async def submit_all(count: int, rate: float, submit: Callable[[int], Awaitable[T]]) -> list[T]:
+    """`submit(index)` for each of `count` jobs: 8 at a time as fast as possible, or paced at `rate` per second."""
     limit = asyncio.Semaphore(8 if rate <= 0 else count)
     started = time.monotonic()
 
@@ -190,70 +249,136 @@ async def submit_all(count: int, rate: float, submit: Callable[[], Awaitable[T]]
         if rate > 0:
             await asyncio.sleep(max(0.0, started + index / rate - time.monotonic()))
         async with limit:
-            return await submit()
+            return await submit(index)
 
     return await asyncio.gather(*(one(index) for index in range(count)))
 
 
+def refuse(system: str, problem: str, examples: list[object], total: int) -> None:
+    """Stop the benchmark: `examples` of the run's `total` jobs show that it would report what it did not run."""
+    if examples:
+        shown = ", ".join(map(str, examples[:3]))
+        raise NotThisRun(f"{system}: {len(examples)} of {total} jobs {problem} (e.g. {shown})")
+
+
 @dataclass
 class Bench:
-    """What both systems' runs share: the clients, the tenant, the page and the options."""
+    """What the systems' runs share: the clients, the tenant, the page and the options."""
 
     args: argparse.Namespace
     api: httpx.AsyncClient
     pool: asyncpg.Pool
     queue: ArqRedis
     headers: dict[str, str]
+    org_id: uuid.UUID
     url: str
     page_bytes: int
+    evidence_rows: int  # what one scan of the page finds
+    runs: Iterator[int] = field(default_factory=itertools.count)  # sets each run's URLs apart from the others'
 
-    async def scanfleet(self, workers: int, count: int) -> Result:
-        numbers = itertools.count()
+    def urls(self) -> Callable[[int], str]:
+        """The page under a query string no other run uses: no job can be answered by an earlier one."""
+        run = next(self.runs)
+        return lambda index: f"{self.url}?run={run}&job={index}"
 
-        async def submit() -> uuid.UUID:
-            # One URL per scan (the page ignores the query): the API reuses an in-flight scan of the same URL.
-            url = f"{self.url}?scan={next(numbers)}"
+    async def run(self, system: str, workers: Workers, count: int) -> Result:
+        if system == "scanfleet":
+            return await self.scanfleet(workers, count)
+        return await self.baseline(system, workers, count)
+
+    async def scanfleet(self, workers: Workers, count: int) -> Result:
+        url_of = self.urls()
+
+        async def submit(index: int) -> tuple[str, int, str | None, uuid.UUID]:
+            url = url_of(index)
             response = await self.api.post("/v1/scans", json={"url": url}, headers=self.headers)
             response.raise_for_status()
-            return uuid.UUID(response.json()["id"])
+            body = response.json()
+            return url, response.status_code, body.get("reused"), uuid.UUID(body["id"])
 
         started = time.monotonic()
-        scan_ids = await submit_all(count, self.args.rate, submit)
+        answers = await submit_all(count, self.args.rate, submit)
         submitted = time.monotonic() - started
+        refuse(
+            "scanfleet", "were answered with a reused scan instead of a new one",
+            [f"{url}: {status} reused={reused}" for url, status, reused, _ in answers if status != 202 or reused],
+            count,
+        )  # fmt: skip
+        scan_ids = [scan_id for *_, scan_id in answers]
         finished = "SELECT count(*) FROM scans WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL"
 
         async def done() -> int:
             return await self.pool.fetchval(finished, scan_ids)
 
-        await wait_for(done, count, self.args.timeout)
+        await wait_for(done, count, self.args.timeout, "scanfleet")
         rows = await self.pool.fetch(
             "SELECT created_at, finished_at, status FROM scans WHERE id = ANY($1::uuid[])", scan_ids
         )
+        ran = workers.finished_scans()
+        refuse("scanfleet", "were not finished by this run's workers (not in their logs)",
+               [scan_id for scan_id in scan_ids if scan_id not in ran], count)  # fmt: skip
+        refuse("scanfleet", f"succeeded without the page's {self.evidence_rows} evidence rows",
+               [f"{scan_id}: {ran[scan_id][1]}" for scan_id in scan_ids
+                if ran[scan_id][0] == "succeeded" and ran[scan_id][1] != self.evidence_rows],
+               count)  # fmt: skip
         latencies = [(row["finished_at"] - row["created_at"]).total_seconds() for row in rows]
         wall = (max(row["finished_at"] for row in rows) - min(row["created_at"] for row in rows)).total_seconds()
         failed = sum(row["status"] != "succeeded" for row in rows)
-        return Result("scanfleet", workers, latencies, wall, failed, submitted)
+        return Result("scanfleet", len(workers.processes), latencies, wall, failed, submitted)
 
-    async def baseline(self, workers: int, count: int) -> Result:
+    async def baseline(self, system: str, workers: Workers, count: int) -> Result:
+        url_of = self.urls()
         batch = uuid.uuid4().hex[:8]
-        numbers = iter(range(count))
+        job_ids = [f"{batch}-{index}" for index in range(count)]
+        task = BASELINE_TASKS[system]
 
-        async def submit() -> None:
-            job_id = f"{batch}-{next(numbers)}"
-            await self.queue.enqueue_job("fetch_page", self.url, _job_id=job_id, _queue_name=BASELINE_QUEUE)
-
-        async def results() -> int:
-            return len(await self.queue.keys(f"arq:result:{batch}-*"))
+        async def submit(index: int) -> Job | None:
+            args = (url_of(index), str(self.org_id)) if task == "scan_page" else (url_of(index),)
+            return await self.queue.enqueue_job(task, *args, _job_id=job_ids[index], _queue_name=BASELINE_QUEUE)
 
         started = time.monotonic()
-        await submit_all(count, self.args.rate, submit)
+        enqueued = await submit_all(count, self.args.rate, submit)
         submitted = time.monotonic() - started
-        await wait_for(results, count, self.args.timeout)
-        found = [result for result in await self.queue.all_job_results() if result.job_id.startswith(batch)]
-        latencies = [(result.finish_time - result.enqueue_time).total_seconds() for result in found]
-        wall = (max(r.finish_time for r in found) - min(r.enqueue_time for r in found)).total_seconds()
-        failed = sum(not result.success or result.result != self.page_bytes for result in found)
-        return Result("baseline", workers, latencies, wall, failed, submitted)
+        # arq answers None for a job id it already holds: that job would not be this run's.
+        refuse(system, "were refused by arq as already enqueued",
+               [job_id for job_id, job in zip(job_ids, enqueued, strict=True) if job is None], count)  # fmt: skip
+        result_keys = [result_key_prefix + job_id for job_id in job_ids]
+
+        async def results() -> int:
+            return int(await self.queue.exists(*result_keys))
+
+        await wait_for(results, count, self.args.timeout, system)
+        # Each job's own result, by id: other runs' results may expire or be deleted meanwhile.
+        infos = [await Job(job_id, self.queue, _queue_name=BASELINE_QUEUE).result_info() for job_id in job_ids]
+        refuse(system, "have no result", [job_id for job_id, info in zip(job_ids, infos, strict=True) if info is None],
+               count)  # fmt: skip
+        found = [info for info in infos if info is not None]
+        refuse(system, "were run by a process that is not one of this run's workers",
+               [f"{info.job_id}: pid {info.result['pid']}" for info in found
+                if info.success and info.result["pid"] not in workers.pids], count)  # fmt: skip
+        expected = self.evidence_rows if task == "scan_page" else self.page_bytes
+        refuse(system, f"succeeded without finding the page's {expected} {'rows' if task == 'scan_page' else 'bytes'}",
+               [f"{info.job_id}: {info.result['found']}" for info in found
+                if info.success and info.result["ok"] and info.result["found"] != expected], count)  # fmt: skip
+        latencies = [(info.finish_time - info.enqueue_time).total_seconds() for info in found]
+        wall = (max(i.finish_time for i in found) - min(i.enqueue_time for i in found)).total_seconds()
+        failed = sum(not info.success or not info.result["ok"] for info in found)
+        return Result(system, len(workers.processes), latencies, wall, failed, submitted)
+
+
+async def page_evidence(settings: Settings, url: str) -> int:
+    """How many evidence rows one scan of the page finds (every job of every system must find as many)."""
+    from scanfleet.worker.app import fetcher_for
+    from scanfleet.worker.scan import scan_url
+
+    fetcher = fetcher_for(settings)
+    try:
+        outcome = await scan_url(fetcher, url)
+    finally:
+        await fetcher.aclose()
+    if outcome.status.value != "succeeded":
+        raise RuntimeError(f"the page itself does not scan: {outcome.error_code} {outcome.error_message}")
+    return len(outcome.evidence)
 
 
 async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSite, logs: Path) -> list[Result]:
@@ -273,19 +398,22 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
         "SCANFLEET_WORKER_POLL_DELAY_SECONDS": "0.01",
         "SCANFLEET_WORKER_MAX_JOBS": str(args.max_jobs),
     }
+    module = [sys.executable, "-m", "bench.e2e_scans", "--baseline-worker"]
     systems = {
         "scanfleet": [sys.executable, "-m", "scanfleet.worker"],
-        "baseline": [sys.executable, "-m", "bench.e2e_scans", "--baseline-worker"],
+        "arq+scan": [*module, "arq+scan"],
+        "arq+fetch": [*module, "arq+fetch"],
     }
     results: list[Result] = []
     try:
         org = await orgs.create(pool, "bench", "enterprise")
-        # The gate passes every scan straight on to arq's queue, as the baseline enqueues: the fleet is measured.
+        # The gate passes every scan straight on to arq's queue, as the baselines enqueue: the fleet is measured.
         await orgs.set_capacity(pool, org.id, "enterprise", UNLIMITED, UNLIMITED)
         _, key = await api_keys.create(pool, org.id, "bench")
+        evidence_rows = await page_evidence(settings, url)
         print(
-            f"page: {page_bytes:,} bytes of HTML, {len(THIRD_PARTIES)} third-party hosts, 3 cookies; "
-            f"{args.scans} scans per run; max_jobs {args.max_jobs} per worker; "
+            f"page: {page_bytes:,} bytes of HTML, {len(THIRD_PARTIES)} third-party hosts, 3 cookies, "
+            f"{evidence_rows} evidence rows; {args.scans} scans per run; max_jobs {args.max_jobs} per worker; "
             f"submission {'all at once' if args.rate <= 0 else f'{args.rate:g}/s'}; "
             "API in-process via httpx.ASGITransport\n",
             flush=True,
@@ -293,61 +421,94 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.bench") as api:
-                bench = Bench(args, api, pool, queue, {"Authorization": f"Bearer {key}"}, url, page_bytes)
+                headers = {"Authorization": f"Bearer {key}"}
+                bench = Bench(args, api, pool, queue, headers, org.id, url, page_bytes, evidence_rows)
                 for n in args.workers:
-                    for system, argv in systems.items():
-                        run = bench.scanfleet if system == "scanfleet" else bench.baseline
-                        with worker_processes(argv, n, env, logs) as paths:
-                            await wait_started(paths)
-                            await run(n, 2 * n)  # warm-up: connections, imports, first-use caches
-                            results.append(await run(n, args.scans))
+                    for system in SYSTEMS:
+                        with worker_processes(system, systems[system], n, env, logs) as workers:
+                            await wait_started(workers.logs)
+                            await bench.run(system, workers, 2 * n)  # warm-up: connections, imports, caches
+                            results.append(await bench.run(system, workers, args.scans))
+                            done = results[-1]
+                            print(f"{system}, {n} workers: {done.rate:.1f} scans/s", flush=True)
     finally:
         await queue.aclose()
         await pool.close()
     return results
 
 
+HEADER = ["system", "workers", "scans", "failed", "submit s", "wall s", "scans/s", "p50 ms", "p95 ms", "p99 ms"]
+
+
 def report(results: list[Result]) -> None:
-    header = ["system", "workers", "scans", "failed", "submit s", "wall s", "scans/s", "p50 ms", "p95 ms", "p99 ms"]
-    print(table(header, [result.row() for result in results]))
-    rates = {(r.system, r.workers): len(r.latencies) / r.wall for r in results}
-    ratios = [
-        f"N={n}: {rates['scanfleet', n] / rates['baseline', n]:.2f}"
-        for n in sorted({r.workers for r in results})
-        if ("scanfleet", n) in rates and ("baseline", n) in rates
-    ]
-    print(f"\nscanfleet/baseline scans/s: {', '.join(ratios)}")
+    print()
+    print(table(HEADER, [result.row() for result in results]))
+    rates = {(r.system, r.workers): r.rate for r in results}
+    rows = []
+    for n in sorted({r.workers for r in results}):
+        if all((system, n) in rates for system in SYSTEMS):
+            ours = rates["scanfleet", n]
+            rows.append(
+                [n, *(f"{rates[system, n]:.1f}" for system in SYSTEMS),
+                 *(f"{ours / rates[system, n]:.2f}" for system in SYSTEMS[1:])]
+            )  # fmt: skip
+    header = ["workers", *(f"{system} /s" for system in SYSTEMS), *(f"scanfleet/{system}" for system in SYSTEMS[1:])]
+    print("\nscanfleet's scans/s as a share of each baseline's, same run:\n")
+    print(table(header, rows))
 
 
 async def main(args: argparse.Namespace) -> None:
     cancel_on_sigterm()
-    base = Settings(db_pool_max_size=10, worker_metrics_port=0)
+    # The page is on loopback: this process scans it once, to know the evidence every job must find.
+    base = Settings(db_pool_max_size=10, worker_metrics_port=0, fetch_allow_networks=[ip_network("127.0.0.0/8")])
     async with postgres_and_valkey("bench-e2e-", base) as (settings, logs):
         with FixtureSite() as site:
             results = await measure(args, settings, site, logs)
         report(results)
 
 
-# --- the baseline worker: `python -m bench.e2e_scans --baseline-worker` (started by main) ---
+# --- the baseline workers: `python -m bench.e2e_scans --baseline-worker arq+scan|arq+fetch` (started by main) ---
 
 
-async def fetch_page(ctx: dict[str, Any], url: str) -> int:
+async def fetch_page(ctx: dict[str, Any], url: str) -> dict[str, int]:
     response = await ctx["client"].get(url)
-    return len(response.content)
+    return {"pid": os.getpid(), "ok": response.status_code == 200, "found": len(response.content)}
 
 
-def run_baseline_worker() -> None:
-    settings = get_settings()  # REDIS_URL, max jobs and poll delay from the same env as scanfleet's workers
+async def scan_page(ctx: dict[str, Any], url: str, org_id: str) -> dict[str, int]:
+    """scanfleet's work on one page without the platform: guarded fetch, analysis, one COPY of the evidence."""
+    from scanfleet.worker.scan import scan_url
+
+    outcome = await scan_url(ctx["fetcher"], url)
+    records = raw_records(ids.new_id(), uuid.UUID(org_id), outcome.evidence)
+    await ctx["pool"].copy_records_to_table("evidence", records=records, columns=EVIDENCE_COLUMNS)
+    return {"pid": os.getpid(), "ok": outcome.status.value == "succeeded", "found": len(records)}
+
+
+def run_baseline_worker(system: str) -> None:
+    from scanfleet.worker.app import fetcher_for
+
+    settings = get_settings()  # servers, max jobs, poll delay and pool size from the same env as scanfleet's
     configure_logging(settings.log_level)
+    scans = system == "arq+scan"
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["client"] = httpx.AsyncClient(trust_env=False)
+        if scans:
+            ctx["fetcher"] = fetcher_for(settings)
+            ctx["pool"] = await create_pool(settings)
+        else:
+            ctx["client"] = httpx.AsyncClient(trust_env=False)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["client"].aclose()
+        if scans:
+            await ctx["fetcher"].aclose()
+            await ctx["pool"].close()
+        else:
+            await ctx["client"].aclose()
 
+    task = scan_page if scans else fetch_page
     Worker(
-        functions=[func(fetch_page, name="fetch_page")],
+        functions=[func(task, name=BASELINE_TASKS[system])],
         redis_settings=connection.redis_settings(settings),
         queue_name=BASELINE_QUEUE,
         max_jobs=settings.worker_max_jobs,
@@ -370,13 +531,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-jobs", type=int, default=20, help="concurrent jobs per worker (default 20)")
     parser.add_argument("--rate", type=float, default=0, help="submissions per second; 0 = all at once (default)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a run may take before failing")
-    parser.add_argument("--baseline-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-worker", choices=BASELINE_TASKS, help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(main(args))
+    except NotThisRun as exc:
+        print(f"\nbench.e2e_scans: stopped, a run would report jobs it did not run: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
     arguments = parse_args()
     if arguments.baseline_worker:
-        run_baseline_worker()
+        run_baseline_worker(arguments.baseline_worker)
     else:
-        asyncio.run(main(arguments))
+        sys.exit(run_benchmark(arguments))

@@ -27,7 +27,7 @@ from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.supervisor import create_database, prepare_schema
-from tests.support.app import api_client, running_worker
+from tests.support.app import api_client, running_worker, serving
 from tests.support.site import FixtureSite
 
 
@@ -165,6 +165,13 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     """An arq worker running in the test's event loop, as a real worker would against real Redis."""
     async with running_worker(settings) as running:
         yield running
+
+
+@pytest.fixture
+async def own_valkey(tmp_path: Path) -> AsyncIterator[EmbeddedValkey]:
+    """A Valkey of the test's own, which it may stop and start (and whose every command is the test's)."""
+    async with serving(EmbeddedValkey(tmp_path / "valkey")) as server:
+        yield server  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ dispatches again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
-import pytest
 from redis.asyncio import Redis
 
 from scanfleet.broker import connection, jobs, keys
@@ -18,14 +15,8 @@ from scanfleet.config import Settings
 from scanfleet.embedded import EmbeddedValkey
 from tests.conftest import make_tenant
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished
-from tests.support.app import running_worker, serving
+from tests.support.app import running_worker
 from tests.support.site import FixtureSite, eventually
-
-
-@pytest.fixture
-async def own_valkey(tmp_path: Path) -> AsyncIterator[EmbeddedValkey]:
-    async with serving(EmbeddedValkey(tmp_path / "valkey")) as server:
-        yield server  # type: ignore[misc]
 
 
 async def test_a_worker_rides_out_a_redis_restart(
