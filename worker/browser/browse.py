@@ -1,6 +1,6 @@
 """A browser scan of one page, from URL to Outcome: load it through the guarded proxy, let it settle, read what
-its consent manager shows (a banner is never touched), type canaries, then collect what it did. Target failures are results; a browser that crashed or hung is replaced and
-the scan fails with browser_crashed or browser_hung."""
+its consent manager shows (a banner is never touched), type canaries, then collect what it did. Target failures
+are results; a browser that crashed or hung is replaced and the scan fails with browser_crashed or browser_hung."""
 
 from __future__ import annotations
 

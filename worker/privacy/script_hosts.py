@@ -18,7 +18,7 @@ from scanfleet.worker.privacy.vendors import VENDORS
 
 # Labels of a DNS name; the last one starts with a letter, so version numbers ('1.2.3') are not hosts.
 _HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}"
-_REST = r"""[^'"`\s\\<>]*"""
+_REST = r"""[^'"`\s\\<>${}]*"""  # up to the end of the literal, or of its text before a template's ${…}
 _URL = re.compile(rf"""['"`](https?:)?//({_HOST})(:\d{{1,5}})?([/?#]{_REST})?""", re.IGNORECASE)
 _HOST_STRING = re.compile(rf"""(['"])({_HOST})(/{_REST})?\1""", re.IGNORECASE)
 # Namespace names, not addresses: createElementNS('http://www.w3.org/2000/svg', …), JSON-LD's @context.
