@@ -47,8 +47,8 @@ def collect_consent_managers(document: Document | None, signals: ConsentSignals 
     tcf and gpp hold what their `ping` answered (None when absent or silent).
     """
     found: dict[ConsentManager, _Found] = {}
-    for seen_in, url in _urls(document, signals):
-        if (match := consent_manager_for_url(url)) is not None:
+    for seen_in, url, host in _urls(document, signals):
+        if (match := consent_manager_for_url(url, host)) is not None:
             entry = found.setdefault(match[0], _Found())
             entry.detected_by.add(match[1])
             entry.seen_in.add(seen_in)
@@ -67,13 +67,15 @@ def collect_consent_managers(document: Document | None, signals: ConsentSignals 
     return rows
 
 
-def _urls(document: Document | None, signals: ConsentSignals | None) -> list[tuple[str, str]]:
-    urls = []
+def _urls(document: Document | None, signals: ConsentSignals | None) -> list[tuple[str, str, str | None]]:
+    """(where seen, URL, its host if known) of every URL the page loads or names."""
+    urls: list[tuple[str, str, str | None]] = []
     if document is not None:
-        urls += [("tag", reference.url) for reference in document.references]
-        urls += [("inline_script", ref.url) for refs in document.inline_third_parties.values() for ref in refs]
+        urls += [("tag", reference.url, reference.host) for reference in document.references]
+        named = document.inline_third_parties.items()
+        urls += [("inline_script", url, host) for host, entry in named for url in entry.urls]
     if signals is not None:
-        urls += [("request", url) for url in signals.requests]
+        urls += [("request", url, None) for url in signals.requests]
     return urls
 
 

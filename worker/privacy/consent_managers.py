@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scanfleet.worker.privacy.domains import registrable_domain
+from scanfleet.worker.privacy.domains import host_of, registrable_domain
 
 # The IAB's JavaScript APIs a consent manager may expose: Transparency and Consent Framework v2 and Global
 # Privacy Platform. Any platform can implement them, so they say a consent manager is there, not which.
@@ -76,17 +76,17 @@ def consent_manager_for_host(host: str) -> ConsentManager | None:
     return _BY_HOST.get(host) or _BY_HOST.get(registrable_domain(host))
 
 
-def consent_manager_for_url(url: str) -> tuple[ConsentManager, str] | None:
-    """The platform a URL loads, and how it was known: "host" (its service) or "path" (a self-hosted copy)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.hostname and (found := consent_manager_for_host(parts.hostname)) is not None:
+def consent_manager_for_url(url: str, host: str | None = None) -> tuple[ConsentManager, str] | None:
+    """The platform a URL loads, and how it was known: "host" (its service) or "path" (a self-hosted copy).
+    `host` is the URL's, when the caller has it parsed already."""
+    host = host if host is not None else host_of(url)
+    if host and (found := consent_manager_for_host(host)) is not None:
         return found, "host"
-    for prefix, cmp in _PATHS:
-        if parts.path.startswith(prefix):
-            return cmp, "path"
+    if any(prefix in url for prefix, _ in _PATHS):  # most URLs stop here, unparsed
+        path = urlsplit(url).path
+        for prefix, cmp in _PATHS:
+            if path.startswith(prefix):
+                return cmp, "path"
     return None
 
 

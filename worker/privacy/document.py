@@ -15,7 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scanfleet.http.fetch import FetchResult
 from scanfleet.worker.privacy.domains import host_of, registrable_domain
-from scanfleet.worker.privacy.script_hosts import ScriptReference, hosts_in_scripts
+from scanfleet.worker.privacy.script_hosts import NamedHost, hosts_in_scripts
 
 # Which attribute of which element loads (or submits to) a URL, and the request type an ad blocker
 # (and the Mixed Content spec) sees for it. <link> gets its type from rel and as, below.
@@ -126,14 +126,11 @@ class Document:
         return by_host
 
     @cached_property
-    def inline_third_parties(self) -> dict[str, list[ScriptReference]]:
-        """Hosts outside the page's registrable domain named in inline script text, grouped by host in the
-        order found: what the page's own scripts may load at run time, whether or not a tag names them too."""
-        by_host: dict[str, list[ScriptReference]] = {}
-        for reference in hosts_in_scripts(self.inline_scripts, self.url):
-            if registrable_domain(reference.host) != self.site:
-                by_host.setdefault(reference.host, []).append(reference)
-        return by_host
+    def inline_third_parties(self) -> dict[str, NamedHost]:
+        """Hosts outside the page's registrable domain named in inline script text, in the order first named:
+        what the page's own scripts may load at run time, whether or not a tag names them too."""
+        named = hosts_in_scripts(self.inline_scripts, self.url)
+        return {host: entry for host, entry in named.items() if registrable_domain(host) != self.site}
 
 
 def parse_document(result: FetchResult) -> Document | None:

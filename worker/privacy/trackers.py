@@ -17,7 +17,7 @@ import braveblock
 from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import Document, Reference
 from scanfleet.worker.privacy.domains import registrable_domain
-from scanfleet.worker.privacy.script_hosts import ScriptReference
+from scanfleet.worker.privacy.script_hosts import NamedHost
 from scanfleet.worker.privacy.signatures import find_signatures
 from scanfleet.worker.privacy.third_parties import URLS_PER_HOST
 from scanfleet.worker.privacy.vendors import Category, home_domain, vendor_for
@@ -47,8 +47,9 @@ def collect_trackers(document: Document | None) -> list[Evidence]:
         for host, references in sorted(document.third_parties.items())
         if (row := _network_row(document, host, references)) is not None
     ]
-    named = {host: refs for host, refs in document.inline_third_parties.items() if host not in document.third_parties}
-    rows += [row for host, refs in sorted(named.items()) if (row := _named_row(document, host, refs)) is not None]
+    for host, named in sorted(document.inline_third_parties.items()):
+        if host not in document.third_parties and (row := _named_row(document, host, named)) is not None:
+            rows.append(row)
     for vendor, ids in find_signatures(document.inline_scripts).items():
         details = _details("inline", vendor.name, vendor.category, ids=ids, registrable_domain=home_domain(vendor))
         rows.append(_row(f"{vendor.name} configured inline ({', '.join(ids)})", vendor.category, details, document.url))
@@ -60,10 +61,9 @@ def _network_row(document: Document, host: str, references: list[Reference]) -> 
     return _host_row("network", document, host, distinct)
 
 
-def _named_row(document: Document, host: str, references: list[ScriptReference]) -> Evidence | None:
+def _named_row(document: Document, host: str, named: NamedHost) -> Evidence | None:
     # Judged as the script a loader's URL almost always is; what it is really fetched as, only a browser sees.
-    distinct = list(dict.fromkeys((reference.url, "script") for reference in references))
-    return _host_row("inline_reference", document, host, distinct)
+    return _host_row("inline_reference", document, host, [(url, "script") for url in named.urls])
 
 
 def _host_row(source: str, document: Document, host: str, distinct: list[tuple[str, str]]) -> Evidence | None:

@@ -104,7 +104,7 @@ def test_the_pixel_snippets_loader_is_named_inline_and_seen_loading(consent: Out
     ]
 
 
-def test_requests_and_cookies_before_any_answer(consent: Outcome) -> None:
+def test_trackers_and_third_party_cookies_before_consent(consent: Outcome) -> None:
     requests = sorted(
         (row["url"], row["resource_type"], row["party"], row["vendor"], row["category"])
         for row in of(consent, "request")
@@ -124,9 +124,6 @@ def test_requests_and_cookies_before_any_answer(consent: Outcome) -> None:
         ("__cf_bm", "cookielaw.org", "third", "header", OT_STUB),
         ("fr", "facebook.com", "third", "header", PIXEL),
     ]
-
-
-def test_trackers_and_third_party_cookies_before_consent(consent: Outcome) -> None:
     assert codes(consent) == HEADERS | {
         "third_party_scripts",
         "advertising_tracker_present",

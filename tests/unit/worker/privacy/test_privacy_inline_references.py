@@ -3,7 +3,7 @@ import pytest
 from scanfleet.model import Severity
 from scanfleet.worker.privacy.document import parse_html
 from scanfleet.worker.privacy.inline_references import collect_inline_references
-from scanfleet.worker.privacy.script_hosts import ScriptReference, hosts_in_scripts
+from scanfleet.worker.privacy.script_hosts import MAX_URLS, NamedHost, hosts_in_scripts
 from scanfleet.worker.privacy.trackers import collect_trackers
 from tests.corpus.pages import (
     CLARITY_SNIPPET,
@@ -18,8 +18,9 @@ PAGE = "https://shop.example.com/"
 
 
 def named(html: str, url: str = PAGE) -> list[tuple[str, str, str]]:
+    """(host, URL, how written) for each host inline scripts name, with one way of writing it."""
     document = parse_html(html, url)
-    return [(r.host, r.url, r.written_as) for refs in document.inline_third_parties.values() for r in refs]
+    return [(n.host, url, *n.written_as) for n in document.inline_third_parties.values() for url in n.urls]
 
 
 @pytest.mark.parametrize(
@@ -47,15 +48,19 @@ def test_the_vendor_loaders_of_real_snippets(snippet: str, expected: list[tuple[
 
 def test_protocol_relative_urls_take_the_pages_scheme_and_keep_a_port() -> None:
     script = """s.src = "//cdn.Tracker.example:8443/t.js"; i.src = '//pixel.tracker.example';"""
-    assert hosts_in_scripts([script], "http://shop.example.com/") == [
-        ScriptReference("cdn.tracker.example", "http://cdn.tracker.example:8443/t.js", "protocol_relative"),
-        ScriptReference("pixel.tracker.example", "http://pixel.tracker.example/", "protocol_relative"),
-    ]
+    assert hosts_in_scripts([script], "http://shop.example.com/") == {
+        "cdn.tracker.example": NamedHost(
+            "cdn.tracker.example", ["http://cdn.tracker.example:8443/t.js"], {"protocol_relative"}, 1
+        ),
+        "pixel.tracker.example": NamedHost(
+            "pixel.tracker.example", ["http://pixel.tracker.example/"], {"protocol_relative"}, 1
+        ),
+    }
 
 
 def test_json_escaped_and_template_literal_urls() -> None:
     script = r"""var c = {"loader":"https:\/\/cdn.vendor.net\/v2\/l.js"}; x = `https://api.vendor.net/e?id=${id}`;"""
-    assert [(r.host, r.url) for r in hosts_in_scripts([script], PAGE)] == [
+    assert [(n.host, *n.urls) for n in hosts_in_scripts([script], PAGE).values()] == [
         ("cdn.vendor.net", "https://cdn.vendor.net/v2/l.js"),
         ("api.vendor.net", "https://api.vendor.net/e?id="),
     ]
@@ -76,7 +81,7 @@ def test_json_escaped_and_template_literal_urls() -> None:
     ids=["comment", "licence", "file-names", "unknown-bare-host", "pieces", "svg-namespace", "json-ld", "template"],
 )
 def test_what_is_not_a_host_named_in_a_script(script: str) -> None:
-    assert hosts_in_scripts([script], PAGE) == []
+    assert hosts_in_scripts([script], PAGE) == {}
 
 
 def test_first_party_hosts_and_non_executable_scripts_are_left_out() -> None:
@@ -104,7 +109,7 @@ def test_one_row_per_host_sorted_with_every_way_it_was_written() -> None:
         "host": "cdn.vendor.net",
         "registrable_domain": "vendor.net",
         "written_as": ["protocol_relative", "url"],
-        "count": 2,
+        "count": 3,  # every time it is named; each URL once
         "urls": ["https://cdn.vendor.net/a.js", "https://cdn.vendor.net/b.js"],
         "category": None,
     }
@@ -113,7 +118,8 @@ def test_one_row_per_host_sorted_with_every_way_it_was_written() -> None:
 def test_urls_per_host_are_capped_and_shared_services_keep_their_category() -> None:
     script = "".join(f"f('https://fonts.googleapis.com/css?family=F{index}');" for index in range(8))
     [row] = collect_inline_references(parse_html(f"<script>{script}</script>", PAGE))
-    assert (row.details["count"], len(row.details["urls"]), row.details["category"]) == (8, 5, "font")
+    assert (row.details["count"], row.details["category"]) == (8, "font")
+    assert row.details["urls"] == [f"https://fonts.googleapis.com/css?family=F{index}" for index in range(MAX_URLS)]
 
 
 def test_no_document_no_rows() -> None:
