@@ -1,10 +1,14 @@
+import httpx
 import pytest
 
+from scanfleet.http.fetch import FetchResult, Hop
 from scanfleet.model import Severity
+from scanfleet.worker.privacy import analyse
 from scanfleet.worker.privacy.document import parse_html
 from scanfleet.worker.privacy.inline_references import collect_inline_references
 from scanfleet.worker.privacy.script_hosts import MAX_URLS, NamedHost, hosts_in_scripts
 from scanfleet.worker.privacy.trackers import collect_trackers
+from scanfleet.worker.scan import domains_seen
 from tests.corpus.pages import (
     CLARITY_SNIPPET,
     FULLSTORY_SNIPPET,
@@ -147,4 +151,14 @@ def test_tracker_rows_for_named_hosts_no_tag_loads() -> None:
     assert [(row.severity, row.title) for row in rows[1:3]] == [
         (Severity.HIGH, "Tracker (advertising): Meta Pixel at connect.facebook.net, named in an inline script"),
         (Severity.MEDIUM, "Tracker (unclassified): Blocklisted at px.ads.example.net, named in an inline script"),
+    ]
+
+
+def test_named_hosts_are_among_the_domains_a_scan_is_found_by() -> None:
+    html = "<script>a('https://cdn.vendor.net/a.js'); s.src = 'https://static.hotjar.com/c/hotjar-';</script>"
+    hop = Hop(PAGE, 200, httpx.Headers({"content-type": "text/html"}), None, 0.0)
+    evidence, _ = analyse(FetchResult([hop], html.encode()))
+    assert [(d.domain, d.tracker, d.vendor) for d in domains_seen(evidence)] == [
+        ("hotjar.com", True, "Hotjar"),
+        ("vendor.net", False, None),
     ]
