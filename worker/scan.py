@@ -52,7 +52,7 @@ def domains_seen(evidence: list[Evidence]) -> list[DomainSeen]:
     seen: dict[str, DomainSeen] = {}
     for item in evidence:
         domain = item.details.get("registrable_domain")
-        if not domain or item.kind not in ("third_party", "tracker"):
+        if not domain or item.kind not in ("third_party", "inline_reference", "tracker"):
             continue
         tracker = item.kind == "tracker" or bool(item.details.get("tracker"))
         vendor = item.details.get("vendor")

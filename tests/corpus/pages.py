@@ -26,6 +26,21 @@ def inline_tracker(vendor: str, category: str, ids: list[str]) -> Row:
     return Row("tracker", {"source": "inline", "vendor": vendor, "category": category, "ids": ids})
 
 
+def inline_reference(host: str, written_as: list[str], urls: list[str]) -> Row:
+    return Row("inline_reference", {"host": host, "written_as": written_as, "urls": urls}, "info")
+
+
+def named_tracker(host: str, vendor: str, category: str, urls: list[str]) -> Row:
+    """A tracker's host named in an inline script (and loaded by no tag)."""
+    details = {"source": "inline_reference", "host": host, "vendor": vendor, "category": category, "urls": urls}
+    return Row("tracker", details | {"matched": True, "request_types": ["script"]})
+
+
+def consent_manager(name: str, detected_by: list[str], seen_in: list[str], urls: list[str]) -> Row:
+    details = {"name": name, "detected_by": detected_by, "seen_in": seen_in, "urls": urls, "globals": []}
+    return Row("consent_manager", details | {"tcf_api": None, "gpp_api": None, "tcf": None, "gpp": None}, "info")
+
+
 GTM_SNIPPET = """<script>(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':new Date().getTime(),
 event:'gtm.js'});var f=d.getElementsByTagName(s)[0],j=d.createElement(s),dl=l!='dataLayer'?'&l='+l:'';
 j.async=true;j.src='https://www.googletagmanager.com/gtm.js?id='+i+dl;f.parentNode.insertBefore(j,f);
@@ -63,6 +78,20 @@ FULLSTORY_SNIPPET = """<script>window['_fs_host'] = 'fullstory.com';
 window['_fs_script'] = 'edge.fullstory.com/s/fs.js'; window['_fs_org'] = 'o-1QX2Y3-na1';
 window['_fs_namespace'] = 'FS';</script>
 <script async src="https://edge.fullstory.com/s/fs.js"></script>"""
+QUANTCAST_CHOICE_SNIPPET = """<script type="text/javascript" async=true>(function() {
+var host = window.location.hostname; var element = document.createElement('script');
+var firstScript = document.getElementsByTagName('script')[0];
+var url = 'https://cmp.quantcast.com'.concat('/choice/', 'Qx7Ab2Cd9', '/', host, '/choice.js?tag_version=V2');
+element.async = true; element.type = 'text/javascript'; element.src = url;
+firstScript.parentNode.insertBefore(element, firstScript); })();</script>"""
+FBEVENTS = "https://connect.facebook.net/en_US/fbevents.js"
+META_ROWS = (
+    third_party("www.facebook.com", ["img"]),
+    inline_reference("connect.facebook.net", ["url"], [FBEVENTS]),
+    network_tracker("www.facebook.com", "Meta Pixel", "advertising", matched=True),
+    named_tracker("connect.facebook.net", "Meta Pixel", "advertising", [FBEVENTS]),
+    inline_tracker("Meta Pixel", "advertising", ["1234567890123456"]),
+)
 
 
 PAGES: tuple[CorpusPage, ...] = (
@@ -198,6 +227,9 @@ PAGES: tuple[CorpusPage, ...] = (
             third_party("cdn.segment.com", ["script"]),
             third_party("mc.yandex.ru", ["script"]),
             third_party("www.googletagmanager.com", ["script"]),
+            # Named in Matomo's and GTM's snippets; the tag manager is also loaded by a tag (GA4's).
+            inline_reference("stats.corpus-shop.example", ["url"], ["https://stats.corpus-shop.example/"]),
+            inline_reference("www.googletagmanager.com", ["url"], ["https://www.googletagmanager.com/gtm.js?id="]),
             network_tracker("cdn.segment.com", "Segment", "analytics", matched=True),
             network_tracker("mc.yandex.ru", "Yandex Metrica", "analytics", matched=True),
             network_tracker("www.googletagmanager.com", "Google Tag Manager", "tag_manager", matched=True),
@@ -226,12 +258,10 @@ PAGES: tuple[CorpusPage, ...] = (
             third_party("securepubads.g.doubleclick.net", ["script"]),
             third_party("snap.licdn.com", ["script"]),
             third_party("static.criteo.net", ["script"]),
-            third_party("www.facebook.com", ["img"]),
+            *META_ROWS,
             network_tracker("securepubads.g.doubleclick.net", "Google DoubleClick", "advertising", matched=True),
             network_tracker("snap.licdn.com", "LinkedIn Insight Tag", "advertising", matched=True),
             network_tracker("static.criteo.net", "Criteo", "advertising", matched=True),
-            network_tracker("www.facebook.com", "Meta Pixel", "advertising", matched=True),
-            inline_tracker("Meta Pixel", "advertising", ["1234567890123456"]),
             inline_tracker("LinkedIn Insight Tag", "advertising", ["4567890"]),
             inline_tracker("TikTok Pixel", "advertising", ["C9ABCDEF0123456789GH"]),
             Row("privacy_policy", {"found": True, "text": "Datenschutzerklärung", "same_site": True}),
@@ -246,7 +276,15 @@ PAGES: tuple[CorpusPage, ...] = (
         rows=(
             TLS_OK,
             third_party("edge.fullstory.com", ["script"]),
+            # FullStory's snippet names its hosts bare; Hotjar's and Clarity's build the loader's URL.
+            inline_reference("edge.fullstory.com", ["host"], ["https://edge.fullstory.com/s/fs.js"]),
+            inline_reference("fullstory.com", ["host"], ["https://fullstory.com/"]),
+            inline_reference("static.hotjar.com", ["url"], ["https://static.hotjar.com/c/hotjar-"]),
+            inline_reference("www.clarity.ms", ["url"], ["https://www.clarity.ms/tag/"]),
             network_tracker("edge.fullstory.com", "FullStory", "session_recording", matched=True),
+            named_tracker("fullstory.com", "FullStory", "session_recording", ["https://fullstory.com/"]),
+            named_tracker("static.hotjar.com", "Hotjar", "session_recording", ["https://static.hotjar.com/c/hotjar-"]),
+            named_tracker("www.clarity.ms", "Microsoft Clarity", "session_recording", ["https://www.clarity.ms/tag/"]),
             inline_tracker("Hotjar", "session_recording", ["3456789"]),
             inline_tracker("Microsoft Clarity", "session_recording", ["k3x9m2p7q1"]),
             inline_tracker("FullStory", "session_recording", ["o-1QX2Y3-na1"]),
@@ -274,6 +312,41 @@ PAGES: tuple[CorpusPage, ...] = (
             POLICY,
         ),
         issues=frozenset({"tracker_present", "third_party_scripts", "third_party_content"}),
+    ),
+    CorpusPage(
+        name="consent-manager",
+        note="A OneTrust banner, and a cookie for another site set with the page, before any answer to the banner.",
+        server="https",
+        headers=(("Set-Cookie", "uid=1; Path=/; Secure; HttpOnly; Domain=ads.example.net"),),
+        body=page_html(
+            '<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js" charset="UTF-8" '
+            'data-domain-script="0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"></script>'
+            "<script>function OptanonWrapper() { }</script>"
+        ),
+        rows=(
+            TLS_OK,
+            Row("cookie", {"name": "uid", "domain": "ads.example.net", "third_party": True}),
+            third_party("cdn.cookielaw.org", ["script"]),
+            consent_manager("OneTrust", ["host"], ["tag"], ["https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"]),
+            POLICY,
+        ),
+        issues=frozenset({"third_party_cookie", "third_party_cookies_before_consent", "third_party_scripts"}),
+    ),
+    CorpusPage(
+        name="consent-manager-inline",
+        note="Quantcast Choice loaded by its snippet, and a Meta pixel that loads whatever the visitor answers. "
+        "Known limit: only a browser sees that the pixel runs before consent.",
+        server="https",
+        body=page_html(QUANTCAST_CHOICE_SNIPPET + META_SNIPPET),
+        rows=(
+            TLS_OK,
+            *META_ROWS,
+            inline_reference("cmp.quantcast.com", ["url"], ["https://cmp.quantcast.com/"]),
+            consent_manager("Quantcast Choice", ["host"], ["inline_script"], ["https://cmp.quantcast.com/"]),
+            POLICY,
+        ),
+        issues=frozenset({"advertising_tracker_present", "third_party_content"}),
+        missed_issues=frozenset({"trackers_before_consent"}),
     ),
     CorpusPage(
         name="forms-on-http",

@@ -1,6 +1,6 @@
-"""A browser scan of one page, from URL to Outcome: load it through the guarded proxy, let it settle, type
-canaries, then collect what it did. Target failures are results; a browser that crashed or hung is replaced and
-the scan fails with browser_crashed or browser_hung."""
+"""A browser scan of one page, from URL to Outcome: load it through the guarded proxy, let it settle, read what
+its consent manager shows (a banner is never touched), type canaries, then collect what it did. Target failures
+are results; a browser that crashed or hung is replaced and the scan fails with browser_crashed or browser_hung."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,14 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
 from scanfleet.model import Evidence, Outcome, Severity, Status
 from scanfleet.worker.browser import evidence as rows
+from scanfleet.worker.browser.consent import read_consent
 from scanfleet.worker.browser.keylog import TypedField, type_canaries
 from scanfleet.worker.browser.network import NetworkLog
 from scanfleet.worker.browser.profile import COOKIE_POLICY
 from scanfleet.worker.browser.proxy import GuardedProxy
 from scanfleet.worker.browser.runtime import BrowserError, BrowserRuntime
 from scanfleet.worker.browser.static import static_evidence
+from scanfleet.worker.privacy.consent import ConsentSignals
 from scanfleet.worker.privacy.rules import evaluate
 from scanfleet.worker.scan import domains_seen, failed_outcome
 
@@ -38,7 +40,8 @@ _KEYLOG_WAIT_SECONDS = 1.0  # after typing, for a logger's batch to leave
 _MAX_EVENTS = 10_000  # instrumentation reports kept per page
 
 NOT_OBSERVED = (
-    "consent banner behaviour: what loads before consent, and whether refusing stops it",
+    "consent banner choices: what accepting or refusing would change (the page is observed before any interaction "
+    "with a banner, which is never clicked)",
     "pages other than the first, and what scrolling, clicking or logging in would load",
     "requests of web workers and service workers are guarded and counted as connections, not listed as requests",
 )
@@ -108,10 +111,12 @@ class _Visit:
         loaded = await self._load(page, deadline)
         self.timings["loaded"] = time.monotonic() - started
         await asyncio.sleep(max(0.0, min(self.limits.settle_seconds, deadline - time.monotonic())))
+        async with asyncio.timeout(self.limits.collect_seconds):
+            consent = await read_consent(page)  # before typing: the page as a visitor first sees it
         typed, typing_started = await self._type(page, deadline)
         self.timings["observed"] = time.monotonic() - started
         async with asyncio.timeout(self.limits.collect_seconds):
-            outcome = await self._collect(page, network, response, typed, typing_started)
+            outcome = await self._collect(page, network, response, consent, typed, typing_started)
         outcome.evidence.append(self._coverage(outcome, network, loaded, typed, started))
         outcome.issues = evaluate(outcome.evidence)
         return outcome
@@ -193,26 +198,35 @@ class _Visit:
         return typed, started
 
     async def _collect(
-        self, page: Page, network: NetworkLog, response: Response, typed: list[TypedField], typing_started: float
+        self,
+        page: Page,
+        network: NetworkLog,
+        response: Response,
+        consent: ConsentSignals,
+        typed: list[TypedField],
+        typing_started: float,
     ) -> Outcome:
         result = await self._document(response)
         dom, dom_truncated = await page.main_frame.evaluate(_DOM, self.limits.max_document_bytes)
         await network.fill_post_data(typing_started)
         jar = await self.context.cookies()
         storage = await _storage(page)
-        evidence, static_counts = static_evidence(result, dom if result.is_html else None, datetime.now(UTC))
+        consent = replace(consent, requests=[request.url for request in network.requests])
+        evidence, static_counts = static_evidence(result, dom if result.is_html else None, datetime.now(UTC), consent)
         self.timings["dom_bytes"], self.timings["dom_truncated"] = len(dom), dom_truncated
         self.static_counts = static_counts
         setters = rows.header_setters(network.requests) + rows.script_setters(
             event for event in self.events if event["type"] == "cookie_write"
         )
         fingerprints = [event for event in self.events if event["type"] == "fingerprinting"]
+        recorders = [event for event in self.events if event["type"] == "session_recording"]
         evidence += [
             *rows.request_rows(network.requests, result.final.url, self.proxy, network.main_frame),
             *rows.cookie_rows(jar, setters, result.final.url),  # type: ignore[arg-type]
             *rows.storage_rows(storage, result.final.url),
             *rows.fingerprinting_rows(fingerprints, result.final.url),
             *rows.key_logging_rows(typed, network.requests, network.frames_sent, typing_started, result.final.url),
+            *rows.session_recording_rows(recorders, result.final.url),
         ]
         outcome = Outcome(
             Status.SUCCEEDED, final_url=result.final.url, http_status=result.final.status, evidence=evidence,
@@ -292,6 +306,8 @@ class _Visit:
                 "dom_truncated": bool(self.timings["dom_truncated"]),
                 "limits_hit": sorted(set(limits)),
                 "fields_typed": len(typed),
+                # Every row was observed before any interaction with a consent banner: none is ever clicked.
+                "consent_interaction": "none",
                 "not_observed": list(NOT_OBSERVED),
             },
             location=outcome.final_url,

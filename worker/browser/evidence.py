@@ -1,8 +1,9 @@
-"""Evidence rows for what only a browser sees: requests, the cookie jar, storage, fingerprinting, key logging.
+"""Evidence rows for what only a browser sees: requests, the cookie jar, storage, fingerprinting, key logging,
+session recording.
 
-Kinds are stable and new (`request`, `browser_cookie`, `storage`, `fingerprinting`, `key_logging`), so the
-static analysis's kinds and rules keep their meaning; values (cookie values, storage values, typed text) are
-never recorded.
+Kinds are stable and new (`request`, `browser_cookie`, `storage`, `fingerprinting`, `key_logging`,
+`session_recording`), so the static analysis's kinds and rules keep their meaning; values (cookie values, storage
+values, typed text) are never recorded.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from scanfleet.worker.privacy.third_parties import host_category
 from scanfleet.worker.privacy.trackers import is_blocklisted
 from scanfleet.worker.privacy.vendors import Category, vendor_for
 
-BROWSER_EVIDENCE_KINDS = ("request", "browser_cookie", "storage", "fingerprinting", "key_logging")
+BROWSER_EVIDENCE_KINDS = ("request", "browser_cookie", "storage", "fingerprinting", "key_logging", "session_recording")
 MAX_CHAIN = 10
 MAX_NAMES = 50  # storage keys listed per origin and area
 
@@ -248,6 +249,37 @@ def fingerprinting_rows(events: list[dict[str, Any]], page_url: str) -> list[Evi
                     "apis": entry["apis"],
                     "properties": entry["properties"],
                     "frames": entry["frames"],
+                },
+                location=page_url,
+            )
+        )
+    return rows
+
+
+def session_recording_rows(events: list[dict[str, Any]], page_url: str) -> list[Evidence]:
+    """One "session_recording" row per script that watched the whole document's changes and listened to the
+    visitor's pointer and keys page-wide (what session recorders do), sorted by script."""
+    party = Party(registrable_domain(host_of(page_url) or ""))
+    first: dict[str, dict[str, Any]] = {}
+    for event in events:
+        first.setdefault(event["script"], event)  # a page that navigated reports again
+    rows = []
+    for event in sorted(first.values(), key=lambda e: e["script"]):
+        host = host_of(event["script"]) or ""
+        vendor = vendor_for(host) if host else None
+        rows.append(
+            Evidence(
+                kind="session_recording",
+                severity=Severity.HIGH if party.of(host) == "third" else Severity.MEDIUM,
+                title=f"Session-recorder behaviour by {event['script']}",
+                details={
+                    "script": event["script"],
+                    "host": host or None,
+                    "registrable_domain": registrable_domain(host) if host else None,
+                    "party": party.of(host) if host else None,
+                    "vendor": vendor.name if vendor else None,
+                    "listeners": event["listeners"],
+                    "frame": event["page"],
                 },
                 location=page_url,
             )

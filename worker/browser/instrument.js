@@ -134,6 +134,38 @@
     wrapGetter(window.Screen && Screen.prototype, property, sweep("screen", property));
   }
 
+  // Session recorders (rrweb, Hotjar, Clarity, FullStory and the like) all do three things from one script: watch
+  // every change to the whole document, and listen to the visitor's pointer and keys page-wide. Top frame only: a
+  // frame of another site watching its own document is not recording this page.
+  if (window === window.top) {
+    const POINTER = new Set(["mousemove", "pointermove", "touchmove"]);
+    const KEYS = new Set(["input", "change", "keydown", "keyup", "keypress"]);
+    const recorders = new Map(); // script → {document: bool, listeners: Set}
+    const reported = new Set();
+    const behaved = (script, what) => {
+      if (!script || reported.has(script)) return;
+      const entry = recorders.get(script) || { document: false, listeners: new Set() };
+      recorders.set(script, entry);
+      if (what === "document") entry.document = true;
+      else entry.listeners.add(what);
+      const listeners = [...entry.listeners];
+      if (entry.document && listeners.some((t) => POINTER.has(t)) && listeners.some((t) => KEYS.has(t))) {
+        reported.add(script);
+        send({ type: "session_recording", script, page: location.href, listeners: listeners.sort() });
+      }
+    };
+    const pageWide = (target) =>
+      target === window || target === document || target === document.documentElement || target === document.body;
+    wrap(window.MutationObserver && MutationObserver.prototype, "observe", function (args) {
+      const [target, options] = args;
+      if (pageWide(target) && target !== window && options && options.subtree) behaved(caller(), "document");
+    });
+    wrap(window.EventTarget && EventTarget.prototype, "addEventListener", function (args) {
+      const type = String(args[0]);
+      if ((POINTER.has(type) || KEYS.has(type)) && pageWide(this)) behaved(caller(), type);
+    });
+  }
+
   // Cookie writers: which script set which cookie (names and attributes only).
   const cookieWrite = (text) => {
     const [pair, ...attributes] = String(text).split(";");

@@ -10,17 +10,19 @@ from typing import Any, TypeVar
 from scanfleet.http.fetch import FetchResult
 from scanfleet.model import Evidence
 from scanfleet.worker.privacy.analyse import collect_evidence
+from scanfleet.worker.privacy.consent import ConsentSignals
 from scanfleet.worker.privacy.document import Document, parse_document, parse_html
 
 
 def static_evidence(
-    result: FetchResult, rendered_html: str | None, now: datetime
+    result: FetchResult, rendered_html: str | None, now: datetime, consent: ConsentSignals | None = None
 ) -> tuple[list[Evidence], dict[str, Any]]:
-    """Every static row but the http engine's coverage row, and that row's counts (for the browser's own)."""
+    """Every static row but the http engine's coverage row, and that row's counts (for the browser's own);
+    consent managers are judged on the documents and on what the browser saw of them (`consent`)."""
     document = parse_document(result)
     if document is not None and rendered_html:
         document = merge(document, parse_html(rendered_html, result.final.url))
-    rows = collect_evidence(result, document, now)
+    rows = collect_evidence(result, document, now, consent)
     coverage = next(row for row in rows if row.kind == "coverage")
     counts = {key: value for key, value in coverage.details.items() if key != "not_observed"}
     return [row for row in rows if row.kind != "coverage"], counts

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 from scanfleet.http.fetch import FetchResult
 from scanfleet.model import Evidence, Issue
+from scanfleet.worker.privacy.consent import ConsentSignals, collect_consent_managers
 from scanfleet.worker.privacy.cookies import collect_cookies
 from scanfleet.worker.privacy.coverage import collect_coverage
 from scanfleet.worker.privacy.document import Document, parse_document
 from scanfleet.worker.privacy.forms import collect_forms
 from scanfleet.worker.privacy.headers import collect_security_headers
+from scanfleet.worker.privacy.inline_references import collect_inline_references
 from scanfleet.worker.privacy.mixed_content import collect_mixed_content
 from scanfleet.worker.privacy.policy_links import collect_privacy_policy
 from scanfleet.worker.privacy.redirects import collect_redirects
@@ -28,7 +30,9 @@ EVIDENCE_KINDS = (
     "cookie",
     "security_header",
     "third_party",
+    "inline_reference",
     "tracker",
+    "consent_manager",
     "form",
     "mixed_content",
     "privacy_policy",
@@ -45,15 +49,20 @@ def analyse(result: FetchResult, now: datetime | None = None) -> tuple[list[Evid
     return evidence, evaluate(evidence)
 
 
-def collect_evidence(result: FetchResult, document: Document | None, now: datetime) -> list[Evidence]:
-    """Every collector over a fetch result and its page, parsed once beforehand (None: no HTML to read)."""
+def collect_evidence(
+    result: FetchResult, document: Document | None, now: datetime, consent: ConsentSignals | None = None
+) -> list[Evidence]:
+    """Every collector over a fetch result and its page, parsed once beforehand (None: no HTML to read);
+    `consent` is what a browser saw of consent managers at run time (None: an http scan)."""
     return [
         *collect_redirects(result),
         *collect_tls(result, now),
         *collect_cookies(result),
         *collect_security_headers(result),
         *collect_third_parties(document),
+        *collect_inline_references(document),
         *collect_trackers(document),
+        *collect_consent_managers(document, consent),
         *collect_forms(document),
         *collect_mixed_content(document),
         *collect_privacy_policy(document),

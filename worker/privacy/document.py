@@ -1,7 +1,7 @@
 """One parse of the final HTML page into what the collectors look at.
 
 Parsing once keeps a 2 MB page from being walked by every collector; each collector then reads plain
-data (loaded references, forms, links, inline scripts) and never touches the parser.
+data (loaded references, forms, links, inline scripts and the hosts they name) and never touches the parser.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scanfleet.http.fetch import FetchResult
 from scanfleet.worker.privacy.domains import host_of, registrable_domain
+from scanfleet.worker.privacy.script_hosts import NamedHost, hosts_in_scripts
 
 # Which attribute of which element loads (or submits to) a URL, and the request type an ad blocker
 # (and the Mixed Content spec) sees for it. <link> gets its type from rel and as, below.
@@ -123,6 +124,13 @@ class Document:
             if registrable_domain(reference.host) != self.site:
                 by_host.setdefault(reference.host, []).append(reference)
         return by_host
+
+    @cached_property
+    def inline_third_parties(self) -> dict[str, NamedHost]:
+        """Hosts outside the page's registrable domain named in inline script text, in the order first named:
+        what the page's own scripts may load at run time, whether or not a tag names them too."""
+        named = hosts_in_scripts(self.inline_scripts, self.url)
+        return {host: entry for host, entry in named.items() if registrable_domain(host) != self.site}
 
 
 def parse_document(result: FetchResult) -> Document | None:

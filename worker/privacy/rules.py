@@ -1,7 +1,9 @@
 """The rule table: each rule turns matching evidence rows into one Issue with a stable code.
 
 The table is data so the README and RULES.md can document exactly what the scanner checks;
-RULES.md is rendered from it by `rules_markdown()` and a test keeps the two in sync.
+RULES.md is rendered from it by `rules_markdown()` and a test keeps the two in sync. Rules read whatever
+evidence the engine produced; a browser_only rule reads kinds only the browser engine records (requests, the
+cookie jar, fingerprinting, key logging, session recording), so an http scan never fires it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanfleet.model import Evidence, Issue, Severity
+from scanfleet.worker.privacy.domains import host_of, registrable_domain
 from scanfleet.worker.privacy.headers import CSP, HSTS, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS
 from scanfleet.worker.privacy.tls import EXPIRY_HIGH_DAYS, EXPIRY_MEDIUM_DAYS
 from scanfleet.worker.privacy.vendors import Category
@@ -22,6 +25,9 @@ HSTS_MIN_MAX_AGE = 15_552_000  # 180 days, the usual floor (and half the HSTS pr
 _NAMED_TRACKER_CATEGORIES = frozenset(
     {Category.ADVERTISING, Category.SESSION_RECORDING, Category.ANALYTICS, Category.TAG_MANAGER}
 )
+
+# Vendor categories that track a visitor. Tag managers are left out: what they load is judged on its own.
+_TRACKING_CATEGORIES = frozenset(category.value for category in Category) - {Category.TAG_MANAGER.value}
 
 # Frame-ancestors sources that still allow framing from anywhere.
 _ANY_ANCESTOR = frozenset({"*", "http:", "https:"})
@@ -37,6 +43,11 @@ class Rule:
     explanation: str  # why it matters, shown to the user with the issue
     fires_when: str  # the condition, for the documentation
     match: Match  # indexes of the evidence rows that trigger the rule; empty means it does not fire
+    browser_only: bool = False  # reads only evidence the browser engine records: an http scan never fires it
+
+    @property
+    def engines(self) -> str:
+        return "browser" if self.browser_only else "http, browser"
 
 
 def _rows(evidence: Sequence[Evidence], kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -119,6 +130,72 @@ def _tracker_rule(condition: Callable[[str], bool]) -> Match:
 def _insecure_form(sensitive: bool) -> Match:
     """form rows submitting over http, with (or without) password or e-mail fields."""
     return _row_rule("form", lambda row: not row["secure"] and bool(row["sensitive_fields"]) is sensitive)
+
+
+def _consent_managers(evidence: Sequence[Evidence]) -> list[int]:
+    return [index for index, _ in _rows(evidence, "consent_manager")]
+
+
+def _consent_domains(evidence: Sequence[Evidence]) -> set[str]:
+    """The registrable domains the page's consent managers load from: their own cookies and requests are theirs."""
+    return {
+        registrable_domain(host)
+        for _, row in _rows(evidence, "consent_manager")
+        for url in row["urls"]
+        if (host := host_of(url)) is not None
+    }
+
+
+def _tracker_requests(evidence: Sequence[Evidence]) -> list[int]:
+    """Third-party requests the page made to a tracking vendor or a blocklisted URL. Made is enough, whatever
+    became of them (a CORS error, say, comes after the tracker has the request): the page did not wait."""
+    own = _consent_domains(evidence)
+    return [
+        index
+        for index, row in _rows(evidence, "request")
+        if row["party"] == "third" and row["category"] in _TRACKING_CATEGORIES and row["registrable_domain"] not in own
+    ]
+
+
+def _trackers_before_consent(evidence: Sequence[Evidence]) -> list[int]:
+    managers = _consent_managers(evidence)
+    requests = _tracker_requests(evidence)
+    if not managers or not requests:
+        return []
+    # Cookies in the jar set by those requests' responses or by those scripts.
+    trackers = {evidence[index].details["url"] for index in requests}
+    cookies = [index for index, row in _rows(evidence, "browser_cookie") if row["setter"] in trackers]
+    return sorted(managers + requests + cookies)
+
+
+def _third_party_cookies_before_consent(evidence: Sequence[Evidence]) -> list[int]:
+    managers = _consent_managers(evidence)
+    own = _consent_domains(evidence)
+    cookies = [
+        *(index for index, row in _rows(evidence, "cookie") if row["third_party"]),
+        *(index for index, row in _rows(evidence, "browser_cookie") if row["party"] == "third"),
+    ]
+    cookies = [index for index in cookies if registrable_domain(evidence[index].details["domain"]) not in own]
+    return sorted(managers + cookies) if managers and cookies else []
+
+
+def _consent_manager_missing(evidence: Sequence[Evidence]) -> list[int]:
+    return [] if _consent_managers(evidence) else _tracker_requests(evidence)
+
+
+def _session_recording_observed(evidence: Sequence[Evidence]) -> list[int]:
+    requests = [
+        index
+        for index, row in _rows(evidence, "request")
+        if row["party"] == "third" and row["category"] == Category.SESSION_RECORDING
+    ]
+    behaviour = [index for index, row in _rows(evidence, "session_recording") if row["party"] == "third"]
+    return sorted(requests + behaviour)
+
+
+def _fingerprinting(canvas: bool) -> Match:
+    """fingerprinting rows by canvas readout (or by any other technique)."""
+    return _row_rule("fingerprinting", lambda row: (row["technique"] == "canvas") is canvas)
 
 
 RULES: tuple[Rule, ...] = (
@@ -259,8 +336,8 @@ RULES: tuple[Rule, ...] = (
         Severity.HIGH,
         "Advertising trackers",
         "Advertising pixels and tags report each visit to ad networks, which profile visitors across websites.",
-        "A tracker (a blocklisted request, a request to a known vendor, or a vendor snippet in an inline "
-        "script) has category `advertising`.",
+        "A tracker (a blocklisted request, a request to a known vendor, a known vendor's host named in an "
+        "inline script, or a vendor snippet in an inline script) has category `advertising`.",
         _tracker_rule(lambda category: category == Category.ADVERTISING),
     ),
     Rule(
@@ -360,6 +437,82 @@ RULES: tuple[Rule, ...] = (
         "confidentialité, privacidad, …); links to a vendor's own policy do not count.",
         _row_rule("privacy_policy", lambda row: not row["found"]),
     ),
+    Rule(
+        "trackers_before_consent",
+        Severity.HIGH,
+        "Trackers load before consent",
+        "The page has a consent manager, yet trackers ran before the visitor could answer its banner: the choice "
+        "it offers does not decide what is collected (GDPR Art. 6, ePrivacy Art. 5(3)).",
+        "A consent manager was detected and the page, before any interaction with it, made a third-party request "
+        "to a tracking vendor or a URL on EasyList/EasyPrivacy (tag managers and the consent manager's own hosts "
+        "left out). The issue lists the consent manager, those requests and the cookies they set.",
+        _trackers_before_consent,
+        browser_only=True,
+    ),
+    Rule(
+        "third_party_cookies_before_consent",
+        Severity.MEDIUM,
+        "Third-party cookies before consent",
+        "Cookies for other sites were stored before the visitor answered the consent banner: such cookies are how "
+        "visitors are followed across websites, and need consent first.",
+        "A consent manager was detected and, before any interaction with it, a cookie for another registrable "
+        "domain (not the consent manager's own) was set: in the page's `Set-Cookie` chain or, in a browser, in "
+        "its cookie jar.",
+        _third_party_cookies_before_consent,
+    ),
+    Rule(
+        "consent_manager_missing",
+        Severity.MEDIUM,
+        "Trackers load and no consent manager was found",
+        "Visitors are tracked without being asked: no consent banner of a known platform, and no IAB consent API, "
+        "was on the page.",
+        "The page made third-party tracker requests (as for `trackers_before_consent`) and no consent manager was "
+        "detected by host, path, page global or IAB TCF/GPP API.",
+        _consent_manager_missing,
+        browser_only=True,
+    ),
+    Rule(
+        "canvas_fingerprinting",
+        Severity.HIGH,
+        "Canvas fingerprinting",
+        "Reading back text drawn on a canvas yields a per-device identifier that survives clearing cookies and "
+        "needs no consent prompt to work.",
+        "A script read back a canvas it had drawn text on (`toDataURL`, `toBlob` or `getImageData`).",
+        _fingerprinting(canvas=True),
+        browser_only=True,
+    ),
+    Rule(
+        "device_fingerprinting",
+        Severity.MEDIUM,
+        "Device fingerprinting",
+        "Combining the GPU's name, audio processing, installed fonts and device properties identifies a browser "
+        "without cookies.",
+        "A script read WebGL's unmasked GPU names, rendered audio offline, measured text in many fonts, or read "
+        "many navigator and screen properties.",
+        _fingerprinting(canvas=False),
+        browser_only=True,
+    ),
+    Rule(
+        "key_logging",
+        Severity.HIGH,
+        "Typed text sent to a third party before submitting",
+        "What visitors type leaves for another site as they type it, even if they never submit the form: "
+        "passwords and e-mail addresses included.",
+        "A canary typed into a field (never submitted) reached a third party, raw, encoded or hashed.",
+        _row_rule("key_logging", lambda row: True),
+        browser_only=True,
+    ),
+    Rule(
+        "session_recording_observed",
+        Severity.HIGH,
+        "Session recording observed",
+        "The page was recorded as it ran: a session recorder sends the vendor the visitor's mouse movements, "
+        "clicks and keystrokes.",
+        "The page made a request to a session-recording vendor, or a third-party script watched the whole "
+        "document's changes while listening to the pointer and keys page-wide.",
+        _session_recording_observed,
+        browser_only=True,
+    ),
 )
 
 
@@ -380,8 +533,8 @@ def rules_markdown() -> str:
         "",
         "Rendered from `worker.privacy.rules.RULES` by `rules_markdown()`; a unit test keeps them in sync.",
         "",
-        "| Code | Severity | Fires when |",
-        "| --- | --- | --- |",
+        "| Code | Severity | Engines | Fires when |",
+        "| --- | --- | --- | --- |",
     ]
-    lines += [f"| `{rule.code}` | {rule.severity.value} | {rule.fires_when} |" for rule in RULES]
+    lines += [f"| `{rule.code}` | {rule.severity.value} | {rule.engines} | {rule.fires_when} |" for rule in RULES]
     return "\n".join(lines) + "\n"

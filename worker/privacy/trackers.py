@@ -1,9 +1,11 @@
 """Evidence for trackers: third-party requests that EasyList/EasyPrivacy block or that go to a known
-tracking vendor, and vendor snippets configured in inline scripts.
+tracking vendor, hosts of the same kind named in inline scripts, and vendor snippets configured inline.
 
 Every tracker row has the same keys whatever its source, so rules and readers need no special cases:
-source ("network" or "inline"), vendor, category, host, registrable_domain, urls, request_types,
-matched (blocklist verdict; None for inline rows, which name no URL) and ids (account ids found inline).
+source ("network": a tag loads it; "inline_reference": an inline script names the host, which no tag loads;
+"inline": a vendor's snippet with its account ids), vendor, category, host, registrable_domain, urls,
+request_types, matched (blocklist verdict; None for inline rows, which name no URL) and ids (account ids
+found inline).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import braveblock
 from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import Document, Reference
 from scanfleet.worker.privacy.domains import registrable_domain
+from scanfleet.worker.privacy.script_hosts import NamedHost
 from scanfleet.worker.privacy.signatures import find_signatures
 from scanfleet.worker.privacy.third_parties import URLS_PER_HOST
 from scanfleet.worker.privacy.vendors import Category, home_domain, vendor_for
@@ -31,7 +34,8 @@ def is_blocklisted(url: str, page_url: str, request_type: str) -> bool:
 
 
 def collect_trackers(document: Document | None) -> list[Evidence]:
-    """Network rows sorted by host, then one inline row per vendor in signature order.
+    """Network rows sorted by host, inline_reference rows sorted by host, then one inline row per vendor in
+    signature order.
 
     Severity: high for advertising and session recording (cross-site profiles; recordings of everything
     typed and clicked), medium for every other category.
@@ -43,6 +47,9 @@ def collect_trackers(document: Document | None) -> list[Evidence]:
         for host, references in sorted(document.third_parties.items())
         if (row := _network_row(document, host, references)) is not None
     ]
+    for host, named in sorted(document.inline_third_parties.items()):
+        if host not in document.third_parties and (row := _named_row(document, host, named)) is not None:
+            rows.append(row)
     for vendor, ids in find_signatures(document.inline_scripts).items():
         details = _details("inline", vendor.name, vendor.category, ids=ids, registrable_domain=home_domain(vendor))
         rows.append(_row(f"{vendor.name} configured inline ({', '.join(ids)})", vendor.category, details, document.url))
@@ -50,14 +57,23 @@ def collect_trackers(document: Document | None) -> list[Evidence]:
 
 
 def _network_row(document: Document, host: str, references: list[Reference]) -> Evidence | None:
-    vendor = vendor_for(host)
     distinct = list(dict.fromkeys((reference.url, reference.request_type) for reference in references))
+    return _host_row("network", document, host, distinct)
+
+
+def _named_row(document: Document, host: str, named: NamedHost) -> Evidence | None:
+    # Judged as the script a loader's URL almost always is; what it is really fetched as, only a browser sees.
+    return _host_row("inline_reference", document, host, [(url, "script") for url in named.urls])
+
+
+def _host_row(source: str, document: Document, host: str, distinct: list[tuple[str, str]]) -> Evidence | None:
+    vendor = vendor_for(host)
     matched = any(is_blocklisted(url, document.url, request_type) for url, request_type in distinct)
     if vendor is None and not matched:
         return None
     category = vendor.category if vendor is not None else Category.UNCLASSIFIED
     details = _details(
-        "network",
+        source,
         vendor.name if vendor is not None else None,
         category,
         host=host,
@@ -66,7 +82,8 @@ def _network_row(document: Document, host: str, references: list[Reference]) -> 
         request_types=sorted({request_type for _, request_type in distinct}),
         matched=matched,
     )
-    return _row(f"{details['vendor'] or 'Blocklisted'} at {host}", category, details, document.url)
+    where = f"{host}, named in an inline script" if source == "inline_reference" else host
+    return _row(f"{details['vendor'] or 'Blocklisted'} at {where}", category, details, document.url)
 
 
 def _details(source: str, vendor: str | None, category: Category, **found: Any) -> dict[str, Any]:

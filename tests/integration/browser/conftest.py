@@ -10,8 +10,9 @@ import pytest
 import trustme
 
 from scanfleet.http import AddressPolicy, GuardedBackend
-from scanfleet.worker.browser import BrowseLimits, BrowserRuntime
-from tests.integration.browser.sites import HOSTS, build_sites
+from scanfleet.model import Outcome
+from scanfleet.worker.browser import BrowseLimits, BrowserRuntime, browse
+from tests.integration.browser.sites import HOSTS, SHOP, build_sites
 from tests.support.internet import Internet
 
 ONLY_127_0_0_1 = AddressPolicy((ip_network("127.0.0.1/32"),))
@@ -41,3 +42,9 @@ def runtime_for(internet: Internet, ca_file: Path, **options: object) -> Browser
 async def runtime(internet: Internet, ca_file: Path) -> AsyncIterator[BrowserRuntime]:
     async with runtime_for(internet, ca_file) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+async def shop(runtime: BrowserRuntime) -> Outcome:
+    """One browser scan of the fake shop, shared by the tests that read its evidence."""
+    return await browse(runtime, SHOP, LIMITS)

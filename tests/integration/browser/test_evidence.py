@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from scanfleet.http import FetchLimits, SafeFetcher, client_ssl_context
 from scanfleet.model import Evidence, Outcome, Status
 from scanfleet.worker.browser import BrowserRuntime, browse
@@ -16,11 +14,6 @@ from tests.support.internet import Internet
 
 GTM = "https://www.googletagmanager.com/gtm.js?id=GTM-TEST1"
 ANALYTICS = "https://www.google-analytics.com/analytics.js"
-
-
-@pytest.fixture(scope="module")
-async def shop(runtime: BrowserRuntime) -> Outcome:
-    return await browse(runtime, SHOP, LIMITS)
 
 
 def of(outcome: Outcome, kind: str) -> list[dict[str, Any]]:

@@ -70,6 +70,7 @@ def test_every_kind_in_evidence_kinds_order() -> None:
     body = (
         '<script src="https://www.google-analytics.com/analytics.js"></script><img src="http://img.test/a.png">'
         '<form action="/f"></form><a href="/privacy">Privacy</a>'
+        "<script>s.src = 'https://consent.cookiebot.com/uc.js';</script>"
     )
     start = Hop("http://example.com/", 301, httpx.Headers({"location": "https://example.com/"}), None, 0.0)
     evidence, _ = analyse(FetchResult([start, final], body.encode()), datetime(2029, 1, 1, tzinfo=UTC))
