@@ -1,6 +1,7 @@
 """The broker boundary: Redis's key layout, every Lua script, and arq's internals live here and nowhere else.
 
 - keys.py: every Redis key and channel name, and the job id's string form.
+- decode.py: Redis replies as text and as awaited values.
 - scripts.py: loads the Lua scripts (lua/), one way.
 - connection.py: the Redis (and Sentinel) client arq and the platform share.
 - jobs.py: arq's side of a job: task names and the serialised body.
