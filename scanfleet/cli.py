@@ -22,6 +22,7 @@ from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import connect
 from scanfleet.logs import configure_logging, log_to_console
+from scanfleet.model import ENGINES
 from scanfleet.tiers import TIERS
 
 
@@ -217,7 +218,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not args.key:
         sys.exit("no API key: pass --key or set SCANFLEET_API_KEY (`scanfleet key create --org NAME` makes one)")
     api_url = args.api_url or runtime.api_url(get_settings())
-    return submit_and_follow(api_url, args.key, args.url, wait=args.wait, timeout=args.timeout, fresh=args.fresh)
+    return submit_and_follow(
+        api_url, args.key, args.url, wait=args.wait, timeout=args.timeout, fresh=args.fresh, engine=args.engine
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -272,6 +275,9 @@ def parser() -> argparse.ArgumentParser:
     scan.add_argument("url")
     scan.add_argument("--wait", action="store_true", help="follow the scan to the end and print a summary")
     scan.add_argument("--fresh", action="store_true", help="scan anew, even if a recent scan of this URL exists")
+    scan.add_argument(
+        "--engine", choices=ENGINES, default="http", help="http: the page's HTML and headers; browser: run in Chromium"
+    )
     scan.add_argument("--timeout", type=float, default=300.0, help="seconds to wait with --wait")
     scan.add_argument("--api-url", help="default: SCANFLEET_API_HOST/PORT if set, else the running `scanfleet up`")
     scan.add_argument("--key", default=os.environ.get("SCANFLEET_API_KEY"), help="default: SCANFLEET_API_KEY")

@@ -29,10 +29,12 @@ def unreachable(what: str, where: str, exc: BaseException) -> str:
     return f"cannot reach {what} at {where}: is `scanfleet up` running? ({_text(exc)})"
 
 
-def submit_and_follow(api_url: str, key: str, url: str, *, wait: bool, timeout: float, fresh: bool = False) -> int:
+def submit_and_follow(
+    api_url: str, key: str, url: str, *, wait: bool, timeout: float, fresh: bool = False, engine: str = "http"
+) -> int:
     try:
         with httpx.Client(base_url=api_url, headers={"authorization": f"Bearer {key}"}, timeout=10) as client:
-            return _submit_and_follow(client, url, wait=wait, timeout=timeout, fresh=fresh)
+            return _submit_and_follow(client, url, wait=wait, timeout=timeout, fresh=fresh, engine=engine)
     except Refused as refused:
         print(refused, file=sys.stderr)
         return REFUSED
@@ -41,8 +43,8 @@ def submit_and_follow(api_url: str, key: str, url: str, *, wait: bool, timeout: 
         return UNREACHABLE
 
 
-def _submit_and_follow(client: httpx.Client, url: str, *, wait: bool, timeout: float, fresh: bool) -> int:
-    response = client.post("/v1/scans", json={"url": url, "fresh": fresh})
+def _submit_and_follow(client: httpx.Client, url: str, *, wait: bool, timeout: float, fresh: bool, engine: str) -> int:
+    response = client.post("/v1/scans", json={"url": url, "fresh": fresh, "engine": engine})
     scan = response.json() if response.status_code in (200, 202) else None
     if scan is None or (response.status_code == 200 and not scan.get("reused")):
         raise Refused(response)
