@@ -19,15 +19,17 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class Usage:
     rss: int  # bytes, summed over the tree: pages shared between Chromium's processes count once per process
-    pss: int  # bytes, shared pages split between their processes: the tree's honest share of the machine
+    # bytes, summed over the tree: pages private to one process. Unlike PSS it does not move with other programs
+    # mapping the same files (other Chromiums on the machine); pages shared between the tree's processes are left out.
+    uss: int
     cpu: float  # seconds (user + system) the tree has used, reaped descendants included
     processes: int
 
 
-def usage(root: psutil.Process, with_pss: bool = True) -> Usage:
+def usage(root: psutil.Process, with_uss: bool = True) -> Usage:
     """The tree's usage now. A dead child's CPU counts in its parent's children times once reaped, so summing
     the live tree's own and children times stays whole while renderers come and go."""
-    rss = pss = processes = 0
+    rss = uss = processes = 0
     cpu = 0.0
     try:
         tree = [root, *root.children(recursive=True)]
@@ -38,12 +40,12 @@ def usage(root: psutil.Process, with_pss: bool = True) -> Usage:
             with process.oneshot():
                 times = process.cpu_times()
                 rss += process.memory_info().rss
-                pss += process.memory_full_info().pss if with_pss else 0
+                uss += process.memory_full_info().uss if with_uss else 0
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
             continue  # gone meanwhile: its CPU moves to its parent's children times
         cpu += times.user + times.system + times.children_user + times.children_system
         processes += 1
-    return Usage(rss, pss, cpu, processes)
+    return Usage(rss, uss, cpu, processes)
 
 
 async def at_rest(root: psutil.Process, seconds: float = 1.0, interval: float = 0.1) -> Usage:
@@ -54,7 +56,7 @@ async def at_rest(root: psutil.Process, seconds: float = 1.0, interval: float = 
         await asyncio.sleep(interval)
     return Usage(
         int(statistics.median(s.rss for s in samples)),
-        int(statistics.median(s.pss for s in samples)),
+        int(statistics.median(s.uss for s in samples)),
         samples[-1].cpu,
         round(statistics.median(s.processes for s in samples)),
     )
@@ -65,22 +67,22 @@ class Peaks:
     """What a sampled stretch of a run saw: peak memory, the most processes at once, CPU used in between."""
 
     rss: int = 0
-    pss: int = 0
+    uss: int = 0
     processes: int = 0
     cpu: float = 0.0
     samples: int = 0
     _cpu_start: float = field(default=0.0, repr=False)
 
     def add(self, sample: Usage) -> None:
-        self.rss, self.pss = max(self.rss, sample.rss), max(self.pss, sample.pss)
+        self.rss, self.uss = max(self.rss, sample.rss), max(self.uss, sample.uss)
         self.processes = max(self.processes, sample.processes)
         self.cpu = sample.cpu - self._cpu_start
         self.samples += 1
 
 
 @contextlib.asynccontextmanager
-async def sampled(pid: int, interval: float = 0.1, pss_every: int = 5) -> AsyncIterator[Peaks]:
-    """Sample the tree of `pid` every `interval` s (PSS, which reads smaps_rollup, every `pss_every`th time) until
+async def sampled(pid: int, interval: float = 0.1, uss_every: int = 5) -> AsyncIterator[Peaks]:
+    """Sample the tree of `pid` every `interval` s (USS, which reads smaps_rollup, every `uss_every`th time) until
     leaving; the Peaks are complete once the block has left."""
     root = psutil.Process(pid)
     first = usage(root)
@@ -92,7 +94,7 @@ async def sampled(pid: int, interval: float = 0.1, pss_every: int = 5) -> AsyncI
         while True:
             await asyncio.sleep(interval)
             count += 1
-            peaks.add(usage(root, with_pss=count % pss_every == 0))
+            peaks.add(usage(root, with_uss=count % uss_every == 0))
 
     task = asyncio.create_task(sample())
     try:

@@ -24,20 +24,22 @@ Then `--http-scans` http scans of the same page through one http worker (`SCANFL
 
 Each run starts with a few untimed scans (the browser launches with the first page), then the worker's process
 tree (the worker, Playwright's driver, every Chromium process; psutil, children recursive) is measured at rest
-and sampled every 0.2 s through the run: RSS summed (pages shared between Chromium's processes counted in each)
-and PSS (shared pages split: the tree's real share of memory), peak, and per page = (peak − at rest) / N; CPU
-seconds of the tree per scan (reaped processes included). The API, PostgreSQL, Valkey and the fake internet run
-outside that tree and are not counted.
+and sampled every 0.2 s through the run: RSS summed over the tree (pages shared between Chromium's processes
+counted in each: an upper bound) and USS summed (pages private to one process: a lower bound, and one that other
+programs on the machine do not move), peak, and per page = (peak − at rest) / N; CPU seconds of the tree per scan
+(the processes that exited meanwhile included, through their parents' children times). The API, PostgreSQL,
+Valkey and the fake internet run outside that tree and are not counted.
 
 The run fails (exit status 1) before printing any table if a submission was answered with a reused scan, a
 scan or browse is missing, or the fake internet never saw a scan's own URL: it reports only scans it ran.
 Failed scans are counted in "failed" and their error codes listed.
 
-Reading the tables: a browser scan waits by design (SCANFLEET_BROWSER_SETTLE_SECONDS after the load event,
---settle here, default 0.5 as the fake vendors inject their tags within milliseconds; production's default is
-2.5; and 1 s after typing into the page's fields for a key logger's batch), so a page's time is mostly waiting
-and N pages at once overlap those waits until the CPU is the limit. All M scans are submitted at once, so
-scan time includes time queued behind earlier scans; run time does not. Everything shares one machine.
+Reading the tables: part of a browser scan is waiting by design (SCANFLEET_BROWSER_SETTLE_SECONDS after the load
+event, --settle here, default 0.5 as the fake vendors inject their tags within milliseconds, production's default
+2.5; and 1 s after typing into the page's fields, for a key logger's batch), the rest is CPU ("CPU s/scan"): N
+pages at once overlap the waits until the CPUs are the limit. All M scans are submitted at once, so scan time
+includes time queued behind earlier scans; run time does not. Everything (PostgreSQL, Valkey, the API, the fake
+internet, the worker and its browser) shares one machine.
 """
 
 from __future__ import annotations
@@ -121,11 +123,11 @@ class Run:
 
         per = [
             (peak - rest) / self.at_once
-            for peak, rest in ((self.peaks.rss, self.rest.rss), (self.peaks.pss, self.rest.pss))
+            for peak, rest in ((self.peaks.rss, self.rest.rss), (self.peaks.uss, self.rest.uss))
         ]
         return [
             *self.label(), self.peaks.processes, mib(self.rest.rss), mib(self.peaks.rss), mib(per[0]),
-            mib(self.rest.pss), mib(self.peaks.pss), mib(per[1]),
+            mib(self.rest.uss), mib(self.peaks.uss), mib(per[1]),
         ]  # fmt: skip
 
 
@@ -157,7 +159,7 @@ class Bench:
             await wait_started([log])
             await self._scans(engine, at_once, f"warm-{label}")
             rest = await at_rest(psutil.Process(worker.pid))
-            async with sampled(worker.pid, interval=0.2, pss_every=2) as peaks:
+            async with sampled(worker.pid, interval=0.2, uss_every=2) as peaks:
                 rows = await self._scans(engine, count, label)
         created = min(row["created_at"] for row in rows)
         return Run(
@@ -218,7 +220,7 @@ class Bench:
             await self._browse(process, log, [f"{SHOP}?scan=warm-baseline{pages}-{n}" for n in range(pages)])
             rest = await at_rest(psutil.Process(process.pid))
             urls = [f"{SHOP}?scan=baseline{pages}-{n}" for n in range(count)]
-            async with sampled(process.pid, interval=0.2, pss_every=2) as peaks:
+            async with sampled(process.pid, interval=0.2, uss_every=2) as peaks:
                 handed = time.time()
                 results = await self._browse(process, log, urls)
         return Run(
@@ -303,8 +305,8 @@ async def measure(
 def report(runs: list[Run]) -> None:
     speed = ["system", "engine", "at once", "scans", "failed", "wall s", "scans/s", "p50 s", "p95 s", "run p50 s",
              "run p95 s", "CPU s/scan"]  # fmt: skip
-    memory = ["system", "engine", "at once", "procs", "RSS rest", "RSS peak", "RSS/page", "PSS rest", "PSS peak",
-              "PSS/page"]  # fmt: skip
+    memory = ["system", "engine", "at once", "procs", "RSS rest", "RSS peak", "RSS/page", "USS rest", "USS peak",
+              "USS/page"]  # fmt: skip
     print("\nthroughput and scan time (p50/p95: created → finished; run: started → finished)")
     print(table(speed, [run.speed() for run in runs]))
     print("\nmemory of the worker's process tree, MiB (per page: (peak − rest) / at once; http: per job slot)")
@@ -325,7 +327,7 @@ def report(runs: list[Run]) -> None:
         ratios = {
             "run p50": percentile(run.runs, 50) / percentile(http.runs, 50),
             "worker CPU": run.cpu_per_scan / http.cpu_per_scan,
-            "worker PSS peak": run.peaks.pss / http.peaks.pss,
+            "worker USS peak": run.peaks.uss / http.peaks.uss,
         }
         costs = ", ".join(f"{name} ×{ratio:.1f}" for name, ratio in ratios.items())
         print(
