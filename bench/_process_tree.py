@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import statistics
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,17 +47,14 @@ def usage(root: psutil.Process, with_uss: bool = True) -> Usage:
     return Usage(rss, uss, cpu, processes)
 
 
-async def at_rest(root: psutil.Process, seconds: float = 1.0, interval: float = 0.1) -> Usage:
-    """The tree's median memory over `seconds` (closed pages' processes take a moment to exit)."""
+async def at_rest(root: psutil.Process, seconds: float = 2.0, interval: float = 0.1) -> Usage:
+    """The tree's least memory over `seconds`: the processes of pages just closed take a moment to exit."""
     samples = []
     for _ in range(max(1, round(seconds / interval))):
         samples.append(usage(root))
         await asyncio.sleep(interval)
     return Usage(
-        int(statistics.median(s.rss for s in samples)),
-        int(statistics.median(s.uss for s in samples)),
-        samples[-1].cpu,
-        round(statistics.median(s.processes for s in samples)),
+        min(s.rss for s in samples), min(s.uss for s in samples), samples[-1].cpu, min(s.processes for s in samples)
     )
 
 

@@ -26,9 +26,10 @@ Each run starts with a few untimed scans (the browser launches with the first pa
 tree (the worker, Playwright's driver, every Chromium process; psutil, children recursive) is measured at rest
 and sampled every 0.2 s through the run: RSS summed over the tree (pages shared between Chromium's processes
 counted in each: an upper bound) and USS summed (pages private to one process: a lower bound, and one that other
-programs on the machine do not move), peak, and per page = (peak − at rest) / N; CPU seconds of the tree per scan
-(the processes that exited meanwhile included, through their parents' children times). The API, PostgreSQL,
-Valkey and the fake internet run outside that tree and are not counted.
+programs on the machine do not move), peak, per page = (peak − at rest) / N, and per page added (peak at N
+minus peak at the next smaller N, per page); CPU seconds of the tree per scan (the processes that exited meanwhile
+included, through their parents' children times). The API, PostgreSQL, Valkey and the fake internet run outside
+that tree and are not counted.
 
 The run fails (exit status 1) before printing any table if a submission was answered with a reused scan, a
 scan or browse is missing, or the fake internet never saw a scan's own URL: it reports only scans it ran.
@@ -319,20 +320,25 @@ def report(runs: list[Run]) -> None:
         if ("scanfleet", n) in browser and ("baseline", n) in browser
     ]
     print(f"\nscanfleet/baseline browser scans/s: {', '.join(shares)}")
+    steps = []
+    for system in ("scanfleet", "baseline"):
+        for low, high in itertools.pairwise(pages):
+            if (system, low) in browser and (system, high) in browser:
+                fewer, more = browser[system, low].peaks, browser[system, high].peaks
+                rss, uss = ((b - a) / (high - low) / MIB for a, b in ((fewer.rss, more.rss), (fewer.uss, more.uss)))
+                steps.append(f"{system} {low}→{high}: RSS {rss:+.0f}, USS {uss:+.0f}")
+    if steps:
+        print(f"peak memory per page added at once, MiB: {'; '.join(steps)}")
     [http] = [run for run in runs if run.engine == "http"]
     for n in pages:
         if ("scanfleet", n) not in browser:
             continue
         run = browser["scanfleet", n]
-        ratios = {
-            "run p50": percentile(run.runs, 50) / percentile(http.runs, 50),
-            "worker CPU": run.cpu_per_scan / http.cpu_per_scan,
-            "worker USS peak": run.peaks.uss / http.peaks.uss,
-        }
-        costs = ", ".join(f"{name} ×{ratio:.1f}" for name, ratio in ratios.items())
+        per_scan = (percentile(run.runs, 50) / percentile(http.runs, 50), run.cpu_per_scan / http.cpu_per_scan)
+        per_worker = (run.peaks.uss / http.peaks.uss, http.rate / run.rate)
         print(
-            f"browser (pages={n}) / http, per scan: {costs}; "
-            f"an http worker's scans/s = {http.rate / run.rate:.0f} × this browser worker's"
+            f"browser (pages={n}) / http: per scan, run p50 ×{per_scan[0]:.0f} and worker CPU ×{per_scan[1]:.0f}; "
+            f"per worker, USS peak ×{per_worker[0]:.1f} and scans/s ÷{per_worker[1]:.0f}"
         )
     for run in runs:
         if run.failures:
