@@ -32,7 +32,9 @@ included, through their parents' children times). The API, PostgreSQL, Valkey an
 that tree and are not counted.
 
 The run fails (exit status 1) before printing any table if a submission was answered with a reused scan, a
-scan or browse is missing, or the fake internet never saw a scan's own URL: it reports only scans it ran.
+scan or browse is missing, a scan is not in its worker's log as finished by it, the fake internet never saw a
+scan's own URL, or a scan succeeded without finding what the page holds (in a browser: the requests, cookie,
+storage and fingerprinting its scripts make): it reports only scans it ran.
 Failed scans are counted in "failed" and their error codes listed.
 
 Reading the tables: part of a browser scan is waiting by design (SCANFLEET_BROWSER_SETTLE_SECONDS after the load
@@ -50,6 +52,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -65,7 +68,7 @@ import trustme
 from bench._process_tree import MIB, Peaks, Usage, at_rest, process_tree, sampled
 from bench._report import arguments, comma_list, percentile, table
 from bench._servers import cancel_on_sigterm, postgres_and_valkey
-from bench.e2e_scans import UNLIMITED, submit_all, wait_for, wait_started
+from bench.e2e_scans import UNLIMITED, wait_started
 from scanfleet.config import Settings, get_settings
 from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
@@ -81,6 +84,11 @@ BASELINE = [sys.executable, "-m", "bench.browser_scans", "--baseline-worker"]
 TIER = "enterprise"
 # Browser scans an organisation may have in flight: the browser line's limits are the tier's, not overridable.
 BROWSER_IN_FLIGHT = DEFAULTS[TIER].browser_max_running + DEFAULTS[TIER].browser_max_queued
+# What a scan of the shop page that succeeded must have found: its own analysis, and in a browser what the page's
+# scripts did (requests they made, the cookie one wrote, storage, fingerprinting).
+FOUND = {"http": {"coverage"}, "browser": {"coverage", "request", "browser_cookie", "storage", "fingerprinting"}}
+# The line a worker logs for each scan it finished (worker/tasks.py).
+FINISHED_LINE = re.compile(r"^run_(?:browser_)?scan (?P<id>[0-9a-f-]{36}) \S+ \(\d+ evidence rows\)$")
 
 
 class Unaccounted(Exception):
@@ -140,6 +148,30 @@ def _check_fetched(internet: Internet, urls: list[str]) -> None:
         raise Unaccounted(f"{len(unseen)} of {len(urls)} scans never fetched their page, e.g. {unseen[0]}")
 
 
+def _check_found(engine: str, kinds: dict[str, set[str]]) -> None:
+    """Each scan that succeeded found what the page holds for `engine` (`kinds`: evidence kinds by scan)."""
+    short = {scan: FOUND[engine] - found for scan, found in kinds.items() if FOUND[engine] - found}
+    if short:
+        scan, missing = next(iter(short.items()))
+        raise Unaccounted(
+            f"{len(short)} of {len(kinds)} {engine} scans succeeded without what the page holds, e.g. {scan} found"
+            f" no {', '.join(sorted(missing))}"
+        )
+
+
+def _finished_in(log: Path) -> set[str]:
+    """The scans a worker's log says it finished."""
+    finished = set()
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            message = json.loads(line).get("msg", "")
+        except ValueError:
+            continue  # not one of scanfleet's JSON lines
+        if match := FINISHED_LINE.match(message):
+            finished.add(match["id"])
+    return finished
+
+
 @dataclass
 class Bench:
     args: argparse.Namespace
@@ -158,10 +190,10 @@ class Bench:
         log = self.logs / f"worker-{label}.log"
         async with process_tree(WORKER, env, log, ROOT) as worker:
             await wait_started([log])
-            await self._scans(engine, at_once, f"warm-{label}")
+            await self._scans(engine, at_once, f"warm-{label}", log)
             rest = await at_rest(psutil.Process(worker.pid))
             async with sampled(worker.pid, interval=0.2, uss_every=2) as peaks:
-                rows = await self._scans(engine, count, label)
+                rows = await self._scans(engine, count, label, log)
         created = min(row["created_at"] for row in rows)
         return Run(
             "scanfleet", engine, at_once,
@@ -172,17 +204,17 @@ class Bench:
             rest=rest, peaks=peaks,
         )  # fmt: skip
 
-    async def _scans(self, engine: str, count: int, label: str) -> list[asyncpg.Record]:
-        """Submit `count` fresh scans at once, wait until all finish; their rows, every one accounted for."""
-        numbers = itertools.count()
-        urls: list[str] = []
+    async def _scans(self, engine: str, count: int, label: str, log: Path) -> list[asyncpg.Record]:
+        """Submit `count` fresh scans at once (8 requests at a time), wait until all finish; their rows, every one
+        accounted for: finished by the worker logging to `log`, its page fetched, what the page holds found."""
+        urls = [f"{SHOP}?scan={label}-{n}" for n in range(count)]
+        submitting = asyncio.Semaphore(8)
 
-        async def submit() -> uuid.UUID:
-            url = f"{SHOP}?scan={label}-{next(numbers)}"
-            urls.append(url)
-            answer = await self.api.post(
-                "/v1/scans", json={"url": url, "engine": engine, "fresh": True}, headers=self.headers
-            )
+        async def submit(url: str) -> uuid.UUID:
+            async with submitting:
+                answer = await self.api.post(
+                    "/v1/scans", json={"url": url, "engine": engine, "fresh": True}, headers=self.headers
+                )
             body = answer.json()
             if answer.status_code == 200 or body.get("reused"):
                 raise Unaccounted(f"the submission of {url} reused scan {body.get('id')} ({body.get('reused')})")
@@ -190,18 +222,15 @@ class Bench:
                 raise RuntimeError(f"POST /v1/scans for {url} answered {answer.status_code}: {answer.text}")
             return uuid.UUID(body["id"])
 
-        scan_ids = await submit_all(count, 0, submit)
+        scan_ids = await asyncio.gather(*(submit(url) for url in urls))
         if len(set(scan_ids)) != count:
             raise Unaccounted(f"{count} submissions made only {len(set(scan_ids))} scans")
         finished = "SELECT count(*) FROM scans WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL"
-
-        async def done() -> int:
-            return await self.pool.fetchval(finished, scan_ids)
-
-        try:
-            await wait_for(done, count, self.args.timeout)
-        except RuntimeError as exc:
-            raise Unaccounted(f"{label}: {exc}") from None
+        deadline = time.monotonic() + self.args.timeout
+        while (done := await self.pool.fetchval(finished, scan_ids)) < count:
+            if time.monotonic() > deadline:
+                raise Unaccounted(f"{label}: only {done} of {count} scans finished within {self.args.timeout:g} s")
+            await asyncio.sleep(0.05)
         rows = await self.pool.fetch(
             "SELECT id, engine, status, error_code, created_at, started_at, finished_at FROM scans"
             " WHERE id = ANY($1::uuid[])",
@@ -210,7 +239,18 @@ class Bench:
         found = {row["id"] for row in rows if row["engine"] == engine}
         if len(found) != count:
             raise Unaccounted(f"{label}: {count - len(found)} of {count} {engine} scans are missing from the database")
+        not_ours = {str(scan) for scan in scan_ids} - await asyncio.to_thread(_finished_in, log)
+        if not_ours:
+            raise Unaccounted(f"{label}: {len(not_ours)} of {count} scans were not finished by this run's worker")
         _check_fetched(self.internet, urls)
+        evidence = await self.pool.fetch(
+            "SELECT scan_id, array_agg(DISTINCT kind) AS kinds FROM evidence WHERE scan_id = ANY($1::uuid[])"
+            " GROUP BY scan_id",
+            [row["id"] for row in rows if row["status"] == "succeeded"],
+        )
+        kinds = {str(row["id"]): set() for row in rows if row["status"] == "succeeded"}
+        kinds.update({str(row["scan_id"]): set(row["kinds"]) for row in evidence})
+        _check_found(engine, kinds)
         return rows
 
     async def baseline(self, pages: int, count: int) -> Run:
@@ -246,6 +286,7 @@ class Bench:
         if browsed != sorted(urls):
             raise Unaccounted(f"baseline: {len(urls)} URLs handed over, {len(set(browsed) & set(urls))} browsed")
         _check_fetched(self.internet, urls)
+        _check_found("browser", {r["url"]: set(r["kinds"]) for r in results if r["status"] == "succeeded"})
         return results
 
 
@@ -373,8 +414,11 @@ async def browse_all(
         for url in waiting:
             started = time.time()
             outcome = await browse(runtime, url, limits)
-            results.append({"url": url, "started": started, "finished": time.time(), "status": outcome.status.value,
-                            "error": outcome.error_code})  # fmt: skip
+            finished = time.time()
+            results.append({
+                "url": url, "started": started, "finished": finished, "status": outcome.status.value,
+                "error": outcome.error_code, "kinds": sorted({row.kind for row in outcome.evidence}),
+            })  # fmt: skip
 
     await asyncio.gather(*(loop() for _ in range(pages)))
     return results
