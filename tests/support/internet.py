@@ -84,8 +84,13 @@ class Internet:
         return self._https.server_address[1]
 
     @property
+    def resolve(self) -> str:
+        """The SCANFLEET_FETCH_RESOLVE value that sends every host here (for processes configured by env)."""
+        return f"*:443:127.0.0.1:{self.https_port},*:80:127.0.0.1:{self.http_port}"
+
+    @property
     def resolve_map(self) -> ResolveMap:
-        return parse_resolve(f"*:443:127.0.0.1:{self.https_port},*:80:127.0.0.1:{self.http_port}")
+        return parse_resolve(self.resolve)
 
     def add(self, url: str, page: Page | Callable[[Hit], Page]) -> str:
         rest = url.partition("://")[2]
