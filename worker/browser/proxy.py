@@ -208,7 +208,8 @@ class GuardedProxy:
     async def _pump(
         self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, connection: Connection, *, sent: bool
     ) -> None:
-        with contextlib.suppress(ConnectionError):
+        # OSError too: half-closing a socket whose other end has gone (ENOTCONN) is that end's end, not a fault.
+        with contextlib.suppress(OSError):
             while chunk := await source.read(_CHUNK):
                 self.bytes += len(chunk)
                 if sent:
