@@ -8,12 +8,15 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 from scanfleet.config import Settings
+from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.supervisor import create_database, prepare_schema
@@ -103,3 +106,26 @@ def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+UNLIMITED = 10**9  # an organisation's running and queued jobs
+
+
+@contextlib.asynccontextmanager
+async def bench_api(
+    settings: Settings, pool: asyncpg.Pool, tier: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, uuid.UUID]]:
+    """The API in this process (httpx.ASGITransport: no server or socket in between), and the id of an organisation
+    of `tier` whose own running and queued limits let every http-engine scan straight on to its queue: the fleet is
+    what is measured. The client sends the organisation's key."""
+    from scanfleet.api.app import create_app
+
+    org = await orgs.create(pool, "bench", tier)
+    await orgs.set_capacity(pool, org.id, tier, UNLIMITED, UNLIMITED)
+    _, key = await api_keys.create(pool, org.id, "bench")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.bench", headers=headers) as api:
+            yield api, org.id

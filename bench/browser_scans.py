@@ -67,10 +67,9 @@ import trustme
 
 from bench._process_tree import MIB, Peaks, Usage, at_rest, process_tree, sampled
 from bench._report import arguments, comma_list, percentile, table
-from bench._servers import cancel_on_sigterm, postgres_and_valkey
-from bench.e2e_scans import UNLIMITED, wait_started
+from bench._servers import bench_api, cancel_on_sigterm, postgres_and_valkey
+from bench.e2e_scans import wait_started
 from scanfleet.config import Settings, get_settings
-from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.logs import configure_logging
 from scanfleet.tiers import DEFAULTS
@@ -177,7 +176,6 @@ class Bench:
     args: argparse.Namespace
     api: httpx.AsyncClient
     pool: asyncpg.Pool
-    headers: dict[str, str]
     internet: Internet
     env: dict[str, str]
     logs: Path
@@ -212,9 +210,7 @@ class Bench:
 
         async def submit(url: str) -> uuid.UUID:
             async with submitting:
-                answer = await self.api.post(
-                    "/v1/scans", json={"url": url, "engine": engine, "fresh": True}, headers=self.headers
-                )
+                answer = await self.api.post("/v1/scans", json={"url": url, "engine": engine, "fresh": True})
             body = answer.json()
             if answer.status_code == 200 or body.get("reused"):
                 raise Unaccounted(f"the submission of {url} reused scan {body.get('id')} ({body.get('reused')})")
@@ -293,10 +289,7 @@ class Bench:
 async def measure(
     args: argparse.Namespace, settings: Settings, internet: Internet, ca_file: Path, logs: Path
 ) -> list[Run]:
-    from scanfleet.api.app import create_app
-
     pool = await create_pool(settings)
-    app = create_app(settings)
     inherited = {
         k: v for k, v in os.environ.items() if not k.startswith("SCANFLEET_") and k not in ("DATABASE_URL", "REDIS_URL")
     }
@@ -313,32 +306,27 @@ async def measure(
     }
     runs: list[Run] = []
     try:
-        org = await orgs.create(pool, "bench", TIER)
-        # The http line lets every scan straight on to its queue; the browser line keeps the tier's limits.
-        await orgs.set_capacity(pool, org.id, TIER, UNLIMITED, UNLIMITED)
-        _, key = await api_keys.create(pool, org.id, "bench")
         print(
             f"page: {SHOP} of the fake internet ({len(HOSTS) - 2} third-party hosts); {args.scans} browser scans per "
             f"run, settle {args.settle:g} s; {args.http_scans} http scans, {args.http_max_jobs} at once; "
             "all submitted at once; API in-process via httpx.ASGITransport\n",
             flush=True,
         )
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.bench") as api:
-                bench = Bench(args, api, pool, {"Authorization": f"Bearer {key}"}, internet, env, logs)
-                plan = [
-                    *(step for pages in args.pages for step in (
-                        lambda p=pages: bench.platform("browser", p, args.scans),
-                        lambda p=pages: bench.baseline(p, args.scans),
-                    )),
-                    lambda: bench.platform("http", args.http_max_jobs, args.http_scans),
-                ]  # fmt: skip
-                for step in plan:
-                    started = time.monotonic()
-                    run = await step()
-                    print(f"  {' '.join(map(str, run.label()))}: {time.monotonic() - started:.0f} s", flush=True)
-                    runs.append(run)
+        # The http line lets every scan straight on to its queue; the browser line keeps the tier's limits.
+        async with bench_api(settings, pool, TIER) as (api, _):
+            bench = Bench(args, api, pool, internet, env, logs)
+            plan = [
+                *(step for pages in args.pages for step in (
+                    lambda p=pages: bench.platform("browser", p, args.scans),
+                    lambda p=pages: bench.baseline(p, args.scans),
+                )),
+                lambda: bench.platform("http", args.http_max_jobs, args.http_scans),
+            ]  # fmt: skip
+            for step in plan:
+                started = time.monotonic()
+                run = await step()
+                print(f"  {' '.join(map(str, run.label()))}: {time.monotonic() - started:.0f} s", flush=True)
+                runs.append(run)
     finally:
         await pool.close()
     return runs

@@ -71,12 +71,11 @@ from arq.constants import result_key_prefix
 from arq.jobs import Job
 
 from bench._report import arguments, comma_list, table
-from bench._servers import cancel_on_sigterm, postgres_and_valkey, stop_processes
+from bench._servers import bench_api, cancel_on_sigterm, postgres_and_valkey, stop_processes
 from bench.evidence_write import raw_records
 from scanfleet import ids
 from scanfleet.broker import connection
 from scanfleet.config import Settings, get_settings
-from scanfleet.db import api_keys, orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.db.results import EVIDENCE_COLUMNS
 from scanfleet.logs import configure_logging
@@ -85,7 +84,6 @@ from tests.support.site import FixtureSite, html
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_QUEUE = "bench:baseline"
-UNLIMITED = 10**9  # an organisation's running and queued jobs
 SYSTEMS = ("scanfleet", "arq+scan", "arq+fetch")
 BASELINE_TASKS = {"arq+scan": "scan_page", "arq+fetch": "fetch_page"}
 # What a scanfleet worker logs when it has written a scan's result (worker/tasks.py, _finish).
@@ -269,7 +267,6 @@ class Bench:
     api: httpx.AsyncClient
     pool: asyncpg.Pool
     queue: ArqRedis
-    headers: dict[str, str]
     org_id: uuid.UUID
     url: str
     page_bytes: int
@@ -291,7 +288,7 @@ class Bench:
 
         async def submit(index: int) -> tuple[str, int, str | None, uuid.UUID]:
             url = url_of(index)
-            response = await self.api.post("/v1/scans", json={"url": url}, headers=self.headers)
+            response = await self.api.post("/v1/scans", json={"url": url})
             response.raise_for_status()
             body = response.json()
             return url, response.status_code, body.get("reused"), uuid.UUID(body["id"])
@@ -382,12 +379,9 @@ async def page_evidence(settings: Settings, url: str) -> int:
 
 
 async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSite, logs: Path) -> list[Result]:
-    from scanfleet.api.app import create_app
-
     url, page_bytes = serve_page(site)
     pool = await create_pool(settings)
     queue = await connection.connect(settings)
-    app = create_app(settings)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -406,10 +400,6 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
     }
     results: list[Result] = []
     try:
-        org = await orgs.create(pool, "bench", "enterprise")
-        # The gate passes every scan straight on to arq's queue, as the baselines enqueue: the fleet is measured.
-        await orgs.set_capacity(pool, org.id, "enterprise", UNLIMITED, UNLIMITED)
-        _, key = await api_keys.create(pool, org.id, "bench")
         evidence_rows = await page_evidence(settings, url)
         print(
             f"page: {page_bytes:,} bytes of HTML, {len(THIRD_PARTIES)} third-party hosts, 3 cookies, "
@@ -418,19 +408,17 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
             "API in-process via httpx.ASGITransport\n",
             flush=True,
         )
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://scanfleet.bench") as api:
-                headers = {"Authorization": f"Bearer {key}"}
-                bench = Bench(args, api, pool, queue, headers, org.id, url, page_bytes, evidence_rows)
-                for n in args.workers:
-                    for system in SYSTEMS:
-                        with worker_processes(system, systems[system], n, env, logs) as workers:
-                            await wait_started(workers.logs)
-                            await bench.run(system, workers, 2 * n)  # warm-up: connections, imports, caches
-                            results.append(await bench.run(system, workers, args.scans))
-                            done = results[-1]
-                            print(f"{system}, {n} workers: {done.rate:.1f} scans/s", flush=True)
+        # The gate passes every scan straight on to arq's queue, as the baselines enqueue: the fleet is measured.
+        async with bench_api(settings, pool, "enterprise") as (api, org_id):
+            bench = Bench(args, api, pool, queue, org_id, url, page_bytes, evidence_rows)
+            for n in args.workers:
+                for system in SYSTEMS:
+                    with worker_processes(system, systems[system], n, env, logs) as workers:
+                        await wait_started(workers.logs)
+                        await bench.run(system, workers, 2 * n)  # warm-up: connections, imports, caches
+                        results.append(await bench.run(system, workers, args.scans))
+                        done = results[-1]
+                        print(f"{system}, {n} workers: {done.rate:.1f} scans/s", flush=True)
     finally:
         await queue.aclose()
         await pool.close()
