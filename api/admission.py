@@ -29,15 +29,14 @@ async def answering_refusals() -> AsyncIterator[None]:
 
 def _queue_full(exc: Refused) -> ApiError:
     limits, admission = exc.limits, exc.admission
-    own = (limits.max_running, limits.max_queued) != (
-        limits_for(limits.tier).max_running,
-        limits_for(limits.tier).max_queued,
-    )
+    tiers = limits_for(limits.tier).of_engine(exc.engine)  # the line's limits by the tier alone
+    own = (limits.max_running, limits.max_queued) != (tiers.max_running, tiers.max_queued)
     whose = "this organisation's own limits allow" if own else f"the {limits.tier} tier allows"
+    what = "browser scans" if exc.engine == "browser" else "jobs"
     return ApiError(
         429,
         "queue_full",
-        f"{whose} {limits.max_running} running and {limits.max_queued} queued jobs;"
+        f"{whose} {limits.max_running} running and {limits.max_queued} queued {what};"
         f" {admission.running} are running and {admission.queued} queued",
         {"Retry-After": str(exc.retry_after_seconds)},
         details={"limit": "max_queued", "tier": limits.tier, "max_running": limits.max_running,

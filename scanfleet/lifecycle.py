@@ -76,9 +76,10 @@ class Gate(Protocol):
 class Refused(Exception):
     """The organisation's line is full: the job was not accepted, and nothing of it remains."""
 
-    def __init__(self, admission: Admission, limits: Limits, retry_after_seconds: int) -> None:
+    def __init__(self, admission: Admission, limits: Limits, retry_after_seconds: int, engine: Engine) -> None:
         super().__init__(f"{limits.tier} tier: {admission.running} running, {admission.queued} queued")
         self.admission, self.limits, self.retry_after_seconds = admission, limits, retry_after_seconds
+        self.engine = engine  # whose line was full: `limits` are that line's
 
 
 class GateUnavailable(Exception):
@@ -168,7 +169,7 @@ class Lifecycle:
             log.info("%s job %s", job.kind, admission.outcome)
         if admission.outcome == "rejected":
             await self.store.forget(job)
-            raise Refused(admission, limits, await gate.retry_after_seconds(limits))
+            raise Refused(admission, limits, await gate.retry_after_seconds(limits), job.engine)
         return admission
 
     async def apply_limits(self, org_id: uuid.UUID, limits: Limits) -> None:
