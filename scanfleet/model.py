@@ -118,6 +118,16 @@ class DomainSeen:
     vendor: str | None = None
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file a job produced (a screenshot, a HAR, a document): stored as an artifact beside its rows."""
+
+    kind: str  # "screenshot", "har", "document", "dom_snapshot"
+    content_type: str
+    data: bytes
+    step: str | None = None  # the test-run step it belongs to; None for a scan's own
+
+
 @dataclass
 class Outcome:
     """How a job ended, and everything it found: written once, with its final status."""
@@ -131,6 +141,7 @@ class Outcome:
     issues: list[Issue] = field(default_factory=list)
     domains: list[DomainSeen] = field(default_factory=list)
     verdict: str | None = None  # a test run's: passed, degraded or failed
+    attachments: list[Attachment] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         counts = {severity.value: 0 for severity in Severity}
