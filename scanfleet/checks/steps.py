@@ -1,4 +1,5 @@
-"""The step kinds of a suite: an HTTP request, a TLS handshake, a TCP connect, a heartbeat's state."""
+"""The step kinds of a suite: an HTTP request, a TLS handshake, a TCP connect, a heartbeat's state, a browser's
+actions on a page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, Field, JsonValue, field_validator, model_validator
 
+from scanfleet.checks.actions import MAX_ACTIONS, Action, Extract, TimingThreshold, first_url
 from scanfleet.checks.assertions_model import (
     Assertion,
     HeartbeatOnTimeAssertion,
@@ -20,8 +22,8 @@ from scanfleet.checks.assertions_model import (
 )
 from scanfleet.checks.errors import rule_error
 from scanfleet.checks.expressions import JsonPathText, RegexText, compile_regex
-from scanfleet.checks.targets import url_problem, valid_host, without_userinfo
-from scanfleet.checks.template import PLACEHOLDER, VARIABLE_NAME, TextMapper, map_json_strings
+from scanfleet.checks.targets import CheckedUrl, valid_host, without_userinfo
+from scanfleet.checks.template import TextMapper, VariableName, map_json_strings
 
 MAX_ASSERTIONS = 50
 MAX_EXTRACTIONS = 20
@@ -33,19 +35,12 @@ MAX_TEXT = 4096  # a header value, a credential, a form field
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-def _variable_name(name: str) -> str:
-    if not VARIABLE_NAME.fullmatch(name):
-        raise rule_error("variable_name_invalid", "letters, digits and _, not starting with a digit, at most 64")
-    return name
-
-
 def _host(host: str) -> str:
     if not valid_host(host):
         raise rule_error("host_invalid", "not a host name or an IP address")
     return host
 
 
-VariableName = Annotated[str, AfterValidator(_variable_name)]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Host = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_host)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -147,22 +142,13 @@ class _Step(Model):
 class HttpStep(_Step):
     kind: Literal["http"] = "http"
     method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    url: CheckedUrl
     headers: dict[str, Text] = Field(default_factory=dict, max_length=MAX_HEADERS)
     body: Annotated[JsonBody | FormBody | RawBody, Field(discriminator="type")] | None = None
     auth: Annotated[BasicAuth | BearerAuth, Field(discriminator="type")] | None = None
     follow_redirects: bool = True
     assertions: list[HttpAssertion] = Field(default_factory=list, max_length=MAX_ASSERTIONS)
     extract: list[Extraction] = Field(default_factory=list, max_length=MAX_EXTRACTIONS)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        if not url_from_variable(url):
-            problem = url_problem(_with_samples(url))
-            if problem is not None:
-                raise rule_error(problem.rule, problem.message)
-        return url
 
     @field_validator("headers")
     @classmethod
@@ -215,6 +201,31 @@ class TlsStep(_Step):
         return f"TLS {self.host}:{self.port}"
 
 
+class BrowserStep(_Step):
+    """Actions in a real browser, in order; the first failing one (an assertion that does not hold within its
+    time, an element that never appears) fails the step. The browser steps of a run share one browser context:
+    a later step goes on from the page, cookies and storage an earlier one left."""
+
+    kind: Literal["browser"] = "browser"
+    timeout_seconds: float = Field(30.0, gt=0, le=120)  # each attempt, all its actions
+    action_timeout_seconds: float = Field(5.0, gt=0, le=60)  # each action, waits and assertions included
+    actions: list[Action] = Field(min_length=1, max_length=MAX_ACTIONS)
+    thresholds: list[TimingThreshold] = Field(default_factory=list, max_length=10)
+
+    assertions: ClassVar[Sequence[Assertion]] = ()  # page assertions are actions, judged in their turn
+
+    def describe(self) -> str:
+        url = first_url(self.actions)
+        return f"browser {without_userinfo(url)}" if url else "browser"
+
+    def map_templates(self, mapper: TextMapper) -> Self:
+        actions = [action.map_templates(mapper, f"actions.{index}") for index, action in enumerate(self.actions)]
+        return self.model_copy(update={"actions": actions})
+
+    def defines(self) -> list[str]:
+        return [action.name for action in self.actions if isinstance(action, Extract)]
+
+
 def _connects() -> list[TcpAssertion]:
     return [TcpConnectedAssertion()]
 
@@ -244,12 +255,3 @@ class HeartbeatStep(_Step):
         return f"heartbeat {self.heartbeat_id}"
 
 
-def url_from_variable(url: str) -> bool:
-    """A URL that starts with a placeholder gets its scheme and host at run time: it is checked then.
-    Any other keeps the scheme and host it was validated with, whatever its placeholders hold."""
-    return url.lstrip().startswith("{{")
-
-
-def _with_samples(url: str) -> str:
-    """`url` with each placeholder replaced by a harmless sample, to check what is known of it now."""
-    return PLACEHOLDER.sub("x", url)

@@ -11,15 +11,16 @@ from pydantic import Field, ValidationError, field_validator
 
 from scanfleet.checks.assertions_model import Model
 from scanfleet.checks.errors import SuiteError, SuiteIssue, issue, rule_error
-from scanfleet.checks.steps import HeartbeatStep, HttpStep, TcpStep, Text, TlsStep, VariableName
-from scanfleet.checks.template import malformed, placeholders
+from scanfleet.checks.steps import BrowserStep, HeartbeatStep, HttpStep, TcpStep, Text, TlsStep
+from scanfleet.checks.template import VariableName, malformed, placeholders
 from scanfleet.checks.translate import issues_from
+from scanfleet.model import Engine
 from scanfleet.storable import json_problems
 
 MAX_STEPS = 20
 MAX_VARIABLES = 50
 
-Step = Annotated[HttpStep | TlsStep | TcpStep | HeartbeatStep, Field(discriminator="kind")]
+Step = Annotated[HttpStep | TlsStep | TcpStep | HeartbeatStep | BrowserStep, Field(discriminator="kind")]
 
 
 class Suite(Model):
@@ -36,6 +37,12 @@ class Suite(Model):
         if isinstance(steps, list) and not steps:
             raise rule_error("no_steps", "a suite needs at least one step")
         return steps
+
+
+def suite_engine(suite: dict[str, Any]) -> Engine:
+    """Which line a run of `suite` (validated) takes: one with a browser step needs a browser worker."""
+    steps = suite.get("steps") or []
+    return "browser" if any(isinstance(step, dict) and step.get("kind") == "browser" for step in steps) else "http"
 
 
 def parse_suite(data: object) -> Suite:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+from typing import Annotated
 
 import httpx
+from pydantic import AfterValidator, Field
 
+from scanfleet.checks.errors import rule_error
+from scanfleet.checks.template import PLACEHOLDER
 from scanfleet.urls import InvalidUrl, host_problem, normalise_target
 
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
@@ -33,3 +37,21 @@ def without_userinfo(url: str | httpx.URL) -> str:
 def valid_host(host: str) -> bool:
     """A DNS name or an IP literal (IPv6 with or without brackets), by the rule scan targets follow."""
     return host_problem(host) is None
+
+
+def checked_url(url: str) -> str:
+    """A validator: the URL's rules, as far as they are known before its placeholders are filled in."""
+    if not url_from_variable(url):
+        problem = url_problem(PLACEHOLDER.sub("x", url))  # each placeholder as a harmless sample
+        if problem is not None:
+            raise rule_error(problem.rule, problem.message)
+    return url
+
+
+def url_from_variable(url: str) -> bool:
+    """A URL that starts with a placeholder gets its scheme and host at run time: it is checked then.
+    Any other keeps the scheme and host it was validated with, whatever its placeholders hold."""
+    return url.lstrip().startswith("{{")
+
+
+CheckedUrl = Annotated[str, Field(min_length=1, max_length=2048), AfterValidator(checked_url)]

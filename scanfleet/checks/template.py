@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+from scanfleet.checks.errors import rule_error
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
@@ -20,6 +24,15 @@ class MissingVariable(KeyError):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
+
+
+def _variable_name(name: str) -> str:
+    if not VARIABLE_NAME.fullmatch(name):
+        raise rule_error("variable_name_invalid", "letters, digits and _, not starting with a digit, at most 64")
+    return name
+
+
+VariableName = Annotated[str, AfterValidator(_variable_name)]
 
 
 def placeholders(text: str) -> list[str]:

@@ -12,13 +12,14 @@ from scanfleet.checks.assertions_model import ASSERTION_TYPES
 from scanfleet.checks.errors import SuiteIssue, issue
 
 # Lists whose items are tagged unions: pydantic puts the tag in the location after the index.
-_UNION_LISTS = ("steps", "assertions", "extract")
+_UNION_LISTS = ("steps", "assertions", "extract", "actions")
 # Fields holding a tagged union: the tag follows the field name.
 _UNION_FIELDS = ("body", "auth")
 _UNKNOWN_TAG_RULES = {
     "steps": "unknown_step_kind",
     "assertions": "unknown_assertion_type",
     "extract": "unknown_extract_source",
+    "actions": "unknown_action",
     "body": "unknown_body_type",
     "auth": "unknown_auth_type",
 }

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from scanfleet.checks.steps import FormBody, HttpStep, JsonBody, RawBody, url_from_variable
-from scanfleet.checks.targets import url_problem, without_userinfo
+from scanfleet.checks.steps import FormBody, HttpStep, JsonBody, RawBody
+from scanfleet.checks.targets import url_from_variable, url_problem, without_userinfo
 from scanfleet.checks.template import MissingVariable, render
 from scanfleet.http.body import read_body
 from scanfleet.http.failures import TARGET_ERRORS, classify
