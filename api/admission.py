@@ -32,7 +32,7 @@ def _queue_full(exc: Refused) -> ApiError:
     tiers = limits_for(limits.tier).of_engine(exc.engine)  # the line's limits by the tier alone
     own = (limits.max_running, limits.max_queued) != (tiers.max_running, tiers.max_queued)
     whose = "this organisation's own limits allow" if own else f"the {limits.tier} tier allows"
-    what = "browser scans" if exc.engine == "browser" else "jobs"
+    what = "browser scans and runs" if exc.engine == "browser" else "jobs"
     return ApiError(
         429,
         "queue_full",

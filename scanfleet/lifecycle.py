@@ -28,6 +28,7 @@ from scanfleet import logs, metrics
 from scanfleet.broker import jobs as broker_jobs
 from scanfleet.broker.gate import Admission
 from scanfleet.broker.keys import job_id as broker_id
+from scanfleet.checks import suite_engine
 from scanfleet.model import ENGINES, Engine, Job, Kind, Outcome, Status
 from scanfleet.tiers import Limits
 
@@ -43,7 +44,9 @@ class JobStore(Protocol):
     async def create_scan(
         self, org_id: uuid.UUID, url: str, engine: Engine, reuse_seconds: float, within: Any = None
     ) -> tuple[Job, str | None]: ...
-    async def create_run(self, org_id: uuid.UUID, suite: dict[str, Any], within: Any = None) -> Job: ...
+    async def create_run(
+        self, org_id: uuid.UUID, suite: dict[str, Any], engine: Engine = "http", within: Any = None
+    ) -> Job: ...
     async def forget(self, job: Job) -> None: ...
     async def claim(self, job_id: uuid.UUID, lease_seconds: float) -> Job | None: ...
     async def retry_later(self, job: Job, error_code: str, error_message: str) -> bool: ...
@@ -139,7 +142,7 @@ class Lifecycle:
     async def submit_run(
         self, org_id: uuid.UUID, limits: Limits, suite: dict[str, Any], context: dict[str, str]
     ) -> Job:
-        job = await self.store.create_run(org_id, suite)
+        job = await self.store.create_run(org_id, suite, suite_engine(suite))
         await self.admit(job, limits, context)
         return job
 

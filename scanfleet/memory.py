@@ -61,8 +61,10 @@ class MemoryJobStore:
                 return job, "recent"
         return self.add(org_id, "privacy", url, engine=engine), None
 
-    async def create_run(self, org_id: uuid.UUID, suite: dict[str, Any], within: Any = None) -> Job:
-        return self.add(org_id, "checks", None, spec=suite)
+    async def create_run(
+        self, org_id: uuid.UUID, suite: dict[str, Any], engine: Engine = "http", within: Any = None
+    ) -> Job:
+        return self.add(org_id, "checks", None, spec=suite, engine=engine)
 
     async def forget(self, job: Job) -> None:
         if self.jobs.get(job.id) is not None and self.jobs[job.id].status is Status.QUEUED:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from scanfleet import logs, metrics, tracing
+from scanfleet.checks import suite_engine
 from scanfleet.db import schedules
 from scanfleet.db.pool import Connection
 from scanfleet.db.schedules import Due
@@ -74,7 +75,9 @@ async def _fire_one(conn: Connection, lifecycle: Lifecycle, due: Due, now: datet
         async with conn.transaction():
             metrics.SCHEDULING_LAG.observe(max((now - schedule.next_fire_at).total_seconds(), 0.0))
             if schedule.kind == "checks":
-                job, reused = await lifecycle.store.create_run(schedule.org_id, schedule.target, within=conn), None
+                suite = schedule.target
+                job = await lifecycle.store.create_run(schedule.org_id, suite, suite_engine(suite), within=conn)
+                reused = None
             else:
                 # Same lock and dedup as a submission: a fire while the URL's last scan runs is that scan.
                 target = schedule.target

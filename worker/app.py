@@ -24,6 +24,7 @@ from scanfleet.http import AddressPolicy, FetchLimits, GuardedBackend, SafeFetch
 from scanfleet.lifecycle import Lifecycle
 from scanfleet.retry import RetryPolicy
 from scanfleet.worker.browser import BrowserRuntime, runtime_for
+from scanfleet.worker.browser import limits_for as browser_limits
 from scanfleet.worker.checks import CheckEnv
 from scanfleet.worker.outage import OutageGuard, pause_while_down
 from scanfleet.worker.tasks import Deps, browser_seconds, run_browser_scan, run_checks, run_scan
@@ -31,8 +32,11 @@ from scanfleet.worker.tasks import Deps, browser_seconds, run_browser_scan, run_
 _UNLIMITED = 1_000_000
 
 
-def checks_for(settings: Settings, pool: asyncpg.Pool) -> Callable[[uuid.UUID], CheckEnv]:
-    """One guarded client per process for every run; heartbeats looked up within the run's organisation."""
+def checks_for(
+    settings: Settings, pool: asyncpg.Pool, browser: BrowserRuntime | None = None
+) -> Callable[[uuid.UUID], CheckEnv]:
+    """One guarded client per process for every run; heartbeats looked up within the run's organisation; on a
+    browser worker, its browser for browser steps."""
     policy = AddressPolicy(tuple(settings.fetch_allow_networks))
     context = client_ssl_context(settings.fetch_ca_file)
     timeout = httpx.Timeout(settings.fetch_read_timeout_seconds, connect=settings.fetch_connect_timeout_seconds)
@@ -41,11 +45,13 @@ def checks_for(settings: Settings, pool: asyncpg.Pool) -> Callable[[uuid.UUID], 
     # TLS steps verify the chain but leave the hostname to their cert_hostname assertion.
     tls_steps = client_ssl_context(settings.fetch_ca_file)
     tls_steps.check_hostname = False
+    limits = browser_limits(settings)
 
     def for_org(org_id: uuid.UUID) -> CheckEnv:
         return CheckEnv(
             client=client, backend=backend, ssl_context=tls_steps,
             heartbeat=lambda beat: heartbeats.state(pool, org_id, beat), max_body_bytes=settings.fetch_max_bytes,
+            browser=browser, browse_limits=limits,
         )  # fmt: skip
 
     return for_org
@@ -66,7 +72,8 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
 
 def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
     """An http worker (privacy scans by the http engine, and test runs) or, with SCANFLEET_WORKER_ENGINE=browser,
-    a browser worker: browser scans from their own queue, one Chromium, a page per slot."""
+    a browser worker: browser scans and test runs with browser steps from their own queue, one Chromium, a page
+    per slot."""
     browser = settings.worker_engine == "browser"
     # The gate of the line this worker takes jobs from (its queue, its wake-ups).
     line = BROWSER_GATE if browser else GateKeys()
@@ -86,14 +93,16 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
             browser_gate=browser_gate,
         )  # fmt: skip
         ctx["pool"] = pool
+        runtime = await _browser(settings) if browser else None
         ctx["deps"] = Deps(
-            settings=settings, lifecycle=lifecycle, fetcher=fetcher_for(settings), checks=checks_for(settings, pool),
+            settings=settings, lifecycle=lifecycle, fetcher=fetcher_for(settings),
+            checks=checks_for(settings, pool, runtime),
             targets=SharedBreakers(
                 redis, "target", settings.breaker_fail_max, settings.breaker_reset_seconds,
                 trial_seconds=settings.scan_timeout_seconds + 5,  # the trial is a whole scan
             ),
             outage=outage, retry=RetryPolicy.from_settings(settings),
-            browser=await _browser(settings) if browser else None,
+            browser=runtime,
         )  # fmt: skip
         worker.export_slots()
         ctx["background"] = [
@@ -117,7 +126,10 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
     redis_settings = connection.redis_settings(settings)
     # Past its own time limit a job may still hold its result while PostgreSQL is away.
     functions = (
-        [task(run_browser_scan, broker_jobs.RUN_BROWSER_SCAN, browser_seconds(settings) + hold)]
+        [
+            task(run_browser_scan, broker_jobs.RUN_BROWSER_SCAN, browser_seconds(settings) + hold),
+            task(run_checks, broker_jobs.RUN_CHECKS, settings.run_timeout_seconds + hold),
+        ]
         if browser
         else [
             task(run_scan, broker_jobs.RUN_SCAN, settings.scan_timeout_seconds + hold),

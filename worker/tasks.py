@@ -94,6 +94,8 @@ def browser_seconds(settings: Settings) -> float:
 async def run_checks(ctx: dict[str, Any], run_id: str, context: dict[str, str] | None = None) -> str:
     deps: Deps = ctx["deps"]
     limit = deps.settings.run_timeout_seconds
+    # A browser worker takes runs from the browser line only: those with browser steps.
+    engine: Engine = "browser" if deps.browser is not None else "http"
 
     async def check(run: Job) -> Outcome:
         suite = parse_suite(run.spec)
@@ -103,10 +105,12 @@ async def run_checks(ctx: dict[str, Any], run_id: str, context: dict[str, str] |
         except TimeoutError:
             return Outcome.failed("timeout", f"the run took over {limit:g}s")
         # The run itself succeeded; what it found about the customer's service is its verdict.
-        return Outcome(Status.SUCCEEDED, evidence=result.evidence, verdict=result.verdict)
+        return Outcome(
+            Status.SUCCEEDED, evidence=result.evidence, verdict=result.verdict, attachments=result.attachments
+        )
 
     with job_context(ctx["job_id"], RUN_CHECKS, context):
-        return await perform(deps, Task(RUN_CHECKS, "checks", limit, check), uuid.UUID(run_id))
+        return await perform(deps, Task(RUN_CHECKS, "checks", limit, check, engine=engine), uuid.UUID(run_id))
 
 
 async def perform(deps: Deps, task: Task, job_id: uuid.UUID) -> str:

@@ -42,12 +42,12 @@ LoadState = Literal["load", "domcontentloaded", "networkidle"]
 
 
 class _Action(Model):
+    action: str  # each kind's tag
+
     def text_fields(self) -> dict[str, str]:
         """The fields that may hold `{{placeholders}}`, by name."""
         return {
-            name: value
-            for name in ("url", "selector", "value")
-            if isinstance(value := getattr(self, name, None), str)
+            name: value for name in ("url", "selector", "value") if isinstance(value := getattr(self, name, None), str)
         }
 
     def map_templates(self, mapper: TextMapper, prefix: str) -> Self:
@@ -152,7 +152,7 @@ class _PageAssertion(_Action):
 
     @property
     def type(self) -> str:
-        return str(self.action)
+        return self.action
 
     @property
     def target(self) -> str | None:

@@ -253,5 +253,3 @@ class HeartbeatStep(_Step):
 
     def describe(self) -> str:
         return f"heartbeat {self.heartbeat_id}"
-
-

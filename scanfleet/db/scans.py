@@ -95,18 +95,21 @@ async def submit(
     return await retry_on_missing(pool, ids.created_at(scan_id), write)
 
 
-async def submit_run(pool: asyncpg.Pool, org_id: uuid.UUID, suite: dict[str, Any]) -> Job:
+async def submit_run(pool: asyncpg.Pool, org_id: uuid.UUID, suite: dict[str, Any], engine: Engine = "http") -> Job:
     """A queued test run of `suite` (already validated); its day's partition is made if missing."""
     run_id = ids.new_id()
-    return await retry_on_missing(pool, ids.created_at(run_id), lambda: insert_run(pool, org_id, suite, run_id))
+    return await retry_on_missing(pool, ids.created_at(run_id), lambda: insert_run(pool, org_id, suite, engine, run_id))
 
 
-async def insert_run(conn: Executor, org_id: uuid.UUID, suite: dict[str, Any], run_id: uuid.UUID | None = None) -> Job:
+async def insert_run(
+    conn: Executor, org_id: uuid.UUID, suite: dict[str, Any], engine: Engine = "http", run_id: uuid.UUID | None = None
+) -> Job:
+    """`engine`: browser for a suite with browser steps (it takes the browser line), else http."""
     run_id = run_id or ids.new_id()
     row = await conn.fetchrow(
-        f"INSERT INTO scans (id, created_at, org_id, kind, spec) VALUES ($1, $2, $3, 'checks', $4)"
+        f"INSERT INTO scans (id, created_at, org_id, kind, spec, engine) VALUES ($1, $2, $3, 'checks', $4, $5)"
         f" RETURNING {COLUMNS}",
-        run_id, ids.created_at(run_id), org_id, suite,
+        run_id, ids.created_at(run_id), org_id, suite, engine,
     )  # fmt: skip
     return _job(row)
 

@@ -26,10 +26,12 @@ class PgJobStore:
             return await scans.submit(self.pool, org_id, url, engine, reuse_seconds)
         return await scans.find_or_insert(within, org_id, url, engine, reuse_seconds)
 
-    async def create_run(self, org_id: uuid.UUID, suite: dict[str, Any], within: Connection | None = None) -> Job:
+    async def create_run(
+        self, org_id: uuid.UUID, suite: dict[str, Any], engine: Engine = "http", within: Connection | None = None
+    ) -> Job:
         if within is None:
-            return await scans.submit_run(self.pool, org_id, suite)
-        return await scans.insert_run(within, org_id, suite)
+            return await scans.submit_run(self.pool, org_id, suite, engine)
+        return await scans.insert_run(within, org_id, suite, engine)
 
     async def forget(self, job: Job) -> None:
         await scans.delete_unadmitted(self.pool, job)

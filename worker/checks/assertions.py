@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scanfleet.checks.actions import PageAssertion, TimingThreshold
 from scanfleet.checks.assertions_model import (
     Assertion,
     BodyAssertion,
@@ -29,10 +30,13 @@ from scanfleet.worker.privacy.tls import days_left
 
 ACTUAL_CHARS = 200  # of a text actual value in a message; the evidence keeps it whole (bounded by the body)
 
+# What a result judges: a step's assertion, a browser step's page assertion or one of its timing thresholds.
+Judged = Assertion | PageAssertion | TimingThreshold
+
 
 @dataclass(frozen=True)
 class AssertionResult:
-    assertion: Assertion
+    assertion: Judged
     passed: bool
     actual: Any
     expected: Any
@@ -41,137 +45,141 @@ class AssertionResult:
 
 
 @dataclass(frozen=True)
-class _Finding:
+class Finding:
     holds: bool | None  # None: nothing to judge (no response, a body that is not JSON); fails even inverted
     actual: Any = None
     note: str = ""
 
 
-_NO_RESPONSE = _Finding(None, note="nothing to check: the step got no answer")
+_NO_RESPONSE = Finding(None, note="nothing to check: the step got no answer")
 
 
 def evaluate(assertion: Assertion, observation: Observation) -> AssertionResult:
     finding = _CHECKS[type(assertion)](assertion, observation)
-    passed = finding.holds is not None and finding.holds != assertion.invert
-    degraded = (
-        passed
-        and not assertion.invert
-        and isinstance(assertion, ResponseTimeAssertion)
+    slow = (
+        isinstance(assertion, ResponseTimeAssertion)
         and assertion.degraded_ms is not None
+        and finding.actual is not None
         and finding.actual > assertion.degraded_ms
     )
-    expected = _expected(assertion, observation)
-    return AssertionResult(
-        assertion, passed, finding.actual, expected, _message(assertion, expected, finding, passed, degraded), degraded
-    )
+    return judge(assertion, finding, _expected(assertion, observation), slow)
 
 
-def _status(assertion: StatusAssertion, observation: Observation) -> _Finding:
+def judge(assertion: Judged, finding: Finding, expected: Any, slow: bool = False) -> AssertionResult:
+    """The result of `assertion` given what was found: inverted if it says so; `slow` (past a degraded
+    threshold) makes a pass a degraded one."""
+    passed = finding.holds is not None and finding.holds != assertion.invert
+    degraded = passed and not assertion.invert and slow
+    message = _message(assertion, expected, finding, passed, degraded)
+    return AssertionResult(assertion, passed, finding.actual, expected, message, degraded)
+
+
+def _status(assertion: StatusAssertion, observation: Observation) -> Finding:
     status, value = observation.status, assertion.value
     if status is None:
         return _NO_RESPONSE
     if assertion.operator == "equals":
-        return _Finding(status == value, status)
+        return Finding(status == value, status)
     if assertion.operator == "one_of":
-        return _Finding(status in value, status)  # type: ignore[operator]
+        return Finding(status in value, status)  # type: ignore[operator]
     low, high = value  # type: ignore[misc]
-    return _Finding(low <= status <= high, status)
+    return Finding(low <= status <= high, status)
 
 
-def _response_time(assertion: ResponseTimeAssertion, observation: Observation) -> _Finding:
+def _response_time(assertion: ResponseTimeAssertion, observation: Observation) -> Finding:
     if observation.elapsed_ms is None:
         return _NO_RESPONSE
     limit = math.inf if assertion.failed_ms is None else assertion.failed_ms
-    return _Finding(observation.elapsed_ms <= limit, round(observation.elapsed_ms, 1))
+    return Finding(observation.elapsed_ms <= limit, round(observation.elapsed_ms, 1))
 
 
-def _body(assertion: BodyAssertion, observation: Observation) -> _Finding:
+def _body(assertion: BodyAssertion, observation: Observation) -> Finding:
     if observation.text is None:
         return _NO_RESPONSE
     if assertion.operator == "regex":
         match = compile_regex(assertion.value).search(observation.text)
-        return _Finding(match is not None, match.group(0) if match else None)
+        return Finding(match is not None, match.group(0) if match else None)
     # The whole body is in the step's snapshot; here, whether the text was there is the actual value.
     present = assertion.value in observation.text
-    return _Finding(present == (assertion.operator == "contains"), present)
+    return Finding(present == (assertion.operator == "contains"), present)
 
 
-def _json(assertion: JsonAssertion, observation: Observation) -> _Finding:
+def _json(assertion: JsonAssertion, observation: Observation) -> Finding:
     if observation.text is None:
         return _NO_RESPONSE
     is_json, document = observation.json
     if not is_json:
-        return _Finding(None, note="the body is not JSON")
+        return Finding(None, note="the body is not JSON")
     query = compile_path(assertion.path)
     values = query.findall(document)
     if query.singular_query():
         if not values:  # a missing value is not null, not empty, equal to nothing: every operator is false
-            return _Finding(False, None, f"{assertion.path} matches nothing")
+            return Finding(False, None, f"{assertion.path} matches nothing")
         actual = values[0]
     else:
         actual = values  # every match; `exists` means at least one
     if assertion.operator == "exists":
-        return _Finding(bool(values), actual)
+        return Finding(bool(values), actual)
     holds = json_holds(assertion.operator, actual, assertion.value)
     if assertion.operator == "length" and isinstance(actual, str | list | dict):
         actual = len(actual)
-    return _Finding(holds, actual)
+    return Finding(holds, actual)
 
 
-def _header(assertion: HeaderAssertion, observation: Observation) -> _Finding:
+def _header(assertion: HeaderAssertion, observation: Observation) -> Finding:
     headers = observation.headers
     if headers is None:
         return _NO_RESPONSE
     value = ", ".join(headers.get_list(assertion.name)) if assertion.name in headers else None
     if assertion.operator == "exists":
-        return _Finding(value is not None, value)
+        return Finding(value is not None, value)
     if value is None:
-        return _Finding(False, None, "no such header")
-    return _Finding(text_matches(assertion.operator, value, assertion.value or ""), value)
+        return Finding(False, None, "no such header")
+    return Finding(text_matches(assertion.operator, value, assertion.value or ""), value)
 
 
-def _cert_days_left(assertion: CertDaysLeftAssertion, observation: Observation) -> _Finding:
+def _cert_days_left(assertion: CertDaysLeftAssertion, observation: Observation) -> Finding:
     certificate = observation.certificate
     if certificate is None or certificate.not_after is None:
-        return _Finding(None, note="no certificate")
+        return Finding(None, note="no certificate")
     days = days_left(certificate.not_after, observation.observed_at)
-    return _Finding(compare(assertion.operator, days, assertion.value), days)
+    return Finding(compare(assertion.operator, days, assertion.value), days)
 
 
-def _cert_issuer(assertion: CertIssuerAssertion, observation: Observation) -> _Finding:
+def _cert_issuer(assertion: CertIssuerAssertion, observation: Observation) -> Finding:
     if observation.certificate is None:
-        return _Finding(None, note="no certificate")
+        return Finding(None, note="no certificate")
     issuer = observation.certificate.issuer
     name = issuer.get("organizationName") or issuer.get("commonName") or ""
-    return _Finding(text_matches(assertion.operator, name, assertion.value), name)
+    return Finding(text_matches(assertion.operator, name, assertion.value), name)
 
 
-def _cert_hostname(assertion: CertHostnameAssertion, observation: Observation) -> _Finding:
+def _cert_hostname(assertion: CertHostnameAssertion, observation: Observation) -> Finding:
     if observation.certificate is None:
-        return _Finding(None, note="no certificate")
+        return Finding(None, note="no certificate")
     names = observation.certificate.subject_alt_names
-    return _Finding(names_cover(names, assertion.hostname or observation.host or ""), names)
+    return Finding(names_cover(names, assertion.hostname or observation.host or ""), names)
 
 
-def _tcp_connected(_assertion: TcpConnectedAssertion, observation: Observation) -> _Finding:
+def _tcp_connected(_assertion: TcpConnectedAssertion, observation: Observation) -> Finding:
     if observation.connected is None:
-        return _Finding(None, note="the connection was never tried")
-    return _Finding(observation.connected, observation.connected)
+        return Finding(None, note="the connection was never tried")
+    return Finding(observation.connected, observation.connected)
 
 
-def _heartbeat(_assertion: HeartbeatOnTimeAssertion, observation: Observation) -> _Finding:
+def _heartbeat(_assertion: HeartbeatOnTimeAssertion, observation: Observation) -> Finding:
     state = observation.heartbeat
     if state is None:
-        return _Finding(None, note="no such heartbeat")
+        return Finding(None, note="no such heartbeat")
     last = state.last_ping_at
     actual = {
         "last_ping_at": last.isoformat() if last else None,
         "age_seconds": round((observation.observed_at - last).total_seconds(), 3) if last else None,
     }
-    return _Finding(state.on_time(observation.observed_at), actual, "" if last else "never pinged")
+    return Finding(state.on_time(observation.observed_at), actual, "" if last else "never pinged")
 
 
-_CHECKS: dict[type, Callable[[Any, Observation], _Finding]] = {
+_CHECKS: dict[type, Callable[[Any, Observation], Finding]] = {
     StatusAssertion: _status,
     ResponseTimeAssertion: _response_time,
     BodyAssertion: _body,
@@ -202,7 +210,12 @@ def _expected(assertion: Assertion, observation: Observation) -> Any:
     return {name: value for name, value in fields.items() if value is not None} or None
 
 
-def _subject(assertion: Assertion) -> str:
+def _subject(assertion: Judged) -> str:
+    if isinstance(assertion, TimingThreshold):
+        return assertion.metric
+    if isinstance(assertion, PageAssertion):
+        target = assertion.target
+        return assertion.type.removeprefix("assert_") + (f" {target}" if target else "")
     if isinstance(assertion, JsonAssertion):
         return assertion.path
     if isinstance(assertion, HeaderAssertion):
@@ -210,7 +223,7 @@ def _subject(assertion: Assertion) -> str:
     return assertion.type.replace("_", " ")
 
 
-def _message(assertion: Assertion, expected: Any, finding: _Finding, passed: bool, degraded: bool) -> str:
+def _message(assertion: Judged, expected: Any, finding: Finding, passed: bool, degraded: bool) -> str:
     verdict = "degraded" if degraded else "passed" if passed else "failed"
     wanted = "" if expected is None else f" {_short(expected)}"
     inverted = "not " if assertion.invert else ""

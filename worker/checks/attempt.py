@@ -6,13 +6,19 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from scanfleet.checks import HeartbeatState
+from scanfleet.checks.actions import Extract
+from scanfleet.checks.steps import Extraction
 from scanfleet.http import TlsInfo
+from scanfleet.model import Attachment
 from scanfleet.worker.checks.timing import Timings
+
+if TYPE_CHECKING:  # assertions.py reads the Observation defined here
+    from scanfleet.worker.checks.assertions import AssertionResult
 
 REDACTED = "[redacted]"
 
@@ -57,3 +63,9 @@ class Attempt:
     request: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # evidence of one step kind: redirects, certificate, …
+    # A step that judges its own assertions in its course (a browser step's, between its actions), and what
+    # it extracted on the way; the runner adds the judgements of the step's own `assertions` and `extract`.
+    judged: list[AssertionResult] = field(default_factory=list)
+    extracted: list[tuple[Extraction | Extract, str | None]] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)  # values it handled that no stored result may show
+    attachments: list[Attachment] = field(default_factory=list)

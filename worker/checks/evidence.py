@@ -1,16 +1,21 @@
 """A run's evidence rows: one "check_step" per step, one "check_assertion" per assertion judged, one
-"check_extract" per variable a step tried to set. Secret values are redacted from all of them."""
+"check_extract" per variable a step tried to set; and the files its steps produced (screenshots, DOM snapshots),
+each referenced from its step's row. Secret values are redacted from all of them."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import html
 import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from scanfleet.checks import Step
+from scanfleet.checks.actions import Extract
 from scanfleet.checks.steps import Extraction
-from scanfleet.model import Evidence, Severity
+from scanfleet.model import Attachment, Evidence, Severity
 from scanfleet.worker.checks.assertions import AssertionResult
 from scanfleet.worker.checks.attempt import REDACTED, Attempt
 
@@ -22,7 +27,7 @@ class StepRecord:
     attempts: int = 0
     last: Attempt | None = None  # None: skipped after an earlier step failed
     results: list[AssertionResult] = field(default_factory=list)
-    extracted: list[tuple[Extraction, str | None]] = field(default_factory=list)
+    extracted: list[tuple[Extraction | Extract, str | None]] = field(default_factory=list)
     passed: bool = False
 
     @property
@@ -34,23 +39,43 @@ class StepRecord:
         return self.passed and any(result.degraded for result in self.results)
 
 
-def step_evidence(records: list[StepRecord]) -> list[Evidence]:
+def step_results(records: list[StepRecord]) -> tuple[list[Evidence], list[Attachment]]:
+    """The rows, and the attachments in the order the rows' `attachments` indexes count them."""
     secrets = {value for record in records for extraction, value in record.extracted if extraction.secret and value}
+    secrets.update(secret for record in records if record.last for secret in record.last.secrets if secret)
+    shown = _shown_forms(secrets)
+    attachments: list[Attachment] = []
     rows: list[Evidence] = []
     for record in records:
-        rows.append(_step_row(record))
+        files = [_redacted_file(attachment, shown) for attachment in (record.last.attachments if record.last else [])]
+        rows.append(_step_row(record, _references(files, len(attachments))))
+        attachments.extend(files)
         location = record.last.location if record.last else None
         rows.extend(
             _assertion_row(record.index, number, result, location) for number, result in enumerate(record.results)
         )
         rows.extend(_extract_row(record.index, extraction, value, location) for extraction, value in record.extracted)
     if not secrets:
-        return rows
-    forms = _secret_forms(secrets)
-    return [_redacted(row, forms) for row in rows]
+        return rows, attachments
+    forms = _row_forms(shown)
+    return [_redacted(row, forms) for row in rows], attachments
 
 
-def _step_row(record: StepRecord) -> Evidence:
+def _references(files: list[Attachment], first: int) -> list[dict[str, Any]]:
+    """How a step's row names its files: by their place among the run's attachments, and their content."""
+    return [
+        {
+            "index": first + number,
+            "kind": attachment.kind,
+            "content_type": attachment.content_type,
+            "sha256": hashlib.sha256(attachment.data).hexdigest(),
+            "bytes": len(attachment.data),
+        }
+        for number, attachment in enumerate(files)
+    ]
+
+
+def _step_row(record: StepRecord, attachments: list[dict[str, Any]]) -> Evidence:
     step, last = record.step, record.last
     details: dict[str, Any] = {
         "index": record.index,
@@ -67,6 +92,8 @@ def _step_row(record: StepRecord) -> Evidence:
     }
     if last:
         details.update(last.extra)
+    if attachments:
+        details["attachments"] = attachments
     if record.skipped:
         state, severity = "skipped", Severity.LOW
     elif not record.passed:
@@ -86,7 +113,9 @@ def _assertion_row(step: int, number: int, result: AssertionResult, location: st
         "index": number,
         "type": assertion.type,
         "operator": assertion.operator,
-        "target": getattr(assertion, "path", None) or getattr(assertion, "name", None),
+        "target": next(
+            (value for name in ("target", "path", "name") if (value := getattr(assertion, name, None))), None
+        ),
         "expected": result.expected,
         "actual": result.actual,
         "passed": result.passed,
@@ -98,7 +127,7 @@ def _assertion_row(step: int, number: int, result: AssertionResult, location: st
     return Evidence("check_assertion", severity, result.message, details, location)
 
 
-def _extract_row(step: int, extraction: Extraction, value: str | None, location: str | None) -> Evidence:
+def _extract_row(step: int, extraction: Extraction | Extract, value: str | None, location: str | None) -> Evidence:
     found = value is not None
     details = {
         "step": step,
@@ -112,12 +141,31 @@ def _extract_row(step: int, extraction: Extraction, value: str | None, location:
     return Evidence("check_extract", Severity.INFO if found else Severity.HIGH, title, details, location)
 
 
-def _secret_forms(secrets: set[str]) -> list[str]:
-    """Each secret as it can show in a row's JSON text: as sent, JSON-escaped (in a JSON body that echoes it)
-    and percent-encoded (in a URL), each escaped again as the row's JSON escapes it. Longest first: a secret
-    that contains another goes first."""
-    shown = {form for secret in secrets for form in (secret, json.dumps(secret)[1:-1], quote(secret, safe=""))}
+def _shown_forms(secrets: set[str]) -> list[str]:
+    """Each secret as it can show in what a target sent back: as sent, JSON-escaped (in a JSON body that echoes
+    it), percent-encoded (in a URL) and HTML-escaped (in a page). Longest first: a secret that contains another
+    goes first."""
+    forms = (
+        form
+        for secret in secrets
+        for form in (secret, json.dumps(secret)[1:-1], quote(secret, safe=""), html.escape(secret))
+    )
+    return sorted(set(forms), key=len, reverse=True)
+
+
+def _row_forms(shown: list[str]) -> list[str]:
+    """The shown forms as they are in a row's JSON text, escaped again as the row's JSON escapes them."""
     return sorted({json.dumps(form)[1:-1] for form in shown}, key=len, reverse=True)
+
+
+def _redacted_file(attachment: Attachment, forms: list[str]) -> Attachment:
+    """A text file (a DOM snapshot) with every secret replaced; images are masked when they are taken."""
+    if not forms or not attachment.content_type.startswith("text/"):
+        return attachment
+    text = attachment.data.decode("utf-8", errors="replace")
+    for form in forms:
+        text = text.replace(form, REDACTED)
+    return dataclasses.replace(attachment, data=text.encode())
 
 
 def _redacted(row: Evidence, forms: list[str]) -> Evidence:

@@ -4,17 +4,18 @@ first failure stops the rest unless its step says to continue."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from scanfleet.checks import HeartbeatStep, HttpStep, Step, Suite, TcpStep, TlsStep
-from scanfleet.model import Evidence
-from scanfleet.worker.checks import heartbeat_step, http_step, tcp_step, tls_step
+from scanfleet.checks import BrowserStep, HeartbeatStep, HttpStep, Step, Suite, TcpStep, TlsStep
+from scanfleet.model import Attachment, Evidence
+from scanfleet.worker.checks import browser_step, heartbeat_step, http_step, tcp_step, tls_step
 from scanfleet.worker.checks.assertions import evaluate
 from scanfleet.worker.checks.attempt import Attempt
 from scanfleet.worker.checks.env import CheckEnv, SuiteRun
-from scanfleet.worker.checks.evidence import StepRecord, step_evidence
+from scanfleet.worker.checks.evidence import StepRecord, step_results
 from scanfleet.worker.checks.extract import extract
 
 MAX_BACKOFF_SECONDS = 30.0
@@ -26,28 +27,31 @@ _EXECUTORS: dict[type, Callable[[Any, SuiteRun], Awaitable[Attempt]]] = {
     TlsStep: tls_step.execute,
     TcpStep: tcp_step.execute,
     HeartbeatStep: heartbeat_step.execute,
+    BrowserStep: browser_step.execute,
 }
 
 
 @dataclass(frozen=True)
 class SuiteResult:
-    verdict: Verdict  # degraded: every assertion passed, but a response time crossed its degraded threshold
+    verdict: Verdict  # degraded: every assertion passed, but a timing crossed its degraded threshold
     evidence: list[Evidence]
+    attachments: list[Attachment] = field(default_factory=list)  # screenshots and DOM snapshots, redacted
 
 
 async def run_suite(suite: Suite, env: CheckEnv) -> SuiteResult:
     """Target failures (timeouts, refusals, the SSRF guard, TLS errors) are results, never exceptions."""
-    run = SuiteRun(env, dict(suite.variables))
     records: list[StepRecord] = []
-    stopped = False
-    for index, step in enumerate(suite.steps):
-        if stopped:
-            records.append(StepRecord(index, step))
-            continue
-        record = await _run_step(index, step, run)
-        records.append(record)
-        stopped = not record.passed and not step.continue_on_failure
-    return SuiteResult(_verdict(records), step_evidence(records))
+    async with contextlib.AsyncExitStack() as resources:  # what steps open for the whole run: a browser context
+        run = SuiteRun(env, dict(suite.variables), resources)
+        stopped = False
+        for index, step in enumerate(suite.steps):
+            if stopped:
+                records.append(StepRecord(index, step))
+                continue
+            record = await _run_step(index, step, run)
+            records.append(record)
+            stopped = not record.passed and not step.continue_on_failure
+    return SuiteResult(_verdict(records), *step_results(records))
 
 
 async def _run_step(index: int, step: Step, run: SuiteRun) -> StepRecord:
@@ -57,8 +61,11 @@ async def _run_step(index: int, step: Step, run: SuiteRun) -> StepRecord:
         attempt = await _EXECUTORS[type(step)](step, run)
         record.attempts += 1
         record.last = attempt
-        record.results = [evaluate(assertion, attempt.observation) for assertion in step.assertions]
-        record.extracted = [(extraction, extract(extraction, attempt.observation)) for extraction in extractions]
+        record.results = [*attempt.judged, *(evaluate(assertion, attempt.observation) for assertion in step.assertions)]
+        record.extracted = [
+            *attempt.extracted,
+            *((extraction, extract(extraction, attempt.observation)) for extraction in extractions),
+        ]
         record.passed = (
             (attempt.error is None or not attempt.error.decisive)
             and all(result.passed for result in record.results)

@@ -14,7 +14,7 @@ from scanfleet.checks import HttpStep, parse_suite
 from scanfleet.http import BlockedAddressError, ResolutionError
 from scanfleet.http.failures import classify
 from scanfleet.worker.checks.attempt import Attempt, Observation
-from scanfleet.worker.checks.evidence import StepRecord, step_evidence
+from scanfleet.worker.checks.evidence import StepRecord, step_results
 from scanfleet.worker.checks.timing import Timings
 
 
@@ -72,7 +72,7 @@ def test_a_secret_is_redacted_as_sent_json_escaped_and_percent_encoded() -> None
         response={"body": body},
     )
     record = StepRecord(0, step, attempts=1, last=attempt, extracted=[(step.extract[0], SECRET)], passed=True)
-    rows = step_evidence([record])
+    rows, _ = step_results([record])
     text = json.dumps([(row.title, row.details, row.location) for row in rows], ensure_ascii=False)
     for form in (SECRET, json.dumps(SECRET)[1:-1], "tok%22en%2F%2B%C3%A9"):
         assert form not in text
