@@ -19,6 +19,7 @@ HOSTS = (
     "connect.facebook.net",
     "news.test",
     "cdn.recorder.test",
+    "app.test",  # the web apps browser steps are tested against (apps.py)
 )
 SHOP = "https://shop.test/"
 CONSENT = "https://consent.test/"  # a OneTrust banner, and a Meta pixel that does not wait for it

@@ -1,0 +1,232 @@
+"""Browser steps in test runs, against web apps on 127.0.0.1 (through the guarded proxy, as in production):
+a login flow, a single-page app, a slow page, a flickering selector, a failed assertion and its screenshot, and
+a secret typed into a page that echoes it everywhere it can."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import ssl
+from collections.abc import AsyncIterator
+import httpx
+import pytest
+import trustme
+
+from scanfleet.http import GuardedBackend, guarded_client
+from scanfleet.worker.browser import BrowserRuntime
+from scanfleet.worker.checks import CheckEnv, SuiteResult, check_context
+from tests.integration.browser.apps import APP, PASSWORD, SLOW_SECONDS, USER, build_apps
+from tests.integration.browser.conftest import LIMITS, ONLY_127_0_0_1
+from tests.integration.checks.runs import assertions, run, steps
+from tests.support.internet import Internet
+
+LOGIN = [
+    {"action": "goto", "url": f"{APP}/login"},
+    {"action": "fill", "selector": "#user", "value": "{{user}}"},
+    {"action": "fill", "selector": "#password", "value": "{{password}}", "secret": True},
+    {"action": "select", "selector": "#lang", "value": "Français"},
+    {"action": "check", "selector": "#remember"},
+    {"action": "hover", "selector": "#submit"},
+    {"action": "click", "selector": "text=Sign in"},
+    {"action": "wait_for", "url": "**/dashboard?*"},
+    {"action": "assert_text", "selector": "h1", "operator": "equals", "value": f"Welcome, {USER}"},
+    {"action": "assert_text", "selector": "#lang", "value": "fr"},
+    {"action": "assert_text", "selector": "#remember", "value": "yes"},
+    {"action": "assert_count", "selector": ".items li", "value": 3},
+    {"action": "assert_attribute", "selector": "#order", "name": "href", "operator": "contains", "value": "4521"},
+    {"action": "assert_title", "operator": "equals", "value": "Dashboard"},
+    {"action": "extract", "name": "order", "selector": "#order", "attribute": "data-order"},
+]
+
+
+@pytest.fixture(scope="module")
+def apps(internet: Internet) -> Internet:
+    build_apps(internet)
+    return internet
+
+
+@pytest.fixture(scope="module")
+async def client(ca: trustme.CA, apps: Internet) -> AsyncIterator[httpx.AsyncClient]:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    async with guarded_client(ONLY_127_0_0_1, context, httpx.Timeout(5.0), resolve_map=apps.resolve_map) as client:
+        yield client
+
+
+@pytest.fixture
+def env(client: httpx.AsyncClient, apps: Internet, runtime: BrowserRuntime) -> CheckEnv:
+    backend = GuardedBackend(ONLY_127_0_0_1, apps.resolve_map)
+    return CheckEnv(client, backend, check_context(), _no_heartbeats, browser=runtime, browse_limits=LIMITS)
+
+
+async def _no_heartbeats(_heartbeat: object) -> None:
+    return None
+
+
+def _text(result: SuiteResult) -> str:
+    return json.dumps([(row.title, row.details, row.location) for row in result.evidence], ensure_ascii=False)
+
+
+async def test_a_login_flow_signs_in_and_hands_what_it_extracts_to_the_next_steps(env: CheckEnv) -> None:
+    result = await run(
+        env,
+        {"kind": "browser", "name": "sign in", "actions": LOGIN},
+        # The browser steps of a run share their context: still signed in.
+        {"kind": "browser", "name": "again", "actions": [
+            {"action": "goto", "url": f"{APP}/dashboard"},
+            {"action": "assert_url", "operator": "contains", "value": "/dashboard"},
+            {"action": "assert_visible", "selector": "text=Order #{{order}}"},
+        ]},
+        {"kind": "http", "url": f"{APP}/dashboard?order={{{{order}}}}",
+         "assertions": [{"type": "status", "operator": "equals", "value": 303}], "follow_redirects": False},
+        variables={"user": USER, "password": PASSWORD},
+    )  # fmt: skip
+    first, second, third = steps(result)
+    assert result.verdict == "passed", first
+    assert [action["ok"] for action in first["actions"]] == [True] * len(LOGIN)
+    assert first["final_url"] == f"{APP}/dashboard?lang=fr&remember=yes"
+    assert all(row["passed"] for row in assertions(result, 0)) and len(assertions(result, 0)) == 6
+    timings = first["page_timings"]
+    assert set(timings) == {"ttfb_ms", "dom_content_loaded_ms", "load_ms", "lcp_ms", "cls", "total_ms"}
+    assert 0 < timings["ttfb_ms"] <= timings["dom_content_loaded_ms"] <= timings["load_ms"] <= timings["total_ms"]
+    assert timings["lcp_ms"] is not None and timings["lcp_ms"] > 0
+    assert second["passed"] and second["final_url"] == f"{APP}/dashboard"
+    assert third["request"]["url"] == f"{APP}/dashboard?order=4521"
+    assert PASSWORD not in _text(result)
+
+
+async def test_a_single_page_app_is_followed_through_its_client_side_routes(env: CheckEnv) -> None:
+    result = await run(
+        env,
+        {"kind": "browser", "name": "open", "actions": [
+            {"action": "goto", "url": f"{APP}/spa/inbox", "wait_until": "domcontentloaded"},
+            {"action": "wait_for", "load_state": "networkidle"},
+            {"action": "assert_title", "value": "Inbox"},
+        ]},
+        {"kind": "browser", "name": "settings", "actions": [
+            {"action": "click", "selector": "#to-settings"},
+            {"action": "assert_url", "operator": "regex", "value": "/spa/settings$"},
+            {"action": "wait_for", "selector": "li.option"},
+            {"action": "assert_count", "selector": "li.option", "value": 2},
+            {"action": "assert_title", "operator": "equals", "value": "Settings"},
+            {"action": "assert_hidden", "selector": "text=Inbox >> xpath=ancestor::main"},
+        ]},
+    )  # fmt: skip
+    opened, settings = steps(result)
+    assert result.verdict == "passed", settings
+    console = {entry["text"] for entry in opened["console_errors"]}
+    assert "spa: telemetry endpoint missing" in console, opened["console_errors"]
+    assert opened["console_error_count"] == len(opened["console_errors"])
+    failed = [(entry["url"], entry.get("status")) for entry in opened["failed_requests"]]
+    assert (f"{APP}/api/missing", 404) in failed
+    assert opened["page_timings"]["ttfb_ms"] is not None
+    # No document was loaded in the second step: no navigation timings, no LCP, only its own total.
+    assert settings["page_timings"]["ttfb_ms"] is None and settings["page_timings"]["lcp_ms"] is None
+    assert settings["page_timings"]["total_ms"] > 0
+    assert settings["final_url"] == f"{APP}/spa/settings"
+    assert settings["console_error_count"] == 0
+
+
+async def test_a_slow_page_degrades_the_run_or_fails_it_by_the_step_thresholds(env: CheckEnv) -> None:
+    visit = [{"action": "goto", "url": f"{APP}/slow"}, {"action": "assert_text", "selector": "h1", "value": "Finally"}]
+    degraded = await run(
+        env, {"kind": "browser", "actions": visit, "thresholds": [
+            {"metric": "ttfb", "degraded": 300, "failed": 30_000}, {"metric": "cls", "failed": 0.5}]},
+    )  # fmt: skip
+    assert degraded.verdict == "degraded"
+    step = steps(degraded)[0]
+    assert step["page_timings"]["ttfb_ms"] >= SLOW_SECONDS * 1000
+    ttfb, cls = assertions(degraded)[1:]
+    assert (ttfb["type"], ttfb["target"], ttfb["degraded"], ttfb["passed"]) == ("timing", "ttfb", True, True)
+    assert (cls["target"], cls["passed"], cls["degraded"]) == ("cls", True, False)
+    failed = await run(env, {"kind": "browser", "actions": visit, "thresholds": [{"metric": "load", "failed": 300}]})
+    assert failed.verdict == "failed"
+    assert assertions(failed)[-1]["passed"] is False and assertions(failed)[-1]["actual"] >= SLOW_SECONDS * 1000
+
+
+async def test_a_selector_that_turns_up_late_and_flickers_is_waited_for(env: CheckEnv) -> None:
+    result = await run(
+        env,
+        {"kind": "browser", "actions": [
+            {"action": "goto", "url": f"{APP}/late"},
+            {"action": "click", "selector": "button:text-is('go')"},
+            {"action": "assert_text", "selector": "#result", "operator": "equals", "value": "clicked go"},
+        ]},
+    )  # fmt: skip
+    assert result.verdict == "passed", steps(result)
+    never = await run(
+        env,
+        {"kind": "browser", "action_timeout_seconds": 0.5, "actions": [
+            {"action": "goto", "url": f"{APP}/late"}, {"action": "click", "selector": "#never"}]},
+    )  # fmt: skip
+    step = steps(never)[0]
+    assert never.verdict == "failed"
+    assert step["error"]["code"] == "timeout" and step["error"]["message"].startswith("actions[1] click '#never'")
+    assert step["failed_action"] == 1 and [action.get("ok") for action in step["actions"]] == [True, False]
+
+
+async def test_a_failed_assertion_fails_the_step_with_its_screenshot_and_dom_snapshot(env: CheckEnv) -> None:
+    result = await run(
+        env,
+        {"kind": "browser", "name": "inbox", "action_timeout_seconds": 0.5, "actions": [
+            {"action": "goto", "url": f"{APP}/spa/inbox"},
+            {"action": "assert_visible", "selector": "#nope", "invert": True},
+            {"action": "screenshot", "full_page": True},
+            {"action": "assert_text", "selector": "h1", "operator": "equals", "value": "Outbox"},
+            {"action": "click", "selector": "#to-settings"},
+        ]},
+    )  # fmt: skip
+    step = steps(result)[0]
+    assert result.verdict == "failed" and step["failed_action"] == 3, step
+    assert [action.get("ok") for action in step["actions"]] == [True, True, True, False]  # the click never ran
+    inverted, failed = assertions(result)
+    assert inverted["passed"] and inverted["inverted"]
+    assert (failed["passed"], failed["actual"], failed["expected"]) == (False, "Inbox", "Outbox")
+    assert failed["message"].startswith('actions[3] text h1 equals "Outbox": failed, actual "Inbox"')
+    assert [(a.kind, a.step) for a in result.attachments] == [
+        ("screenshot", "inbox"), ("screenshot", "inbox"), ("dom_snapshot", "inbox")
+    ]
+    assert all(a.data.startswith(b"\x89PNG") for a in result.attachments[:2])
+    assert b"<h1>Inbox</h1>" in result.attachments[2].data
+    assert [(ref["index"], ref["kind"], ref["sha256"]) for ref in step["attachments"]] == [
+        (index, a.kind, hashlib.sha256(a.data).hexdigest()) for index, a in enumerate(result.attachments)
+    ]
+    assert step["actions"][2]["attachment"] == 0
+
+
+async def test_a_secret_filled_into_a_field_is_redacted_from_every_result(
+    env: CheckEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "s3cr3t/+ &token"
+    caplog.set_level(logging.DEBUG)
+    result = await run(
+        env,
+        {"kind": "browser", "action_timeout_seconds": 2, "actions": [
+            {"action": "goto", "url": f"{APP}/leaky"},
+            {"action": "fill", "selector": "#token", "value": "{{token}}", "secret": True},
+            {"action": "wait_for", "load_state": "networkidle"},
+            {"action": "assert_text", "selector": "#echo", "operator": "equals", "value": "nothing"},
+        ]},
+        variables={"token": secret},
+    )  # fmt: skip
+    step = steps(result)[0]
+    assert result.verdict == "failed" and step["failed_action"] == 3
+    text = _text(result)
+    encoded = httpx.QueryParams({"t": secret}).get("t")
+    for form in (secret, httpx.URL(f"{APP}/?t={secret}").query.decode().removeprefix("t="), encoded, "s3cr3t"):
+        assert form not in text, form
+    assert step["final_url"] == f"{APP}/leaky?typed=[redacted]"
+    assert step["console_errors"][0]["text"] == "typed [redacted]"
+    assert any(entry["url"] == f"{APP}/api/nowhere?t=[redacted]" for entry in step["failed_requests"])
+    assert assertions(result)[0]["actual"] == "you typed [redacted]"
+    snapshot = next(a for a in result.attachments if a.kind == "dom_snapshot").data.decode()
+    assert "s3cr3t" not in snapshot and "you typed [redacted]" in snapshot
+    assert not any("s3cr3t" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_step_without_a_browser_fails_as_browser_unavailable(env: CheckEnv) -> None:
+    env.browser = None  # an http worker's environment
+    result = await run(env, {"kind": "browser", "actions": [{"action": "goto", "url": f"{APP}/login"}]})
+    assert result.verdict == "failed"
+    assert steps(result)[0]["error"]["code"] == "browser_unavailable"
