@@ -118,8 +118,13 @@ class BrowserSession:
 
     async def navigation(self, since_ms: float) -> dict[str, float | None]:
         """The top document's navigation timings (ms from its start), if it was loaded after `since_ms`."""
-        found = await self.page.main_frame.evaluate(_NAVIGATION)
         none: dict[str, float | None] = {"ttfb": None, "dom_content_loaded": None, "load": None}
+        try:
+            found = await self.page.main_frame.evaluate(_NAVIGATION)
+        except PlaywrightError:
+            if self.page.is_closed():
+                raise
+            return none  # the page is between documents: none to read
         if not (isinstance(found, list) and len(found) == 4):
             return none
         try:

@@ -8,13 +8,14 @@ the step's thresholds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator
+from playwright.async_api import Locator, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from scanfleet.checks import BrowserStep
@@ -249,7 +250,7 @@ class _Walk:
         seconds = self._seconds(index, assertion)
         until = time.monotonic() + seconds
         while True:
-            finding = await self._find(assertion, seconds * 1000)
+            finding = await self._look(assertion, seconds * 1000)
             if (finding.holds is not None and finding.holds != assertion.invert) or time.monotonic() >= until:
                 break
             await asyncio.sleep(min(_POLL_SECONDS, max(0.0, until - time.monotonic())))
@@ -257,6 +258,18 @@ class _Walk:
         self.attempt.judged.append(_numbered(result, index))
         if not result.passed:
             raise _Stop()
+
+    async def _look(self, assertion: PageAssertion, ms: float) -> Finding:
+        """What the page shows now; a page in the middle of navigating shows nothing to judge (not even
+        inverted) until it settles."""
+        try:
+            return await self._find(assertion, ms)
+        except PlaywrightTimeoutError:
+            return Finding(None, note="the element did not answer in time")
+        except PlaywrightError as exc:
+            if self.session.page.is_closed() or _crashed(exc):
+                raise
+            return Finding(None, note=_first_line(exc))
 
     async def _find(self, assertion: PageAssertion, ms: float) -> Finding:
         page = self.session.page
@@ -299,11 +312,16 @@ class _Walk:
         }
 
     async def _evidence_of_failure(self, index: int) -> None:
+        """A screenshot and the DOM as the failure left them (either may be missing: a page mid-navigation)."""
         page = self.session.page
-        await self._screenshot(_COLLECT_SECONDS / 2 * 1000)
-        html = (await page.content()).encode()[: self.max_document_bytes]
-        self.attempt.attachments.append(Attachment("dom_snapshot", "text/html; charset=utf-8", html, step=self.label))
         self.attempt.extra["failed_action"] = index
+        with _unless_crashed(page):
+            await self._screenshot(_COLLECT_SECONDS / 2 * 1000)
+        with _unless_crashed(page):
+            html = (await page.content()).encode()[: self.max_document_bytes]
+            self.attempt.attachments.append(
+                Attachment("dom_snapshot", "text/html; charset=utf-8", html, step=self.label)
+            )
 
     def _record(self, timings: dict[str, Any], log: Any, failed_at: int | None) -> None:
         attempt, page = self.attempt, self.session.page
@@ -355,6 +373,16 @@ def _numbered(result: AssertionResult, index: int) -> AssertionResult:
 def _name(index: int, action: Any) -> str:
     target = getattr(action, "selector", None) or getattr(action, "url", None)
     return f"actions[{index}] {action.action}" + (f" {target!r}" if target else "")
+
+
+@contextlib.contextmanager
+def _unless_crashed(page: Page) -> Iterator[None]:
+    """Leave out what the page could not give (it navigated meanwhile); a crashed browser is still raised."""
+    try:
+        yield
+    except PlaywrightError as exc:
+        if page.is_closed() or _crashed(exc):
+            raise
 
 
 def _crashed(exc: PlaywrightError) -> bool:

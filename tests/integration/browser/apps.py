@@ -30,8 +30,8 @@ SPA = """<!doctype html><html><head><title>Inbox</title></head><body>
 <script>
   const views = {
     "/spa/inbox": () => Promise.resolve("<h1>Inbox</h1>"),
-    "/spa/settings": () => fetch("/api/settings").then((r) => r.json())
-      .then((s) => "<h1>Settings</h1><ul>" + s.options.map((o) => "<li class=option>" + o + "</li>").join("") + "</ul>"),
+    "/spa/settings": () => fetch("/api/settings").then((r) => r.json()).then((s) =>
+      "<h1>Settings</h1><ul>" + s.options.map((o) => "<li class=option>" + o + "</li>").join("") + "</ul>"),
   };
   const show = (path) => views[path]().then((markup) => {
     document.getElementById("view").innerHTML = markup;

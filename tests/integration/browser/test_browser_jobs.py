@@ -3,6 +3,7 @@ their own line in the capacity gate, so a browser flood never holds up an organi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
@@ -21,7 +22,9 @@ from scanfleet.config import Settings
 from scanfleet.db import orgs
 from scanfleet.scheduler import reaper
 from tests.conftest import Tenant, make_tenant, own_redis
+from tests.integration.browser.apps import PASSWORD, USER, build_apps
 from tests.integration.browser.sites import SHOP
+from tests.integration.browser.test_browser_steps import LOGIN
 from tests.support.app import api_client, running_worker
 from tests.support.internet import Internet
 from tests.support.site import Page, eventually, html
@@ -84,6 +87,51 @@ async def test_a_browser_flood_is_refused_in_its_own_line_while_http_scans_are_s
     assert error["message"].startswith(allowed), error["message"]
     http = await api.post("/v1/scans", json={"url": f"http://127.0.0.1:9/{uuid.uuid4().hex}"}, headers=tenant.headers)
     assert http.status_code == 202, http.text
+
+
+@pytest.mark.usefixtures("browser_worker")
+async def test_a_run_with_a_browser_step_takes_the_browser_line_and_a_browser_worker(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, internet: Internet
+) -> None:
+    build_apps(internet)
+    tenant = await make_tenant(pool)
+    suite = {"name": "sign in", "variables": {"user": USER, "password": PASSWORD},
+             "steps": [{"kind": "browser", "name": "log in", "actions": LOGIN}]}  # fmt: skip
+    submitted = await api.post("/v1/runs", json=suite, headers=tenant.headers)
+    assert submitted.status_code == 202, submitted.text
+    run_id = submitted.json()["id"]
+
+    async def finished() -> dict[str, Any] | None:
+        run = (await api.get(f"/v1/runs/{run_id}", headers=tenant.headers)).json()
+        return run if run["status"] not in ("queued", "running") else None
+
+    run = await eventually(finished, timeout=60)
+    assert isinstance(run, dict) and (run["status"], run["verdict"]) == ("succeeded", "passed"), run
+    assert await pool.fetchval("SELECT engine FROM scans WHERE id = $1", uuid.UUID(run_id)) == "browser"
+    results = (await api.get(f"/v1/runs/{run_id}/results", headers=tenant.headers)).json()["items"]
+    step = next(row for row in results if row["kind"] == "check_step")
+    assert step["details"]["page_timings"]["ttfb_ms"] > 0 and step["details"]["final_url"].startswith(
+        "https://app.test/dashboard"
+    )
+    assert PASSWORD not in json.dumps(results)
+    # Without browser steps a run stays on the http line.
+    plain = await api.post("/v1/runs", json={"steps": [{"kind": "tcp", "host": "127.0.0.1", "port": 9}]},
+                           headers=tenant.headers)  # fmt: skip
+    assert plain.status_code == 202, plain.text
+    assert await pool.fetchval("SELECT engine FROM scans WHERE id = $1", uuid.UUID(plain.json()["id"])) == "http"
+
+
+async def test_a_bad_browser_step_is_a_422_naming_the_step_the_action_the_field_and_the_rule(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    tenant = await make_tenant(pool)
+    suite = {"steps": [{"kind": "browser", "actions": [
+        {"action": "goto", "url": "https://app.test/"}, {"action": "goto", "url": "javascript:alert(1)"},
+        {"action": "evaluate", "expression": "document.cookie"}]}]}  # fmt: skip
+    answer = await api.post("/v1/runs", json=suite, headers=tenant.headers)
+    assert answer.status_code == 422, answer.text
+    fields = [(f["step"], f["field"], f["rule"]) for f in answer.json()["error"]["fields"]]
+    assert fields == [(0, "steps.0.actions.1.url", "url_scheme"), (0, "steps.0.actions.2.action", "unknown_action")]
 
 
 @pytest.mark.usefixtures("browser_worker")

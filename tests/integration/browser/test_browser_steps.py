@@ -9,6 +9,7 @@ import json
 import logging
 import ssl
 from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 import trustme
@@ -185,7 +186,9 @@ async def test_a_failed_assertion_fails_the_step_with_its_screenshot_and_dom_sna
     assert (failed["passed"], failed["actual"], failed["expected"]) == (False, "Inbox", "Outbox")
     assert failed["message"].startswith('actions[3] text h1 equals "Outbox": failed, actual "Inbox"')
     assert [(a.kind, a.step) for a in result.attachments] == [
-        ("screenshot", "inbox"), ("screenshot", "inbox"), ("dom_snapshot", "inbox")
+        ("screenshot", "inbox"),
+        ("screenshot", "inbox"),
+        ("dom_snapshot", "inbox"),
     ]
     assert all(a.data.startswith(b"\x89PNG") for a in result.attachments[:2])
     assert b"<h1>Inbox</h1>" in result.attachments[2].data
