@@ -4,6 +4,7 @@ turns up late, and a page that leaks what is typed into it."""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.support.internet import Hit, Internet
@@ -12,6 +13,33 @@ from tests.support.site import Page, html
 APP = "https://app.test"
 USER, PASSWORD = "ada", "correct horse battery"
 SLOW_SECONDS = 0.8
+
+# Signs in (the variables user and password), lands on the dashboard, checks it and extracts {{order}}.
+LOGIN: list[dict[str, Any]] = [
+    {"action": "goto", "url": f"{APP}/login"},
+    {"action": "fill", "selector": "#user", "value": "{{user}}"},
+    {"action": "fill", "selector": "#password", "value": "{{password}}", "secret": True},
+    {"action": "select", "selector": "#lang", "value": "Français"},
+    {"action": "check", "selector": "#remember"},
+    {"action": "hover", "selector": "#submit"},
+    {"action": "click", "selector": "text=Sign in"},
+    {"action": "wait_for", "url": "**/dashboard?*"},
+    {"action": "assert_text", "selector": "h1", "operator": "equals", "value": f"Welcome, {USER}"},
+    {"action": "assert_text", "selector": "#lang", "value": "fr"},
+    {"action": "assert_text", "selector": "#remember", "value": "yes"},
+    {"action": "assert_count", "selector": ".items li", "value": 3},
+    {"action": "assert_attribute", "selector": "#order", "name": "href", "operator": "contains", "value": "4521"},
+    {"action": "assert_title", "operator": "equals", "value": "Dashboard"},
+    {"action": "extract", "name": "order", "selector": "#order", "attribute": "data-order"},
+]
+# On the single-page app's inbox: to its settings view, which is rendered from a fetch.
+SPA_ROUTES = [
+    {"action": "click", "selector": "#to-settings"},
+    {"action": "assert_url", "operator": "regex", "value": "/spa/settings$"},
+    {"action": "wait_for", "selector": "li.option"},
+    {"action": "assert_count", "selector": "li.option", "value": 2},
+    {"action": "assert_title", "operator": "equals", "value": "Settings"},
+]
 
 LOGIN_PAGE = """<!doctype html><html><head><title>Sign in</title></head><body>
 <form method="post" action="/session"><input id="user" name="user"><input id="password" name="password" type="password">

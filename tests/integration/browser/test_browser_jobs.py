@@ -22,9 +22,8 @@ from scanfleet.config import Settings
 from scanfleet.db import orgs
 from scanfleet.scheduler import reaper
 from tests.conftest import Tenant, make_tenant, own_redis
-from tests.integration.browser.apps import PASSWORD, USER, build_apps
+from tests.integration.browser.apps import LOGIN, PASSWORD, USER, build_apps
 from tests.integration.browser.sites import SHOP
-from tests.integration.browser.test_browser_steps import LOGIN
 from tests.support.app import api_client, running_worker
 from tests.support.internet import Internet
 from tests.support.site import Page, eventually, html

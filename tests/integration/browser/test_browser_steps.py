@@ -17,28 +17,10 @@ import trustme
 from scanfleet.http import GuardedBackend, guarded_client
 from scanfleet.worker.browser import BrowserRuntime
 from scanfleet.worker.checks import CheckEnv, SuiteResult, check_context
-from tests.integration.browser.apps import APP, PASSWORD, SLOW_SECONDS, USER, build_apps
+from tests.integration.browser.apps import APP, LOGIN, PASSWORD, SLOW_SECONDS, SPA_ROUTES, USER, build_apps
 from tests.integration.browser.conftest import LIMITS, ONLY_127_0_0_1
 from tests.integration.checks.runs import assertions, run, steps
 from tests.support.internet import Internet
-
-LOGIN = [
-    {"action": "goto", "url": f"{APP}/login"},
-    {"action": "fill", "selector": "#user", "value": "{{user}}"},
-    {"action": "fill", "selector": "#password", "value": "{{password}}", "secret": True},
-    {"action": "select", "selector": "#lang", "value": "Français"},
-    {"action": "check", "selector": "#remember"},
-    {"action": "hover", "selector": "#submit"},
-    {"action": "click", "selector": "text=Sign in"},
-    {"action": "wait_for", "url": "**/dashboard?*"},
-    {"action": "assert_text", "selector": "h1", "operator": "equals", "value": f"Welcome, {USER}"},
-    {"action": "assert_text", "selector": "#lang", "value": "fr"},
-    {"action": "assert_text", "selector": "#remember", "value": "yes"},
-    {"action": "assert_count", "selector": ".items li", "value": 3},
-    {"action": "assert_attribute", "selector": "#order", "name": "href", "operator": "contains", "value": "4521"},
-    {"action": "assert_title", "operator": "equals", "value": "Dashboard"},
-    {"action": "extract", "name": "order", "selector": "#order", "attribute": "data-order"},
-]
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +88,7 @@ async def test_a_single_page_app_is_followed_through_its_client_side_routes(env:
             {"action": "assert_title", "value": "Inbox"},
         ]},
         {"kind": "browser", "name": "settings", "actions": [
-            {"action": "click", "selector": "#to-settings"},
-            {"action": "assert_url", "operator": "regex", "value": "/spa/settings$"},
-            {"action": "wait_for", "selector": "li.option"},
-            {"action": "assert_count", "selector": "li.option", "value": 2},
-            {"action": "assert_title", "operator": "equals", "value": "Settings"},
-            {"action": "assert_hidden", "selector": "text=Inbox >> xpath=ancestor::main"},
+            *SPA_ROUTES, {"action": "assert_hidden", "selector": "text=Inbox >> xpath=ancestor::main"},
         ]},
     )  # fmt: skip
     opened, settings = steps(result)

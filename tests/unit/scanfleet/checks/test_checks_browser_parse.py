@@ -105,9 +105,7 @@ def test_bad_steps_as_a_whole() -> None:
     ]
     # A variable extracted by a browser step is there for the steps after it, not before.
     used_before = {"kind": "http", "url": "https://app.example/{{order}}"}
-    assert problems(used_before, browser(EVERY_ACTION[-1] | {"secret": False})) == [
-        (0, "url", "variable_undefined")
-    ]
+    assert problems(used_before, browser(EVERY_ACTION[-1] | {"secret": False})) == [(0, "url", "variable_undefined")]
 
 
 def test_a_suite_with_a_browser_step_takes_the_browser_line() -> None:
