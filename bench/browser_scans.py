@@ -86,8 +86,8 @@ BROWSER_IN_FLIGHT = DEFAULTS[TIER].browser_max_running + DEFAULTS[TIER].browser_
 # What a scan of the shop page that succeeded must have found: its own analysis, and in a browser what the page's
 # scripts did (requests they made, the cookie one wrote, storage, fingerprinting).
 FOUND = {"http": {"coverage"}, "browser": {"coverage", "request", "browser_cookie", "storage", "fingerprinting"}}
-# The line a worker logs for each scan it finished (worker/tasks.py).
-FINISHED_LINE = re.compile(r"^run_(?:browser_)?scan (?P<id>[0-9a-f-]{36}) \S+ \(\d+ evidence rows\)$")
+# The line a worker logs for each scan or run it finished (worker/tasks.py).
+FINISHED_LINE = re.compile(r"^run_(?:browser_scan|scan|checks) (?P<id>[0-9a-f-]{36}) \S+ \(\d+ evidence rows\)$")
 
 
 class Unaccounted(Exception):
@@ -158,8 +158,8 @@ def _check_found(engine: str, kinds: dict[str, set[str]]) -> None:
         )
 
 
-def _finished_in(log: Path) -> set[str]:
-    """The scans a worker's log says it finished."""
+def finished_in(log: Path) -> set[str]:
+    """The jobs a worker's log says it finished."""
     finished = set()
     for line in log.read_text(errors="replace").splitlines():
         try:
@@ -235,7 +235,7 @@ class Bench:
         found = {row["id"] for row in rows if row["engine"] == engine}
         if len(found) != count:
             raise Unaccounted(f"{label}: {count - len(found)} of {count} {engine} scans are missing from the database")
-        not_ours = {str(scan) for scan in scan_ids} - await asyncio.to_thread(_finished_in, log)
+        not_ours = {str(scan) for scan in scan_ids} - await asyncio.to_thread(finished_in, log)
         if not_ours:
             raise Unaccounted(f"{label}: {len(not_ours)} of {count} scans were not finished by this run's worker")
         _check_fetched(self.internet, urls)
