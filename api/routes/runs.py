@@ -1,4 +1,4 @@
-"""/v1/runs: test runs — a suite of HTTP/TLS/TCP/heartbeat checks with assertions — and their results."""
+"""/v1/runs: test runs — a suite of HTTP/TLS/TCP/heartbeat/browser checks with assertions — and their results."""
 
 from __future__ import annotations
 
