@@ -68,6 +68,10 @@ class _Stop(Exception):
 async def execute(step: BrowserStep, run: SuiteRun) -> Attempt:
     observation = Observation(observed_at=run.env.now())
     label = step.label  # as written: the rendered step may hold secrets
+    # URLs that take their scheme and host from a variable: checked once it is filled in (as an http step's).
+    unchecked = {
+        index for index, action in enumerate(step.actions) if isinstance(action, Goto) and url_from_variable(action.url)
+    }
     try:
         step = step.map_templates(lambda _field, text: render(text, run.variables))
     except MissingVariable as exc:
@@ -80,12 +84,13 @@ async def execute(step: BrowserStep, run: SuiteRun) -> Attempt:
         return Attempt(observation, Timings(), StepError(exc.code, exc.message), secrets=secrets)
     session.secrets |= secrets
     limit = run.env.browse_limits.max_document_bytes
-    walk = _Walk(step, label, session, Attempt(observation, Timings(), secrets=secrets), limit)
+    walk = _Walk(step, label, session, Attempt(observation, Timings(), secrets=secrets), limit, unchecked)
     try:
         return await walk.run()
     except BrowserError as exc:
         run.browser = None  # that browser is gone: a later step starts on a new one
         walk.attempt.error = StepError(exc.code, exc.message)
+        walk.attempt.extra["actions"] = walk.actions
         return walk.attempt
 
 
@@ -96,6 +101,7 @@ class _Walk:
     session: BrowserSession
     attempt: Attempt
     max_document_bytes: int  # of the DOM snapshot kept
+    unchecked: set[int]  # the gotos whose URL is to be checked now
     actions: list[dict[str, Any]] = field(default_factory=list)
     deadline: float = 0.0
 
@@ -208,7 +214,7 @@ class _Walk:
 
     async def _goto(self, index: int, action: Goto, entry: dict[str, Any]) -> None:
         entry["url"] = without_userinfo(action.url)
-        problem = url_problem(action.url) if url_from_variable(action.url) else None
+        problem = url_problem(action.url) if index in self.unchecked else None
         if problem is not None:
             raise _Stop(StepError("invalid_url", f"{_name(index, action)}: {problem.message}"))
         page, proxy = self.session.page, self.session.proxy
@@ -221,6 +227,11 @@ class _Walk:
             if refused is None or stop.error is None:
                 raise
             raise _Stop(StepError(refused, f"{_name(index, action)}: {stop.error.message}")) from None
+        # The proxy answers a refused http request itself: a response, but the guard's verdict is what it means.
+        refused = proxy.refusal(response.url if response is not None else action.url, failed=False)
+        if refused is not None:
+            message = f"{_name(index, action)}: the SSRF guard refused it ({refused})"
+            raise _Stop(StepError(refused, message))
         entry["status"] = response.status if response is not None else None
 
     async def _screenshot(self, ms: float, full_page: bool = False) -> None:

@@ -4,10 +4,14 @@ a secret typed into a page that echoes it everywhere it can."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import os
+import signal
 import ssl
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -21,6 +25,7 @@ from tests.integration.browser.apps import APP, LOGIN, PASSWORD, SLOW_SECONDS, S
 from tests.integration.browser.conftest import LIMITS, ONLY_127_0_0_1
 from tests.integration.checks.runs import assertions, run, steps
 from tests.support.internet import Internet
+from tests.support.site import Page, eventually
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +215,44 @@ async def test_a_step_without_a_browser_fails_as_browser_unavailable(env: CheckE
     result = await run(env, {"kind": "browser", "actions": [{"action": "goto", "url": f"{APP}/login"}]})
     assert result.verdict == "failed"
     assert steps(result)[0]["error"]["code"] == "browser_unavailable"
+
+
+async def test_a_browser_step_goes_through_the_guard(env: CheckEnv, apps: Internet) -> None:
+    result = await run(
+        env,
+        {"kind": "browser", "actions": [{"action": "goto", "url": f"http://127.0.0.2:{apps.http_port}/"}],
+         "continue_on_failure": True},
+        {"kind": "browser", "actions": [{"action": "goto", "url": "{{target}}"}]},
+        variables={"target": "file:///etc/passwd"},
+    )  # fmt: skip
+    blocked, local = steps(result)
+    assert blocked["error"]["code"] == "blocked_address" and blocked["error"]["message"].startswith("actions[0] goto")
+    assert local["error"]["code"] == "invalid_url"  # a URL from a variable is checked once it is filled in
+
+
+async def test_a_browser_that_crashes_mid_step_fails_that_step_and_the_next_gets_a_new_one(
+    env: CheckEnv, runtime: BrowserRuntime, apps: Internet
+) -> None:
+    hang = f"/hang-{uuid.uuid4().hex[:8]}"
+    apps.add(f"{APP}{hang}", Page(200, [("Content-Type", "text/html")], b"<p>late</p>", delay=5))
+
+    async def crash_when_asked() -> None:
+        async def asked() -> bool:
+            return any(hit.path == hang for hit in apps.hits)
+
+        await eventually(asked)
+        assert runtime._current is not None
+        for pid in runtime._current.pids():  # the browser now loading the page
+            os.kill(pid, signal.SIGKILL)
+
+    crashing = asyncio.create_task(crash_when_asked())
+    result = await run(
+        env,
+        {"kind": "browser", "continue_on_failure": True, "actions": [{"action": "goto", "url": f"{APP}{hang}"}]},
+        {"kind": "browser", "actions": [
+            {"action": "goto", "url": f"{APP}/login"}, {"action": "assert_title", "value": "Sign in"}]},
+    )  # fmt: skip
+    await crashing
+    crashed, after = steps(result)
+    assert crashed["error"]["code"] == "browser_crashed", crashed
+    assert after["passed"], after
