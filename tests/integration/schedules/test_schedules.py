@@ -11,7 +11,10 @@ import asyncpg
 import httpx
 
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import BROWSER_GATE
 from scanfleet.db import orgs, schedules
+from scanfleet.db.store import PgJobStore
+from scanfleet.lifecycle import Lifecycle
 from scanfleet.scheduler import firing
 from scanfleet.schedules.timing import Timing
 from tests.conftest import Tenant, make_tenant
@@ -89,6 +92,24 @@ async def test_run_schedules_fire_test_runs(pool: asyncpg.Pool, gate: Gate, tena
     [fire] = await fires_of(pool, schedule_id)
     kind = await pool.fetchval("SELECT kind FROM scans WHERE id = $1", fire["job_id"])
     assert kind == "checks"
+
+
+async def test_a_run_schedule_with_a_browser_step_fires_into_the_browser_line(
+    pool: asyncpg.Pool, gate: Gate, tenant: Tenant
+) -> None:
+    suite = {"name": "sign in", "variables": {}, "steps": [
+        {"kind": "browser", "actions": [{"action": "goto", "url": "https://app.example/login"}]}]}  # fmt: skip
+    schedule = await schedules.create(
+        pool, tenant.org.id, "browser", "checks", suite, Timing(interval_seconds=3600), datetime.now(UTC),
+        tenant.org.limits.max_schedules,
+    )  # fmt: skip
+    await pool.execute("UPDATE schedules SET next_fire_at = now() - interval '5 seconds' WHERE id = $1", schedule.id)
+    browser_gate = Gate(gate.redis, BROWSER_GATE)
+    await firing.fire_due(pool, Lifecycle(PgJobStore(pool), gate, browser_gate=browser_gate))
+    [fire] = await fires_of(pool, schedule.id)
+    assert await pool.fetchval("SELECT engine FROM scans WHERE id = $1", fire["job_id"]) == "browser"
+    usage = await browser_gate.usage(tenant.org.id)
+    assert usage.running + usage.queued == 1, usage
 
 
 async def test_schedule_api_rules(api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant) -> None:
