@@ -53,8 +53,11 @@ from scanfleet.worker.checks.operators import compare, text_matches
 from scanfleet.worker.checks.timing import Timings
 
 _POLL_SECONDS = 0.1  # between looks at the page while an assertion does not hold yet
+_LOOK_SECONDS = 1.0  # at most, for one look (within the step's hang grace)
 _COLLECT_SECONDS = 10.0  # reading timings and taking the failure's screenshot, after the step's own time
 _HANG_GRACE_SECONDS = 5.0  # past the step's time a browser that has not answered its own timeouts is hung
+# The DOM as it is now, cut in the page (a page can be any size): what a failed step's snapshot keeps.
+_DOM = "(limit) => document.documentElement ? document.documentElement.outerHTML.slice(0, limit) : ''"
 
 
 class _Stop(Exception):
@@ -261,7 +264,8 @@ class _Walk:
         seconds = self._seconds(index, assertion)
         until = time.monotonic() + seconds
         while True:
-            finding = await self._look(assertion, seconds * 1000)
+            # A look reads elements it just counted: it waits only for one that went meanwhile, and never long.
+            finding = await self._look(assertion, min(seconds, _LOOK_SECONDS) * 1000)
             if (finding.holds is not None and finding.holds != assertion.invert) or time.monotonic() >= until:
                 break
             await asyncio.sleep(min(_POLL_SECONDS, max(0.0, until - time.monotonic())))
@@ -329,7 +333,8 @@ class _Walk:
         with _unless_crashed(page):
             await self._screenshot(_COLLECT_SECONDS / 2 * 1000)
         with _unless_crashed(page):
-            html = (await page.content()).encode()[: self.max_document_bytes]
+            dom = await page.main_frame.evaluate(_DOM, self.max_document_bytes)
+            html = (dom if isinstance(dom, str) else "").encode()[: self.max_document_bytes]  # the page's to spoil
             self.attempt.attachments.append(
                 Attachment("dom_snapshot", "text/html; charset=utf-8", html, step=self.label)
             )

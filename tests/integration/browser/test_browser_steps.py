@@ -140,7 +140,7 @@ async def test_a_selector_that_turns_up_late_and_flickers_is_waited_for(env: Che
     assert result.verdict == "passed", steps(result)
     never = await run(
         env,
-        {"kind": "browser", "action_timeout_seconds": 0.5, "actions": [
+        {"kind": "browser", "action_timeout_seconds": 3, "actions": [
             {"action": "goto", "url": f"{APP}/late"}, {"action": "click", "selector": "#never"}]},
     )  # fmt: skip
     step = steps(never)[0]
@@ -152,7 +152,7 @@ async def test_a_selector_that_turns_up_late_and_flickers_is_waited_for(env: Che
 async def test_a_failed_assertion_fails_the_step_with_its_screenshot_and_dom_snapshot(env: CheckEnv) -> None:
     result = await run(
         env,
-        {"kind": "browser", "name": "inbox", "action_timeout_seconds": 0.5, "actions": [
+        {"kind": "browser", "name": "inbox", "action_timeout_seconds": 3, "actions": [
             {"action": "goto", "url": f"{APP}/spa/inbox"},
             {"action": "assert_visible", "selector": "#nope", "invert": True},
             {"action": "screenshot", "full_page": True},
