@@ -81,7 +81,7 @@ class BrowserSession:
     proxy: GuardedProxy
     vitals: VitalsInbox
     log: StepLog = field(default_factory=StepLog)
-    secrets: set[str] = field(default_factory=set)  # filled as secret: masked in screenshots, never stored
+    secrets: set[str] = field(default_factory=set)  # filled or extracted as secret: masked in screenshots
     masked: list[Locator] = field(default_factory=list)  # the fields they were filled into
 
     def begin_step(self) -> tuple[StepLog, float]:

@@ -238,8 +238,11 @@ class _Walk:
         entry["status"] = response.status if response is not None else None
 
     async def _screenshot(self, ms: float, full_page: bool = False) -> None:
-        data = await self.session.page.screenshot(
-            type="png", full_page=full_page, mask=self.session.masked, animations="disabled", timeout=ms
+        session = self.session
+        # The fields secrets were typed into, and any element whose text shows one.
+        mask = [*session.masked, *(session.page.get_by_text(secret) for secret in sorted(session.secrets))]
+        data = await session.page.screenshot(
+            type="png", full_page=full_page, mask=mask, animations="disabled", timeout=ms
         )
         self.attempt.attachments.append(Attachment("screenshot", "image/png", data, step=self.label))
 
@@ -254,6 +257,7 @@ class _Walk:
         self.attempt.extracted.append((action, value))
         if action.secret and value:
             self.attempt.secrets.add(value)
+            self.session.secrets.add(value)
         if value is None:
             raise _Stop(StepError("extract_missing", f"{_name(index, action)}: the element has no {action.source}"))
 
