@@ -116,5 +116,6 @@ def rate_limit(key_id: uuid.UUID, prefix: str = RATE_LIMIT_PREFIX) -> str:
     return f"{prefix}{key_id}"
 
 
-# Browser scans' line and queue: a resource class of its own, taken by browser-capable workers only.
+# The browser line and queue (browser scans, runs with browser steps): a resource class of its own, taken by
+# browser-capable workers only.
 BROWSER_GATE = GateKeys(prefix=GATE_PREFIX + "browser:", queue=QUEUE + ":browser")
