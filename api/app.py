@@ -23,6 +23,7 @@ from scanfleet.api.routes import (
     insights,
     keys,
     org,
+    reports,
     runs,
     scans,
     schedules,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(scans.router)
     app.include_router(runs.router)
+    app.include_router(reports.router)
     app.include_router(schedules.router)
     app.include_router(heartbeats.router)
     app.include_router(webhooks.router)
