@@ -18,6 +18,7 @@ Row = Mapping[str, Any]
 SEVERITIES = tuple(severity.value for severity in Severity)
 MAX_VALUE_CHARS = 400  # a detail's value shown at most this long: the rest is in the API's evidence
 MAX_EVIDENCE_PER_ISSUE = 40
+IN_FULL = 3  # an issue's first evidence rows shown with every detail; the rest one line each
 
 
 def text(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
@@ -39,14 +40,17 @@ class EvidenceView:
     title: str
     location: str | None
     details: list[tuple[str, str]]  # (name, value as text), empty values left out
+    subject: str  # what the row is about, in one line: its URL, script or host, else where it was seen
 
     @classmethod
     def of(cls, row: Row) -> EvidenceView:
-        shown = [(str(name), text(value)) for name, value in details_of(row).items() if value not in (None, [], {}, "")]
-        location = row.get("location")
+        details = details_of(row)
+        shown = [(str(name), text(value)) for name, value in details.items() if value not in (None, [], {}, "")]
+        location = None if row.get("location") is None else text(row["location"])
+        subject = next((text(details[k]) for k in ("url", "script", "host", "name") if details.get(k)), location)
         return cls(
-            int(row["seq"]), str(row["kind"]), str(row["severity"]), str(row["title"]),
-            None if location is None else text(location), shown,
+            int(row["seq"]), str(row["kind"]), str(row["severity"]), str(row["title"]), location, shown,
+            subject or "",
         )  # fmt: skip
 
 
@@ -56,8 +60,16 @@ class IssueView:
     severity: str
     title: str
     explanation: str
-    evidence: list[EvidenceView]
+    evidence: list[EvidenceView]  # up to MAX_EVIDENCE_PER_ISSUE; the first IN_FULL shown in full
     more_evidence: int  # rows behind it not shown
+
+    @property
+    def in_full(self) -> list[EvidenceView]:
+        return self.evidence[:IN_FULL]
+
+    @property
+    def listed(self) -> list[EvidenceView]:
+        return self.evidence[IN_FULL:]
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,13 @@ def test_a_run_report_shows_each_step_with_its_assertions_and_no_secret_value() 
     assert tree.css_first("#verdict").text() == "failed"  # type: ignore[union-attr]
     assert [td.text() for td in tree.css(".assertions td")][2:4] == ["200", "200"]
     assert "token from json: (secret)" in tree.body.text() and "timeout: no answer" in page  # type: ignore[union-attr]
+
+
+def test_an_issue_with_many_rows_shows_the_first_in_full_and_lists_the_rest_one_line_each() -> None:
+    evidence = [row(n, "request", f"request {n}", url=f"https://t.test/{n}") for n in range(45)]
+    issue = {"seq": 0, "code": "x", "severity": "medium", "title": "t", "explanation": "e", "evidence": list(range(45))}
+    tree = HTMLParser(scan_report(job(), evidence, [issue], None, NOW))
+    assert [e.css_first("b").text() for e in tree.css(".issue .evidence")] == ["request 0", "request 1", "request 2"]
+    listed = [[td.text() for td in tr.css("td")][1:] for tr in tree.css(".more-evidence tbody tr")]
+    assert listed == [[f"request {n}", f"https://t.test/{n}"] for n in range(3, 40)]
+    assert "and 5 more" in tree.css_first(".issue").text()  # type: ignore[union-attr]
