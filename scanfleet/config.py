@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     report_pdf_concurrency: int = Field(2, ge=1, description="PDFs an API process prints at once")
     report_pdf_seconds: float = Field(20.0, gt=0, description="one PDF's budget, its wait for the browser included")
     # Share links (POST …/share): HMAC-signed with this secret, the same on every API replica. Unset: no sharing.
-    report_share_secret: SecretStr | None = None
+    report_share_secret: SecretStr | None = Field(None, min_length=32)
     report_share_max_seconds: int = Field(30 * 86400, ge=60, description="the longest a share link may last")
 
     # Webhooks, delivered by the scheduler (see README: Webhooks).
