@@ -36,6 +36,7 @@ class StepView:
     title: str  # "name: passed", as the row says
     kind: str
     severity: str
+    state: str  # passed, degraded, failed or skipped
     attempts: int
     location: str
     status: str  # the response's status, when there was one
@@ -79,6 +80,14 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else -1
 
 
+def _state(details: Row) -> str:
+    if details.get("skipped"):
+        return "skipped"
+    if not details.get("passed"):
+        return "failed"
+    return "degraded" if details.get("degraded") else "passed"
+
+
 def _mapping(value: object) -> Row:
     return value if isinstance(value, dict) else {}
 
@@ -88,7 +97,7 @@ def _step(row: Row, details: Row) -> StepView:
     error = _mapping(details.get("error"))
     return StepView(
         index=_int(details.get("index")), title=str(row["title"]), kind=str(details.get("kind") or ""),
-        severity=str(row["severity"]), attempts=_int(details.get("attempts")),
+        severity=str(row["severity"]), state=_state(details), attempts=_int(details.get("attempts")),
         location=text(row.get("location") or "", 300), status=str(response.get("status") or ""),
         error=text(f"{error.get('code')}: {error.get('message')}") if error else "",
         timings=[(phase, f"{timings[phase]:g} ms") for phase in TIMING_PHASES

@@ -116,7 +116,7 @@ def test_an_http_scan_says_what_it_could_not_see() -> None:
 def test_a_run_report_shows_each_step_with_its_assertions_and_no_secret_value() -> None:
     evidence = [
         row(0, "check_step", "log in: passed", index=0, kind="http", attempts=1, timings={"total": 12.5},
-            response={"status": 200}),
+            response={"status": 200}, passed=True),
         row(1, "check_assertion", "status equals 200", step=0, index=0, type="status", expected=200, actual=200,
             passed=True, message="status equals 200"),
         row(2, "check_extract", "token from json: found", step=0, name="token", source="json", found=True,
@@ -128,6 +128,8 @@ def test_a_run_report_shows_each_step_with_its_assertions_and_no_secret_value() 
     tree = HTMLParser(page)
     assert [n.text() for n in tree.css(".step-title")] == ["1. log in: passed", "2. items: failed (timeout)"]
     assert tree.css_first("#verdict").text() == "failed"  # type: ignore[union-attr]
+    assert [tr.css("td")[3].text() for tr in tree.css("#steps-table tbody tr")] == ["passed", "failed"]
+    assert "2 steps, 1 passed." in page
     assert [td.text() for td in tree.css(".assertions td")][2:4] == ["200", "200"]
     assert "token from json: (secret)" in tree.body.text() and "timeout: no answer" in page  # type: ignore[union-attr]
 
