@@ -14,10 +14,10 @@ from scanfleet.api import caching
 from scanfleet.api import jobs as jobs_view
 from scanfleet.api.caching import NOT_MODIFIED
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
-from scanfleet.api.errors import ApiError, documented, invalid, not_found
+from scanfleet.api.errors import RETRY_AFTER_SECONDS, ApiError, documented, invalid, not_found
 from scanfleet.api.links import link
 from scanfleet.db import results
-from scanfleet.model import Job, Kind
+from scanfleet.model import NOUN, Job, Kind
 from scanfleet.reports import POLICY, PdfUnavailable, run_report, scan_report, share
 
 router = APIRouter(tags=["reports"])
@@ -65,9 +65,9 @@ async def _report(request: Request, res: Resources, org_id: uuid.UUID, job_id: s
     try:
         pdf = await res.printer.print(html)
     except PdfUnavailable as exc:
-        retry = {"Retry-After": "5"} if exc.code == "pdf_busy" else None
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.code == "pdf_busy" else None
         raise ApiError(503, exc.code, exc.message, retry) from None
-    disposition = f'inline; filename="scanfleet-{"scan" if kind == "privacy" else "run"}-{job.id}.pdf"'
+    disposition = f'inline; filename="scanfleet-{NOUN[kind]}-{job.id}.pdf"'
     return Response(pdf, media_type="application/pdf", headers={**headers, "Content-Disposition": disposition})
 
 

@@ -234,6 +234,7 @@ async def test_the_pdf_is_printed_by_chromium_with_its_own_etag(base: str, pool:
         assert pdf.status_code == 200, pdf.text
         assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
         assert pdf.headers["etag"] != html_etag
+        assert pdf.headers["content-disposition"] == f'inline; filename="scanfleet-scan-{scan.id}.pdf"'
         cached = await api.get(f"/v1/scans/{scan.id}/report?format=pdf", headers={"If-None-Match": pdf.headers["etag"]})
         assert cached.status_code == 304
         bad = await api.get(f"/v1/scans/{scan.id}/report?format=docx")
