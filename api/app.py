@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from scanfleet import __version__, metrics
-from scanfleet.api import errors, openapi
+from scanfleet.api import docs, errors, openapi
 from scanfleet.api.bodylimit import BodyLimit
 from scanfleet.api.context import RequestContext
 from scanfleet.api.deps import open_resources
@@ -23,6 +23,7 @@ from scanfleet.api.routes import (
     insights,
     keys,
     org,
+    reports,
     runs,
     scans,
     schedules,
@@ -58,11 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Swagger UI and ReDoc from the package's own copies: the docs work offline.
     app = FastAPIOffline(
+        redoc_url=None,  # docs.install serves it, with a policy of its own
+        static_url=docs.STATIC,
         title="scanfleet",
         version=__version__,
         description="Privacy scans of websites as queued jobs, for many organisations at once.",
         lifespan=lifespan,
     )
+    docs.install(app)
     errors.install(app)
     openapi.install(app)
     app.add_middleware(AllowedMethods, routes=app.routes)
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(scans.router)
     app.include_router(runs.router)
+    app.include_router(reports.router)
     app.include_router(schedules.router)
     app.include_router(heartbeats.router)
     app.include_router(webhooks.router)

@@ -26,6 +26,7 @@ from scanfleet.db.api_keys import Principal
 from scanfleet.db.pool import create_pool, create_read_pool
 from scanfleet.db.store import PgJobStore
 from scanfleet.lifecycle import Lifecycle
+from scanfleet.reports import PdfPrinter
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Resources:
     gate: Gate
     limiter: ratelimit.RateLimiter
     lifecycle: Lifecycle
+    printer: PdfPrinter  # reports as PDF; its browser is launched on the first one
     read_pool: asyncpg.Pool | None = None
 
     @property
@@ -60,7 +62,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN,
             browser_gate=Gate(redis, BROWSER_GATE),
         )  # fmt: skip
-        yield Resources(settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, read_pool)
+        printer = PdfPrinter(settings.browser_executable, settings.report_pdf_concurrency, settings.report_pdf_seconds)
+        opened.push_async_callback(printer.close)
+        yield Resources(
+            settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, printer, read_pool
+        )
 
 
 def resources(request: Request) -> Resources:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
@@ -29,16 +30,16 @@ Severity = Annotated[
 ]
 
 
-async def job_of(res: Resources, principal: Principal, job_id: str, kind: Kind) -> Job:
+async def job_of(res: Resources, org_id: uuid.UUID, job_id: str, kind: Kind) -> Job:
     # The primary: a job is followed from the moment its submit answers, and its status never goes back.
     parsed = ids.parse(job_id)
-    found = await scans.get(res.pool, principal.org_id, parsed, kind) if parsed else None
+    found = await scans.get(res.pool, org_id, parsed, kind) if parsed else None
     if found is None:  # another org's job is indistinguishable from no job
         raise not_found(NOUN[kind])
     return found
 
 
-async def results_source(res: Resources, principal: Principal, job_id: str, kind: Kind) -> tuple[Job, asyncpg.Pool]:
+async def results_source(res: Resources, org_id: uuid.UUID, job_id: str, kind: Kind) -> tuple[Job, asyncpg.Pool]:
     """The job, and the pool to read its results from.
 
     The replica when its copy of the job is final: a finished job's results never change, and they arrive with
@@ -46,17 +47,17 @@ async def results_source(res: Resources, principal: Principal, job_id: str, kind
     """
     parsed = ids.parse(job_id)
     if parsed is not None and res.read_pool is not None:
-        replicated = await scans.get(res.read_pool, principal.org_id, parsed, kind)
+        replicated = await scans.get(res.read_pool, org_id, parsed, kind)
         if replicated is not None and replicated.status.final:
             return replicated, res.read_pool
-    return await job_of(res, principal, job_id, kind), res.pool
+    return await job_of(res, org_id, job_id, kind), res.pool
 
 
 async def results_page(
     request: Request, res: Resources, principal: Principal, job_id: str, kind_of_job: Kind, model: type[ResultT],
     table: results.Table, limit: int, cursor: int | None, filters: dict[str, str | None],
 ) -> Response:  # fmt: skip
-    job, source = await results_source(res, principal, job_id, kind_of_job)
+    job, source = await results_source(res, principal.org_id, job_id, kind_of_job)
     after = -1 if cursor is None else cursor
     rows = await results.list_results(source, table, principal.org_id, job.id, after, limit, filters)
     page = Page[model](  # type: ignore[valid-type]

@@ -50,6 +50,7 @@ class JobOut(BaseModel):
     id: uuid.UUID
     status: str
     status_url: str
+    report_url: str = Field(description="its report, for people: one HTML page; ?format=pdf for a PDF")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -60,10 +61,11 @@ class JobOut(BaseModel):
     last_error: dict[str, str] | None = Field(description="the latest transient failure, while it waits to retry")
 
     @staticmethod
-    def common(job: Job, status_url: str) -> dict[str, Any]:
+    def common(job: Job, status_url: str, report_url: str) -> dict[str, Any]:
         duration = (job.finished_at - job.started_at).total_seconds() if job.started_at and job.finished_at else None
         return {
-            "id": job.id, "status": job.status.value, "status_url": status_url, "created_at": job.created_at,
+            "id": job.id, "status": job.status.value, "status_url": status_url, "report_url": report_url,
+            "created_at": job.created_at,
             "started_at": job.started_at, "finished_at": job.finished_at, "duration_seconds": duration,
             "attempts": job.attempts, "retries": job.retries, "error": error_of(job.error_code, job.error_message),
             "last_error": error_of(job.last_error_code, job.last_error_message),
@@ -81,10 +83,10 @@ class ScanOut(JobOut):
     )
 
     @classmethod
-    def of(cls, scan: Job, status_url: str, reused: str | None = None) -> ScanOut:
+    def of(cls, scan: Job, status_url: str, report_url: str, reused: str | None = None) -> ScanOut:
         return cls(
-            **cls.common(scan, status_url), url=scan.url or "", engine=scan.engine, final_url=scan.final_url,
-            http_status=scan.http_status, summary=scan.summary, reused=reused,
+            **cls.common(scan, status_url, report_url), url=scan.url or "", engine=scan.engine,
+            final_url=scan.final_url, http_status=scan.http_status, summary=scan.summary, reused=reused,
         )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scanfleet.addresses import Endpoint, allow_entry
@@ -144,6 +144,13 @@ class Settings(BaseSettings):
     browser_max_requests: int = Field(2000, ge=1, description="per page; the rest are blocked")
     browser_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="through the proxy per page, both ways")
     browser_pages_per_browser: int = Field(100, ge=1, description="pages before the browser is restarted")
+
+    # Reports (GET …/report): PDFs printed by the API's own Chromium (browser_executable), launched on first use.
+    report_pdf_concurrency: int = Field(2, ge=1, description="PDFs an API process prints at once")
+    report_pdf_seconds: float = Field(20.0, gt=0, description="one PDF's budget, its wait for the browser included")
+    # Share links (POST …/share): HMAC-signed with this secret, the same on every API replica. Unset: no sharing.
+    report_share_secret: SecretStr | None = Field(None, min_length=32)
+    report_share_max_seconds: int = Field(30 * 86400, ge=60, description="the longest a share link may last")
 
     # Webhooks, delivered by the scheduler (see README: Webhooks).
     webhook_interval_seconds: float = Field(1.0, gt=0, description="time between delivery rounds")

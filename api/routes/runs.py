@@ -35,9 +35,10 @@ class RunOut(JobOut):
     @classmethod
     def of(cls, request: Request, run: Job) -> RunOut:
         spec = run.spec or {}
-        status_url = link(request, "get_run", run_id=str(run.id))
+        run_id = str(run.id)
+        status_url, report_url = link(request, "get_run", run_id=run_id), link(request, "run_report", run_id=run_id)
         return cls(
-            **cls.common(run, status_url), name=spec.get("name", "run"), verdict=run.verdict,
+            **cls.common(run, status_url, report_url), name=spec.get("name", "run"), verdict=run.verdict,
             steps=len(spec.get("steps", [])),
         )  # fmt: skip
 
@@ -88,7 +89,7 @@ async def list_runs(
     responses=NOT_MODIFIED,
 )  # fmt: skip
 async def get_run(run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
-    run = await jobs_view.job_of(res, principal, run_id, "checks")
+    run = await jobs_view.job_of(res, principal.org_id, run_id, "checks")
     return caching.respond(request, run.etag, RunOut.of(request, run))
 
 
@@ -108,5 +109,5 @@ async def run_results(
     responses={204: {"description": "the finished run is hidden at once and purged later"}},
 )  # fmt: skip
 async def delete_run(run_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
-    run = await jobs_view.job_of(res, principal, run_id, "checks")
+    run = await jobs_view.job_of(res, principal.org_id, run_id, "checks")
     return await jobs_view.delete(res, principal, run, lambda cancelled: RunOut.of(request, cancelled))

@@ -37,7 +37,10 @@ router = APIRouter(prefix="/v1/scans", tags=["scans"])
 
 
 def _out(request: Request, scan: Job, reused: str | None = None) -> ScanOut:
-    return ScanOut.of(scan, link(request, "get_scan", scan_id=str(scan.id)), reused)
+    scan_id = str(scan.id)
+    return ScanOut.of(
+        scan, link(request, "get_scan", scan_id=scan_id), link(request, "scan_report", scan_id=scan_id), reused
+    )
 
 
 async def _submit_one(
@@ -107,7 +110,7 @@ async def list_scans(
     responses=NOT_MODIFIED,
 )  # fmt: skip
 async def get_scan(scan_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
-    scan = await jobs_view.job_of(res, principal, scan_id, "privacy")
+    scan = await jobs_view.job_of(res, principal.org_id, scan_id, "privacy")
     return caching.respond(request, scan.etag, _out(request, scan))
 
 
@@ -116,7 +119,7 @@ async def get_scan(scan_id: str, request: Request, res: ResourcesDep, principal:
     responses={204: {"description": "the finished scan is hidden at once and purged later"}},
 )  # fmt: skip
 async def delete_scan(scan_id: str, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
-    scan = await jobs_view.job_of(res, principal, scan_id, "privacy")
+    scan = await jobs_view.job_of(res, principal.org_id, scan_id, "privacy")
     return await jobs_view.delete(res, principal, scan, lambda cancelled: _out(request, cancelled))
 
 

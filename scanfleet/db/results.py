@@ -117,3 +117,15 @@ async def list_results(
         f" WHERE scan_id = $1 AND scan_created_at = $2 AND org_id = $3 AND seq > $4{where} ORDER BY seq LIMIT $5",
         *args,
     )
+
+
+async def all_results(
+    conn: Executor, table: Table, org_id: uuid.UUID, scan_id: uuid.UUID, page: int = 1000
+) -> list[asyncpg.Record]:
+    """Every row of a scan's evidence or issues in seq order, read a page per statement (for its report)."""
+    rows: list[asyncpg.Record] = []
+    while True:
+        found = await list_results(conn, table, org_id, scan_id, rows[-1]["seq"] if rows else -1, page)
+        rows.extend(found)
+        if len(found) < page:
+            return rows

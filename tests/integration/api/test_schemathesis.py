@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from scanfleet.config import Settings
 from scanfleet.db import orgs
@@ -19,6 +20,7 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 SEED = 20260101
 
 
+@pytest.mark.timeout(330)  # over 40 operations, every phase: about 150 s on a quiet machine
 async def test_schemathesis_finds_nothing(settings: Settings, pool: asyncpg.Pool, tmp_path: Path) -> None:
     tenant = await make_tenant(pool, "enterprise")
     # Room for everything the run submits: no queue_full answers to tell apart from real refusals.
@@ -38,7 +40,7 @@ async def test_schemathesis_finds_nothing(settings: Settings, pool: asyncpg.Pool
         process = await asyncio.create_subprocess_exec(  # its caches (.schemathesis/) go to the test's directory
             *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path
         )
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=170)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=320)
     report = output.decode(errors="replace")
     print(report)  # the phases' counts, seen with -s
     assert process.returncode == 0, report

@@ -56,3 +56,13 @@ def test_bad_settings_are_refused_at_start(monkeypatch: pytest.MonkeyPatch, name
 )
 def test_the_api_base_url_is_the_public_url_else_where_it_listens(settings: dict[str, object], base: str) -> None:
     assert Settings(_env_file=None, **settings).api_base_url == base  # type: ignore[call-arg,arg-type]
+
+
+def test_a_share_secret_is_long_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCANFLEET_REPORT_SHARE_SECRET", "too-short")
+    with pytest.raises(ValidationError, match="report_share_secret"):
+        Settings()
+    monkeypatch.setenv("SCANFLEET_REPORT_SHARE_SECRET", "s" * 32)
+    settings = Settings()
+    assert settings.report_share_secret is not None and settings.report_share_secret.get_secret_value() == "s" * 32
+    assert "s" * 32 not in repr(settings)
