@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanfleet.model import Evidence
-from tests.corpus.model import EXHAUSTIVE_KINDS, PARTIAL_KINDS, CorpusPage, Row
+from tests.corpus.model import EXHAUSTIVE_KINDS, PARTIAL_KINDS, Row, Truth
 
 EvidenceRow = Mapping[str, Any]  # as the API returns it: {"kind", "severity", "title", "details", …}
 
@@ -42,14 +42,17 @@ def match(expected: Sequence[Row], reported: Sequence[EvidenceRow]) -> Matching:
     return Matching(len(expected) - len(unmatched), unmatched, left)
 
 
-def problems(page: CorpusPage, evidence: Sequence[EvidenceRow], codes: set[str]) -> list[str]:
-    """Every way a scan's evidence and issue codes differ from what `page` says a scan reports; [] if none."""
+def problems(
+    page: Truth, evidence: Sequence[EvidenceRow], codes: set[str], exhaustive: Sequence[str] = EXHAUSTIVE_KINDS
+) -> list[str]:
+    """Every way a scan's evidence and issue codes differ from what `page` says a scan reports; [] if none.
+    Rows of the `exhaustive` kinds are listed completely, of PARTIAL_KINDS in part."""
     found: list[str] = []
     reported = [row for row in page.all_rows if row.reported]
-    for kind in (*EXHAUSTIVE_KINDS, *PARTIAL_KINDS):
+    for kind in (*exhaustive, *PARTIAL_KINDS):
         result = match([row for row in reported if row.kind == kind], [row for row in evidence if row["kind"] == kind])
         found += [f"expected, not reported: {row}" for row in result.unmatched_expected]
-        if kind in EXHAUSTIVE_KINDS:
+        if kind in exhaustive:
             found += [f"reported, not expected: {row}" for row in result.unmatched_reported]
     for row in page.all_rows:
         if not row.reported and any(row.matches(candidate) for candidate in evidence):

@@ -78,12 +78,14 @@ def consent_platform(
     if tcf:
         parts.append(f"""window.__tcfapi = function (command, version, callback) {{
   if (command === 'ping') callback({{gdprApplies: true, cmpLoaded: true, cmpStatus: 'loaded',
-    displayStatus: 'visible', apiVersion: '2.2', cmpId: {json.dumps(cmp_id)}, gvlVersion: 3, tcString: 'never-stored'}});
+    displayStatus: 'visible', apiVersion: '2.2', cmpId: {json.dumps(cmp_id)}, gvlVersion: 3,
+    tcString: 'never-stored'}});
 }};""")
     if gpp:
         parts.append(f"""window.__gpp = function (command, callback) {{
   if (command === 'ping') callback({{gppVersion: '1.1', cmpStatus: 'loaded', cmpDisplayStatus: 'visible',
-    signalStatus: 'not ready', supportedAPIs: ['2:tcfeuv2'], cmpId: {json.dumps(cmp_id)}, gppString: 'never-stored'}}, true);
+    signalStatus: 'not ready', supportedAPIs: ['2:tcfeuv2'], cmpId: {json.dumps(cmp_id)},
+    gppString: 'never-stored'}}, true);
 }};""")
     parts.append(f"""function showBanner() {{
   var banner = document.createElement('div');
@@ -141,13 +143,13 @@ CONTAINERS = {
     # A GA4 configuration tag and a Google Ads remarketing tag.
     "GTM-SHOP1": f"""{_LOAD}
 {_GTAG_CONFIG}
-gtag('config', 'G-SHOP1'); gtag('config', 'AW-111222333');
-load('https://www.googletagmanager.com/gtag/js?id=G-SHOP1');""",
+gtag('config', 'G-7XK2M9QW4R'); gtag('config', 'AW-111222333');
+load('https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R');""",
     # A GA4 configuration tag and a custom HTML tag holding the Meta pixel, with a ViewContent event.
     "GTM-META1": f"""{_LOAD}
 {_GTAG_CONFIG}
-gtag('config', 'G-META1');
-load('https://www.googletagmanager.com/gtag/js?id=G-META1');
+gtag('config', 'G-M3T4P1X8QZ');
+load('https://www.googletagmanager.com/gtag/js?id=G-M3T4P1X8QZ');
 {_META_TAG}
 fbq('init', '2223334445556667'); fbq('track', 'PageView'); fbq('track', 'ViewContent');""",
 }
@@ -267,7 +269,30 @@ VENDOR_HOSTS = (
     "app.usercentrics.eu",
     "api.usercentrics.eu",
     "cdn.privacy-mgmt.com",
+    "device.antifraud.test",
+    "cdn.formcapture.test",
+    "collect.formcapture.test",
+    "fp.metrics.test",
+    "ads.adnetwork.test",
 )
+ANTIFRAUD = "https://device.antifraud.test/v1/device.js"
+FORMCAPTURE = "https://cdn.formcapture.test/capture.js"
+AD_FRAME = "https://ads.adnetwork.test/frame.html"
+
+# An ad network's frame: its own user id cookie (a third party's, written by script), frequency capping in its
+# storage, and an impression pixel.
+AD_FRAME_JS = """document.cookie = 'adn_uid=u42; max-age=31536000; path=/; SameSite=None; Secure';
+localStorage.setItem('adn_freq', '1');
+indexedDB.open('adn-cache');
+new Image().src = 'https://ads.adnetwork.test/imp?slot=top';"""
+
+
+def collector() -> Page:
+    """A collection endpoint: it takes the upload, and lets the page's fetch read the answer (CORS)."""
+    return Page(200, [("Content-Type", "application/json"), *_CORS], b"{}")
+
+
+_CORS = (("Access-Control-Allow-Origin", "*"),)
 
 
 def _container(hit: Hit) -> Page:
@@ -283,7 +308,10 @@ def serve_vendors(internet: Internet) -> None:
     internet.add("https://www.googletagmanager.com/gtm.js", _container)
     internet.add("https://www.googletagmanager.com/gtag/js", script(GTAG))
     internet.add("https://region1.google-analytics.com/g/collect", Page(204))
-    doubleclick = ("Set-Cookie", "IDE=x; Domain=.doubleclick.net; Path=/; Max-Age=33696000; Secure; HttpOnly; SameSite=None")
+    doubleclick = (
+        "Set-Cookie",
+        "IDE=x; Domain=.doubleclick.net; Path=/; Max-Age=33696000; Secure; HttpOnly; SameSite=None",
+    )
     internet.add("https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/", pixel(doubleclick))
     internet.add("https://connect.facebook.net/en_US/fbevents.js", script(FBEVENTS))
     for pixel_id in ("1234567890123456", "2223334445556667"):
@@ -291,16 +319,16 @@ def serve_vendors(internet: Internet) -> None:
     internet.add("https://www.facebook.com/tr", pixel())
     internet.add("https://static.hotjar.com/c/hotjar-3456789.js", script(HOTJAR))
     internet.add("https://script.hotjar.com/modules.8a9b7c.js", script(HOTJAR_MODULES))
-    internet.add("https://in.hotjar.com/api/v2/client/sites/3456789/visit-data", Page(204))
+    internet.add("https://in.hotjar.com/api/v2/client/sites/3456789/visit-data", collector())
     internet.add("https://www.clarity.ms/tag/k3x9m2p7q1", script(CLARITY_TAG))
     internet.add("https://scripts.clarity.ms/0.7.34/clarity.js", script(CLARITY))
-    internet.add("https://k.clarity.ms/collect", Page(204))
+    internet.add("https://k.clarity.ms/collect", collector())
     muid = ("Set-Cookie", "MUID=x; Domain=.clarity.ms; Path=/; Max-Age=34128000; Secure; SameSite=None")
     internet.add("https://c.clarity.ms/c.gif", pixel(muid))
-    internet.add("https://edge.fullstory.com/s/fs.js", script(FULLSTORY))
-    internet.add("https://rs.fullstory.com/rec/page", Page(200, [("Content-Type", "application/json")], b"{}"))
+    internet.add("https://edge.fullstory.com/s/fs.js", script(FULLSTORY, *_CORS))  # loaded crossOrigin
+    internet.add("https://rs.fullstory.com/rec/page", collector())
     internet.add("https://analytics.tiktok.com/i18n/pixel/events.js", script(TIKTOK))
-    internet.add("https://analytics.tiktok.com/api/v2/pixel", Page(200, [("Content-Type", "application/json")], b"{}"))
+    internet.add("https://analytics.tiktok.com/api/v2/pixel", collector())
     # OneTrust's CDN sits behind Cloudflare, whose bot cookie is the consent manager's own.
     bot_cookie = ("Set-Cookie", "__cf_bm=x; Domain=.cookielaw.org; Path=/; Secure; SameSite=None")
     internet.add(OT_STUB, script(ONETRUST, bot_cookie))
@@ -310,9 +338,17 @@ def serve_vendors(internet: Internet) -> None:
     internet.add(USERCENTRICS, script(USERCENTRICS_JS))
     internet.add(
         "https://api.usercentrics.eu/settings/Ab3xYz9/latest/languages.json",
-        Page(200, [("Content-Type", "application/json"), ("Access-Control-Allow-Origin", "*")], b'["en"]'),
+        Page(200, [("Content-Type", "application/json"), *_CORS], b'["en"]'),
     )
     internet.add(SOURCEPOINT, script(SOURCEPOINT_JS))
+    internet.add(ANTIFRAUD, script(canvas_fingerprinter("https://device.antifraud.test/v1/fp")))
+    internet.add("https://device.antifraud.test/v1/fp", collector())
+    internet.add(FORMCAPTURE, script(key_logger("https://collect.formcapture.test")))
+    internet.add("https://collect.formcapture.test/k", collector())
+    internet.add("https://collect.formcapture.test/p", pixel())
+    internet.add("https://fp.metrics.test/fp.js", script(FINGERPRINTER))
+    internet.add(AD_FRAME, frame_page(AD_FRAME_JS))
+    internet.add("https://ads.adnetwork.test/imp", pixel())
 
 
 def frame_page(source: str) -> Page:
