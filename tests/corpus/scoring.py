@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scanfleet.model import Evidence
@@ -17,6 +17,32 @@ class Matching:
     matched: int
     unmatched_expected: list[Row]
     unmatched_reported: list[EvidenceRow]
+
+
+# What makes a reported row the same finding as a truth row, whatever else each engine says of it: the quality
+# benches compare engines that see a finding differently (an http scan names a consent manager without the TCF
+# answer only a browser reads), so they pair rows by these details alone.
+IDENTITY: dict[str, tuple[str, ...]] = {
+    "cookie": ("name",),
+    "third_party": ("host",),
+    "inline_reference": ("host",),
+    "tracker": ("vendor", "host"),
+    "consent_manager": ("name",),
+    "form": ("action",),
+    "privacy_policy": ("found",),
+    "request": ("url",),
+    "browser_cookie": ("name", "domain"),
+    "storage": ("origin", "area"),
+    "fingerprinting": ("technique", "script"),
+    "key_logging": ("field", "host"),
+    "session_recording": ("script",),
+}
+
+
+def identity(row: Row) -> Row:
+    """`row` reduced to the details that identify its finding (IDENTITY), any severity."""
+    keys = IDENTITY[row.kind]
+    return replace(row, details={key: value for key, value in row.details.items() if key in keys}, severity=None)
 
 
 def as_api_row(evidence: Evidence) -> dict[str, Any]:
