@@ -7,8 +7,10 @@ import logging
 from scanfleet.http import FetchError, FetchResult, SafeFetcher
 from scanfleet.model import DomainSeen, Evidence, Outcome, Status
 from scanfleet.worker.privacy import analyse
+from scanfleet.worker.privacy.vendors import Category
 
 log = logging.getLogger(__name__)
+_VENDOR_CATEGORIES = frozenset(category.value for category in Category)
 
 
 async def scan_url(fetcher: SafeFetcher, url: str) -> Outcome:
@@ -48,19 +50,32 @@ def _analysed(result: FetchResult) -> Outcome:
 
 
 def domains_seen(evidence: list[Evidence]) -> list[DomainSeen]:
-    """Every registrable domain the evidence names as a third party, once, a tracker if any row says so."""
+    """Every registrable domain the evidence names as a third party, once, a tracker if any row says so: hosts
+    in the page's tags and inline scripts and, in a browser, every third-party host it requested (hosts that
+    appear only at run time, injected by a tag manager, among them)."""
     seen: dict[str, DomainSeen] = {}
     for item in evidence:
         domain = item.details.get("registrable_domain")
-        if not domain or item.kind not in ("third_party", "inline_reference", "tracker"):
+        if not domain or not _names_a_third_party(item):
             continue
-        tracker = item.kind == "tracker" or bool(item.details.get("tracker"))
+        tracker = item.kind == "tracker" or bool(item.details.get("tracker")) or _tracking_request(item)
         vendor = item.details.get("vendor")
         before = seen.get(domain)
         if before is not None:
             tracker, vendor = tracker or before.tracker, vendor or before.vendor
         seen[domain] = DomainSeen(domain, tracker, vendor)
     return sorted(seen.values(), key=lambda d: d.domain)
+
+
+def _names_a_third_party(item: Evidence) -> bool:
+    if item.kind == "request":
+        return item.details.get("party") == "third"
+    return item.kind in ("third_party", "inline_reference", "tracker")
+
+
+def _tracking_request(item: Evidence) -> bool:
+    """A request row to a known vendor or a blocklisted URL (its category is then a vendor category)."""
+    return item.kind == "request" and item.details.get("category") in _VENDOR_CATEGORIES
 
 
 def failed_outcome(outcome: Outcome, code: str, message: str) -> Outcome:

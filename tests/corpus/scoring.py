@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scanfleet.model import Evidence
-from tests.corpus.model import EXHAUSTIVE_KINDS, PARTIAL_KINDS, CorpusPage, Row
+from tests.corpus.model import EXHAUSTIVE_KINDS, PARTIAL_KINDS, Row, Truth
 
 EvidenceRow = Mapping[str, Any]  # as the API returns it: {"kind", "severity", "title", "details", …}
 
@@ -17,6 +17,32 @@ class Matching:
     matched: int
     unmatched_expected: list[Row]
     unmatched_reported: list[EvidenceRow]
+
+
+# What makes a reported row the same finding as a truth row, whatever else each engine says of it: the quality
+# benches compare engines that see a finding differently (an http scan names a consent manager without the TCF
+# answer only a browser reads), so they pair rows by these details alone.
+IDENTITY: dict[str, tuple[str, ...]] = {
+    "cookie": ("name",),
+    "third_party": ("host",),
+    "inline_reference": ("host",),
+    "tracker": ("vendor", "host"),
+    "consent_manager": ("name",),
+    "form": ("action",),
+    "privacy_policy": ("found",),
+    "request": ("url",),
+    "browser_cookie": ("name", "domain"),
+    "storage": ("origin", "area"),
+    "fingerprinting": ("technique", "script"),
+    "key_logging": ("field", "host"),
+    "session_recording": ("script",),
+}
+
+
+def identity(row: Row) -> Row:
+    """`row` reduced to the details that identify its finding (IDENTITY), any severity."""
+    keys = IDENTITY[row.kind]
+    return replace(row, details={key: value for key, value in row.details.items() if key in keys}, severity=None)
 
 
 def as_api_row(evidence: Evidence) -> dict[str, Any]:
@@ -42,14 +68,17 @@ def match(expected: Sequence[Row], reported: Sequence[EvidenceRow]) -> Matching:
     return Matching(len(expected) - len(unmatched), unmatched, left)
 
 
-def problems(page: CorpusPage, evidence: Sequence[EvidenceRow], codes: set[str]) -> list[str]:
-    """Every way a scan's evidence and issue codes differ from what `page` says a scan reports; [] if none."""
+def problems(
+    page: Truth, evidence: Sequence[EvidenceRow], codes: set[str], exhaustive: Sequence[str] = EXHAUSTIVE_KINDS
+) -> list[str]:
+    """Every way a scan's evidence and issue codes differ from what `page` says a scan reports; [] if none.
+    Rows of the `exhaustive` kinds are listed completely, of PARTIAL_KINDS in part."""
     found: list[str] = []
     reported = [row for row in page.all_rows if row.reported]
-    for kind in (*EXHAUSTIVE_KINDS, *PARTIAL_KINDS):
+    for kind in (*exhaustive, *PARTIAL_KINDS):
         result = match([row for row in reported if row.kind == kind], [row for row in evidence if row["kind"] == kind])
         found += [f"expected, not reported: {row}" for row in result.unmatched_expected]
-        if kind in EXHAUSTIVE_KINDS:
+        if kind in exhaustive:
             found += [f"reported, not expected: {row}" for row in result.unmatched_reported]
     for row in page.all_rows:
         if not row.reported and any(row.matches(candidate) for candidate in evidence):

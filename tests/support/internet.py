@@ -12,9 +12,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 
 import trustme
 
+from scanfleet.config import Settings
 from scanfleet.http import ResolveMap, parse_resolve
 from tests.support.site import Page, send_page
 
@@ -119,3 +121,18 @@ def script(source: str, *headers: tuple[str, str]) -> Page:
 def pixel(*headers: tuple[str, str]) -> Page:
     gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"  # noqa: E501
     return Page(200, [("Content-Type", "image/gif"), *headers], gif)
+
+
+def browsing(settings: Settings, internet: Internet, **update: object) -> Settings:
+    """`settings` for a browser worker on `internet`: every host resolved to it, only 127.0.0.1 allowed, and a short
+    settle (the fake vendors inject their tags within milliseconds; a real page needs seconds)."""
+    return settings.model_copy(
+        update={
+            "worker_engine": "browser",
+            "fetch_resolve": internet.resolve_map,
+            "fetch_allow_networks": [ip_network("127.0.0.1/32")],
+            "browser_settle_seconds": 0.5,
+            "browser_page_seconds": 15,
+            **update,
+        }
+    )

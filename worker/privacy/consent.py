@@ -12,6 +12,7 @@ from typing import Any
 from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.consent_managers import (
     ConsentManager,
+    consent_manager_for_cmp_id,
     consent_manager_for_global,
     consent_manager_for_url,
 )
@@ -40,8 +41,9 @@ class _Found:
 
 
 def collect_consent_managers(document: Document | None, signals: ConsentSignals | None = None) -> list[Evidence]:
-    """One "consent_manager" row per platform recognised, by name; then, in a browser, one unnamed row when an
-    IAB API answers and no platform was recognised. Severity info.
+    """One "consent_manager" row per platform recognised, by name (in a browser also by the IAB CMP id the TCF or
+    GPP ping answered: "cmp_id"); then one unnamed row when an IAB API is there and no platform was recognised.
+    Severity info.
 
     tcf_api and gpp_api say whether `__tcfapi` and `__gpp` exist (None without a browser, which cannot see it);
     tcf and gpp hold what their `ping` answered (None when absent or silent).
@@ -59,6 +61,9 @@ def collect_consent_managers(document: Document | None, signals: ConsentSignals 
             entry = found.setdefault(cmp, _Found())
             entry.detected_by.add("global")
             entry.globals.append(name)
+    for answer in (signals.tcf, signals.gpp) if signals else ():
+        if answer and (cmp := consent_manager_for_cmp_id(answer.get("cmp_id"))) is not None:
+            found.setdefault(cmp, _Found()).detected_by.add("cmp_id")
     apis = _apis(signals)
     page_url = document.url if document else None
     rows = [_row(cmp.name, entry, apis, page_url) for cmp, entry in sorted(found.items(), key=lambda i: i[0].name)]

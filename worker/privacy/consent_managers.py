@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from scanfleet.worker.privacy.domains import host_of, registrable_domain
 
 # The IAB's JavaScript APIs a consent manager may expose: Transparency and Consent Framework v2 and Global
-# Privacy Platform. Any platform can implement them, so they say a consent manager is there, not which.
+# Privacy Platform. Any platform can implement them; the `cmpId` their ping answers names which (cmp_ids).
 TCF_API = "__tcfapi"
 GPP_API = "__gpp"
 
@@ -25,47 +25,60 @@ class ConsentManager:
     hosts: tuple[str, ...] = ()
     globals: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()  # URL path prefixes of a copy served from the site itself (WordPress plugins)
+    cmp_ids: tuple[int, ...] = ()  # in the IAB CMP list (see CMP_LIST_SOURCE)
 
+
+# Where the cmp_ids come from: the IAB Europe CMP list (https://cmp-list.consensu.org/v2/cmp-list.json), as
+# of its copy last updated 2025-03-20 in github.com/nagug/TCFProcessor (cmp-list.json). Each id is that list's
+# entry of the same company ("OneTrust LLC" is 28, "Cookiebot" 134, "Didomi" 7, "Usercentrics.com" 5, ...);
+# a platform whose entry was not found there has none. Ids are never reused, so a new list only adds.
+CMP_LIST_SOURCE = "https://cmp-list.consensu.org/v2/cmp-list.json (2025-03-20)"
 
 CONSENT_MANAGERS: tuple[ConsentManager, ...] = (
     ConsentManager(
         "OneTrust",
         ("cookielaw.org", "onetrust.com", "cookiepro.com", "optanon.blob.core.windows.net"),
         ("OneTrust", "Optanon"),
+        cmp_ids=(28,),
     ),
-    ConsentManager("Cookiebot", ("cookiebot.com", "cookiebot.eu"), ("Cookiebot",)),
-    ConsentManager("Usercentrics", ("usercentrics.eu", "usercentrics.com"), ("UC_UI", "__ucCmp")),
-    ConsentManager("Didomi", ("privacy-center.org", "didomi.io"), ("Didomi",)),
+    ConsentManager("Cookiebot", ("cookiebot.com", "cookiebot.eu"), ("Cookiebot",), cmp_ids=(134,)),
+    ConsentManager("Usercentrics", ("usercentrics.eu", "usercentrics.com"), ("UC_UI", "__ucCmp"), cmp_ids=(5,)),
+    ConsentManager("Didomi", ("privacy-center.org", "didomi.io"), ("Didomi",), cmp_ids=(7,)),
     ConsentManager("Quantcast Choice", ("cmp.quantcast.com", "quantcast.mgr.consensu.org")),
-    ConsentManager("TrustArc", ("trustarc.com", "truste.com"), ("truste",)),
-    ConsentManager("iubenda", ("iubenda.com",), ("_iub",)),
+    ConsentManager("TrustArc", ("trustarc.com", "truste.com"), ("truste",), cmp_ids=(47,)),
+    ConsentManager("iubenda", ("iubenda.com",), ("_iub",), cmp_ids=(123,)),
     ConsentManager(
         "Complianz",
         globals=("complianz",),
         paths=("/wp-content/plugins/complianz-gdpr/", "/wp-content/plugins/complianz-gdpr-premium/"),
+        cmp_ids=(332,),
     ),
     ConsentManager(
         "CookieYes",
         ("cdn-cookieyes.com", "cookieyes.com"),
         ("getCkyConsent",),
         ("/wp-content/plugins/cookie-law-info/",),
+        cmp_ids=(401,),
     ),
-    ConsentManager("Osano", ("osano.com",), ("Osano",)),
-    ConsentManager("Google Funding Choices", ("fundingchoicesmessages.google.com",), ("googlefc",)),
-    ConsentManager("Sourcepoint", ("privacy-mgmt.com",), ("_sp_",)),
-    ConsentManager("CookieFirst", ("cookiefirst.com",), ("CookieFirst",)),
-    ConsentManager("Cookie Information", ("cookieinformation.com",), ("CookieInformation",)),
-    ConsentManager("Civic Cookie Control", ("civiccomputing.com",), ("CookieControl",)),
+    ConsentManager("Osano", ("osano.com",), ("Osano",), cmp_ids=(279,)),
+    ConsentManager("Google Funding Choices", ("fundingchoicesmessages.google.com",), ("googlefc",), cmp_ids=(300,)),
+    ConsentManager("Sourcepoint", ("privacy-mgmt.com",), ("_sp_",), cmp_ids=(6,)),
+    ConsentManager("CookieFirst", ("cookiefirst.com",), ("CookieFirst",), cmp_ids=(382,)),
+    ConsentManager("Cookie Information", ("cookieinformation.com",), ("CookieInformation",), cmp_ids=(162,)),
+    ConsentManager("Civic Cookie Control", ("civiccomputing.com",), ("CookieControl",), cmp_ids=(259,)),
     ConsentManager("Cookie Script", ("cookie-script.com",), ("CookieScript",)),
-    ConsentManager("Borlabs Cookie", globals=("BorlabsCookie",), paths=("/wp-content/plugins/borlabs-cookie/",)),
-    ConsentManager("Axeptio", ("axept.io",)),
-    ConsentManager("consentmanager.net", ("consentmanager.net",)),
-    ConsentManager("Termly", ("termly.io",)),
+    ConsentManager(
+        "Borlabs Cookie", globals=("BorlabsCookie",), paths=("/wp-content/plugins/borlabs-cookie/",), cmp_ids=(323,)
+    ),
+    ConsentManager("Axeptio", ("axept.io",), cmp_ids=(260,)),
+    ConsentManager("consentmanager.net", ("consentmanager.net",), cmp_ids=(31,)),
+    ConsentManager("Termly", ("termly.io",), cmp_ids=(412,)),
     ConsentManager("Klaro", ("kiprotect.com",), ("klaro",)),
 )
 
 _BY_HOST: dict[str, ConsentManager] = {host: cmp for cmp in CONSENT_MANAGERS for host in cmp.hosts}
 _BY_GLOBAL: dict[str, ConsentManager] = {name: cmp for cmp in CONSENT_MANAGERS for name in cmp.globals}
+_BY_CMP_ID: dict[int, ConsentManager] = {cmp_id: cmp for cmp in CONSENT_MANAGERS for cmp_id in cmp.cmp_ids}
 _PATHS: tuple[tuple[str, ConsentManager], ...] = tuple((path, cmp) for cmp in CONSENT_MANAGERS for path in cmp.paths)
 GLOBALS: tuple[str, ...] = tuple(_BY_GLOBAL)  # every global the browser engine looks for
 HOSTS: frozenset[str] = frozenset(_BY_HOST)
@@ -92,3 +105,8 @@ def consent_manager_for_url(url: str, host: str | None = None) -> tuple[ConsentM
 
 def consent_manager_for_global(name: str) -> ConsentManager | None:
     return _BY_GLOBAL.get(name)
+
+
+def consent_manager_for_cmp_id(cmp_id: object) -> ConsentManager | None:
+    """The platform an IAB API's `cmpId` names (the ping answer is the page's: any JSON value)."""
+    return _BY_CMP_ID.get(cmp_id) if isinstance(cmp_id, int) and not isinstance(cmp_id, bool) else None

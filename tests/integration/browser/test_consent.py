@@ -71,7 +71,7 @@ def test_the_consent_manager_by_host_globals_and_both_iab_apis(consent: Outcome)
     assert of(consent, "consent_manager") == [
         {
             "name": "OneTrust",
-            "detected_by": ["global", "host"],
+            "detected_by": ["cmp_id", "global", "host"],
             "seen_in": ["request", "tag"],
             "urls": [OT_STUB],
             "globals": ["OneTrust", "Optanon"],

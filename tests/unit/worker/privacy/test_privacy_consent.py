@@ -5,6 +5,7 @@ from scanfleet.worker.privacy.consent import ConsentSignals, collect_consent_man
 from scanfleet.worker.privacy.consent_managers import (
     CONSENT_MANAGERS,
     GLOBALS,
+    consent_manager_for_cmp_id,
     consent_manager_for_global,
     consent_manager_for_url,
 )
@@ -64,6 +65,24 @@ def test_the_table_is_consistent() -> None:
     assert len(GLOBALS) == sum(len(cmp.globals) for cmp in CONSENT_MANAGERS)  # no global claimed twice
     assert not [host for cmp in CONSENT_MANAGERS for host in cmp.hosts if vendor_for(host) is not None]
     assert consent_manager_for_global("UC_UI") is not None and consent_manager_for_global("__tcfapi") is None
+    ids = [cmp_id for cmp in CONSENT_MANAGERS for cmp_id in cmp.cmp_ids]
+    assert len(ids) == len(set(ids))  # no IAB CMP id claimed twice
+
+
+@pytest.mark.parametrize(
+    ("cmp_id", "name"),
+    # Entries of the IAB CMP list ("OneTrust LLC", "Cookiebot", "Didomi", "Usercentrics.com", "TrustArc Inc", ...).
+    [(28, "OneTrust"), (134, "Cookiebot"), (7, "Didomi"), (5, "Usercentrics"), (47, "TrustArc"), (123, "iubenda"),
+     (6, "Sourcepoint"), (31, "consentmanager.net"), (300, "Google Funding Choices"), (401, "CookieYes")],
+)  # fmt: skip
+def test_an_iab_cmp_id_names_its_platform(cmp_id: int, name: str) -> None:
+    cmp = consent_manager_for_cmp_id(cmp_id)
+    assert cmp is not None and cmp.name == name
+
+
+@pytest.mark.parametrize("cmp_id", [0, 10_000, "28", True, 28.5, None])
+def test_what_is_no_known_cmp_id(cmp_id: object) -> None:
+    assert consent_manager_for_cmp_id(cmp_id) is None
 
 
 def test_http_scan_recognises_platforms_in_tags_and_inline_scripts() -> None:
@@ -110,7 +129,7 @@ def test_browser_signals_add_requests_globals_and_the_iab_apis() -> None:
         "gpp": None,
     }
     assert found("<p>rendered by the platforms</p>", signals) == [
-        {"name": "Didomi", "detected_by": ["global", "host"], "seen_in": ["request"],
+        {"name": "Didomi", "detected_by": ["cmp_id", "global", "host"], "seen_in": ["request"],
          "urls": ["https://sdk.privacy-center.org/loader.js", "https://sdk.privacy-center.org/sdk.js"],
          "globals": ["Didomi"], **apis},
         {"name": "OneTrust", "detected_by": ["global"], "seen_in": [], "urls": [], "globals": ["OneTrust", "Optanon"],
@@ -127,6 +146,25 @@ def test_an_iab_api_alone_is_an_unnamed_consent_manager() -> None:
              "gpp_api": False, "tcf": None, "gpp": None},
         )
     ]  # fmt: skip
+
+
+def test_the_cmp_id_a_ping_answers_names_a_platform_seen_no_other_way() -> None:
+    tcf = {"cmp_id": 134, "cmp_status": "loaded", "display_status": "visible"}
+    rows = collect_consent_managers(parse_html("<p>x</p>", PAGE), ConsentSignals([], tcf=tcf, gpp={"cmp_id": 134}))
+    assert [(row.title, row.details) for row in rows] == [
+        (
+            "Consent manager Cookiebot (by cmp_id)",
+            {"name": "Cookiebot", "detected_by": ["cmp_id"], "seen_in": [], "urls": [], "globals": [], "tcf_api": True,
+             "gpp_api": True, "tcf": tcf, "gpp": {"cmp_id": 134}},
+        )
+    ]  # fmt: skip
+
+
+def test_an_unknown_cmp_id_leaves_the_platform_unnamed() -> None:
+    rows = found("<p>x</p>", ConsentSignals([], tcf={"cmp_id": 9999, "cmp_status": "loaded"}))
+    assert [(row["name"], row["detected_by"], row["tcf"]) for row in rows] == [
+        (None, ["api"], {"cmp_id": 9999, "cmp_status": "loaded"})
+    ]
 
 
 def test_a_browser_that_saw_nothing_reports_nothing() -> None:
