@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from scanfleet.api.responses import ModelResponse
 
 NOT_MODIFIED: dict[int | str, dict[str, object]] = {
     304: {"description": "a finished one the client has already: its ETag matched If-None-Match"}
@@ -21,7 +22,7 @@ def respond(request: Request, etag: str | None, body: BaseModel, vary_on_query: 
     if etag is not None and etag in _tags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers={"ETag": etag})
     headers = {"ETag": etag} if etag else {}
-    return JSONResponse(body.model_dump(mode="json"), headers=headers)
+    return ModelResponse(body, headers=headers)
 
 
 def _tags(header: str) -> set[str]:

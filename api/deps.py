@@ -15,13 +15,13 @@ from redis.asyncio import Redis
 from scanfleet import logs, metrics
 from scanfleet.api import ratelimit
 from scanfleet.api.errors import ApiError
+from scanfleet.api.principals import Principals
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import BROWSER_GATE
 from scanfleet.broker.ratelimit import Allowances
 from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings
-from scanfleet.db import api_keys
 from scanfleet.db.api_keys import Principal
 from scanfleet.db.pool import create_pool, create_read_pool
 from scanfleet.db.store import PgJobStore
@@ -36,6 +36,7 @@ class Resources:
     gate: Gate
     limiter: ratelimit.RateLimiter
     lifecycle: Lifecycle
+    principals: Principals
     read_pool: asyncpg.Pool | None = None
 
     @property
@@ -60,7 +61,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN,
             browser_gate=Gate(redis, BROWSER_GATE),
         )  # fmt: skip
-        yield Resources(settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, read_pool)
+        limiter = ratelimit.RateLimiter(Allowances(redis))
+        principals = Principals(pool, settings.api_key_cache_seconds)
+        yield Resources(settings, pool, redis, gate, limiter, lifecycle, principals, read_pool)
 
 
 def resources(request: Request) -> Resources:
@@ -79,8 +82,9 @@ async def principal(
     challenge = {"WWW-Authenticate": 'Bearer realm="scanfleet"'}
     if credentials is None:
         raise ApiError(401, "unauthenticated", "send an API key as 'Authorization: Bearer <key>'", challenge)
-    # The primary: a revoked key or a changed tier takes effect on the next request, not after the replica's lag.
-    found = await api_keys.authenticate(res.pool, credentials.credentials)
+    # The primary, for a key not verified lately: a revoked key or a changed tier takes effect within the cache's
+    # time, never after the replica's lag.
+    found = await res.principals.authenticate(credentials.credentials)
     if found is None:
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked", challenge)
     logs.annotate(org_id=found.org_id)  # every log line of this request names its organisation
