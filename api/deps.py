@@ -66,7 +66,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         yield Resources(settings, pool, redis, gate, limiter, lifecycle, principals, read_pool)
 
 
-def resources(request: Request) -> Resources:
+async def resources(request: Request) -> Resources:
+    # async, though it awaits nothing: FastAPI runs a plain function dependency in a thread, a hand-off per request.
     opened: Resources = request.app.state.resources  # Starlette's state holds Any
     return opened
 

@@ -103,7 +103,12 @@ def run(factory: str, settings: Settings) -> None:
     """Serve the app `factory` ("module:function", called in each worker process) with `settings.api_workers`
     processes behind one port. SIGTERM reaches every worker, and each stops as one process would."""
     with _shared_metrics(settings.api_workers):
-        uvicorn.run(factory, factory=True, workers=settings.api_workers, **_options(settings))  # type: ignore[arg-type]
+        uvicorn.run(
+            factory, factory=True, workers=settings.api_workers,
+            # A worker answers its supervisor's pings once it has imported the app: on a busy machine that takes
+            # longer than uvicorn's 5 s, and a worker not answering by then is killed and started again.
+            timeout_worker_healthcheck=60, **_options(settings),
+        )  # type: ignore[arg-type]  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -11,14 +11,17 @@ server processes on loopback ports of their own, with the same environment:
              configuration (`scanfleet.api.server`: protocol, event loop, worker processes, limits).
 
 For each connection count, wrk (`--threads` threads, `--duration` seconds, after an untimed warm-up of a few
-seconds) runs against the floor's route, then scanfleet's GET /healthz, GET /v1/scans/{id} (a queued scan of the
-organisation) and POST /v1/scans. Requests take the keys in turn (the tier's rate limit is per key: spread over
-many keys, as many clients would, it admits the load; a 429 is counted and shown all the same). Every POST
-submits a URL no other request used, so each one makes a new scan (no in-flight or recent reuse).
+seconds) runs against scanfleet's GET /healthz, GET /v1/scans/{id} (a queued scan of the organisation) and
+POST /v1/scans, each right after a run against the floor's route: each ratio is of two runs a few seconds apart,
+so load from elsewhere on the machine skews it less than it skews the absolute figures.
 
-The table shows req/s, p50/p99 latency, wrk's socket errors and the statuses seen, and each row's rate as a share
-of the floor's at the same connection count. The benchmark fails (exit status 1) if a run had socket errors or a
-status other than the route's own (2xx; 429 where a key is sent), or if the POSTs did not create the scans they
+Requests take the keys in turn (the tier's rate limit is per key: spread over many keys, as many clients would, it
+admits the load; a 429 is counted and shown all the same). Every POST submits a URL no other request used, so each
+one makes a new scan (no in-flight or recent reuse).
+
+The table shows req/s, p50/p99 latency, wrk's socket errors and the statuses seen, the floor's rate in the run
+just before, and the row's rate as a share of it. The benchmark fails (exit status 1) if a run had socket errors or
+a status other than the route's own (2xx; 429 where a key is sent), or if the POSTs did not create the scans they
 were answered for: fewer rows with the run's URLs than 202s, more than 202s plus requests still in flight when
 wrk stopped, or a URL in two rows.
 
@@ -84,6 +87,7 @@ def floor_app() -> FastAPI:
 @dataclass(frozen=True)
 class Target:
     name: str
+    slug: str  # names its profile's files
     method: str
     path: str
     authenticated: bool
@@ -104,6 +108,7 @@ class Run:
     errors: dict[str, int]
     statuses: dict[int, int]
     tag: str
+    floor: Run | None = None  # the floor's run just before this one
 
     @property
     def rate(self) -> float:
@@ -180,6 +185,7 @@ class Profiler:
         self.tops: dict[str, list[tuple[float, str]]] = {}
 
     def record(self, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
+        """Start sampling for `seconds` (the run's own length: py-spy starts as wrk does)."""
         if self.directory is None:
             return None
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -199,20 +205,32 @@ class Profiler:
             flamegraph(raw, self.directory / f"{name}.svg")
 
 
+# The event loop and process start-up, under every sample: the profile's top is what runs inside them.
+_MACHINERY = ("asyncio/", "multiprocessing/", "<frozen runpy>", "uvicorn/server.py", "uvicorn/_compat.py",
+              "uvicorn/supervisors/", "uvicorn/_subprocess.py", "scanfleet/api/__main__.py", "<string>")  # fmt: skip
+
+
 def top_frames(raw: Path, count: int = 15) -> list[tuple[float, str]]:
-    """The functions on most of the sampled stacks (inclusive share, each counted once per stack)."""
-    seen: collections.Counter[str] = collections.Counter()
+    """The functions on most of the sampled stacks (inclusive share of all samples, each counted once per stack),
+    the event loop's own frames left out, then the leaves (where the time itself went) marked "self"."""
+    on_stack: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
         if not stack or not n.isdigit():
             continue
-        frames = stack.split(";")
-        # py-spy's raw frames are "function (file:line)"; the line number makes calls from two places two frames.
-        functions = {frame.rsplit(":", 1)[0] for frame in frames[1:]}  # the first is the process
-        seen.update(dict.fromkeys(functions, int(n)))
+        # py-spy's frames are "function (file:line)", after one "process …" frame per process; without the line
+        # number, a function called from two places is one.
+        frames = [frame.rsplit(":", 1)[0] + ")" for frame in stack.split(";") if not frame.startswith("process ")]
         total += int(n)
-    return [(100 * n / total, name) for name, n in seen.most_common(count)] if total else []
+        if frames:
+            leaves[frames[-1]] += int(n)
+        on_stack.update(dict.fromkeys((f for f in frames if not any(m in f for m in _MACHINERY)), int(n)))
+    if not total:
+        return []
+    inclusive = [(100 * n / total, name) for name, n in on_stack.most_common(count)]
+    return inclusive + [(100 * n / total, f"self: {name}") for name, n in leaves.most_common(count // 2)]
 
 
 def flamegraph(raw: Path, svg: Path) -> None:
@@ -223,27 +241,28 @@ def flamegraph(raw: Path, svg: Path) -> None:
             subprocess.run([tool, str(raw)], stdout=out, check=False)
 
 
-HEADER = ["target", "conns", "requests", "req/s", "p50 ms", "p99 ms", "errors", "statuses", "× floor"]
+HEADER = ["target", "conns", "requests", "req/s", "p50 ms", "p99 ms", "errors", "statuses", "floor req/s", "× floor"]
 
 
-def row(run: Run, floor: float) -> list[object]:
+def row(run: Run) -> list[object]:
     statuses = " ".join(f"{status}:{n}" for status, n in sorted(run.statuses.items()))
+    floor = run.floor.rate if run.floor else run.rate
     return [
         run.target.name, run.connections, run.requests, f"{run.rate:,.0f}", f"{run.p50_ms:.1f}", f"{run.p99_ms:.1f}",
-        sum(run.errors.values()), statuses, f"{run.rate / floor:.2f}",
+        sum(run.errors.values()), statuses, f"{floor:,.0f}", f"{run.rate / floor:.2f}",
     ]  # fmt: skip
 
 
 GOALS = {"GET /healthz": 0.8, "GET /v1/scans/{id}": 0.5, "POST /v1/scans": 0.3}
 
 
-def goals(runs: list[Run], floors: dict[int, float]) -> list[str]:
+def goals(runs: list[Run]) -> list[str]:
     lines = []
     for run in runs:
         share = GOALS.get(run.target.name)
-        if share is None:
+        if share is None or run.floor is None:
             continue
-        ratio = run.rate / floors[run.connections]
+        ratio = run.rate / run.floor.rate
         lines.append(f"{run.target.name} at {run.connections}: {ratio:.2f}× the floor (goal ≥ {share}×): "
                      f"{'met' if ratio >= share else 'NOT met'}")  # fmt: skip
         if run.target.method == "POST" and run.connections == 50:
@@ -292,27 +311,27 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
     try:
         for server in servers:
             wait_serving(server)
-        floor_target = Target("floor (bare FastAPI)", "GET", "/healthz", False)
+        floor_target = Target("floor (bare FastAPI)", "floor", "GET", "/healthz", False)
         targets = [
-            Target("GET /healthz", "GET", "/healthz", False),
-            Target("GET /v1/scans/{id}", "GET", f"/v1/scans/{scan.id}", True),
-            Target("POST /v1/scans", "POST", "/v1/scans", True),
+            Target("GET /healthz", "healthz", "GET", "/healthz", False),
+            Target("GET /v1/scans/{id}", "get-scan", "GET", f"/v1/scans/{scan.id}", True),
+            Target("POST /v1/scans", "post-scans", "POST", "/v1/scans", True),
         ]
         profiler = Profiler(args.profile, api.process.pid)
         runs: list[Run] = []
-        floors: dict[int, float] = {}
         checks: list[str] = []
         for connections in args.connections:
-            for server, target in [(floor, floor_target), *((api, target) for target in targets)]:
-                wrk(server.base_url, target, connections, args.warmup, args.threads, keys)  # warm-up, not counted
-                name = f"{target.method}-{target.path.split('/')[-1 if target is not targets[1] else -2]}-{connections}"
-                recording = profiler.record(name, args.duration) if server is api else None
-                run = wrk(server.base_url, target, connections, args.duration, args.threads, keys)
-                profiler.collect(name, recording)
-                runs.append(run)
-                if target is floor_target:
-                    floors[connections] = run.rate
-                print(f"{target.name} at {connections} connections: {run.rate:,.0f} req/s", flush=True)
+            for target in targets:
+                wrk(floor.base_url, floor_target, connections, args.warmup, args.threads, keys)  # warm-up
+                floor_run = wrk(floor.base_url, floor_target, connections, args.duration, args.threads, keys)
+                wrk(api.base_url, target, connections, args.warmup, args.threads, keys)  # warm-up, not counted
+                recording = profiler.record(f"{target.slug}-{connections}", args.duration)
+                run = wrk(api.base_url, target, connections, args.duration, args.threads, keys)
+                profiler.collect(f"{target.slug}-{connections}", recording)
+                run.floor = floor_run
+                runs += [floor_run, run]
+                print(f"{target.name} at {connections} connections: {run.rate:,.0f} req/s "
+                      f"(floor just before: {floor_run.rate:,.0f})", flush=True)  # fmt: skip
                 if target.method == "POST":
                     checks.append(await check_created(settings, run))
     finally:
@@ -320,8 +339,8 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
     workers = Settings().api_workers  # what both servers read from the same environment
     print(f"\nwrk -t{args.threads} -d{args.duration:g}s --timeout 30s; {workers} worker processes per server; "
           f"{args.keys} keys\n")  # fmt: skip
-    print(table(HEADER, [row(run, floors[run.connections]) for run in runs]))
-    print("\n" + "\n".join(goals(runs, floors)))
+    print(table(HEADER, [row(run) for run in runs]))
+    print("\n" + "\n".join(goals(runs)))
     print("\n" + "\n".join(checks))
     for name, top in profiler.tops.items():
         print(f"\nprofile {name} (share of samples on the stack):")
