@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -80,7 +81,7 @@ class Http11(HttpToolsProtocol):
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
-def _options(settings: Settings) -> dict[str, object]:
+def _options(settings: Settings) -> dict[str, Any]:  # uvicorn's keyword arguments, of many types
     return {
         "host": settings.api_host,
         "port": settings.api_port,
@@ -96,7 +97,7 @@ def _options(settings: Settings) -> dict[str, object]:
 def config(app: FastAPI, settings: Settings, **overrides: object) -> uvicorn.Config:
     """One server process serving `app` as `python -m scanfleet.api` serves it (tests serve it so, on a port of
     their own)."""
-    return uvicorn.Config(app, **(_options(settings) | overrides))  # type: ignore[arg-type]
+    return uvicorn.Config(app, **(_options(settings) | overrides))
 
 
 def run(factory: str, settings: Settings) -> None:
@@ -108,7 +109,7 @@ def run(factory: str, settings: Settings) -> None:
             # A worker answers its supervisor's pings once it has imported the app: on a busy machine that takes
             # longer than uvicorn's 5 s, and a worker not answering by then is killed and started again.
             timeout_worker_healthcheck=60, **_options(settings),
-        )  # type: ignore[arg-type]  # fmt: skip
+        )  # fmt: skip
 
 
 @contextlib.contextmanager
