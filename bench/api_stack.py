@@ -340,8 +340,10 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
     finally:
         stop_processes([server.process for server in servers])
     workers = Settings().api_workers  # what both servers read from the same environment
+    # Everything shares this machine: other load on it moves the absolute figures (the paired ratios less).
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\nwrk -t{args.threads} -d{args.duration:g}s --timeout 30s; {workers} worker processes per server; "
-          f"{args.keys} keys\n")  # fmt: skip
+          f"{args.keys} keys; {os.cpu_count()} CPUs, load average now {load}\n")  # fmt: skip
     print(table(HEADER, [row(run) for run in runs]))
     print("\n" + "\n".join(goals(runs)))
     print("\n" + "\n".join(checks))
