@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 from fastapi import FastAPI
 
 from scanfleet import tracing
@@ -15,8 +18,11 @@ from scanfleet.logs import configure_logging
 def app() -> FastAPI:
     """The app as each worker process makes it: its logs and traces set up first (a worker starts afresh)."""
     settings = get_settings()
-    if settings.api_workers > 1:
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None:  # a worker uvicorn's supervisor spawned
         die_with_parent()  # a supervisor killed outright (SIGKILL) takes its workers with it
+        if os.getppid() != supervisor.pid:
+            raise SystemExit("the API's supervisor stopped while this worker started")  # before the line above
     configure_logging(settings.log_level)
     tracing.configure(settings.otel_endpoint, "scanfleet-api")
     return create_app(settings)
