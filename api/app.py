@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanfleet import __version__, metrics
 from scanfleet.api import docs, errors, openapi
@@ -33,20 +34,34 @@ from scanfleet.api.routes import (
 from scanfleet.config import Settings, get_settings
 
 
-def _route_template(request: Request) -> str:
-    # The template ("/v1/scans/{scan_id}") the router matched, never the raw path: ids in labels
-    # would explode their cardinality.
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")
+class RequestMetrics:
+    """Pure ASGI (no task or stream of its own per request): each answer's route template, method, status and time."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-async def _record_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = _route_template(request)
-    metrics.HTTP_DURATION.labels(route, request.method).observe(time.perf_counter() - started)
-    metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-    return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app answers: an exception propagating from here becomes a 500 outside
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            # The template ("/v1/scans/{scan_id}") the router matched, never the raw path: ids in labels
+            # would explode their cardinality.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            metrics.HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
+            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AllowedMethods, routes=app.routes)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(RateLimitHeaders)
-    app.middleware("http")(_record_metrics)
+    app.add_middleware(RequestMetrics)
     app.add_middleware(RequestContext)  # added last, so outermost: its ids are bound for everything inside
     app.include_router(health.router)
     app.include_router(scans.router)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from scanfleet.api.responses import ModelResponse
 
 NOT_MODIFIED: dict[int | str, dict[str, object]] = {
     304: {"description": "a finished one the client has already: its ETag matched If-None-Match"}
@@ -33,7 +34,8 @@ def respond(request: Request, etag: str | None, body: BaseModel, vary_on_query: 
     unchanged = not_modified(request, etag)
     if unchanged is not None:
         return unchanged
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag} if etag else {})
+    headers = {"ETag": etag} if etag else {}
+    return ModelResponse(body, headers=headers)
 
 
 def _tags(header: str) -> set[str]:

@@ -15,13 +15,13 @@ from redis.asyncio import Redis
 from scanfleet import logs, metrics
 from scanfleet.api import ratelimit
 from scanfleet.api.errors import ApiError
+from scanfleet.api.principals import Principals
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import BROWSER_GATE
 from scanfleet.broker.ratelimit import Allowances
 from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings
-from scanfleet.db import api_keys
 from scanfleet.db.api_keys import Principal
 from scanfleet.db.pool import create_pool, create_read_pool
 from scanfleet.db.store import PgJobStore
@@ -38,6 +38,7 @@ class Resources:
     limiter: ratelimit.RateLimiter
     lifecycle: Lifecycle
     printer: PdfPrinter  # reports as PDF; its browser is launched on the first one
+    principals: Principals
     read_pool: asyncpg.Pool | None = None
 
     @property
@@ -64,12 +65,13 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )  # fmt: skip
         printer = PdfPrinter(settings.browser_executable, settings.report_pdf_concurrency, settings.report_pdf_seconds)
         opened.push_async_callback(printer.close)
-        yield Resources(
-            settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, printer, read_pool
-        )
+        limiter = ratelimit.RateLimiter(Allowances(redis))
+        principals = Principals(pool, settings.api_key_cache_seconds)
+        yield Resources(settings, pool, redis, gate, limiter, lifecycle, printer, principals, read_pool)
 
 
-def resources(request: Request) -> Resources:
+async def resources(request: Request) -> Resources:
+    # async, though it awaits nothing: FastAPI runs a plain function dependency in a thread, a hand-off per request.
     opened: Resources = request.app.state.resources  # Starlette's state holds Any
     return opened
 
@@ -85,8 +87,9 @@ async def principal(
     challenge = {"WWW-Authenticate": 'Bearer realm="scanfleet"'}
     if credentials is None:
         raise ApiError(401, "unauthenticated", "send an API key as 'Authorization: Bearer <key>'", challenge)
-    # The primary: a revoked key or a changed tier takes effect on the next request, not after the replica's lag.
-    found = await api_keys.authenticate(res.pool, credentials.credentials)
+    # The primary, for a key not verified lately: a revoked key or a changed tier takes effect within the cache's
+    # time, never after the replica's lag.
+    found = await res.principals.authenticate(credentials.credentials)
     if found is None:
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked", challenge)
     logs.annotate(org_id=found.org_id)  # every log line of this request names its organisation

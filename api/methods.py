@@ -14,11 +14,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scanfleet.api.errors import error_body
 
 
+def _prefix(path: str) -> str:
+    """A path's first two segments ("/v1/scans" of "/v1/scans/{scan_id}"): the routes a path may match are those
+    filed under its own prefix and those whose prefix holds a parameter."""
+    return "/".join(path.split("/", 3)[:3])
+
+
 class AllowedMethods:
     def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
         self.app = app
         self.routes = routes  # the app's, filled in after this is made
-        self._flat: list[RouteContext] | None = None
+        self._by_prefix: dict[str, list[RouteContext]] | None = None
+        self._anywhere: list[RouteContext] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         allowed = self._allowed(scope) if scope["type"] == "http" else set()
@@ -35,11 +42,22 @@ class AllowedMethods:
             response = JSONResponse(body, status_code=405, headers={"Allow": allow})
         await response(scope, receive, send)
 
+    def _candidates(self, path: str) -> list[RouteContext]:
+        if self._by_prefix is None:  # included routers, flattened once the app is complete
+            self._by_prefix = {}
+            for route in iter_route_contexts(self.routes):
+                if not route.methods:
+                    continue
+                prefix = _prefix(route.path or "")
+                if "{" in prefix:
+                    self._anywhere.append(route)
+                else:
+                    self._by_prefix.setdefault(prefix, []).append(route)
+        return self._by_prefix.get(_prefix(path), []) + self._anywhere
+
     def _allowed(self, scope: Scope) -> set[str]:
-        if self._flat is None:  # included routers, flattened once the app is complete
-            self._flat = [route for route in iter_route_contexts(self.routes) if route.methods]
         path = get_route_path(scope)
-        matching = [route for route in self._flat if route.path_regex.match(path)]
+        matching = [route for route in self._candidates(path) if route.path_regex.match(path)]
         # A literal path is its own resource: /v1/scans/batch is not the scan "batch" of /v1/scans/{scan_id}.
         literal = [route for route in matching if not route.param_convertors]
         methods: set[str] = set()

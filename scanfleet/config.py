@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     public_url: str | None = None
     api_max_body_bytes: int = Field(1024 * 1024, ge=1024, description="larger request bodies are refused with 413")
     api_max_header_bytes: int = Field(16384, ge=1024, description="a longer request line + headers is refused, 431")
+    # Server processes behind the one port (uvicorn's supervisor restarts one that dies); unset: one per CPU this
+    # process may run on (a container's CPU quota is not seen: set it there).
+    api_workers: int = Field(default_factory=lambda: len(os.sched_getaffinity(0)), ge=1)
+    # A verified API key is trusted this long in each API process before it is looked up again: a key revoked or
+    # an organisation's tier changed elsewhere takes effect within this (at once in the process that changed it).
+    api_key_cache_seconds: float = Field(5.0, ge=0, le=60)
 
     # The demo site `scanfleet up` serves on 127.0.0.1, the one loopback address its workers may scan (0: none).
     demo_port: int = Field(8001, ge=0, le=65535)

@@ -1,11 +1,16 @@
-"""Every Prometheus metric the platform exports, in one place. Each process serves its own registry.
+"""Every Prometheus metric the platform exports, in one place. Each process serves its own registry; the API's
+worker processes share one (prometheus_client's multiprocess mode, in the directory MULTIPROCESS_DIR names).
 
 Labels stay low-cardinality (task, outcome, error code, route) — never a job, scan or org id.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client when it is imported
 
 # Scans take from milliseconds (a refused URL) to minutes (a slow site at the time limit).
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
@@ -116,3 +121,13 @@ AUTOSCALE_REPLICAS = Gauge("scanfleet_autoscale_replicas", "Worker processes the
 BROWSER_WORKERS = Gauge(
     "scanfleet_browser_workers", "Browser-capable worker processes that sent a heartbeat within 15 s."
 )
+
+
+def exposition() -> bytes:
+    """This process's metrics in Prometheus' text format; with MULTIPROCESS_DIR set, those of every process
+    sharing it (the API's workers), summed."""
+    if MULTIPROCESS_DIR not in os.environ:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)

@@ -37,7 +37,9 @@ async def set_capacity(org_id: uuid.UUID, body: CapacityIn, res: ResourcesDep, _
     org = await orgs.set_capacity(res.pool, org_id, body.tier, body.max_running, body.max_queued)
     if org is None:
         raise not_found("organisation")
-    # Applies to the next admission at once; a raised running limit dispatches waiting jobs now.
+    # Applies to the next admission at once (in other API processes within their key cache's time); a raised
+    # running limit dispatches waiting jobs now.
+    res.principals.forget_org(org.id)
     await res.lifecycle.apply_limits(org.id, org.limits)
     limits = org.limits
     return CapacityOut(

@@ -70,6 +70,7 @@ async def revoke_key(key_id: KeyId, res: ResourcesDep, principal: PrincipalDep) 
         raise ApiError(409, "last_admin_key", "this is the organisation's last working admin key") from None
     if revoked is None:
         raise not_found("API key")
+    res.principals.forget_key(key_id)
     return KeyOut.of(revoked)
 
 
@@ -84,5 +85,6 @@ async def rotate_key(
     rotated = await api_keys.rotate(res.pool, principal.org_id, key_id, (body or RotateIn()).grace_seconds)
     if rotated is None:
         raise not_found("API key")
+    res.principals.forget_key(key_id)  # trusted no longer than its grace period
     old, new, secret = rotated
     return CreatedKey(**KeyOut.of(new).model_dump(), secret=secret, replaces=KeyOut.of(old))

@@ -18,6 +18,7 @@ from scanfleet.api.fields import IdCursor, NulFree, SeqCursor
 from scanfleet.api.idempotent import IDEMPOTENCY, IN_USE, idempotent
 from scanfleet.api.jobs import EvidenceKind, Limit, Severity
 from scanfleet.api.links import link
+from scanfleet.api.responses import ModelResponse
 from scanfleet.api.schemas import (
     BatchItem,
     BatchOut,
@@ -63,7 +64,7 @@ async def _submit_one(
 async def submit_scan(body: ScanRequest, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     async def answer() -> JSONResponse:
         status, out = await _submit_one(request, res, principal, body.url, body.engine, body.fresh)
-        return JSONResponse(out.model_dump(mode="json"), status_code=status, headers={"Location": out.status_url})
+        return ModelResponse(out, status_code=status, headers={"Location": out.status_url})
 
     return await idempotent(request, res, principal, answer)
 

@@ -28,6 +28,7 @@ class Principal:
     org_id: uuid.UUID
     limits: Limits  # read with the key on every request, so a tier change applies at once
     scopes: tuple[str, ...]
+    revoked_in: float | None = None  # seconds until the key stops (a rotated key's grace period); None: no end set
 
     @property
     def is_admin(self) -> bool:
@@ -75,7 +76,8 @@ async def create(conn: Executor, org_id: uuid.UUID, name: str, scopes: tuple[str
 async def authenticate(conn: Executor, key: str) -> Principal | None:
     row = await conn.fetchrow(
         "SELECT k.id, k.org_id, k.scopes, o.tier, o.max_running, o.max_queued,"
-        " k.last_used_at IS NULL OR k.last_used_at < now() - make_interval(secs => $2) AS stale"
+        " k.last_used_at IS NULL OR k.last_used_at < now() - make_interval(secs => $2) AS stale,"
+        " extract(epoch FROM k.revoked_at - now())::float8 AS revoked_in"
         " FROM api_keys k JOIN organisations o ON o.id = k.org_id"
         " WHERE k.key_hash = $1 AND (k.revoked_at IS NULL OR k.revoked_at > now())",
         keys.digest(key),
@@ -96,6 +98,7 @@ async def authenticate(conn: Executor, key: str) -> Principal | None:
         org_id=row["org_id"],
         limits=limits_for(row["tier"], row["max_running"], row["max_queued"]),
         scopes=tuple(row["scopes"]),
+        revoked_in=row["revoked_in"],
     )
 
 

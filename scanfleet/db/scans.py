@@ -64,22 +64,20 @@ async def find_or_insert(
     the transaction, makes concurrent submissions and schedule fires of one URL agree on one scan."""
     # The http engine's lock name is the one every release before engines took, so releases side by side agree.
     await lock_name(conn, f"{org_id}{url}" if engine == "http" else f"{org_id}{engine}:{url}")
+    # After the lock, in a statement of its own (READ COMMITTED: its snapshot sees what the lock's last holder
+    # committed): the scan to reuse, an in-flight one before a recent one, or else the new row.
+    scan_id = scan_id or ids.new_id()
     row = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM scans WHERE {_OF_URL} AND status IN ('queued', 'running')"
-        " ORDER BY created_at DESC LIMIT 1",
-        org_id, url, engine,
+        f"WITH found AS (SELECT {COLUMNS}, CASE WHEN status = 'succeeded' THEN 'recent' ELSE 'in_flight' END AS reused"
+        f" FROM scans WHERE {_OF_URL} AND (status IN ('queued', 'running') OR (status = 'succeeded' AND $4::float8 > 0"
+        " AND created_at >= now() - make_interval(secs => $4::float8)))"
+        " ORDER BY status = 'succeeded', created_at DESC LIMIT 1),"
+        " made AS (INSERT INTO scans (id, created_at, org_id, url, engine) SELECT $5, $6, $1, $2, $3"
+        f" WHERE NOT EXISTS (SELECT FROM found) RETURNING {COLUMNS}, NULL::text AS reused)"
+        " SELECT * FROM found UNION ALL SELECT * FROM made",
+        org_id, url, engine, float(reuse_seconds), scan_id, ids.created_at(scan_id),
     )  # fmt: skip
-    if row:
-        return _job(row), "in_flight"
-    if reuse_seconds > 0:
-        row = await conn.fetchrow(
-            f"SELECT {COLUMNS} FROM scans WHERE {_OF_URL} AND status = 'succeeded'"
-            " AND created_at >= now() - make_interval(secs => $4) ORDER BY created_at DESC LIMIT 1",
-            org_id, url, engine, reuse_seconds,
-        )  # fmt: skip
-        if row:
-            return _job(row), "recent"
-    return await _insert(conn, org_id, url, engine, scan_id or ids.new_id()), None
+    return _job(row), row["reused"] if row else None
 
 
 async def submit(

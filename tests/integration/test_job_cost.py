@@ -44,7 +44,7 @@ PAGE = html(
 
 # (Redis commands, Redis round trips, commands inside Lua scripts, PostgreSQL round trips)
 EXPECTED: dict[str, tuple[int, int, int, int]] = {
-    "submit": (1, 1, 3, 7),
+    "submit": (1, 1, 3, 4),
     "admission": (1, 1, 14, 0),
     "wake-up poll": (5, 2, 0, 0),
     "arq takes the job": (12, 5, 0, 0),
