@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from scanfleet import logs, metrics
 from scanfleet.api import ratelimit
 from scanfleet.api.errors import ApiError
+from scanfleet.artifacts import BlobStore, open_store
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import BROWSER_GATE
@@ -36,6 +37,7 @@ class Resources:
     gate: Gate
     limiter: ratelimit.RateLimiter
     lifecycle: Lifecycle
+    artifacts: BlobStore
     read_pool: asyncpg.Pool | None = None
 
     @property
@@ -60,7 +62,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             PgJobStore(pool), gate, settings.lease_seconds, unreachable=REDIS_DOWN,
             browser_gate=Gate(redis, BROWSER_GATE),
         )  # fmt: skip
-        yield Resources(settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, read_pool)
+        artifacts = await open_store(settings)
+        opened.push_async_callback(artifacts.close)
+        yield Resources(
+            settings, pool, redis, gate, ratelimit.RateLimiter(Allowances(redis)), lifecycle, artifacts, read_pool
+        )
 
 
 def resources(request: Request) -> Resources:

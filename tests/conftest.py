@@ -110,6 +110,7 @@ async def settings(server_urls: tuple[str, str], ca: trustme.CA, tmp_path_factor
         retry_max_privacy=0,
         retry_max_checks=0,
         breaker_fail_max=1_000_000,
+        artifact_dir=tmp_path_factory.mktemp("artifacts"),  # the local store, never the working directory's
     )
     database_url = await fresh_database(base, admin_url)
     settings = base.model_copy(update={"database_url": database_url})

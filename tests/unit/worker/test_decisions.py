@@ -63,7 +63,8 @@ async def world() -> AsyncIterator[World]:
     )  # fmt: skip
     lifecycle = Lifecycle(store, gate, lease_seconds=30.0)
     targets = SharedBreakers(redis, "target", settings.breaker_fail_max, 60.0)
-    deps = Deps(settings, lifecycle, None, None, targets, outage, RetryPolicy.from_settings(settings))  # type: ignore[arg-type]
+    storage = SharedBreakers(redis, "storage", 1, 60.0)
+    deps = Deps(settings, lifecycle, None, None, targets, outage, RetryPolicy.from_settings(settings), storage)  # type: ignore[arg-type]
     yield World(store, gate, deps, [])
     await redis.aclose()
 
