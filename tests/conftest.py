@@ -28,6 +28,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.supervisor import create_database, prepare_schema
 from tests.support.app import api_client, running_worker, serving
+from tests.support.seaweed import SeaweedS3
 from tests.support.site import FixtureSite
 
 
@@ -74,6 +75,15 @@ def own_redis(settings: Settings, number: int, owner: str) -> Settings:
     claimed = _REDIS_DATABASES.setdefault(number, owner)
     assert claimed == owner, f"Redis database {number} is already {claimed}'s"
     return settings.model_copy(update={"redis_url": f"{settings.redis_url.rsplit('/', 1)[0]}/{number}"})
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3-compatible server (SeaweedFS from its wheel), for the artifact store's S3 backend."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.kill()  # a graceful stop takes 25 s, and nothing of it is needed after the session
 
 
 @pytest.fixture(scope="session")

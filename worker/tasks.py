@@ -70,7 +70,8 @@ class Task:
 async def run_scan(ctx: dict[str, Any], scan_id: str, context: dict[str, str] | None = None) -> str:
     deps: Deps = ctx["deps"]
     task = Task(
-        RUN_SCAN, "privacy", deps.settings.scan_timeout_seconds, lambda scan: scan_url(deps.fetcher, scan.url or ""),
+        RUN_SCAN, "privacy", deps.settings.scan_timeout_seconds,
+        lambda scan: scan_url(deps.fetcher, scan.url or "", deps.settings.artifact_document_max_bytes),
         target=lambda scan: urlsplit(scan.url or "").hostname,
     )  # fmt: skip
     with job_context(ctx["job_id"], task.name, context):  # its log lines and span carry its cause's ids

