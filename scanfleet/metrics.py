@@ -75,7 +75,7 @@ JOB_RETRIES = Counter(
 JOBS_DEFERRED = Counter(
     "scanfleet_jobs_deferred_total",
     "Jobs put back to run later without using a try: reason breaker (target circuit open), platform (a dependency"
-    " down), retry (backoff after a transient failure).",
+    " down), retry (backoff after a transient failure), storage (the artifact store is down).",
     ["task", "reason"],
 )
 JOBS_HANDED_BACK = Counter(
