@@ -2,7 +2,7 @@
 
     submit ──▶ row (dedup lock) ──▶ admit ──▶ dispatched | waiting ──▶ claim (running)
                                       │refused: row forgotten, 429         │
-                                      ▼                                     ├─▶ finish: outcome + outbox, then slot
+                                      ▼                                     ├─▶ finish: blobs, outcome + outbox, slot
                                  Refused                                    ├─▶ retry: row queued, slot set aside
                                                                             ├─▶ defer: row given back, slot set aside
     readmit (reconciliation) ──▶ admit, forced                              └─▶ hand back: row and slot for another

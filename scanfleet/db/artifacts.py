@@ -3,7 +3,6 @@ caller's organisation, and asked by the sweep which blobs are still referenced."
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +35,7 @@ async def insert(conn: Connection, job: Job, attachments: list[Attachment]) -> N
     """The rows of attachments whose blobs are stored, inside the result's transaction."""
     records = [
         (job.created_at, job.id, ids.new_id(job.created_at), seq, job.org_id, item.kind, item.content_type,
-         hashlib.sha256(item.data).hexdigest(), len(item.data), item.step)
+         item.sha256, len(item.data), item.step)
         for seq, item in enumerate(attachments)
     ]  # fmt: skip
     if records:
