@@ -19,6 +19,7 @@ from scanfleet.api.methods import AllowedMethods
 from scanfleet.api.ratelimit import RateLimitHeaders
 from scanfleet.api.routes import (
     admin,
+    artifacts,
     health,
     heartbeats,
     insights,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scans.router)
     app.include_router(runs.router)
     app.include_router(reports.router)
+    app.include_router(artifacts.router)
     app.include_router(schedules.router)
     app.include_router(heartbeats.router)
     app.include_router(webhooks.router)

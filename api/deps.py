@@ -16,6 +16,7 @@ from scanfleet import logs, metrics
 from scanfleet.api import ratelimit
 from scanfleet.api.errors import ApiError
 from scanfleet.api.principals import Principals
+from scanfleet.artifacts import BlobStore, open_store
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import BROWSER_GATE
@@ -39,6 +40,7 @@ class Resources:
     lifecycle: Lifecycle
     printer: PdfPrinter  # reports as PDF; its browser is launched on the first one
     principals: Principals
+    artifacts: BlobStore
     read_pool: asyncpg.Pool | None = None
 
     @property
@@ -65,9 +67,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )  # fmt: skip
         printer = PdfPrinter(settings.browser_executable, settings.report_pdf_concurrency, settings.report_pdf_seconds)
         opened.push_async_callback(printer.close)
+        artifacts = await open_store(settings)
+        opened.push_async_callback(artifacts.close)
         limiter = ratelimit.RateLimiter(Allowances(redis))
         principals = Principals(pool, settings.api_key_cache_seconds)
-        yield Resources(settings, pool, redis, gate, limiter, lifecycle, printer, principals, read_pool)
+        yield Resources(settings, pool, redis, gate, limiter, lifecycle, printer, principals, artifacts, read_pool)
 
 
 async def resources(request: Request) -> Resources:

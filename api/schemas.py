@@ -59,6 +59,7 @@ class JobOut(BaseModel):
     retries: int = Field(description="times it was sent back after a transient failure of its target")
     error: dict[str, str] | None
     last_error: dict[str, str] | None = Field(description="the latest transient failure, while it waits to retry")
+    artifacts_url: str = Field(description="its artifacts: screenshots, HARs, documents")
 
     @staticmethod
     def common(job: Job, status_url: str, report_url: str) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class JobOut(BaseModel):
             "started_at": job.started_at, "finished_at": job.finished_at, "duration_seconds": duration,
             "attempts": job.attempts, "retries": job.retries, "error": error_of(job.error_code, job.error_message),
             "last_error": error_of(job.last_error_code, job.last_error_message),
+            "artifacts_url": f"{status_url}/artifacts",
         }  # fmt: skip
 
 
@@ -117,6 +119,17 @@ class IssueOut(BaseModel):
     title: str
     explanation: str
     evidence: list[int]
+
+
+class ArtifactOut(BaseModel):
+    id: uuid.UUID
+    kind: str = Field(description="screenshot, har, document or dom_snapshot")
+    content_type: str
+    size: int = Field(description="bytes")
+    sha256: str = Field(description="of the content: the same bytes are stored once per organisation")
+    step: str | None = Field(description="the test run's step it belongs to; null for a scan's own")
+    created_at: datetime
+    url: str = Field(description="GET it with the API key: the content, or a redirect to a short-lived link")
 
 
 class Page(BaseModel, Generic[T]):

@@ -8,7 +8,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scanfleet.addresses import Endpoint, allow_entry
@@ -158,6 +158,25 @@ class Settings(BaseSettings):
     # Share links (POST …/share): HMAC-signed with this secret, the same on every API replica. Unset: no sharing.
     report_share_secret: SecretStr | None = Field(None, min_length=32)
     report_share_max_seconds: int = Field(30 * 86400, ge=60, description="the longest a share link may last")
+    # Artifacts (screenshots, HARs, documents; README: Artifacts): a directory under data_dir, or S3-compatible storage.
+    artifact_backend: Literal["local", "s3"] = "local"
+    artifact_dir: Path | None = Field(None, description="the local backend's directory; unset: data_dir/artifacts")
+    artifact_s3_bucket: str | None = None
+    artifact_s3_endpoint: str | None = Field(None, description="an S3-compatible server's URL; unset: AWS's")
+    artifact_s3_region: str = "us-east-1"
+    # Unset: botocore's own chain (AWS_* variables, the shared config, an instance or pod role).
+    artifact_s3_access_key_id: str | None = None
+    artifact_s3_secret_access_key: SecretStr | None = None
+    artifact_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="one artifact; a larger one is left out")
+    artifact_job_max_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="all of one job's artifacts")
+    artifact_document_max_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="the main document kept")
+    artifact_url_seconds: int = Field(300, ge=1, le=604800, description="lifetime of an S3 download link")
+    artifact_sweep_seconds: float = Field(3600.0, gt=0, description="time between sweeps for unreferenced blobs")
+    artifact_sweep_grace_seconds: float = Field(
+        3600.0, ge=0, description="a blob younger than this is never swept (its row may not be committed yet)"
+    )
+    breaker_storage_fail_max: int = Field(3, ge=1, description="failed artifact writes in a row that open its circuit")
+    breaker_storage_reset_seconds: float = Field(30.0, gt=0, description="how long jobs wait for the store")
 
     # Webhooks, delivered by the scheduler (see README: Webhooks).
     webhook_interval_seconds: float = Field(1.0, gt=0, description="time between delivery rounds")
@@ -173,12 +192,22 @@ class Settings(BaseSettings):
     # Traces: with the `otel` extra installed, each process exports its spans over OTLP/HTTP to this collector.
     otel_endpoint: str | None = Field(None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
+    @model_validator(mode="after")
+    def _s3_bucket(self) -> Settings:
+        if self.artifact_backend == "s3" and not self.artifact_s3_bucket:
+            raise ValueError("SCANFLEET_ARTIFACT_S3_BUCKET must be set when SCANFLEET_ARTIFACT_BACKEND is s3")
+        return self
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else None
+
+    @property
+    def artifact_path(self) -> Path:
+        return self.artifact_dir or self.data_dir / "artifacts"
 
     @property
     def api_base_url(self) -> str:

@@ -2,7 +2,7 @@
 
     submit ──▶ row (dedup lock) ──▶ admit ──▶ dispatched | waiting ──▶ claim (running)
                                       │refused: row forgotten, 429         │
-                                      ▼                                     ├─▶ finish: outcome + outbox, then slot
+                                      ▼                                     ├─▶ finish: blobs, outcome + outbox, slot
                                  Refused                                    ├─▶ retry: row queued, slot set aside
                                                                             ├─▶ defer: row given back, slot set aside
     readmit (reconciliation) ──▶ admit, forced                              └─▶ hand back: row and slot for another
@@ -19,12 +19,13 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from scanfleet import logs, metrics
+from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.broker import jobs as broker_jobs
 from scanfleet.broker.gate import Admission
 from scanfleet.broker.keys import job_id as broker_id
@@ -114,6 +115,8 @@ class Lifecycle:
     unreachable: tuple[type[BaseException], ...] = (OSError,)
     # Browser scans' own line and queue (scanfleet.broker.keys.BROWSER_GATE); None where none may be submitted.
     browser_gate: Gate | None = None
+    # Where finished jobs' attachments go (workers); None: a process that finishes no job with attachments.
+    artifacts: ArtifactWriter | None = None
 
     def gate_for(self, engine: Engine) -> Gate:
         if engine == "http":
@@ -248,10 +251,13 @@ class Delivery:
         return self.job
 
     async def finish(self, outcome: Outcome) -> Outcome | None:
-        """Write the outcome with its evidence and webhook events, then free the slot and dispatch the org's next
-        job. Returns the outcome written; None when another delivery had written one already. A result that
-        PostgreSQL refuses for what it holds is not a crash to redeliver: the job fails once, with a code."""
+        """Store the outcome's attachments, then write the outcome with its evidence, artifact rows and webhook
+        events, then free the slot and dispatch the org's next job. The artifact store down raises StoreUnavailable
+        with nothing written (the job is the caller's to defer). Returns the outcome written; None when another
+        delivery had written one already. A result that PostgreSQL refuses for what it holds is not a crash to
+        redeliver: the job fails once, with a code."""
         job = self._claimed()
+        outcome = await self._store_attachments(job, outcome)
         try:
             written = await self._life.hold(lambda: self._life.store.record(job, outcome))
         except Exception as exc:
@@ -263,6 +269,15 @@ class Delivery:
         await self._end("finished")
         await self._gate.finish(self._broker_id, time.perf_counter() - self._started, self._holder)
         return outcome if written else None
+
+    async def _store_attachments(self, job: Job, outcome: Outcome) -> Outcome:
+        """Blobs first, outside the result's transaction: a crash before it commits leaves blobs no row
+        references, which the sweep removes, and never a row without its blob."""
+        if not outcome.attachments:
+            return outcome
+        writer = self._life.artifacts
+        kept = await writer.write(job.org_id, outcome.attachments) if writer is not None else []
+        return replace(outcome, attachments=kept)
 
     async def duplicate(self) -> None:
         """The row was final already: only the slot is left to free."""

@@ -80,7 +80,7 @@ JOB_RETRIES = Counter(
 JOBS_DEFERRED = Counter(
     "scanfleet_jobs_deferred_total",
     "Jobs put back to run later without using a try: reason breaker (target circuit open), platform (a dependency"
-    " down), retry (backoff after a transient failure).",
+    " down), retry (backoff after a transient failure), storage (the artifact store is down).",
     ["task", "reason"],
 )
 JOBS_HANDED_BACK = Counter(
@@ -120,6 +120,28 @@ AUTOSCALE_DESIRED = Gauge(
 AUTOSCALE_REPLICAS = Gauge("scanfleet_autoscale_replicas", "Worker processes the local supervisor runs.")
 BROWSER_WORKERS = Gauge(
     "scanfleet_browser_workers", "Browser-capable worker processes that sent a heartbeat within 15 s."
+)
+
+# Artifacts (scanfleet.artifacts): what workers wrote, what the sweep found stored and removed.
+ARTIFACT_WRITES = Counter(
+    "scanfleet_artifact_writes_total",
+    "Artifact blob writes by backend and outcome: written, failed (the store was unavailable).",
+    ["backend", "outcome"],
+)
+ARTIFACT_WRITE_BYTES = Counter("scanfleet_artifact_write_bytes_total", "Bytes of artifact blobs written.", ["backend"])
+ARTIFACTS_LEFT_OUT = Counter(
+    "scanfleet_artifacts_left_out_total",
+    "Artifacts a job produced but that were not kept: over the per-artifact or the per-job size limit.",
+    ["kind", "limit"],
+)
+ARTIFACTS_STORED = Gauge(
+    "scanfleet_artifacts_stored_objects", "Artifact blobs in the store, as the last sweep counted."
+)
+ARTIFACT_BYTES_STORED = Gauge("scanfleet_artifacts_stored_bytes", "Bytes of artifact blobs in the store (last sweep).")
+ARTIFACTS_DELETED = Counter(
+    "scanfleet_artifacts_deleted_total",
+    "Artifact blobs removed: sweep (no row references them: retention, purge, a crash before commit), erase.",
+    ["reason"],
 )
 
 

@@ -5,11 +5,13 @@ A job is a privacy scan (`privacy`) or a test run (`checks`); PostgreSQL's `scan
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 Kind = Literal["privacy", "checks"]
@@ -126,6 +128,11 @@ class Attachment:
     content_type: str
     data: bytes
     step: str | None = None  # the test-run step it belongs to; None for a scan's own
+
+    @cached_property
+    def sha256(self) -> str:
+        """The hex SHA-256 of `data`, its content address: computed once, for the blob's key and its row."""
+        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass

@@ -84,7 +84,7 @@ def _live(path: Path) -> Runtime | None:
 
 def resolve(settings: Settings) -> Settings:
     """Settings with what a running `scanfleet up` provides filled in where the environment sets nothing: its
-    servers, and the allow-list entries it gave its own workers."""
+    servers, its artifact directory, and the allow-list entries it gave its own workers."""
     if settings.database_url and settings.redis_url:
         return settings
     runtime = Runtime.find(settings)
@@ -94,6 +94,8 @@ def resolve(settings: Settings) -> Settings:
         update={
             "database_url": settings.database_url or runtime.database_url,
             "redis_url": settings.redis_url or runtime.redis_url,
+            # The local artifact store is up's, whichever directory this command runs in.
+            "artifact_dir": settings.artifact_dir or Path(runtime.data_dir) / "artifacts",
             "fetch_allow_networks": list(
                 dict.fromkeys([*settings.fetch_allow_networks, *map(allow_entry, runtime.allow)])
             ),

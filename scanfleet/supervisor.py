@@ -118,6 +118,7 @@ def plan_children(settings: Settings, servers: Servers, allow: list[str]) -> lis
         "DATABASE_URL": servers.database_url,
         "REDIS_URL": servers.redis_url,
         "SCANFLEET_FETCH_ALLOW_NETWORKS": ",".join(allow),
+        "SCANFLEET_ARTIFACT_DIR": str(settings.artifact_path.resolve()),  # one store for every child
     }
     python = sys.executable
     children = [

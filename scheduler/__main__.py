@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from scanfleet import tracing
+from scanfleet.artifacts import open_store
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import BROWSER_GATE, BROWSER_WORKERS
@@ -21,7 +22,18 @@ from scanfleet.lifecycle import Lifecycle
 from scanfleet.liveness import LoopWatch, serve_metrics
 from scanfleet.logs import configure_logging
 from scanfleet.model import Engine
-from scanfleet.scheduler import erase, firing, heartbeats, observe, partitions, reaper, reconcile, retention, webhooks
+from scanfleet.scheduler import (
+    artifacts,
+    erase,
+    firing,
+    heartbeats,
+    observe,
+    partitions,
+    reaper,
+    reconcile,
+    retention,
+    webhooks,
+)
 
 log = logging.getLogger("scheduler")
 
@@ -57,6 +69,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         browser_gate, settings, BROWSER_WORKERS, source="browser_policy", whole_fleet=False
     )
     deliverer = webhooks.deliverer_for(settings, pool, redis)
+    store = await open_store(settings)
 
     async def upkeep_round() -> None:
         await partitions.make_partitions(pool, settings)
@@ -87,9 +100,16 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             every(
                 settings.scheduler_interval_seconds, stop, "retention", lambda: retention.drop_expired(pool, settings)
             ),
-            every(settings.scheduler_interval_seconds, stop, "erase", lambda: erase.erase_round(pool, settings)),
+            every(settings.scheduler_interval_seconds, stop, "erase", lambda: erase.erase_round(pool, store, settings)),
+            every(
+                settings.artifact_sweep_seconds,
+                stop,
+                "artifact sweep",
+                lambda: artifacts.sweep_round(pool, store, settings),
+            ),
         )
     finally:
+        await store.close()
         await deliverer.aclose()
         await redis.aclose()
         await pool.close()

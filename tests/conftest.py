@@ -28,6 +28,7 @@ from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.supervisor import create_database, prepare_schema
 from tests.support.app import api_client, running_worker, serving
+from tests.support.seaweed import SeaweedS3
 from tests.support.site import FixtureSite
 
 
@@ -77,6 +78,15 @@ def own_redis(settings: Settings, number: int, owner: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3-compatible server (SeaweedFS from its wheel), for the artifact store's S3 backend."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.kill()  # a graceful stop takes 25 s, and nothing of it is needed after the session
+
+
+@pytest.fixture(scope="session")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> trustme.CA:
     """The test CA: fixture HTTPS sites use its certificates, and the platform trusts it via fetch_ca_file."""
     return trustme.CA()
@@ -110,6 +120,7 @@ async def settings(server_urls: tuple[str, str], ca: trustme.CA, tmp_path_factor
         retry_max_privacy=0,
         retry_max_checks=0,
         breaker_fail_max=1_000_000,
+        artifact_dir=tmp_path_factory.mktemp("artifacts"),  # the local store, never the working directory's
     )
     database_url = await fresh_database(base, admin_url)
     settings = base.model_copy(update={"database_url": database_url})

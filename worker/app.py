@@ -10,6 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 
+from scanfleet.artifacts import open_store
+from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.breakers import SharedBreakers
 from scanfleet.broker import connection
 from scanfleet.broker import jobs as broker_jobs
@@ -88,11 +90,13 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
             settings.result_hold_seconds,
             settings.breaker_db_reset_seconds,
         )
+        store = await open_store(settings)
         lifecycle = Lifecycle(
             PgJobStore(pool), gate, settings.lease_seconds, hold=outage.write, unreachable=REDIS_DOWN,
             browser_gate=browser_gate,
+            artifacts=ArtifactWriter(store, settings.artifact_max_bytes, settings.artifact_job_max_bytes),
         )  # fmt: skip
-        ctx["pool"] = pool
+        ctx["pool"], ctx["store"] = pool, store
         runtime = await _browser(settings) if browser else None
         ctx["deps"] = Deps(
             settings=settings, lifecycle=lifecycle, fetcher=fetcher_for(settings),
@@ -102,6 +106,9 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
                 trial_seconds=settings.scan_timeout_seconds + 5,  # the trial is a whole scan
             ),
             outage=outage, retry=RetryPolicy.from_settings(settings),
+            storage=SharedBreakers(
+                redis, "storage", settings.breaker_storage_fail_max, settings.breaker_storage_reset_seconds
+            ),
             browser=runtime,
         )  # fmt: skip
         worker.export_slots()
@@ -120,6 +127,7 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
             await deps.fetcher.aclose()
             if deps.browser is not None:
                 await deps.browser.close()
+            await ctx["store"].close()
             await ctx["pool"].close()
 
     hold = settings.result_hold_seconds + 15

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from scanfleet.http import FetchError, FetchResult, SafeFetcher
-from scanfleet.model import DomainSeen, Evidence, Outcome, Status
+from scanfleet.model import Attachment, DomainSeen, Evidence, Outcome, Status
 from scanfleet.worker.privacy import analyse
 from scanfleet.worker.privacy.vendors import Category
 
@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 _VENDOR_CATEGORIES = frozenset(category.value for category in Category)
 
 
-async def scan_url(fetcher: SafeFetcher, url: str) -> Outcome:
+async def scan_url(fetcher: SafeFetcher, url: str, document_bytes: int = 0) -> Outcome:
+    """`document_bytes`: how much of the main document is kept as the scan's artifact (0: none)."""
     try:
         result = await fetcher.fetch(url)
     except FetchError as exc:
@@ -21,6 +22,7 @@ async def scan_url(fetcher: SafeFetcher, url: str) -> Outcome:
         outcome = _analysed(FetchResult(hops=exc.hops, body=b"")) if exc.hops else Outcome(Status.FAILED)
         return failed_outcome(outcome, exc.code, exc.message)
     outcome = _analysed(result)
+    outcome.attachments += document_attachment(result, document_bytes)
     if outcome.status is Status.FAILED:
         return outcome
     if result.final.status >= 400:
@@ -47,6 +49,13 @@ def _analysed(result: FetchResult) -> Outcome:
         Status.SUCCEEDED, final_url=final.url, http_status=final.status, evidence=evidence, issues=issues,
         domains=domains_seen(evidence),
     )  # fmt: skip
+
+
+def document_attachment(result: FetchResult, max_bytes: int) -> list[Attachment]:
+    """The main document as the scan received it, its first `max_bytes` (none for an empty body)."""
+    if not result.body or max_bytes <= 0:
+        return []
+    return [Attachment("document", result.content_type or "application/octet-stream", result.body[:max_bytes])]
 
 
 def domains_seen(evidence: list[Evidence]) -> list[DomainSeen]:

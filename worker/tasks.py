@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanfleet import metrics
+from scanfleet.artifacts import StoreUnavailable
 from scanfleet.breakers import SharedBreakers
 from scanfleet.broker.jobs import RUN_BROWSER_SCAN, RUN_CHECKS, RUN_SCAN
 from scanfleet.checks import parse_suite
@@ -37,6 +38,8 @@ from scanfleet.worker.scan import scan_url
 
 log = logging.getLogger(__name__)
 
+STORE = "artifacts"  # the storage breaker's circuit, and what jobs deferred by it wait on
+
 
 @dataclass
 class Deps:
@@ -47,6 +50,7 @@ class Deps:
     targets: SharedBreakers  # one circuit per target host
     outage: OutageGuard
     retry: RetryPolicy
+    storage: SharedBreakers  # the artifact store's one circuit (STORE)
     browser: BrowserRuntime | None = None  # a browser worker's one Chromium; None on http workers
 
 
@@ -66,7 +70,8 @@ class Task:
 async def run_scan(ctx: dict[str, Any], scan_id: str, context: dict[str, str] | None = None) -> str:
     deps: Deps = ctx["deps"]
     task = Task(
-        RUN_SCAN, "privacy", deps.settings.scan_timeout_seconds, lambda scan: scan_url(deps.fetcher, scan.url or ""),
+        RUN_SCAN, "privacy", deps.settings.scan_timeout_seconds,
+        lambda scan: scan_url(deps.fetcher, scan.url or "", deps.settings.artifact_document_max_bytes),
         target=lambda scan: urlsplit(scan.url or "").hostname,
     )  # fmt: skip
     with job_context(ctx["job_id"], task.name, context):  # its log lines and span carry its cause's ids
@@ -135,16 +140,20 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
         return "duplicate"
     annotate(org_id=job.org_id)  # also for a job that came without context (re-admitted by reconciliation)
     if job.crashes > deps.settings.job_max_tries:
-        return await _finish(task, delivery, workers_lost(deps.settings.job_max_tries), 0.0)
+        return await _finish(deps, task, delivery, workers_lost(deps.settings.job_max_tries), 0.0)
     host = task.target(job)
     if host:
         until = await deps.targets.open_until(host)
         if until is not None:
             waited = (datetime.now(UTC) - job.created_at).total_seconds()
             if waited > deps.settings.breaker_give_up_seconds:
-                return await _finish(task, delivery, _unavailable(host, waited), 0.0)
+                return await _finish(deps, task, delivery, _unavailable(host, waited), 0.0)
             await delivery.defer(until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
             return _deferred(task, "breaker")
+    # A scan's result has artifacts: while their store is down, running it would only have to be deferred after.
+    if task.kind == "privacy" and (until := await deps.storage.open_until(STORE)) is not None:
+        await delivery.defer(until + random.random(), STORE)  # noqa: S311 - spread the herd
+        return _deferred(task, "storage")
     if job.attempts == 1 and job.retries == 0:
         metrics.JOB_WAIT.labels(task.name).observe(max((datetime.now(UTC) - job.created_at).total_seconds(), 0.0))
     started = time.perf_counter()
@@ -160,11 +169,21 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
         metrics.JOB_RETRIES.labels(task.name, outcome.error_code or "").inc()
         log.info("%s %s: %s, retry %d in %.1fs", task.name, job.id, outcome.error_code, job.retries + 1, delay)
         return _deferred(task, "retry")
-    return await _finish(task, delivery, outcome, time.perf_counter() - started)
+    return await _finish(deps, task, delivery, outcome, time.perf_counter() - started)
 
 
-async def _finish(task: Task, delivery: Delivery, outcome: Outcome, seconds: float) -> str:
-    written = await delivery.finish(outcome)
+async def _finish(deps: Deps, task: Task, delivery: Delivery, outcome: Outcome, seconds: float) -> str:
+    try:
+        written = await delivery.finish(outcome)
+    except StoreUnavailable as exc:
+        # Nothing was written: the job runs again once the store is back, and its result is made anew then.
+        log.warning("%s %s: the artifact store is unavailable (%s); deferred", task.name, delivery.id, exc)
+        await deps.storage.record(STORE, ok=False)
+        until = await deps.storage.open_until(STORE) or time.time() + deps.storage.reset_seconds
+        await delivery.defer(until + random.random(), STORE)  # noqa: S311 - spread the herd
+        return _deferred(task, "storage")
+    if outcome.attachments and await deps.storage.record(STORE, ok=True) == "closed":
+        await deps.lifecycle.wake(STORE)  # the store is back: the jobs it deferred need not wait out their time
     metrics.JOB_DURATION.labels(task.name).observe(seconds)
     if written is None:
         metrics.JOBS.labels(task.name, "duplicate").inc()

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import asyncpg
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -16,7 +17,9 @@ from scanfleet.api.caching import NOT_MODIFIED
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
 from scanfleet.api.errors import RETRY_AFTER_SECONDS, ApiError, documented, invalid, not_found
 from scanfleet.api.links import link
-from scanfleet.db import results
+from scanfleet.artifacts import StoreUnavailable, blob_key
+from scanfleet.artifacts.blobs import BlobMissing
+from scanfleet.db import artifacts, results
 from scanfleet.model import NOUN, Job, Kind
 from scanfleet.reports import POLICY, PdfUnavailable, run_report, scan_report, share
 
@@ -40,9 +43,16 @@ _HEADERS = {
 SHARE_DEFAULT_SECONDS = 7 * 86400
 
 
-async def screenshot_of(res: Resources, job: Job) -> bytes | None:
-    """The screenshot the job took, for its report; None when there is none."""
-    return None
+async def screenshot_of(res: Resources, source: asyncpg.Pool, job: Job) -> bytes | None:
+    """The job's own screenshot (a scan's page; a run's first failed step), for its report. None when it has none
+    or the store cannot give it now: the report is still worth reading without its picture."""
+    shots = [item for item in await artifacts.of_job(source, job.org_id, job.id) if item.kind == "screenshot"]
+    if not shots:
+        return None
+    try:
+        return b"".join([chunk async for chunk in res.artifacts.read(blob_key(job.org_id, shots[0].sha256))])
+    except (StoreUnavailable, BlobMissing):
+        return None
 
 
 async def _report(request: Request, res: Resources, org_id: uuid.UUID, job_id: str, kind: Kind, fmt: str) -> Response:
@@ -52,7 +62,7 @@ async def _report(request: Request, res: Resources, org_id: uuid.UUID, job_id: s
     if unchanged is not None:
         return unchanged
     evidence = [dict(row) for row in await results.all_results(source, "evidence", org_id, job.id)]
-    screenshot = await screenshot_of(res, job)
+    screenshot = await screenshot_of(res, source, job)
     now = datetime.now(UTC)
     if kind == "privacy":
         issues = [dict(row) for row in await results.all_results(source, "issues", org_id, job.id)]

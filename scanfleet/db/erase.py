@@ -2,10 +2,10 @@
 the org's rows in small batches. Each batch is one short transaction that locks only the org's own rows,
 so other organisations' writes and retention's detaches never wait long behind it.
 
-What goes: every row the org had recorded when it asked — scans and test runs with their evidence, issues
-and domains (in every day partition), its daily counts, idempotency keys, heartbeats, and the webhook events
-of those scans. What stays: the organisation and its API keys, so it keeps using the platform, and whatever
-it records after asking.
+What goes: every row the org had recorded when it asked — scans and test runs with their evidence, issues,
+domains and artifacts (in every day partition), its daily counts, idempotency keys, heartbeats, and the webhook
+events of those scans; then its artifact blobs written before it asked (scanfleet.scheduler.erase). What stays:
+the organisation and its API keys, so it keeps using the platform, and whatever it records after asking.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ _BY_SCAN = {
     "evidence": ("scan_id", "scan_created_at"),
     "issues": ("scan_id", "scan_created_at"),
     "scan_domains": ("scan_id", "scan_created_at"),
+    "artifacts": ("scan_id", "scan_created_at"),
 }
 # The org's other rows: table → (the columns naming a row, which rows the request covers; $2 is its time).
 _DAY_COVERED = "day <= ($2 AT TIME ZONE 'UTC')::date"

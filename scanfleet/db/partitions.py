@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import asyncpg
 
-PARTITIONED_TABLES = ("scans", "evidence", "issues", "scan_domains")
+PARTITIONED_TABLES = ("scans", "evidence", "issues", "scan_domains", "artifacts")
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Literal
 import asyncpg
 
 from scanfleet import ids
-from scanfleet.db import webhooks
+from scanfleet.db import artifacts, webhooks
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.db.pool import Connection, Executor
 from scanfleet.model import Job, Outcome
@@ -38,7 +38,8 @@ ON CONFLICT (org_id, day, severity) DO UPDATE SET issues = c.issues + excluded.i
 
 
 async def record_outcome(pool: asyncpg.Pool, scan: Job, outcome: Outcome) -> bool:
-    """Write evidence, issues and the final status in one transaction. False if another delivery already did."""
+    """Write evidence, issues, artifact rows and the final status in one transaction. False if another delivery
+    already did."""
 
     async def write() -> bool:
         async with pool.acquire() as conn, conn.transaction():
@@ -76,6 +77,8 @@ async def write_outcome(conn: Connection, scan: Job, outcome: Outcome) -> bool:
         await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
     if issues:
         await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
+    # Their blobs are stored already (scanfleet.artifacts.writer): rows that commit always find theirs.
+    await artifacts.insert(conn, scan, outcome.attachments)
     await conn.execute(
         _INDEX_AND_COUNT,
         scan.created_at, scan.org_id, scan.id,

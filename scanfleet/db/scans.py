@@ -226,7 +226,8 @@ async def purge_deleted(pool: asyncpg.Pool, older_than_seconds: float, limit: in
     )  # fmt: skip
     for row in rows:
         async with pool.acquire() as conn, conn.transaction():
-            for table in ("evidence", "issues", "scan_domains"):
+            # Artifact blobs are not deleted here: the sweep removes them once no row references them.
+            for table in ("evidence", "issues", "scan_domains", "artifacts"):
                 await conn.execute(
                     f"DELETE FROM {table} WHERE scan_id = $1 AND scan_created_at = $2",
                     row["id"], row["created_at"],

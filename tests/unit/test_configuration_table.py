@@ -28,7 +28,7 @@ def documented_names() -> set[str]:
     for row in table.splitlines():
         if not row.startswith("| `"):
             continue
-        first, *shorthand = re.findall(r"`([A-Z_]+)`", row.split("|")[1])
+        first, *shorthand = re.findall(r"`([A-Z0-9_]+)`", row.split("|")[1])
         names.add(first)
         for tail in shorthand:  # replaces as many trailing parts of the first name as it has
             parts = first.split("_")

@@ -22,9 +22,10 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from scanfleet.http.fetch import FetchResult, Hop, TlsInfo
-from scanfleet.model import Evidence, Outcome, Severity, Status
+from scanfleet.model import Attachment, Evidence, Outcome, Severity, Status
 from scanfleet.worker.browser import evidence as rows
 from scanfleet.worker.browser.consent import read_consent
+from scanfleet.worker.browser.har import har_log
 from scanfleet.worker.browser.keylog import TypedField, type_canaries
 from scanfleet.worker.browser.network import NetworkLog
 from scanfleet.worker.browser.profile import COOKIE_POLICY
@@ -33,7 +34,7 @@ from scanfleet.worker.browser.runtime import BrowserError, BrowserRuntime
 from scanfleet.worker.browser.static import static_evidence
 from scanfleet.worker.privacy.consent import ConsentSignals
 from scanfleet.worker.privacy.rules import evaluate
-from scanfleet.worker.scan import domains_seen, failed_outcome
+from scanfleet.worker.scan import document_attachment, domains_seen, failed_outcome
 
 _INSTRUMENT = (Path(__file__).parent / "instrument.js").read_text()
 _KEYLOG_WAIT_SECONDS = 1.0  # after typing, for a logger's batch to leave
@@ -72,6 +73,8 @@ class BrowseLimits:
     max_document_bytes: int = 5 * 1024 * 1024  # of the main document and of the rendered DOM analysed
     connect_seconds: float = 5.0
     collect_seconds: float = 10.0  # reading the page once its time is up; a browser slower than this is hung
+    max_artifact_bytes: int = 10 * 1024 * 1024  # a screenshot larger than this is taken of the viewport only
+    saved_document_bytes: int = 2 * 1024 * 1024  # of the main document, kept as an artifact
 
 
 async def browse(runtime: BrowserRuntime, url: str, limits: BrowseLimits) -> Outcome:
@@ -101,7 +104,7 @@ class _Visit:
     static_counts: dict[str, Any] = field(default_factory=dict)
 
     async def run(self) -> Outcome:
-        started = time.monotonic()
+        started = self.timings["opened"] = time.monotonic()
         deadline = started + self.limits.page_seconds
         page, network = await self._open()
         response, failure = await self._navigate(page, deadline)
@@ -228,9 +231,15 @@ class _Visit:
             *rows.key_logging_rows(typed, network.requests, network.frames_sent, typing_started, result.final.url),
             *rows.session_recording_rows(recorders, result.final.url),
         ]
+        browser = self.context.browser.version if self.context.browser else None
+        attachments = [
+            *await self._screenshot(page),
+            Attachment("har", "application/json", har_log(network.requests, self.url, browser, self.timings["opened"])),
+            *document_attachment(result, self.limits.saved_document_bytes),
+        ]
         outcome = Outcome(
             Status.SUCCEEDED, final_url=result.final.url, http_status=result.final.status, evidence=evidence,
-            domains=domains_seen(evidence),
+            domains=domains_seen(evidence), attachments=attachments,
         )  # fmt: skip
         if result.final.status >= 400:
             return failed_outcome(outcome, "http_error", f"the final response has status {result.final.status}")
@@ -239,6 +248,22 @@ class _Visit:
                 outcome, "not_html", f"the final response is {result.content_type or 'untyped'}, not HTML"
             )
         return outcome
+
+    async def _screenshot(self, page: Page) -> list[Attachment]:
+        """The whole page as a PNG; the viewport alone when the whole is over the size limit; none when that is
+        too, or the page cannot be captured (a scan does not fail for its picture)."""
+        for full_page in (True, False):
+            try:
+                shot = await page.screenshot(
+                    full_page=full_page, type="png", animations="disabled", timeout=self.limits.collect_seconds * 500
+                )
+            except PlaywrightError:
+                if page.is_closed():
+                    raise
+                return []
+            if len(shot) <= self.limits.max_artifact_bytes:
+                return [Attachment("screenshot", "image/png", shot)]
+        return []
 
     async def _document(self, response: Response) -> FetchResult:
         """The main document's redirect chain and body, as the http engine's fetcher would have recorded them."""

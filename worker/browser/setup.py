@@ -27,4 +27,6 @@ def limits_for(settings: Settings) -> BrowseLimits:
         max_bytes=settings.browser_max_bytes,
         max_document_bytes=settings.fetch_max_bytes,
         connect_seconds=settings.fetch_connect_timeout_seconds,
+        max_artifact_bytes=settings.artifact_max_bytes,
+        saved_document_bytes=settings.artifact_document_max_bytes,
     )

@@ -55,6 +55,11 @@ async def test_a_browser_scan_runs_in_the_browser_and_names_its_engine(
     evidence = (await api.get(f"/v1/scans/{scan['id']}/evidence?limit=500", headers=tenant.headers)).json()["items"]
     kinds = {row["kind"] for row in evidence}
     assert {"request", "browser_cookie", "storage", "fingerprinting", "coverage"} <= kinds
+    # Its screenshot, HAR and main document, served to its organisation with the API key.
+    artifacts = (await api.get(f"/v1/scans/{scan['id']}/artifacts", headers=tenant.headers)).json()["items"]
+    assert [item["kind"] for item in artifacts] == ["screenshot", "har", "document"]
+    shot = await api.get(httpx.URL(artifacts[0]["url"]).path, headers=tenant.headers)
+    assert shot.status_code == 200 and shot.content.startswith(b"\x89PNG") and len(shot.content) == artifacts[0]["size"]
     # An http scan of the same URL is a scan of its own: reuse and dedup are per engine.
     again = await api.post("/v1/scans", json={"url": SHOP}, headers=tenant.headers)
     assert again.status_code == 202 and again.json()["engine"] == "http" and again.json()["id"] != scan["id"]

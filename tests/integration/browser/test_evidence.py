@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from scanfleet.http import FetchLimits, SafeFetcher, client_ssl_context
@@ -127,6 +128,19 @@ def test_the_coverage_row_says_what_was_observed(shop: Outcome) -> None:
     assert coverage["requests"] == coverage["requests_listed"] == len(of(shop, "request"))
     assert coverage["settle_seconds"] == LIMITS.settle_seconds
     assert 0 < coverage["loaded_after_seconds"] <= coverage["observed_seconds"] <= coverage["total_seconds"]
+
+
+def test_the_scan_keeps_a_screenshot_a_har_without_bodies_and_the_document(shop: Outcome) -> None:
+    by_kind = {item.kind: item for item in shop.attachments}
+    assert list(by_kind) == ["screenshot", "har", "document"]
+    assert by_kind["screenshot"].content_type == "image/png"
+    assert by_kind["screenshot"].data.startswith(b"\x89PNG\r\n\x1a\n")
+    entries = json.loads(by_kind["har"].data)["log"]["entries"]
+    assert {entry["request"]["url"] for entry in entries} == {row["url"] for row in of(shop, "request")}
+    # The key logger's requests are there, but not what they carried: no request body is kept.
+    assert any(entry["request"]["method"] == "POST" and "in.hotjar.com" in entry["request"]["url"] for entry in entries)
+    assert all("postData" not in entry["request"] and entry["request"]["bodySize"] == -1 for entry in entries)
+    assert by_kind["document"].content_type == "text/html" and by_kind["document"].data.lstrip().startswith(b"<")
 
 
 def test_the_rendered_page_adds_to_the_static_analysis(shop: Outcome) -> None:

@@ -14,10 +14,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from scanfleet.api.routes import reports as report_route
+from scanfleet.artifacts import open_store
+from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.config import Settings
 from scanfleet.db import results, scans
-from scanfleet.model import Engine, Evidence, Issue, Job, Outcome, Severity, Status
+from scanfleet.model import Attachment, Engine, Evidence, Issue, Job, Outcome, Severity, Status
 from scanfleet.reports import share
 from tests.conftest import Tenant, make_tenant
 from tests.integration.browser.sites import SHOP
@@ -71,17 +72,19 @@ async def cells(page: Any, table: str, column: int) -> list[str]:
 
 async def test_a_browser_scans_report_shows_issues_screenshot_tables_and_timeline_and_fetches_nothing(
     base: str, viewer: Browser, pool: asyncpg.Pool, shop: Outcome, decoy: FixtureSite,
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+    report_settings: Settings, tmp_path: Any,
 ) -> None:  # fmt: skip
     tenant = await make_tenant(pool)
     outcome = hostile(shop, decoy)
-    scan = await finished(pool, tenant, SHOP, outcome, engine="browser")
     image = await png(viewer)
-
-    async def screenshot(res: object, job: Job) -> bytes | None:
-        return image if job.id == scan.id else None
-
-    monkeypatch.setattr(report_route, "screenshot_of", screenshot)
+    # Stored as a worker stores it: the blob in the API's own store, its row with the results.
+    outcome.attachments = [Attachment("screenshot", "image/png", image)]
+    store = await open_store(report_settings)
+    try:
+        await ArtifactWriter(store, 1 << 20, 1 << 20).write(tenant.org.id, outcome.attachments)
+    finally:
+        await store.close()
+    scan = await finished(pool, tenant, SHOP, outcome, engine="browser")
     async with opened(viewer, base, f"/v1/scans/{scan.id}/report", tenant.headers) as seen:
         page = seen.page
         await page.screenshot(path=str(tmp_path / "report.png"), full_page=True)

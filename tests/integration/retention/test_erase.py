@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from scanfleet.artifacts.local import LocalBlobStore
 from scanfleet.config import Settings
 from scanfleet.db import api_keys, erase, heartbeats, idempotency, orgs, webhooks
 from scanfleet.scheduler import erase as rounds
@@ -48,7 +49,7 @@ async def _rows(pool: asyncpg.Pool, org_id: uuid.UUID) -> dict[str, int]:
 
 async def _erase_until_done(pool: asyncpg.Pool, settings: Settings, org_id: uuid.UUID, request_id: uuid.UUID) -> None:
     for _ in range(50):
-        await rounds.erase_round(pool, settings)
+        await rounds.erase_round(pool, LocalBlobStore(settings.artifact_path), settings)
         req = await erase.get(pool, org_id, request_id)
         assert req is not None
         if req.status == "done":

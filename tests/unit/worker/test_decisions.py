@@ -11,17 +11,20 @@ import asyncpg
 import fakeredis
 import pytest
 
+from scanfleet.artifacts import StoreUnavailable
+from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.breakers import SharedBreakers
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import job_id
 from scanfleet.config import Settings
 from scanfleet.lifecycle import Lifecycle
 from scanfleet.memory import MemoryJobStore
-from scanfleet.model import Job, Outcome, Status
+from scanfleet.model import Attachment, Job, Outcome, Status
 from scanfleet.retry import RetryPolicy
 from scanfleet.tiers import limits_for
 from scanfleet.worker.outage import OutageGuard
 from scanfleet.worker.tasks import Deps, Task, perform
+from tests.support.site import eventually
 
 ORG = uuid.UUID(int=7)
 HOST = "shop.example"
@@ -63,7 +66,8 @@ async def world() -> AsyncIterator[World]:
     )  # fmt: skip
     lifecycle = Lifecycle(store, gate, lease_seconds=30.0)
     targets = SharedBreakers(redis, "target", settings.breaker_fail_max, 60.0)
-    deps = Deps(settings, lifecycle, None, None, targets, outage, RetryPolicy.from_settings(settings))  # type: ignore[arg-type]
+    storage = SharedBreakers(redis, "storage", 1, 0.2)  # one failed write opens it, briefly
+    deps = Deps(settings, lifecycle, None, None, targets, outage, RetryPolicy.from_settings(settings), storage)  # type: ignore[arg-type]
     yield World(store, gate, deps, [])
     await redis.aclose()
 
@@ -142,3 +146,41 @@ async def test_a_refused_submission_leaves_no_row(world: World) -> None:
     with pytest.raises(Exception, match="free tier"):
         await world.deps.lifecycle.submit_scan(ORG, full, "https://other.example/", "http", 0, {})
     assert world.store.jobs == {}
+
+
+class FlakyStore:
+    """An artifact store that is down until told otherwise (the real backends are tested in integration)."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.down = True
+        self.blobs: dict[str, bytes] = {}
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        if self.down:
+            raise StoreUnavailable("connection refused")
+        self.blobs[key] = data
+
+
+async def test_an_artifact_store_outage_defers_the_job_until_the_store_is_back(world: World) -> None:
+    store = FlakyStore()
+    world.deps.lifecycle.artifacts = ArtifactWriter(store, max_bytes=1 << 20, job_max_bytes=1 << 20)  # type: ignore[arg-type]
+    job = await world.submitted()
+    shot = Attachment("screenshot", "image/png", b"\x89PNG...")
+    world.outcomes += [Outcome(Status.SUCCEEDED, http_status=200, attachments=[shot]) for _ in range(5)]
+    assert await perform(world.deps, world.task(), job.id) == "deferred (storage)"
+    row = world.store.jobs[job.id]
+    assert (row.status, row.attempts) == (Status.QUEUED, 0) and store.blobs == {} and not world.store.outcomes
+    assert await world.state(job) == "deferred"
+    # While the circuit is open the scan is not even run: it would only be deferred again.
+    assert await perform(world.deps, world.task(), job.id) == "deferred (storage)"
+    assert world.produced == 1
+    store.down = False
+
+    async def finished() -> bool:
+        return await perform(world.deps, world.task(), job.id) == "succeeded"
+
+    await eventually(finished, timeout=5)  # once the circuit lets a trial through
+    assert world.store.jobs[job.id].status is Status.SUCCEEDED and len(store.blobs) == 1
+    assert world.store.outcomes[job.id].attachments == [shot]
