@@ -117,6 +117,37 @@ async def test_a_run_with_a_browser_step_takes_the_browser_line_and_a_browser_wo
     assert await pool.fetchval("SELECT engine FROM scans WHERE id = $1", uuid.UUID(plain.json()["id"])) == "http"
 
 
+@pytest.mark.usefixtures("browser_worker")
+async def test_a_failed_browser_steps_screenshot_and_dom_snapshot_are_stored_and_shown_in_its_report(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, internet: Internet
+) -> None:
+    build_apps(internet)
+    tenant, other = await make_tenant(pool), await make_tenant(pool)
+    suite = {"name": "sign in, then look for the wrong title", "variables": {"user": USER, "password": PASSWORD},
+             "steps": [{"kind": "browser", "name": "log in", "action_timeout_seconds": 3, "actions": [
+                 *LOGIN, {"action": "assert_title", "operator": "equals", "value": "Nowhere"}]}]}  # fmt: skip
+    submitted = await api.post("/v1/runs", json=suite, headers=tenant.headers)
+    assert submitted.status_code == 202, submitted.text
+    run_id = submitted.json()["id"]
+
+    async def finished() -> dict[str, Any] | None:
+        run = (await api.get(f"/v1/runs/{run_id}", headers=tenant.headers)).json()
+        return run if run["status"] not in ("queued", "running") else None
+
+    run = await eventually(finished, timeout=60)
+    assert isinstance(run, dict) and run["verdict"] == "failed", run
+    listed = (await api.get(run["artifacts_url"], headers=tenant.headers)).json()["items"]
+    assert [(item["kind"], item["step"]) for item in listed] == [("screenshot", "log in"), ("dom_snapshot", "log in")]
+    shot = await api.get(listed[0]["url"], headers=tenant.headers)
+    assert shot.status_code == 200 and shot.content.startswith(b"\x89PNG")
+    dom = await api.get(listed[1]["url"], headers=tenant.headers)
+    assert b"Dashboard" in dom.content and PASSWORD.encode() not in dom.content
+    assert (await api.get(listed[0]["url"], headers=other.headers)).status_code == 404
+    report = await api.get(f"/v1/runs/{run_id}/report", headers=tenant.headers)
+    assert report.status_code == 200 and "data:image/png;base64," in report.text
+    assert PASSWORD not in report.text
+
+
 async def test_a_bad_browser_step_is_a_422_naming_the_step_the_action_the_field_and_the_rule(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
