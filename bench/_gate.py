@@ -35,6 +35,7 @@ from arq.jobs import serialize_job
 from bench._report import comma_list
 from bench._servers import stop_processes
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import GateKeys
 from scanfleet.broker.worker import FleetWorker
 from scanfleet.embedded import EmbeddedValkey, die_with_parent
 
@@ -233,6 +234,7 @@ def run_worker(args: argparse.Namespace) -> None:
             ctx["wake"].cancel()
 
     worker = FleetWorker(
+        line=GateKeys() if args.gated else None,
         functions=[func(bench_task, name=TASK)],
         redis_settings=RedisSettings.from_dsn(args.redis),
         on_startup=startup,

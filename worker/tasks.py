@@ -133,13 +133,15 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
     if job.crashes > deps.settings.job_max_tries:
         return await _finish(task, delivery, workers_lost(deps.settings.job_max_tries), 0.0)
     host = task.target(job)
+    seen = None  # the target's circuit as read before the fetch: recording its outcome starts from it
     if host:
-        until = await deps.targets.open_until(host)
-        if until is not None:
+        admitted = await deps.targets.admit(host)
+        seen = admitted.seen
+        if admitted.until is not None:
             waited = (datetime.now(UTC) - job.created_at).total_seconds()
             if waited > deps.settings.breaker_give_up_seconds:
                 return await _finish(task, delivery, _unavailable(host, waited), 0.0)
-            await delivery.defer(until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
+            await delivery.defer(admitted.until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
             return _deferred(task, "breaker")
     if job.attempts == 1 and job.retries == 0:
         metrics.JOB_WAIT.labels(task.name).observe(max((datetime.now(UTC) - job.created_at).total_seconds(), 0.0))
@@ -148,7 +150,7 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
     transient = is_transient(outcome)
     # A 4xx is a live host's answer. If this closed the circuit, the host's waiting jobs need not wait on.
     answered = transient or outcome.http_status is not None
-    if host and answered and await deps.targets.record(host, ok=not transient) == "closed":
+    if host and answered and await deps.targets.record(host, ok=not transient, seen=seen) == "closed":
         await deps.lifecycle.wake(_circuit(host))
     delay = deps.retry.delay(job.kind, job.retries) if transient else None
     if delay is not None:
