@@ -51,6 +51,21 @@ local function make_ready(id, now_ms)
   end
 end
 
+-- Wake-up tokens beyond the jobs ready are dropped: they would wake workers for nothing.
+local function trim_tokens()
+  local surplus = redis.call('LLEN', WAKE) - redis.call('ZCARD', READY)
+  if surplus > 0 then
+    redis.call('LTRIM', WAKE, surplus, -1)
+  end
+end
+
+-- The job is no longer for a worker to take (taken, ended, cancelled).
+local function unready(id)
+  if redis.call('ZREM', READY, id) == 1 then
+    trim_tokens()
+  end
+end
+
 -- Hand a job to arq exactly as arq's enqueue_job does (its serialised body, then its place in the queue), and
 -- make it ready.
 local function dispatch(org, id, payload, now_ms, job_ttl_ms)
@@ -88,6 +103,6 @@ local function release(id, now_ms, job_ttl_ms)
   redis.call('DEL', job_key(id))
   redis.call('ZREM', JOBS, id)
   redis.call('ZREM', LEASES, id)
-  redis.call('ZREM', READY, id)
+  unready(id)
   return promote(org, now_ms, job_ttl_ms)
 end

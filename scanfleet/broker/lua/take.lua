@@ -3,7 +3,6 @@
 -- never the running ones arq's queue also holds. ARGV[6]: now_ms.
 -- A ready job arq's queue no longer holds (cancelled, ended) is dropped. One a worker still marks in progress
 -- (handed back, its marker not cleared yet) or that arq put off (a score past now) is looked at again later.
--- Wake-up tokens beyond the jobs still ready are dropped: they would wake workers for nothing.
 -- Returns {{id, arq's score, ...}, the ids in arq's abort set} (the aborts: what arq's poll reads next).
 local limit, now_ms, in_progress_ms = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local LOOK_AGAIN_MS = 100
@@ -22,9 +21,6 @@ if limit > 0 then
       taken[#taken + 1] = score
     end
   end
-  local surplus = redis.call('LLEN', WAKE) - redis.call('ZCARD', READY)
-  if surplus > 0 then
-    redis.call('LTRIM', WAKE, surplus, -1)
-  end
+  trim_tokens()
 end
 return {taken, redis.call('ZRANGE', ABORTS, 0, -1)}

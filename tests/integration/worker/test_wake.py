@@ -13,8 +13,8 @@ from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import scans
 from tests.conftest import make_tenant, own_redis
-from tests.support.wakeups import waiting_for_wakeups
 from tests.support.site import FixtureSite, eventually, html
+from tests.support.wakeups import waiting_for_wakeups
 
 POLL_SECONDS = 60.0
 DEADLINE_SECONDS = 8.0
