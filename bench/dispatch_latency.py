@@ -9,8 +9,9 @@ short jobs (2 ms) are submitted one at a time, `--interval-ms` apart on average 
 arrivals fall at random points of the workers' polls):
 
   scanfleet            the platform's worker: the gate's admit (the long jobs from running/20 enterprise
-                       orgs, the timed ones from one more), workers taking the gate's ready jobs, woken by its
-                       wake-up tokens, each task between `Gate.start` and `Gate.finish`.
+                       orgs, the timed ones from one more whose limits never hold a job back), workers
+                       taking the gate's ready jobs, woken by its wake-up tokens, each task between
+                       `Gate.start` and `Gate.finish`.
   scanfleet, arq poll  the same, but polling arq's queue as arq does (how the platform's worker polled before
                        it took the gate's ready jobs): arq's queue holds the running jobs too, and each poll
                        checks every running job ahead of a new one (WATCH, EXISTS, ZSCORE each).
@@ -49,13 +50,14 @@ from bench._gate import (
 from bench._report import arguments, percentile, table
 from bench._servers import cancel_on_sigterm
 from scanfleet.broker.gate import Gate
-from scanfleet.tiers import limits_for
+from scanfleet.tiers import Limits, limits_for
 
 POLL_DELAY = 0.05  # the platform's default (SCANFLEET_WORKER_POLL_DELAY_SECONDS)
 SERVICE = 0.002  # the timed jobs' own time
 HOLD_SECONDS = 3600.0  # the long jobs outlast any run
 SYSTEMS = [("scanfleet", True, False), ("scanfleet, arq poll", True, True), ("arq", False, False)]
-ENTERPRISE = limits_for("enterprise")  # 20 running slots per org
+ENTERPRISE = limits_for("enterprise")  # 20 running slots per org, for the long jobs
+UNLIMITED = limits_for("enterprise", max_running=100_000, max_queued=100_000)  # timed jobs never wait in line
 
 
 async def _count(redis: ArqRedis, key: str, kind: str, count: int) -> bool:
@@ -67,9 +69,9 @@ async def measure(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
     """Latencies (seconds) of `args.jobs` spaced submissions while `args.running` long jobs run."""
     gate = Gate(redis)
 
-    async def submit(org: uuid.UUID, job_id: str, **kwargs: float) -> str:
+    async def submit(org: uuid.UUID, job_id: str, limits: Limits = UNLIMITED, **kwargs: float) -> str:
         if spec.gated:
-            outcome = (await gate.admit(org, job_id, payload("x", **kwargs), ENTERPRISE)).outcome
+            outcome = (await gate.admit(org, job_id, payload("x", **kwargs), limits)).outcome
             if outcome != "dispatched":
                 raise RuntimeError(f"the gate did not dispatch a job at once ({outcome})")
         else:
@@ -79,7 +81,7 @@ async def measure(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
     async with fleet(redis, url, spec, logs):
         holders = [uuid.uuid4() for _ in range(-(-args.running // ENTERPRISE.max_running))]
         for index in range(args.running):
-            await submit(holders[index // ENTERPRISE.max_running], new_job_id("hold-"), hold=HOLD_SECONDS)
+            await submit(holders[index // ENTERPRISE.max_running], new_job_id("hold-"), ENTERPRISE, hold=HOLD_SECONDS)
         if not await wait_until(functools.partial(_count, redis, HOLDING, "set", args.running), 60):
             raise RuntimeError(f"only {await redis.scard(HOLDING)} of {args.running} long jobs started within 60 s")
         timed, submitted = uuid.uuid4(), {}
