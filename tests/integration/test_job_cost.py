@@ -54,7 +54,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "rest of the task": (0, 0, 0, 0),
     "breaker record": (0, 0, 0, 0),
     "circuit wake-ups": (0, 0, 0, 0),
-    "finish": (0, 0, 0, 9),
+    "finish": (0, 0, 0, 7),
     "gate finish": (1, 1, 15, 0),
     "arq ends the job": (6, 1, 0, 0),
 }
