@@ -44,6 +44,8 @@ from tests.support.site import FixtureSite, html
 
 DAYS = 30
 OWN_SHARE = 10  # one row in this many is the measured organisation's
+CHUNK = 50_000  # rows loaded per transaction
+LOAD_SECONDS = 900.0  # a loading statement's time limit (the pool's is for the platform's own statements)
 PAGE = html(
     "<html><head><title>Shop</title><script src='https://www.googletagmanager.com/gtm.js?id=GTM-1'></script>"
     "</head><body><img src='https://connect.facebook.net/tr?id=1'></body></html>",
@@ -90,18 +92,20 @@ async def grow(pool: asyncpg.Pool, org_id: uuid.UUID, have: tuple[int, int], wan
     """From `have` to `want` (scans = evidence rows = domain rows, filler organisations), then ANALYZE."""
     async with pool.acquire() as conn:
         if want[1] > have[1]:
-            await conn.execute(_ORGS, have[1], want[1])
-        if want[0] > have[0]:
+            await conn.execute(_ORGS, have[1], want[1], timeout=LOAD_SECONDS)
+        for start in range(have[0], want[0], CHUNK):  # each chunk a statement of bounded time
             async with conn.transaction():
                 await conn.execute(_LOADED)
                 await conn.execute("TRUNCATE loaded")
-                await conn.execute(_SCANS, have[0], want[0], org_id, DAYS - 1, OWN_SHARE)
-                await conn.execute(_EVIDENCE)
-                await conn.execute(_DOMAINS)
-        await conn.execute("ANALYZE")
+                end = min(start + CHUNK, want[0])
+                await conn.execute(_SCANS, start, end, org_id, DAYS - 1, OWN_SHARE, timeout=LOAD_SECONDS)
+                await conn.execute(_EVIDENCE, timeout=LOAD_SECONDS)
+                await conn.execute(_DOMAINS, timeout=LOAD_SECONDS)
+        await conn.execute("ANALYZE organisations, scans, evidence, scan_domains", timeout=LOAD_SECONDS)
         counts = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM scans) AS scans, (SELECT count(*) FROM evidence) AS evidence,"
-            " (SELECT count(*) FROM organisations) AS orgs"
+            " (SELECT count(*) FROM organisations) AS orgs",
+            timeout=LOAD_SECONDS,
         )
     if counts["scans"] < want[0] or counts["evidence"] < want[0] or counts["orgs"] < want[1]:
         raise RuntimeError(f"the step did not load what it reports: {dict(counts)}")
@@ -202,7 +206,7 @@ async def main(args: argparse.Namespace) -> int:
                         rows.append(
                             [f"{have[0]:,}", f"{have[1]:,}", f"{loaded:.0f}"] + [f"{x:.1f}" for x in figures[-1]]
                         )
-                        print(f"  done: {have[0]:,} rows, {have[1]:,} orgs (loaded in {loaded:.0f} s)", flush=True)
+                        print(f"  done: {have[0]:,} rows, {have[1]:,} orgs: {rows[-1][2:]}", flush=True)
         except RuntimeError as exc:
             print(f"bench.scaling: {exc}", file=sys.stderr)
             return 1
