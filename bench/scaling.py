@@ -11,9 +11,11 @@ first step as at the last), the rest spread over the others. ANALYZE follows, as
 
   scan e2e      `--scans` scans of a page on loopback, one at a time: POST /v1/scans → its row finished
                 (the scan's created_at → finished_at, PostgreSQL's clock): the whole path per job.
-  key queries   each API read a job's client makes, `--repeat` times, median latency: the scan, the
-                organisation's list, the scan's evidence, the stats, a domain's scans, and a resubmission
-                of a URL the organisation scanned before (the submission's reuse lookups).
+  key queries   each API read a job's client makes, `--repeat` times, alternating with GET /healthz
+                through the same API (the baseline: the same request path without the data): the read's
+                median over /healthz's. The scan, the organisation's list, the scan's evidence, the stats,
+                a domain's scans, and a resubmission of a URL the organisation scanned before (the
+                submission's reuse lookups).
 
 Read each column down: flat (goal: within 1.5× of the first step) means the job's cost does not grow with
 the data. The last columns give each figure at the last step over the first. Fails (exit 1) if a scan does
@@ -115,15 +117,21 @@ async def grow(pool: asyncpg.Pool, org_id: uuid.UUID, have: tuple[int, int], wan
         raise RuntimeError(f"the step did not load what it reports: {dict(counts)}")
 
 
-async def median_ms(repeat: int, call: Callable[[], Awaitable[httpx.Response]]) -> float:
-    took = []
+async def median_ms(repeat: int, call: Callable[[], Awaitable[httpx.Response]], api: httpx.AsyncClient) -> float:
+    """The call's median ms over the median ms of GET /healthz through the same API, the two alternating: the
+    share of the call's cost the data can change, with the machine's own load (other processes) divided out."""
+    took: list[float] = []
+    reference: list[float] = []
     for _ in range(repeat):
         started = time.perf_counter()
+        await api.get("/healthz")
+        middle = time.perf_counter()
         response = await call()
-        took.append(time.perf_counter() - started)
+        took.append(time.perf_counter() - middle)
+        reference.append(middle - started)
         if response.status_code >= 300:
             raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text[:200]}")
-    return statistics.median(took) * 1000
+    return statistics.median(took) / statistics.median(reference)
 
 
 async def scan_e2e(api: httpx.AsyncClient, pool: asyncpg.Pool, site: FixtureSite, count: int) -> float:
@@ -153,7 +161,7 @@ _FINISHED = (
 
 
 async def key_queries(api: httpx.AsyncClient, pool: asyncpg.Pool, org_id: uuid.UUID, repeat: int) -> list[float]:
-    """The median ms of each API read (QUERIES' order), on the organisation's own history."""
+    """Each API read (QUERIES' order) on the organisation's own history, as a multiple of GET /healthz."""
     old = await pool.fetchrow(
         "SELECT id, url FROM scans WHERE org_id = $1 AND created_at < now() - interval '1 day' ORDER BY id LIMIT 1",
         org_id,
@@ -168,7 +176,7 @@ async def key_queries(api: httpx.AsyncClient, pool: asyncpg.Pool, org_id: uuid.U
         lambda: api.get("/v1/domains/tracker.example/scans", params={"limit": 50}),
         lambda: api.post("/v1/scans", json={"url": recent_url}),
     ]
-    return [await median_ms(repeat, call) for call in calls]
+    return [await median_ms(repeat, call, api) for call in calls]
 
 
 async def _recent_url(pool: asyncpg.Pool, org_id: uuid.UUID) -> str:
@@ -207,7 +215,8 @@ async def main(args: argparse.Namespace) -> int:
                         reads = await key_queries(api, pool, org_id, args.repeat)
                         figures.append([e2e, *reads])
                         rows.append(
-                            [f"{have[0]:,}", f"{have[1]:,}", f"{loaded:.0f}"] + [f"{x:.1f}" for x in figures[-1]]
+                            [f"{have[0]:,}", f"{have[1]:,}", f"{loaded:.0f}", f"{e2e:.1f}"]
+                            + [f"{x:.2f}" for x in reads]
                         )
                         print(f"  done: {have[0]:,} rows, {have[1]:,} orgs: {rows[-1][2:]}", flush=True)
         except RuntimeError as exc:
@@ -218,8 +227,9 @@ async def main(args: argparse.Namespace) -> int:
     growth = [last / first for first, last in zip(figures[0], figures[-1], strict=True)]
     rows.append(["last / first", "", ""] + [f"{x:.2f}×" for x in growth])
     print(
-        f"\nper step: {args.scans} scans one at a time (median ms, created → finished) and each read "
-        f"{args.repeat} times (median ms, through the in-process API); rows = scans = evidence = domain rows\n"
+        f"\nper step: {args.scans} scans one at a time (scan e2e: median ms, created → finished) and each read "
+        f"{args.repeat} times through the in-process API, alternating with GET /healthz (median of the read over "
+        "median of /healthz: the machine's load divided out); rows = scans = evidence = domain rows\n"
     )
     print(table(["scans rows", "orgs", "load s", "scan e2e", *QUERIES], rows))
     flat = all(x <= 1.5 for x in growth)
