@@ -35,7 +35,7 @@ async def test_a_take_returns_new_jobs_and_none_of_the_running_ones_ahead_of_the
     taken, _ = await gate.take(100, IN_PROGRESS_MS)
     assert [job_id for job_id, _ in taken] == [new]
     assert await gate.redis.exists(in_progress_key_prefix + new) == 1  # marked as arq's own poll marks it
-    assert await gate.take(100, IN_PROGRESS_MS) == ([], [])
+    assert (await gate.take(100, IN_PROGRESS_MS))[0] == []
 
 
 async def test_concurrent_takes_never_hand_out_a_job_twice(gate: Gate) -> None:
@@ -64,7 +64,7 @@ async def test_a_cancelled_job_is_not_taken(gate: Gate) -> None:
     org, cancelled = uuid.uuid4(), job()
     await gate.admit(org, cancelled, b"body", MANY)
     assert await gate.cancel(cancelled) == "removed"
-    assert await gate.take(10, IN_PROGRESS_MS) == ([], [])
+    assert (await gate.take(10, IN_PROGRESS_MS))[0] == []
     assert await gate.redis.llen(gate.keys.wake) == 0
 
 
@@ -74,7 +74,7 @@ async def test_a_job_still_marked_in_progress_waits_and_is_taken_once_the_marker
     await gate.take(1, IN_PROGRESS_MS)
     await gate.start(handed_back, 30)
     assert await gate.handback(handed_back)  # the stopping worker clears arq's marker only after this
-    assert await gate.take(1, IN_PROGRESS_MS) == ([], [])
+    assert (await gate.take(1, IN_PROGRESS_MS))[0] == []
     await gate.redis.delete(in_progress_key_prefix + handed_back)
     await gate.redis.zadd(gate.keys.ready, {handed_back: 0})  # its look-again time, come
     taken, _ = await gate.take(1, IN_PROGRESS_MS)
@@ -87,7 +87,8 @@ async def test_aborts_come_with_the_take(gate: Gate) -> None:
     await gate.take(1, IN_PROGRESS_MS)
     await gate.start(running, 30)
     assert await gate.cancel(running) == "running"
-    assert await gate.take(0, IN_PROGRESS_MS) == ([], [running])
+    taken, aborts = await gate.take(0, IN_PROGRESS_MS)
+    assert taken == [] and running in aborts  # arq's abort set is shared: other jobs' aborts may be there too
 
 
 async def test_a_dispatched_job_no_worker_can_see_is_dispatched_again(gate: Gate) -> None:
