@@ -1,13 +1,16 @@
-"""Shared by the gate benchmarks (bench/gate_*.py): a Valkey, benchmark workers, payloads.
+"""Shared by the gate benchmarks (bench/gate_*.py, bench/dispatch_latency.py): a Valkey, benchmark workers,
+payloads.
 
 Each benchmark starts its own embedded Valkey (no persistence) in a temporary directory and, where it
 needs workers, real arq worker processes: `python -m bench._gate --redis URL [--gated] ...`. Their one
 task, `bench_task(tag)`, sleeps a fixed service time and then writes "tag start end" (unix seconds, the
-host clock every process shares) to the hash `bench:runs` under its job id. `--gated` builds the worker
-as worker/app.py builds the platform's: the broker's FleetWorker, each task run between the gate steps a
-delivery takes (`Gate.start` with a holder, then `Gate.finish`, which frees the slot and dispatches the org's
-next job), plus `FleetWorker.wake_on_dispatch` (a poll as soon as the gate announces a dispatch), unless
-`--no-wake`. Without `--gated` the task is the same body on plain arq, polling only. Both get the
+host clock every process shares) to the hash `bench:runs` under its job id; `bench_task(tag, hold=S)`
+instead adds its job id to the set `bench:holding` and sleeps S seconds (a long job holding its slot).
+`--gated` builds the worker as worker/app.py builds the platform's: the broker's FleetWorker, each task run
+between the gate steps a delivery takes (`Gate.start` with a holder, then `Gate.finish`, which frees the
+slot and dispatches the org's next job), taking the gate's ready jobs (`--arq-poll`: arq's own poll of its
+queue instead), plus `FleetWorker.wake_on_dispatch` (a poll as soon as the gate leaves a wake-up token),
+unless `--no-wake`. Without `--gated` the task is the same body on plain arq, polling only. Both get the
 platform's arq options (keep_result 60, allow_abort_jobs, max_tries 3).
 """
 
@@ -35,6 +38,7 @@ from arq.jobs import serialize_job
 from bench._report import comma_list
 from bench._servers import stop_processes
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import GateKeys
 from scanfleet.broker.worker import FleetWorker
 from scanfleet.embedded import EmbeddedValkey, die_with_parent
 
@@ -43,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TASK = "bench_task"
 RUNS = "bench:runs"  # hash: job id -> "tag start end", written by the task when it ends
 READY = "bench:ready"  # set: pids of the workers whose on_startup has run
+HOLDING = "bench:holding"  # set: ids of the holding jobs that have started
 LEASE_SECONDS = 15.0  # the platform's default lease
 _LOG_NUMBERS = itertools.count()
 
@@ -62,6 +67,7 @@ class FleetSpec:
     service: float  # seconds each task sleeps
     gated: bool
     wake: bool = True  # gated workers only: the platform's wake-on-dispatch beside arq's polling
+    arq_poll: bool = False  # gated workers only: poll arq's queue as arq does, not the gate's ready jobs
 
     @property
     def slots(self) -> int:
@@ -120,6 +126,7 @@ def _spawn(spec: FleetSpec, url: str, logs: Path) -> list[tuple[subprocess.Popen
     argv += ["--poll-delay", str(spec.poll_delay), "--service", str(spec.service)]
     argv += ["--gated"] if spec.gated else []
     argv += [] if spec.wake else ["--no-wake"]
+    argv += ["--arq-poll"] if spec.arq_poll else []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started: list[tuple[subprocess.Popen[bytes], Path]] = []
     try:
@@ -162,9 +169,9 @@ def new_job_id(prefix: str = "") -> str:
     return prefix + uuid.uuid4().hex
 
 
-def payload(tag: str) -> bytes:
-    """arq's serialised `bench_task(tag)`, as the platform builds a scan's payload for the gate."""
-    return serialize_job(TASK, (tag,), {}, None, int(time.time() * 1000))
+def payload(tag: str, **kwargs: Any) -> bytes:
+    """arq's serialised `bench_task(tag, **kwargs)`, as the platform builds a scan's payload for the gate."""
+    return serialize_job(TASK, (tag,), kwargs, None, int(time.time() * 1000))
 
 
 async def read_runs(redis: ArqRedis) -> dict[str, Run]:
@@ -202,8 +209,12 @@ async def wait_until(done: Callable[[], Awaitable[bool]], timeout: float, every:
 # --- the benchmark worker: `python -m bench._gate --redis URL ...` (started by `fleet`) ---
 
 
-async def bench_task(ctx: dict[str, Any], tag: str) -> None:
+async def bench_task(ctx: dict[str, Any], tag: str, hold: float | None = None) -> None:
     async def body() -> str:
+        if hold is not None:
+            await ctx["redis"].sadd(HOLDING, ctx["job_id"])
+            await asyncio.sleep(hold)
+            return "held"
         start = time.time()
         await asyncio.sleep(ctx["service"])
         await ctx["redis"].hset(RUNS, ctx["job_id"], f"{tag} {start:.6f} {time.time():.6f}")
@@ -233,6 +244,7 @@ def run_worker(args: argparse.Namespace) -> None:
             ctx["wake"].cancel()
 
     worker = FleetWorker(
+        line=GateKeys() if args.gated and not args.arq_poll else None,
         functions=[func(bench_task, name=TASK)],
         redis_settings=RedisSettings.from_dsn(args.redis),
         on_startup=startup,
@@ -255,4 +267,5 @@ if __name__ == "__main__":
     parser.add_argument("--service", type=float, default=0.02, help="seconds each task sleeps")
     parser.add_argument("--gated", action="store_true", help="gate steps around the task, as the platform")
     parser.add_argument("--no-wake", action="store_true", help="gated, but without the platform's wake-ups")
+    parser.add_argument("--arq-poll", action="store_true", help="gated, polling arq's queue as arq does")
     run_worker(parser.parse_args())

@@ -9,6 +9,7 @@ target returns is data, made storable (`storable`: each such character becomes U
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ T = TypeVar("T")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _SUSPECT = re.compile(r"\\x00|\\ud[89a-f]")  # in a repr; a backslash in the text itself can only add false alarms
+# The same in JSON's ASCII text, which escapes both; a surrogate pair (a character past U+FFFF) is a false alarm.
+_SUSPECT_JSON = re.compile(r"\\u0000|\\ud[89a-f]", re.IGNORECASE)
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
@@ -62,6 +65,15 @@ def json_problems(value: Any, path: Path = ()) -> Iterator[tuple[Path, str, str]
 def storable(value: T) -> T:
     """`value` with every U+0000 and lone surrogate in it replaced by U+FFFD."""
     return _clean(value, quick=True)  # type: ignore[no-any-return]
+
+
+def storable_json(value: Any) -> bytes:
+    """`value` made storable, as the compact JSON text PostgreSQL's jsonb takes: the look for what needs
+    replacing is over the text, which has to be made anyway, instead of a walk through the value."""
+    encoded = json.dumps(value, separators=(",", ":"))
+    if _SUSPECT_JSON.search(encoded):
+        encoded = json.dumps(_clean(value), separators=(",", ":"))
+    return encoded.encode()
 
 
 def _clean(value: Any, quick: bool = False) -> Any:

@@ -147,6 +147,7 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
     options: dict[str, Any] = {
         "functions": functions,
         "queue_name": line.queue,
+        "line": line,
         "redis_settings": redis_settings,
         # arq's own Sentinel client would have no retry: a failover mid-command would crash the worker.
         "redis_pool": connection.sentinel_client(redis_settings) if settings.redis_sentinels else None,

@@ -142,18 +142,24 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
     if job.crashes > deps.settings.job_max_tries:
         return await _finish(deps, task, delivery, workers_lost(deps.settings.job_max_tries), 0.0)
     host = task.target(job)
+    seen = None  # the target's circuit as read before the fetch: recording its outcome starts from it
     if host:
-        until = await deps.targets.open_until(host)
-        if until is not None:
+        admitted = await deps.targets.admit(host)
+        seen = admitted.seen
+        if admitted.until is not None:
             waited = (datetime.now(UTC) - job.created_at).total_seconds()
             if waited > deps.settings.breaker_give_up_seconds:
                 return await _finish(deps, task, delivery, _unavailable(host, waited), 0.0)
-            await delivery.defer(until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
+            await delivery.defer(admitted.until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
             return _deferred(task, "breaker")
     # A scan's result has artifacts: while their store is down, running it would only have to be deferred after.
-    if task.kind == "privacy" and (until := await deps.storage.open_until(STORE)) is not None:
-        await delivery.defer(until + random.random(), STORE)  # noqa: S311 - spread the herd
-        return _deferred(task, "storage")
+    store_seen = None  # the store's circuit as read now: recording the result's write starts from it
+    if task.kind == "privacy":
+        store = await deps.storage.admit(STORE)
+        if store.until is not None:
+            await delivery.defer(store.until + random.random(), STORE)  # noqa: S311 - spread the herd
+            return _deferred(task, "storage")
+        store_seen = store.seen
     if job.attempts == 1 and job.retries == 0:
         metrics.JOB_WAIT.labels(task.name).observe(max((datetime.now(UTC) - job.created_at).total_seconds(), 0.0))
     started = time.perf_counter()
@@ -161,7 +167,7 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
     transient = is_transient(outcome)
     # A 4xx is a live host's answer. If this closed the circuit, the host's waiting jobs need not wait on.
     answered = transient or outcome.http_status is not None
-    if host and answered and await deps.targets.record(host, ok=not transient) == "closed":
+    if host and answered and await deps.targets.record(host, ok=not transient, seen=seen) == "closed":
         await deps.lifecycle.wake(_circuit(host))
     delay = deps.retry.delay(job.kind, job.retries) if transient else None
     if delay is not None:
@@ -169,10 +175,12 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
         metrics.JOB_RETRIES.labels(task.name, outcome.error_code or "").inc()
         log.info("%s %s: %s, retry %d in %.1fs", task.name, job.id, outcome.error_code, job.retries + 1, delay)
         return _deferred(task, "retry")
-    return await _finish(deps, task, delivery, outcome, time.perf_counter() - started)
+    return await _finish(deps, task, delivery, outcome, time.perf_counter() - started, store_seen)
 
 
-async def _finish(deps: Deps, task: Task, delivery: Delivery, outcome: Outcome, seconds: float) -> str:
+async def _finish(
+    deps: Deps, task: Task, delivery: Delivery, outcome: Outcome, seconds: float, store_seen: str | None = None
+) -> str:
     try:
         written = await delivery.finish(outcome)
     except StoreUnavailable as exc:
@@ -182,7 +190,7 @@ async def _finish(deps: Deps, task: Task, delivery: Delivery, outcome: Outcome, 
         until = await deps.storage.open_until(STORE) or time.time() + deps.storage.reset_seconds
         await delivery.defer(until + random.random(), STORE)  # noqa: S311 - spread the herd
         return _deferred(task, "storage")
-    if outcome.attachments and await deps.storage.record(STORE, ok=True) == "closed":
+    if outcome.attachments and await deps.storage.record(STORE, ok=True, seen=store_seen) == "closed":
         await deps.lifecycle.wake(STORE)  # the store is back: the jobs it deferred need not wait out their time
     metrics.JOB_DURATION.labels(task.name).observe(seconds)
     if written is None:

@@ -3,7 +3,9 @@
 An operation reads a breaker's snapshot (one GET), lets pybreaker decide over it in memory (circuit.py), and
 writes the result back through commit.lua only if the snapshot is still the one read. Two replicas racing
 therefore never lose a failure nor both win a transition or the half-open trial: the loser decides again from
-the state the script returns. Nothing changed, nothing written: a healthy breaker costs one GET per call.
+the state the script returns. Nothing changed, nothing written: a healthy breaker costs one GET per call, and a
+call's outcome recorded from the snapshot its admission read (`Pass.seen`) costs none more unless it changes
+something (the write is a compare-and-set against that snapshot, so a stale one only costs a round).
 
 Every Redis step is async (redis.asyncio) and bounded in time. When Redis fails, calls go: a breaker must
 never stop the fleet on its own.
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from redis.asyncio import Redis
@@ -38,6 +41,15 @@ _UNAVAILABLE = (RedisError, OSError, TimeoutError)
 
 State = Literal["closed", "open", "half-open"]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """A breaker's answer to a call: `until` as `open_until` returns it, and the snapshot it decided on (None
+    when Redis did not answer), for `record` to start from."""
+
+    until: float | None
+    seen: str | None
 
 
 class SharedBreakers:
@@ -65,32 +77,37 @@ class SharedBreakers:
     async def open_until(self, name: str) -> float | None:
         """Epoch seconds when the circuit lets a call through; None: go now. In half-open, exactly one caller
         fleet-wide gets None (the trial) until its outcome is recorded or its claim lapses."""
-        return await self._or_go(self._admit(name), None)
+        return (await self.admit(name)).until
 
-    async def record(self, name: str, ok: bool) -> State | None:
-        """A call's outcome: success closes (or keeps closed), failure counts and may open.
+    async def admit(self, name: str) -> Pass:
+        """`open_until`, with the snapshot it decided on."""
+        return await self._or_go(self._admit(name), Pass(None, None))
+
+    async def record(self, name: str, ok: bool, seen: str | None = None) -> State | None:
+        """A call's outcome: success closes (or keeps closed), failure counts and may open. `seen`: the snapshot
+        the call's admission read (`Pass.seen`), instead of reading it again.
         Returns the state this outcome moved the circuit to, or None if it moved nothing."""
-        return await self._or_go(self._record(name, ok), None)
+        return await self._or_go(self._record(name, ok, seen), None)
 
     async def state(self, name: str) -> State:
         snapshot = await self._or_go(self._read(name), "")
         return Snapshot.decode(snapshot).state  # type: ignore[return-value]
 
-    async def _admit(self, name: str) -> float | None:
+    async def _admit(self, name: str) -> Pass:
         raw = await self._read(name)
         for _ in range(_MAX_ROUNDS):
             circuit = Circuit(Snapshot.decode(raw), self.fail_max, self.reset_seconds)
             until = circuit.admit(time.time(), self.trial_seconds)
             if until is not None or not circuit.changed:
-                return until
+                return Pass(until, raw)
             won, raw = await self._write(name, raw, circuit)
             if won:
-                return None
+                return Pass(None, raw)
         self._contended(name)
-        return None
+        return Pass(None, None)
 
-    async def _record(self, name: str, ok: bool) -> State | None:
-        raw = await self._read(name)
+    async def _record(self, name: str, ok: bool, seen: str | None) -> State | None:
+        raw = await self._read(name) if seen is None else seen
         for _ in range(_MAX_ROUNDS):
             circuit = Circuit(Snapshot.decode(raw), self.fail_max, self.reset_seconds)
             circuit.record(ok)

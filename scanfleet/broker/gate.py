@@ -114,6 +114,13 @@ class Gate:
         """A stopping worker returns a started job for another worker, keeping its slot."""
         return bool(await self._run("handback", job_id, _now_ms(), holder))
 
+    async def take(self, limit: int, in_progress_ms: int) -> tuple[list[tuple[str, int]], list[str]]:
+        """A worker takes up to `limit` ready jobs, each marked in progress for arq as its own poll would:
+        ([(job id, arq's score)], the ids in arq's abort set). Reads no running job."""
+        taken, aborts = await self._run("take", limit, _now_ms(), in_progress_ms)
+        pairs = [(text(taken[at]), int(float(taken[at + 1]))) for at in range(0, len(taken), 2)]
+        return pairs, [text(i) for i in aborts]
+
     async def expired_leases(self, limit: int = 500) -> list[str]:
         ids = await self.redis.zrangebyscore(self.keys.leases, "-inf", _now_ms(), start=0, num=limit)
         return [text(i) for i in ids]

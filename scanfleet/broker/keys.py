@@ -43,7 +43,7 @@ class GateKeys:
     def script_keys(self) -> list[str]:
         """KEYS of every gate script, in lib.lua's order."""
         p = self.prefix
-        return [self.queue, p + "jobs", p + "leases", p + "deferred", p + "orgs", p + "durations", ABORTS]
+        return [self.queue, p + "jobs", p + "leases", p + "deferred", p + "orgs", p + "durations", ABORTS, self.ready]
 
     @property
     def script_args(self) -> list[str]:
@@ -52,8 +52,14 @@ class GateKeys:
 
     @property
     def wake(self) -> str:
-        """Where each dispatch is announced (the message is the arq queue's name)."""
+        """A list of wake-up tokens, one per job made ready (never more than jobs ready): an idle worker blocks
+        on it, so one dispatch wakes one worker."""
         return self.prefix + "wake"
+
+    @property
+    def ready(self) -> str:
+        """Dispatched jobs no worker has taken yet: what workers poll."""
+        return self.prefix + "ready"
 
     @property
     def jobs(self) -> str:

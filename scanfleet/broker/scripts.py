@@ -15,7 +15,7 @@ from redis.commands.core import AsyncScript
 _LUA = Path(__file__).parent / "lua"
 GATE_SCRIPTS = frozenset(
     {"admit", "start", "renew", "finish", "cancel", "set_limits", "requeue", "defer", "undefer", "handback",
-     "wake_waiting"}
+     "wake_waiting", "take"}
 )  # fmt: skip
 _registered: weakref.WeakKeyDictionary[Redis, dict[str, AsyncScript]] = weakref.WeakKeyDictionary()
 

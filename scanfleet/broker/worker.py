@@ -4,10 +4,13 @@
 - arq lets any Redis error in its poll loop end the process, so a one-second Redis restart would restart the
   whole fleet. Here a failed poll is logged, waited out with backoff and retried; jobs whose start or end was
   cut by the outage are the lease reaper's to recover, as after a crash.
-- arq only polls its queue (every poll_delay). The gate announces each dispatch on a channel; `wake_on_dispatch`
-  listens and runs one of arq's poll iterations at once. Polling stays as the fallback (a lost message, a job
-  dispatched by plain arq, a Redis outage until the listener has subscribed again). Taking a job is arq's own
-  atomic step, so an extra iteration beside the regular one cannot take a job twice.
+- arq's poll reads its queue from the head, and that queue holds every running job too: on a busy fleet each
+  poll checks the running jobs ahead of a new one (two round trips each). A worker on the gate's line polls the
+  gate's ready jobs instead (`Gate.take`: one script that takes them and marks them in progress as arq would,
+  and reads arq's abort set), never a running one. The gate leaves a wake-up token per job it makes ready;
+  `wake_on_dispatch` blocks on them while the worker has a free slot, so one dispatch wakes one idle worker,
+  at once. Timed polling stays as the fallback (a Redis outage until the listener is back). A dispatched job no
+  worker can see (put in arq's queue by an older release, say) is re-dispatched by reconciliation.
 - A worker registers its presence (sf:workers) for the fleet's count, and exports its slots.
 """
 
@@ -30,13 +33,16 @@ from redis.exceptions import RedisError
 
 from scanfleet import metrics
 from scanfleet.backoff import Backoff
+from scanfleet.broker.decode import reply
+from scanfleet.broker.gate import Gate
 from scanfleet.broker.jobs import TASKS
-from scanfleet.broker.keys import WORKERS, GateKeys
+from scanfleet.broker.keys import ABORTS, WORKERS, GateKeys
 from scanfleet.liveness import LoopWatch
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+WAKE_WAIT_SECONDS = 1  # an idle worker's wait on the wake-up tokens is renewed this often (one BLPOP)
 
 REDIS_DOWN = (RedisError, OSError)  # what a Redis that is away or restarting raises
 # Trying Redis again while it is away: soon, then no more than every 2 s.
@@ -44,10 +50,15 @@ REDIS_AWAY = Backoff(base_seconds=0.05, cap_seconds=2.0)
 
 
 class FleetWorker(Worker):
-    def __init__(self, *, loop_watch: LoopWatch | None = None, **options: Any) -> None:
+    """`line`: the gate whose ready jobs this worker takes; None polls arq's queue as arq does (plain arq)."""
+
+    def __init__(self, *, line: GateKeys | None = None, loop_watch: LoopWatch | None = None, **options: Any) -> None:
         self.draining = asyncio.Event()
         self._redis_failures = 0
         self._loop_watch = loop_watch
+        self._line = line
+        self._room = asyncio.Event()  # set when a slot may have freed: the wake-up listener looks again
+        self._taking = asyncio.Lock()  # one take at a time, so two polls never count the same free slot
         super().__init__(**options)
 
     def _beating(self) -> contextlib.AbstractAsyncContextManager[None]:
@@ -69,6 +80,14 @@ class FleetWorker(Worker):
     def take_jobs(self, allowed: bool) -> None:
         """Stop or resume taking new jobs (running ones go on); never resumes once draining."""
         self.allow_pick_jobs = allowed and not self.draining.is_set()
+        self._room.set()
+
+    def _free_slots(self) -> int:
+        return max(self.max_jobs - self.job_counter, 0) if self.allow_pick_jobs else 0
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self._room.set()
 
     def export_slots(self) -> None:
         metrics.WORKER_MAX_SLOTS.set(self.max_jobs)
@@ -79,35 +98,38 @@ class FleetWorker(Worker):
             metrics.JOBS_HANDED_BACK.labels(task)
 
     async def wake_on_dispatch(self, redis: Redis, keys: GateKeys) -> None:
-        """Poll at once whenever the gate dispatches, for as long as the worker runs. A Redis outage cuts the
-        subscription: polling covers the gap, and the listener subscribes again once Redis answers."""
+        """Take a job as soon as the gate makes one ready, for as long as the worker runs: while it has a free
+        slot, block on the gate's wake-up tokens (each token wakes one worker). A Redis outage cuts the wait:
+        polling covers the gap, and the listener waits again once Redis answers."""
         failures = 0
         while True:
-            pubsub = redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(keys.wake)
+                self._room.clear()  # before looking: a slot freed after the look sets it again
+                while not self._free_slots():
+                    await self._room.wait()
+                    self._room.clear()
+                if await reply(redis.blpop([keys.wake], timeout=WAKE_WAIT_SECONDS)) is not None:
+                    await self._poll_iteration()
                 if failures:
                     log.info("dispatch wake-ups resumed")
                     failures = 0
-                while True:
-                    if await pubsub.get_message(timeout=None) is not None:
-                        await self._poll_iteration()
+                continue
             except REDIS_DOWN as exc:
                 failures += 1
                 if failures == 1:
                     log.warning("dispatch wake-ups paused (%s): polling until Redis answers", exc)
             except Exception:
-                # Losing the wake-ups only costs latency: arq's polling still finds every job.
+                # Losing the wake-ups only costs latency: polling still finds every job.
                 log.warning("dispatch wake-ups stopped; falling back to polling", exc_info=True)
                 return
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             await asyncio.sleep(REDIS_AWAY.wait(failures))
 
     async def _poll_iteration(self) -> None:
         try:
-            await super()._poll_iteration()
+            if self._line is None:
+                await super()._poll_iteration()
+            else:
+                await self._take_iteration(self._line)
         except REDIS_DOWN as exc:
             self._redis_failures += 1
             if self._redis_failures == 1:
@@ -118,6 +140,34 @@ class FleetWorker(Worker):
         if self._redis_failures:
             log.info("Redis answers again after %d failed polls", self._redis_failures)
             self._redis_failures = 0
+
+    async def _take_iteration(self, line: GateKeys) -> None:
+        """arq's poll iteration, on the gate's ready jobs: take what fits, cancel what is aborted, forget ended
+        tasks, beat arq's health check."""
+        async with self._taking:
+            taken, aborts = await Gate(self.pool, line).take(self._free_slots(), int(self.in_progress_timeout_s * 1000))
+            for job_id, score in taken:
+                await self.sem.acquire()  # free: the slot was counted before the take
+                self.job_counter += 1
+                run = self.loop.create_task(self.run_job(job_id, score))
+                run.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+                self.tasks[job_id] = run
+        if self.allow_abort_jobs:
+            await self._abort(aborts)
+        for job_id, run in list(self.tasks.items()):
+            if run.done():
+                del self.tasks[job_id]
+                run.result()  # as arq does: an error of run_job's own surfaces here
+        await self.heart_beat()
+
+    async def _abort(self, job_ids: list[str]) -> None:
+        """arq's abort step, given the abort set's ids: cancel the ones running here."""
+        aborted = {job_id for job_id in job_ids if job_id in self.job_tasks}
+        for job_id in aborted:
+            self.job_tasks[job_id].cancel()
+        if aborted:
+            self.aborting_tasks.update(aborted)
+            await self.pool.zrem(ABORTS, *aborted)
 
     async def _recount_slots(self) -> None:
         """arq counts a slot taken before the Redis step that failed; only running tasks hold one."""

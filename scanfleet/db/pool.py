@@ -24,7 +24,9 @@ class ConnectOptions(TypedDict):
 
 
 def _encode_jsonb(value: object) -> bytes:
-    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()  # binary jsonb: version 1, then text
+    """Binary jsonb: version 1, then the text. Bytes are JSON text encoded already (storable_json)."""
+    text = value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode()
+    return b"\x01" + text
 
 
 def _decode_jsonb(data: bytes) -> object:

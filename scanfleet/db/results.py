@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import Counter
 from typing import Literal
@@ -9,11 +10,12 @@ from typing import Literal
 import asyncpg
 
 from scanfleet import ids
-from scanfleet.db import artifacts, webhooks
+from scanfleet.db import artifacts
 from scanfleet.db.partitions import retry_on_missing
 from scanfleet.db.pool import Connection, Executor
 from scanfleet.model import Job, Outcome
-from scanfleet.storable import storable
+from scanfleet.storable import storable, storable_json
+from scanfleet.webhooks import events
 
 Table = Literal["evidence", "issues"]
 
@@ -21,19 +23,36 @@ EVIDENCE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "kind", "seve
 ISSUE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "code", "severity", "title", "explanation",
                  "evidence_seqs")  # fmt: skip
 
-# Domains seen, and the day's counts, in one statement: the write's last round trip before commit.
-_INDEX_AND_COUNT = """
-WITH seen AS (
+# The status change and everything written beside it but the rows COPY takes, in one statement: the domains
+# seen, the day's counts, the webhook events. The status UPDATE takes the row lock; a concurrent delivery of the
+# same scan waits on it, re-checks the status once this one commits, finds it final and changes no row, and
+# then every other part of the statement, conditioned on a changed row, writes nothing either.
+_FINISH = """
+WITH changed AS (
+    UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4, http_status = $5,
+        error_code = $6, error_message = $7, summary = $8, verdict = $9
+    WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running')
+    RETURNING org_id
+), seen AS (
     INSERT INTO scan_domains (scan_created_at, org_id, domain, scan_id, tracker, vendor)
-    SELECT $1, $2, d.domain, $3, d.tracker, d.vendor
-    FROM unnest($4::text[], $5::boolean[], $6::text[]) AS d(domain, tracker, vendor)
+    SELECT $2, changed.org_id, d.domain, $1, d.tracker, d.vendor
+    FROM changed, unnest($10::text[], $11::boolean[], $12::text[]) AS d(domain, tracker, vendor)
 ), scan_count AS (
-    INSERT INTO daily_scan_counts AS c (org_id, day, status, scans) VALUES ($2, $7, $8, 1)
+    INSERT INTO daily_scan_counts AS c (org_id, day, status, scans)
+    SELECT org_id, $13, $3, 1 FROM changed
     ON CONFLICT (org_id, day, status) DO UPDATE SET scans = c.scans + 1
+), issue_count AS (
+    INSERT INTO daily_issue_counts AS c (org_id, day, severity, issues)
+    SELECT changed.org_id, $13, i.severity, i.issues
+    FROM changed, unnest($14::text[], $15::bigint[]) AS i(severity, issues)
+    ON CONFLICT (org_id, day, severity) DO UPDATE SET issues = c.issues + excluded.issues
+), events AS (
+    INSERT INTO webhook_events (org_id, endpoint_id, scan_id, type, payload)
+    SELECT e.org_id, e.id, $1, $16, $17 FROM changed, webhook_endpoints e
+    WHERE e.org_id = changed.org_id AND $16 = ANY(e.events)
+    ON CONFLICT (endpoint_id, scan_id) DO NOTHING
 )
-INSERT INTO daily_issue_counts AS c (org_id, day, severity, issues)
-SELECT $2, $7, i.severity, i.issues FROM unnest($9::text[], $10::bigint[]) AS i(severity, issues)
-ON CONFLICT (org_id, day, severity) DO UPDATE SET issues = c.issues + excluded.issues
+SELECT count(*) > 0 FROM changed
 """
 
 
@@ -49,12 +68,15 @@ async def record_outcome(pool: asyncpg.Pool, scan: Job, outcome: Outcome) -> boo
 
 
 async def write_outcome(conn: Connection, scan: Job, outcome: Outcome) -> bool:
-    """record_outcome's writes, inside the caller's transaction."""
-    outcome = storable(outcome)  # what targets sent may hold U+0000 or lone surrogates; PostgreSQL takes neither
+    """record_outcome's writes, inside the caller's transaction: one statement, then the rows by COPY."""
+    # What targets sent may hold U+0000 or lone surrogates; PostgreSQL takes neither. The evidence rows, the bulk
+    # of it, are made storable one field at a time (their details as the JSON text COPY sends), the rest at once.
+    found = outcome.evidence
+    outcome = dataclasses.replace(storable(dataclasses.replace(outcome, evidence=[])), evidence=found)
     evidence = [
-        (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, item.title, item.details,
-         item.location)
-        for seq, item in enumerate(outcome.evidence)
+        (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, storable(item.title),
+         storable_json(item.details), storable(item.location))
+        for seq, item in enumerate(found)
     ]  # fmt: skip
     issues = [
         (scan.created_at, scan.id, seq, scan.org_id, item.code, item.severity.value, item.title, item.explanation,
@@ -62,14 +84,14 @@ async def write_outcome(conn: Connection, scan: Job, outcome: Outcome) -> bool:
         for seq, item in enumerate(outcome.issues)
     ]  # fmt: skip
     severities = Counter(issue.severity.value for issue in outcome.issues)
-    # The status change comes first: it takes the row lock, and a concurrent delivery of the same
-    # scan waits on it, re-checks the status after this one commits, finds it final and writes nothing.
+    event_type, event = events.completion(scan, outcome)
     changed = await conn.fetchval(
-        "UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4,"
-        " http_status = $5, error_code = $6, error_message = $7, summary = $8, verdict = $9"
-        " WHERE id = $1 AND created_at = $2 AND status IN ('queued', 'running') RETURNING true",
+        _FINISH,
         scan.id, scan.created_at, outcome.status.value, outcome.final_url, outcome.http_status,
         outcome.error_code, outcome.error_message, outcome.summary(), outcome.verdict,
+        [d.domain for d in outcome.domains], [d.tracker for d in outcome.domains],
+        [d.vendor for d in outcome.domains],
+        scan.created_at.date(), list(severities), list(severities.values()), event_type, event,
     )  # fmt: skip
     if not changed:
         return False
@@ -79,14 +101,6 @@ async def write_outcome(conn: Connection, scan: Job, outcome: Outcome) -> bool:
         await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
     # Their blobs are stored already (scanfleet.artifacts.writer): rows that commit always find theirs.
     await artifacts.insert(conn, scan, outcome.attachments)
-    await conn.execute(
-        _INDEX_AND_COUNT,
-        scan.created_at, scan.org_id, scan.id,
-        [d.domain for d in outcome.domains], [d.tracker for d in outcome.domains],
-        [d.vendor for d in outcome.domains],
-        scan.created_at.date(), outcome.status.value, list(severities), list(severities.values()),
-    )  # fmt: skip
-    await webhooks.enqueue_completion(conn, scan, outcome)
     return True
 
 

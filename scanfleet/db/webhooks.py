@@ -14,9 +14,8 @@ import asyncpg
 from scanfleet import ids
 from scanfleet.db import pages
 from scanfleet.db.locks import fetchrow_alone
-from scanfleet.db.pool import Connection, Executor
+from scanfleet.db.pool import Executor
 from scanfleet.db.rows import names, read
-from scanfleet.model import Job, Outcome
 from scanfleet.webhooks import events
 
 State = Literal["pending", "delivered", "failed"]
@@ -74,18 +73,6 @@ async def delete(conn: Executor, org_id: uuid.UUID, endpoint_id: uuid.UUID) -> b
     """Its pending events and its log go with it."""
     status = await conn.execute("DELETE FROM webhook_endpoints WHERE id = $1 AND org_id = $2", endpoint_id, org_id)
     return status.endswith(" 1")
-
-
-async def enqueue_completion(conn: Connection, scan: Job, outcome: Outcome) -> None:
-    """An event for each of the org's endpoints that takes this type, in the caller's (the result's)
-    transaction: committed with the result or not at all. One index lookup when the org has no endpoint."""
-    event_type, data = events.completion(scan, outcome)
-    await conn.execute(
-        "INSERT INTO webhook_events (org_id, endpoint_id, scan_id, type, payload)"
-        " SELECT org_id, id, $2, $3, $4 FROM webhook_endpoints WHERE org_id = $1 AND $3 = ANY(events)"
-        " ON CONFLICT (endpoint_id, scan_id) DO NOTHING",
-        scan.org_id, scan.id, event_type, data,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)

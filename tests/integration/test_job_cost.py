@@ -33,6 +33,7 @@ from tests.conftest import Tenant
 from tests.support.app import api_client, running_worker
 from tests.support.costs import Meter, Monitor, metered
 from tests.support.site import FixtureSite, eventually, html
+from tests.support.wakeups import waiting_for_wakeups
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 PAGE = html(
@@ -45,16 +46,16 @@ PAGE = html(
 # (Redis commands, Redis round trips, commands inside Lua scripts, PostgreSQL round trips)
 EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "submit": (1, 1, 3, 4),
-    "admission": (1, 1, 14, 0),
-    "wake-up poll": (5, 2, 0, 0),
-    "arq takes the job": (12, 5, 0, 0),
-    "claim": (1, 1, 3, 1),
-    "breaker read": (1, 1, 0, 0),
+    "admission": (1, 1, 17, 0),
+    "wake-up poll": (1, 1, 8, 0),
+    "arq takes the job": (6, 1, 0, 0),
+    "claim": (1, 1, 4, 1),
+    "breaker read": (2, 2, 0, 0),
     "rest of the task": (0, 0, 0, 0),
-    "breaker record": (1, 1, 0, 0),
+    "breaker record": (0, 0, 0, 0),
     "circuit wake-ups": (0, 0, 0, 0),
-    "finish": (0, 0, 0, 9),
-    "gate finish": (1, 1, 14, 0),
+    "finish": (0, 0, 0, 8),
+    "gate finish": (1, 1, 15, 0),
     "arq ends the job": (6, 1, 0, 0),
 }
 
@@ -64,12 +65,11 @@ def label_steps(meter: Meter) -> None:
     meter.label(Gate, "admit", "admission")
     # Timed polls are an hour apart here: every poll is the one a dispatch's wake-up message asked for.
     meter.label(FleetWorker, "_poll_iteration", "wake-up poll")
-    meter.label(FleetWorker, "start_jobs", "arq takes the job")
     meter.label(FleetWorker, "run_job", "arq takes the job")  # reading the job's body, counting its try
     meter.label(tasks, "perform", "rest of the task")
     meter.label(Gate, "start", "claim")
     meter.label(PgJobStore, "claim", "claim")
-    meter.label(SharedBreakers, "open_until", "breaker read")
+    meter.label(SharedBreakers, "admit", "breaker read")
     meter.label(SharedBreakers, "record", "breaker record")
     meter.label(PgJobStore, "record", "finish")
     meter.label(Gate, "finish", "gate finish")
@@ -101,7 +101,7 @@ async def test_one_scan_costs_what_readme_says(
         async with Monitor(own_valkey.url()) as monitor, metered(monkeypatch) as meter:
             label_steps(meter)
             async with api_client(own) as api, running_worker(own):
-                await eventually(lambda: _subscribed(redis))
+                await eventually(lambda: waiting_for_wakeups(redis, own))
                 scan = Scan(api, pool, redis, tenant, site)
                 await scan.run()  # warm: scripts loaded, statements prepared, the key's use recorded
                 async with meter.window(monitor):
@@ -137,11 +137,6 @@ class Scan:
         await eventually(stored)
         assert (await scans.statuses(self.pool, [scan_id]))[scan_id] is Status.SUCCEEDED
         return scan_id
-
-
-async def _subscribed(redis: Redis) -> bool:
-    """The worker listens for dispatches (it is the only client of this server that could)."""
-    return bool((await redis.pubsub_numsub(Gate(redis).keys.wake))[0][1])
 
 
 def readme_table() -> dict[str, tuple[int, ...]]:

@@ -8,6 +8,8 @@
 --   KEYS[5] P..'orgs'          set   organisations the gate has seen
 --   KEYS[6] P..'durations'     hash  ewma_ms of recent job durations (for Retry-After)
 --   KEYS[7] arq's abort set    zset  job ids a worker must cancel
+--   KEYS[8] P..'ready'         zset  dispatched job ids no worker has taken yet, by when they may be taken (ms):
+--                                    what workers poll (arq's queue also holds every running job)
 -- Keys named by an organisation or a job are computed here from ARGV[1] = P (one Redis node, not Cluster):
 --   P..'org:'..org      hash  tier, max_running, max_queued
 --   P..'active:'..org   set   job ids dispatched to arq or running: its size is the org's "running"
@@ -19,8 +21,10 @@
 --                             waiting_on (what its current deferral waits for, if anything), holder (the
 --                             run that started it last: a run whose lease was reaped must not end another's)
 --   arq's job key prefix ARGV[2] and in-progress prefix ARGV[3], each followed by the job id.
--- ARGV[4] is the wake channel: a job was dispatched, idle workers look at the queue now, not at their next poll.
+-- ARGV[4] is the wake list: a token per job made ready (never more tokens than jobs ready), so that one idle
+-- worker blocked on it takes the job now, not at its next poll, and no other worker is woken for it.
 local QUEUE, JOBS, LEASES, DEFERRED, ORGS, DURATIONS, ABORTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local READY = KEYS[8]
 local P, JOB_PREFIX, IN_PROGRESS_PREFIX, WAKE = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local function org_key(org) return P .. 'org:' .. org end
@@ -39,13 +43,37 @@ local function queued_count(org)
   return redis.call('LLEN', waiting_key(org)) + redis.call('ZCARD', deferred_key(org))
 end
 
--- Hand a job to arq exactly as arq's enqueue_job does: its serialised body, then its place in the queue.
+-- The job is for a worker to take from now on: among the ready, and one idle worker woken for it.
+local function make_ready(id, now_ms)
+  redis.call('ZADD', READY, now_ms, id)
+  if redis.call('LLEN', WAKE) < redis.call('ZCARD', READY) then
+    redis.call('RPUSH', WAKE, QUEUE)
+  end
+end
+
+-- Wake-up tokens beyond the jobs ready are dropped: they would wake workers for nothing.
+local function trim_tokens()
+  local surplus = redis.call('LLEN', WAKE) - redis.call('ZCARD', READY)
+  if surplus > 0 then
+    redis.call('LTRIM', WAKE, surplus, -1)
+  end
+end
+
+-- The job is no longer for a worker to take (taken, ended, cancelled).
+local function unready(id)
+  if redis.call('ZREM', READY, id) == 1 then
+    trim_tokens()
+  end
+end
+
+-- Hand a job to arq exactly as arq's enqueue_job does (its serialised body, then its place in the queue), and
+-- make it ready.
 local function dispatch(org, id, payload, now_ms, job_ttl_ms)
   redis.call('HSET', job_key(id), 'state', 'dispatched', 'dispatched_ms', now_ms)
   redis.call('SADD', active_key(org), id)
   redis.call('PSETEX', JOB_PREFIX .. id, job_ttl_ms, payload)
   redis.call('ZADD', QUEUE, now_ms, id)
-  redis.call('PUBLISH', WAKE, QUEUE)
+  make_ready(id, now_ms)
 end
 
 -- Fill the org's free running slots from its waiting list, oldest first. Returns the ids dispatched.
@@ -75,5 +103,6 @@ local function release(id, now_ms, job_ttl_ms)
   redis.call('DEL', job_key(id))
   redis.call('ZREM', JOBS, id)
   redis.call('ZREM', LEASES, id)
+  unready(id)
   return promote(org, now_ms, job_ttl_ms)
 end

@@ -1,6 +1,7 @@
 -- Put jobs whose worker is gone back in arq's queue, keeping their slot.
 -- ARGV[5..]: now_ms, job_ttl_ms, stall_ms, then ids. A running job is requeued only if its lease has expired
--- (a heartbeat since the caller looked keeps it); a dispatched job only if arq lost it, or if a worker took
+-- (a heartbeat since the caller looked keeps it); a dispatched job only if arq lost it, if no worker can see
+-- it (neither ready nor taken: put in arq's queue by an older release's gate, say), or if a worker took
 -- it (arq's in-progress marker) but never started it within stall_ms: that worker died, or Redis went away,
 -- between the two steps, and arq's marker would hold the job for its whole time limit.
 -- Returns the ids requeued.
@@ -12,11 +13,12 @@ for i = 8, #ARGV do
   local state = job[1]
   local lease = tonumber(redis.call('ZSCORE', LEASES, id) or '0')
   local expired = state == 'running' and lease < now_ms
+  local taken = redis.call('EXISTS', IN_PROGRESS_PREFIX .. id) == 1
   local lost = state == 'dispatched' and (redis.call('EXISTS', JOB_PREFIX .. id) == 0
-                                          or not redis.call('ZSCORE', QUEUE, id))
+                                          or not redis.call('ZSCORE', QUEUE, id)
+                                          or (not taken and not redis.call('ZSCORE', READY, id)))
   local dispatched_ms = tonumber(job[3] or now_ms)
-  local stalled = state == 'dispatched' and redis.call('EXISTS', IN_PROGRESS_PREFIX .. id) == 1
-                  and now_ms - dispatched_ms > stall_ms
+  local stalled = state == 'dispatched' and taken and now_ms - dispatched_ms > stall_ms
   if expired or lost or stalled then
     redis.call('DEL', IN_PROGRESS_PREFIX .. id)  -- arq would skip the job until this expired
     redis.call('ZREM', LEASES, id)

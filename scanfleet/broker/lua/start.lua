@@ -5,4 +5,5 @@ local state = redis.call('HGET', job_key(id), 'state')
 if not state then return false end
 redis.call('HSET', job_key(id), 'state', 'running', 'holder', holder)
 redis.call('ZADD', LEASES, deadline, id)
+unready(id)  -- taken, whichever way
 return state

@@ -159,3 +159,32 @@ async def test_only_troubled_breakers_keep_a_key_and_it_expires(
 
     await queue.delete(key)  # as if its day passed untouched: forgotten, closed
     assert await replica.state(HOST) == "closed" and await replica.open_until(HOST) is None
+
+
+async def test_outcomes_recorded_from_a_stale_snapshot_still_all_count(replicas: Replicas) -> None:
+    """Calls admitted on one snapshot, their failures recorded from it while others' failures land: the
+    compare-and-set loses, decides again on what is there, and no failure is lost."""
+    a, b = replicas(fail_max=3, reset_seconds=60)
+    passes = [await a.admit(HOST) for _ in range(3)]
+    assert all(admitted.until is None for admitted in passes)
+    for admitted in passes:
+        await b.record(HOST, ok=False, seen=admitted.seen)  # every one but the first finds it changed
+    assert await a.state(HOST) == "open"
+
+
+async def test_a_success_on_a_clean_closed_circuit_reads_nothing_more(replicas: Replicas) -> None:
+    (a,) = replicas(fail_max=3, count=1)
+    admitted = await a.admit(HOST)
+    reads = 0
+    read = a.store.read
+
+    async def counted(name: str) -> str:
+        nonlocal reads
+        reads += 1
+        return await read(name)
+
+    a.store.read = counted  # type: ignore[method-assign]
+    assert await a.record(HOST, ok=True, seen=admitted.seen) is None
+    assert reads == 0
+    await a.record(HOST, ok=True)  # without the snapshot: read again
+    assert reads == 1

@@ -83,18 +83,10 @@ async def test_a_handed_back_job_keeps_its_slot_and_is_taken_again_without_waiti
     await gate.admit(org, running, b"body", limits)
     await gate.admit(org, waiting, b"body", limits)
     await gate.start(running, 30)
-    wake = gate.redis.pubsub(ignore_subscribe_messages=True)
-    await wake.subscribe(gate.keys.wake)
-    try:
-        assert await gate.handback(running)
-        message = None
-        deadline = time.monotonic() + 5
-        while message is None and time.monotonic() < deadline:  # the subscription's own reply comes first
-            message = await wake.get_message(timeout=1)
-    finally:
-        await wake.aclose()
+    assert await gate.handback(running)
 
-    assert message is not None and message["data"].decode() == gate.keys.queue
+    assert await gate.redis.zscore(gate.keys.ready, running) is not None  # for a worker to take
+    assert await gate.redis.llen(gate.keys.wake) >= 1  # and a worker woken for it
     assert await gate.states([running, waiting]) == ["dispatched", "waiting"]
     assert await gate.redis.zscore(gate.keys.prefix + "leases", running) is None
     assert await gate.redis.exists(in_progress_key_prefix + running) == 0

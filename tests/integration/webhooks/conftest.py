@@ -116,7 +116,6 @@ async def complete(pool: asyncpg.Pool, org_id: uuid.UUID, kind: str = "privacy")
     assert scan is not None
     async with pool.acquire() as conn, conn.transaction():
         assert await results.write_outcome(conn, scan, outcome)
-        await webhooks.enqueue_completion(conn, scan, outcome)  # a no-op once write_outcome makes this call
     return scan
 
 

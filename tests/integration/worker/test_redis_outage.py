@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from redis.asyncio import Redis
 
 from scanfleet.broker import connection, jobs, keys
 from scanfleet.broker.gate import Gate
@@ -17,6 +16,7 @@ from tests.conftest import make_tenant
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished
 from tests.support.app import running_worker
 from tests.support.site import FixtureSite, eventually
+from tests.support.wakeups import waiting_for_wakeups
 
 
 async def test_a_worker_rides_out_a_redis_restart(
@@ -43,8 +43,8 @@ async def test_a_worker_rides_out_a_redis_restart(
             await eventually(lambda: _failing(worker), timeout=10)
             await asyncio.to_thread(own_valkey.start)
 
-            # The wake-up listener subscribes again (the worker's is the only subscriber on this server).
-            await eventually(lambda: _subscribers(redis, gate.keys.wake), timeout=10)
+            # The wake-up listener waits on the gate's tokens again.
+            await eventually(lambda: waiting_for_wakeups(redis, own), timeout=10)
             assert await scan_once() == "succeeded"
             assert not worker.main_task.done()  # the same worker, never restarted
             # No slot lost to the polls the outage cut short: once idle, it counts none taken. (Until its
@@ -56,10 +56,6 @@ async def test_a_worker_rides_out_a_redis_restart(
 
 async def _failing(worker: object) -> bool:
     return worker._redis_failures > 0  # type: ignore[attr-defined]
-
-
-async def _subscribers(redis: Redis, channel: str) -> int:
-    return int((await redis.pubsub_numsub(channel))[0][1])
 
 
 async def _idle(worker: FleetWorker) -> bool:

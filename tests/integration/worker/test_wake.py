@@ -14,6 +14,7 @@ from scanfleet.config import Settings
 from scanfleet.db import scans
 from tests.conftest import make_tenant, own_redis
 from tests.support.site import FixtureSite, eventually, html
+from tests.support.wakeups import waiting_for_wakeups
 
 POLL_SECONDS = 60.0
 DEADLINE_SECONDS = 8.0
@@ -26,25 +27,20 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
     redis = await connection.connect(slow_polling)
     await redis.flushdb()
     gate = Gate(redis)
-    # Channels are shared by all databases: other workers of the test session listen on it too.
-    subscribers_before = (await redis.pubsub_numsub(gate.keys.wake))[0][1]
     worker = build_worker(slow_polling, handle_signals=False)
     running = asyncio.create_task(worker.async_run())
     try:
         tenant = await make_tenant(pool)
         url = site.add(f"/wake-{uuid.uuid4().hex[:6]}", html("<html></html>"))
 
-        async def listening() -> bool:
-            subscribers = await redis.pubsub_numsub(gate.keys.wake)
-            return subscribers[0][1] > subscribers_before
-
-        await eventually(listening)
+        await eventually(lambda: waiting_for_wakeups(redis, slow_polling))
         for _ in range(3):
             scan = await scans.insert(pool, tenant.org.id, url)
             await gate.admit(tenant.org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
             # Polling alone would find it within the deadline once in 7.5 (all three times: 1 in 420); woken,
             # the worker starts it at once, leaving the deadline to a slow machine.
             await eventually(lambda scan=scan: scans.is_final(pool, scan.id), timeout=DEADLINE_SECONDS)
+        assert await redis.llen(gate.keys.wake) == 0  # each token woke the worker, none is left over
     finally:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scanfleet.model import Evidence, Issue, Outcome, Severity, Status
-from scanfleet.storable import storable
+from scanfleet.storable import storable, storable_json
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -57,3 +59,16 @@ def test_anything_json_can_hold_becomes_storable_text(value: object) -> None:
     for text in _strings(cleaned):
         text.encode("utf-8")  # no lone surrogate left
         assert "\x00" not in text
+
+
+def test_json_text_is_that_of_the_storable_value() -> None:
+    value = {"a\x00b": ["x\ud800", "😀"], "path": "C:\\u0000", "n": 1.5}
+    assert json.loads(storable_json(value)) == {"a\ufffdb": ["x\ufffd", "😀"], "path": "C:\\u0000", "n": 1.5}
+    assert storable_json({"title": "café 😀"}) == json.dumps({"title": "café 😀"}, separators=(",", ":")).encode()
+
+
+@given(JSON)
+def test_json_text_of_anything_json_can_hold_is_storable(value: object) -> None:
+    text = storable_json(value).decode()
+    assert json.loads(text) == storable(value)
+    assert "\\u0000" not in text.replace("\\\\", "")
