@@ -356,7 +356,7 @@ FAILURES = Dashboard(
 STORAGE = Dashboard(
     "scanfleet-storage",
     "scanfleet / Storage",
-    "Evidence write rate, day partitions made ahead and dropped by retention, erasures, reconciliation.",
+    "Evidence write rate, day partitions made ahead and dropped by retention, erasures, artifacts, reconciliation.",
     (
         Row(
             "Now",
@@ -395,6 +395,21 @@ STORAGE = Dashboard(
                    Target(increase("scanfleet_partitions_created_total", "1h", "by"), "{{by}}"), width=8),
                 ts("Partitions dropped (1h)", "Per table, by retention.", "short",
                    Target(increase("scanfleet_partitions_dropped_total", "1h", "table"), "{{table}}"), width=8),
+            ),
+        ),
+        Row(
+            "Artifacts",
+            (
+                stat("Artifacts stored", "Blobs in the artifact store, as the scheduler's last sweep counted.",
+                     "short", fleet_gauge("scanfleet_artifacts_stored_objects"), width=6),
+                stat("Artifact bytes stored", "Their bytes, as the last sweep counted.", "bytes",
+                     fleet_gauge("scanfleet_artifacts_stored_bytes"), width=6),
+                ts("Artifact writes by outcome", "written, or failed (the store was unavailable: the job was "
+                   "deferred, and the storage breaker may open).", "suffix: /s",
+                   Target(rate("scanfleet_artifact_writes_total", "backend, outcome"), "{{backend}} {{outcome}}"),
+                   width=6),
+                ts("Artifact bytes written", "All workers, per backend.", "Bps",
+                   Target(rate("scanfleet_artifact_write_bytes_total", "backend"), "{{backend}}"), width=6),
             ),
         ),
         Row(

@@ -145,6 +145,7 @@ def _platform_env(settings: Settings) -> dict[str, str]:
         "SCANFLEET_SCAN_REUSE_SECONDS": "0",
         # Upkeep every second, making partitions further ahead than the migration did.
         "SCANFLEET_SCHEDULER_INTERVAL_SECONDS": "1",
+        "SCANFLEET_ARTIFACT_SWEEP_SECONDS": "1",  # the stored-artifact gauges come from the sweep
         "SCANFLEET_PARTITION_PREMAKE_DAYS": str(settings.partition_premake_days + 2),
         "SCANFLEET_REAPER_INTERVAL_SECONDS": "0.5",
         "SCANFLEET_WORKER_GRACE_SECONDS": "2",  # stopping at the end: free-tier scans may still be running
