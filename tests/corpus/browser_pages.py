@@ -306,27 +306,18 @@ PAGES: tuple[BrowserPage, ...] = (
                 http_only=True,
                 session=True,
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
-            ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google DoubleClick",
-                    "category": "advertising",
-                    "host": "googleads.g.doubleclick.net",
-                },
-            ),
+            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
+            tracker("network", "Google DoubleClick", "advertising", "googleads.g.doubleclick.net", observed="request"),
         ),
-        issues=frozenset({"consent_manager_missing", "third_party_scripts", "tag_manager_present"}),
-        missed_issues=frozenset({"advertising_tracker_present", "analytics_tracker_present"}),
+        issues=frozenset(
+            {
+                "advertising_tracker_present",
+                "analytics_tracker_present",
+                "consent_manager_missing",
+                "third_party_scripts",
+                "tag_manager_present",
+            }
+        ),
     ),
     BrowserPage(
         name="gtag-direct",
@@ -392,29 +383,18 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
-            ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google DoubleClick",
-                    "category": "advertising",
-                    "host": "googleads.g.doubleclick.net",
-                },
-            ),
+            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
+            tracker("network", "Google DoubleClick", "advertising", "googleads.g.doubleclick.net", observed="request"),
         ),
         issues=frozenset(
-            {"third_party_scripts", "consent_manager_missing", "tag_manager_present", "analytics_tracker_present"}
+            {
+                "advertising_tracker_present",
+                "analytics_tracker_present",
+                "consent_manager_missing",
+                "tag_manager_present",
+                "third_party_scripts",
+            }
         ),
-        missed_issues=frozenset({"advertising_tracker_present"}),
     ),
     BrowserPage(
         name="meta-pixel",
@@ -468,10 +448,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://connect.facebook.net/en_US/fbevents.js",
             ),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Meta Pixel", "category": "advertising", "host": "www.facebook.com"},
-            ),
+            tracker("network", "Meta Pixel", "advertising", "www.facebook.com", observed="request"),
         ),
         issues=frozenset({"advertising_tracker_present", "consent_manager_missing", "third_party_scripts"}),
     ),
@@ -584,24 +561,18 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-M3T4P1X8QZ",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
-            ),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Meta Pixel", "category": "advertising", "host": "www.facebook.com"},
-            ),
+            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
+            tracker("network", "Meta Pixel", "advertising", "www.facebook.com", observed="request"),
         ),
         issues=frozenset(
-            {"advertising_tracker_present", "consent_manager_missing", "third_party_scripts", "tag_manager_present"}
+            {
+                "advertising_tracker_present",
+                "analytics_tracker_present",
+                "consent_manager_missing",
+                "tag_manager_present",
+                "third_party_scripts",
+            }
         ),
-        missed_issues=frozenset({"analytics_tracker_present"}),
     ),
     BrowserPage(
         name="hotjar",
@@ -662,10 +633,7 @@ PAGES: tuple[BrowserPage, ...] = (
             storage("https://hotjar.test", "local_storage", ["_hjSessionUser_3456789"]),
             storage("https://hotjar.test", "session_storage", ["_hjRecordingLastActivity"]),
             session_recording("https://script.hotjar.com/modules.8a9b7c.js", "Hotjar"),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Hotjar", "category": "session_recording", "host": "in.hotjar.com"},
-            ),
+            tracker("network", "Hotjar", "session_recording", "in.hotjar.com", observed="request"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -750,24 +718,8 @@ PAGES: tuple[BrowserPage, ...] = (
                 setter="https://scripts.clarity.ms/0.7.34/clarity.js",
             ),
             session_recording("https://scripts.clarity.ms/0.7.34/clarity.js", "Microsoft Clarity"),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Microsoft Clarity",
-                    "category": "session_recording",
-                    "host": "k.clarity.ms",
-                },
-            ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Microsoft Clarity",
-                    "category": "session_recording",
-                    "host": "c.clarity.ms",
-                },
-            ),
+            tracker("network", "Microsoft Clarity", "session_recording", "k.clarity.ms", observed="request"),
+            tracker("network", "Microsoft Clarity", "session_recording", "c.clarity.ms", observed="request"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -813,15 +765,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 same_site="Strict",
             ),
             session_recording("https://edge.fullstory.com/s/fs.js", "FullStory"),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "FullStory",
-                    "category": "session_recording",
-                    "host": "rs.fullstory.com",
-                },
-            ),
+            tracker("network", "FullStory", "session_recording", "rs.fullstory.com", observed="request"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -992,27 +936,12 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
-            ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google DoubleClick",
-                    "category": "advertising",
-                    "host": "googleads.g.doubleclick.net",
-                },
-            ),
+            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
+            tracker("network", "Google DoubleClick", "advertising", "googleads.g.doubleclick.net", observed="request"),
         ),
         issues=frozenset(
             {
+                "advertising_tracker_present",
                 "analytics_tracker_present",
                 "tag_manager_present",
                 "third_party_cookies_before_consent",
@@ -1020,7 +949,6 @@ PAGES: tuple[BrowserPage, ...] = (
                 "trackers_before_consent",
             }
         ),
-        missed_issues=frozenset({"advertising_tracker_present"}),
     ),
     BrowserPage(
         name="cookiebot-blocking",
@@ -1143,10 +1071,7 @@ PAGES: tuple[BrowserPage, ...] = (
             ),
             storage("https://usercentrics-hotjar.test", "session_storage", ["_hjRecordingLastActivity"]),
             session_recording("https://script.hotjar.com/modules.8a9b7c.js", "Hotjar"),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Hotjar", "category": "session_recording", "host": "in.hotjar.com"},
-            ),
+            tracker("network", "Hotjar", "session_recording", "in.hotjar.com", observed="request"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "third_party_scripts", "trackers_before_consent"}
@@ -1237,10 +1162,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://connect.facebook.net/en_US/fbevents.js",
             ),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Meta Pixel", "category": "advertising", "host": "www.facebook.com"},
-            ),
+            tracker("network", "Meta Pixel", "advertising", "www.facebook.com", observed="request"),
         ),
         issues=frozenset({"trackers_before_consent", "advertising_tracker_present", "third_party_scripts"}),
     ),
