@@ -8,6 +8,7 @@ of tests/support/vendors.py, which behave at run time as the real ones do.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.corpus.model import BrowserPage, Prefix, Row, missed, spurious
 from tests.corpus.pages import (
@@ -147,6 +148,11 @@ def third_party(host: str, tags: list[str], category: str | None = None) -> Row:
 
 def tracker(source: str, vendor: str | None, category: str, host: str | None = None, **details: Any) -> Row:
     return Row("tracker", {"source": source, "vendor": vendor, "category": category, "host": host, **details})
+
+
+def runtime_tracker(vendor: str | None, category: str, request_url: str) -> Row:
+    """A tracker only the page's requests show: the host of `request_url`, its first request there."""
+    return tracker("network", vendor, category, urlsplit(request_url).hostname, observed="request", request=request_url)
 
 
 def inline_reference(host: str, written_as: list[str], urls: list[str]) -> Row:
@@ -306,8 +312,16 @@ PAGES: tuple[BrowserPage, ...] = (
                 http_only=True,
                 session=True,
             ),
-            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
-            tracker("network", "Google DoubleClick", "advertising", "googleads.g.doubleclick.net", observed="request"),
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-7XK2M9QW4R&en=page_view",
+            ),
+            runtime_tracker(
+                "Google DoubleClick",
+                "advertising",
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
+            ),
         ),
         issues=frozenset(
             {
@@ -383,8 +397,16 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R",
             ),
-            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
-            tracker("network", "Google DoubleClick", "advertising", "googleads.g.doubleclick.net", observed="request"),
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-7XK2M9QW4R&en=page_view",
+            ),
+            runtime_tracker(
+                "Google DoubleClick",
+                "advertising",
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
+            ),
         ),
         issues=frozenset(
             {
@@ -448,7 +470,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://connect.facebook.net/en_US/fbevents.js",
             ),
-            tracker("network", "Meta Pixel", "advertising", "www.facebook.com", observed="request"),
+            runtime_tracker("Meta Pixel", "advertising", "https://www.facebook.com/tr?id=1234567890123456&ev=PageView"),
         ),
         issues=frozenset({"advertising_tracker_present", "consent_manager_missing", "third_party_scripts"}),
     ),
@@ -561,8 +583,12 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-M3T4P1X8QZ",
             ),
-            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
-            tracker("network", "Meta Pixel", "advertising", "www.facebook.com", observed="request"),
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-M3T4P1X8QZ&en=page_view",
+            ),
+            runtime_tracker("Meta Pixel", "advertising", "https://www.facebook.com/tr?id=2223334445556667&ev=PageView"),
         ),
         issues=frozenset(
             {
@@ -633,7 +659,9 @@ PAGES: tuple[BrowserPage, ...] = (
             storage("https://hotjar.test", "local_storage", ["_hjSessionUser_3456789"]),
             storage("https://hotjar.test", "session_storage", ["_hjRecordingLastActivity"]),
             session_recording("https://script.hotjar.com/modules.8a9b7c.js", "Hotjar"),
-            tracker("network", "Hotjar", "session_recording", "in.hotjar.com", observed="request"),
+            runtime_tracker(
+                "Hotjar", "session_recording", "https://in.hotjar.com/api/v2/client/sites/3456789/visit-data?sv=6"
+            ),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -718,8 +746,8 @@ PAGES: tuple[BrowserPage, ...] = (
                 setter="https://scripts.clarity.ms/0.7.34/clarity.js",
             ),
             session_recording("https://scripts.clarity.ms/0.7.34/clarity.js", "Microsoft Clarity"),
-            tracker("network", "Microsoft Clarity", "session_recording", "k.clarity.ms", observed="request"),
-            tracker("network", "Microsoft Clarity", "session_recording", "c.clarity.ms", observed="request"),
+            runtime_tracker("Microsoft Clarity", "session_recording", "https://k.clarity.ms/collect"),
+            runtime_tracker("Microsoft Clarity", "session_recording", "https://c.clarity.ms/c.gif"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -765,7 +793,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 same_site="Strict",
             ),
             session_recording("https://edge.fullstory.com/s/fs.js", "FullStory"),
-            tracker("network", "FullStory", "session_recording", "rs.fullstory.com", observed="request"),
+            runtime_tracker("FullStory", "session_recording", "https://rs.fullstory.com/rec/page?OrgId=o-1QX2Y3-na1"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -936,8 +964,16 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R",
             ),
-            tracker("network", "Google Analytics", "analytics", "region1.google-analytics.com", observed="request"),
-            tracker("network", "Google DoubleClick", "advertising", "googleads.g.doubleclick.net", observed="request"),
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-7XK2M9QW4R&en=page_view",
+            ),
+            runtime_tracker(
+                "Google DoubleClick",
+                "advertising",
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
+            ),
         ),
         issues=frozenset(
             {
@@ -1071,7 +1107,9 @@ PAGES: tuple[BrowserPage, ...] = (
             ),
             storage("https://usercentrics-hotjar.test", "session_storage", ["_hjRecordingLastActivity"]),
             session_recording("https://script.hotjar.com/modules.8a9b7c.js", "Hotjar"),
-            tracker("network", "Hotjar", "session_recording", "in.hotjar.com", observed="request"),
+            runtime_tracker(
+                "Hotjar", "session_recording", "https://in.hotjar.com/api/v2/client/sites/3456789/visit-data?sv=6"
+            ),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "third_party_scripts", "trackers_before_consent"}
@@ -1162,7 +1200,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://connect.facebook.net/en_US/fbevents.js",
             ),
-            tracker("network", "Meta Pixel", "advertising", "www.facebook.com", observed="request"),
+            runtime_tracker("Meta Pixel", "advertising", "https://www.facebook.com/tr?id=1234567890123456&ev=PageView"),
         ),
         issues=frozenset({"trackers_before_consent", "advertising_tracker_present", "third_party_scripts"}),
     ),
