@@ -8,6 +8,7 @@ of tests/support/vendors.py, which behave at run time as the real ones do.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.corpus.model import BrowserPage, Prefix, Row, missed, spurious
 from tests.corpus.pages import (
@@ -147,6 +148,11 @@ def third_party(host: str, tags: list[str], category: str | None = None) -> Row:
 
 def tracker(source: str, vendor: str | None, category: str, host: str | None = None, **details: Any) -> Row:
     return Row("tracker", {"source": source, "vendor": vendor, "category": category, "host": host, **details})
+
+
+def runtime_tracker(vendor: str | None, category: str, request_url: str) -> Row:
+    """A tracker only the page's requests show: the host of `request_url`, its first request there."""
+    return tracker("network", vendor, category, urlsplit(request_url).hostname, observed="request", request=request_url)
 
 
 def inline_reference(host: str, written_as: list[str], urls: list[str]) -> Row:
@@ -306,27 +312,26 @@ PAGES: tuple[BrowserPage, ...] = (
                 http_only=True,
                 session=True,
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-7XK2M9QW4R&en=page_view",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google DoubleClick",
-                    "category": "advertising",
-                    "host": "googleads.g.doubleclick.net",
-                },
+            runtime_tracker(
+                "Google DoubleClick",
+                "advertising",
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
             ),
         ),
-        issues=frozenset({"consent_manager_missing", "third_party_scripts", "tag_manager_present"}),
-        missed_issues=frozenset({"advertising_tracker_present", "analytics_tracker_present"}),
+        issues=frozenset(
+            {
+                "advertising_tracker_present",
+                "analytics_tracker_present",
+                "consent_manager_missing",
+                "third_party_scripts",
+                "tag_manager_present",
+            }
+        ),
     ),
     BrowserPage(
         name="gtag-direct",
@@ -392,29 +397,26 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-7XK2M9QW4R&en=page_view",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google DoubleClick",
-                    "category": "advertising",
-                    "host": "googleads.g.doubleclick.net",
-                },
+            runtime_tracker(
+                "Google DoubleClick",
+                "advertising",
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
             ),
         ),
         issues=frozenset(
-            {"third_party_scripts", "consent_manager_missing", "tag_manager_present", "analytics_tracker_present"}
+            {
+                "advertising_tracker_present",
+                "analytics_tracker_present",
+                "consent_manager_missing",
+                "tag_manager_present",
+                "third_party_scripts",
+            }
         ),
-        missed_issues=frozenset({"advertising_tracker_present"}),
     ),
     BrowserPage(
         name="meta-pixel",
@@ -468,10 +470,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://connect.facebook.net/en_US/fbevents.js",
             ),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Meta Pixel", "category": "advertising", "host": "www.facebook.com"},
-            ),
+            runtime_tracker("Meta Pixel", "advertising", "https://www.facebook.com/tr?id=1234567890123456&ev=PageView"),
         ),
         issues=frozenset({"advertising_tracker_present", "consent_manager_missing", "third_party_scripts"}),
     ),
@@ -584,24 +583,22 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-M3T4P1X8QZ",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-M3T4P1X8QZ&en=page_view",
             ),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Meta Pixel", "category": "advertising", "host": "www.facebook.com"},
-            ),
+            runtime_tracker("Meta Pixel", "advertising", "https://www.facebook.com/tr?id=2223334445556667&ev=PageView"),
         ),
         issues=frozenset(
-            {"advertising_tracker_present", "consent_manager_missing", "third_party_scripts", "tag_manager_present"}
+            {
+                "advertising_tracker_present",
+                "analytics_tracker_present",
+                "consent_manager_missing",
+                "tag_manager_present",
+                "third_party_scripts",
+            }
         ),
-        missed_issues=frozenset({"analytics_tracker_present"}),
     ),
     BrowserPage(
         name="hotjar",
@@ -662,9 +659,8 @@ PAGES: tuple[BrowserPage, ...] = (
             storage("https://hotjar.test", "local_storage", ["_hjSessionUser_3456789"]),
             storage("https://hotjar.test", "session_storage", ["_hjRecordingLastActivity"]),
             session_recording("https://script.hotjar.com/modules.8a9b7c.js", "Hotjar"),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Hotjar", "category": "session_recording", "host": "in.hotjar.com"},
+            runtime_tracker(
+                "Hotjar", "session_recording", "https://in.hotjar.com/api/v2/client/sites/3456789/visit-data?sv=6"
             ),
         ),
         issues=frozenset(
@@ -750,24 +746,8 @@ PAGES: tuple[BrowserPage, ...] = (
                 setter="https://scripts.clarity.ms/0.7.34/clarity.js",
             ),
             session_recording("https://scripts.clarity.ms/0.7.34/clarity.js", "Microsoft Clarity"),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Microsoft Clarity",
-                    "category": "session_recording",
-                    "host": "k.clarity.ms",
-                },
-            ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Microsoft Clarity",
-                    "category": "session_recording",
-                    "host": "c.clarity.ms",
-                },
-            ),
+            runtime_tracker("Microsoft Clarity", "session_recording", "https://k.clarity.ms/collect"),
+            runtime_tracker("Microsoft Clarity", "session_recording", "https://c.clarity.ms/c.gif"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -813,15 +793,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 same_site="Strict",
             ),
             session_recording("https://edge.fullstory.com/s/fs.js", "FullStory"),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "FullStory",
-                    "category": "session_recording",
-                    "host": "rs.fullstory.com",
-                },
-            ),
+            runtime_tracker("FullStory", "session_recording", "https://rs.fullstory.com/rec/page?OrgId=o-1QX2Y3-na1"),
         ),
         issues=frozenset(
             {"session_recording_observed", "session_recorder_present", "consent_manager_missing", "third_party_scripts"}
@@ -992,27 +964,20 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://www.googletagmanager.com/gtag/js?id=G-7XK2M9QW4R",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google Analytics",
-                    "category": "analytics",
-                    "host": "region1.google-analytics.com",
-                },
+            runtime_tracker(
+                "Google Analytics",
+                "analytics",
+                "https://region1.google-analytics.com/g/collect?v=2&tid=G-7XK2M9QW4R&en=page_view",
             ),
-            missed(
-                "tracker",
-                {
-                    "source": "network",
-                    "vendor": "Google DoubleClick",
-                    "category": "advertising",
-                    "host": "googleads.g.doubleclick.net",
-                },
+            runtime_tracker(
+                "Google DoubleClick",
+                "advertising",
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/111222333/?guid=ON&script=0",
             ),
         ),
         issues=frozenset(
             {
+                "advertising_tracker_present",
                 "analytics_tracker_present",
                 "tag_manager_present",
                 "third_party_cookies_before_consent",
@@ -1020,7 +985,6 @@ PAGES: tuple[BrowserPage, ...] = (
                 "trackers_before_consent",
             }
         ),
-        missed_issues=frozenset({"advertising_tracker_present"}),
     ),
     BrowserPage(
         name="cookiebot-blocking",
@@ -1143,9 +1107,8 @@ PAGES: tuple[BrowserPage, ...] = (
             ),
             storage("https://usercentrics-hotjar.test", "session_storage", ["_hjRecordingLastActivity"]),
             session_recording("https://script.hotjar.com/modules.8a9b7c.js", "Hotjar"),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Hotjar", "category": "session_recording", "host": "in.hotjar.com"},
+            runtime_tracker(
+                "Hotjar", "session_recording", "https://in.hotjar.com/api/v2/client/sites/3456789/visit-data?sv=6"
             ),
         ),
         issues=frozenset(
@@ -1237,10 +1200,7 @@ PAGES: tuple[BrowserPage, ...] = (
                 set_by="script",
                 setter="https://connect.facebook.net/en_US/fbevents.js",
             ),
-            missed(
-                "tracker",
-                {"source": "network", "vendor": "Meta Pixel", "category": "advertising", "host": "www.facebook.com"},
-            ),
+            runtime_tracker("Meta Pixel", "advertising", "https://www.facebook.com/tr?id=1234567890123456&ev=PageView"),
         ),
         issues=frozenset({"trackers_before_consent", "advertising_tracker_present", "third_party_scripts"}),
     ),

@@ -223,8 +223,10 @@ class _Visit:
         )
         fingerprints = [event for event in self.events if event["type"] == "fingerprinting"]
         recorders = [event for event in self.events if event["type"] == "session_recording"]
+        requests = rows.request_rows(network.requests, result.final.url, self.proxy, network.main_frame)
         evidence += [
-            *rows.request_rows(network.requests, result.final.url, self.proxy, network.main_frame),
+            *requests,
+            *rows.runtime_tracker_rows(evidence, requests, result.final.url),
             *rows.cookie_rows(jar, setters, result.final.url),  # type: ignore[arg-type]
             *rows.storage_rows(storage, result.final.url),
             *rows.fingerprinting_rows(fingerprints, result.final.url),

@@ -1,14 +1,15 @@
 """Evidence rows for what only a browser sees: requests, the cookie jar, storage, fingerprinting, key logging,
-session recording.
+session recording, and the trackers among the requests that the document's static analysis did not report.
 
 Kinds are stable and new (`request`, `browser_cookie`, `storage`, `fingerprinting`, `key_logging`,
-`session_recording`), so the static analysis's kinds and rules keep their meaning; values (cookie values, storage
+`session_recording`), so the static analysis's kinds and rules keep their meaning; trackers seen only at run time
+are `tracker` rows like the static ones, so the tracker rules read them too. Values (cookie values, storage
 values, typed text) are never recorded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,12 +22,15 @@ from scanfleet.worker.browser.proxy import GuardedProxy
 from scanfleet.worker.privacy.cookies import SetCookie, cookie_severity, parse_set_cookie
 from scanfleet.worker.privacy.domains import host_of, registrable_domain
 from scanfleet.worker.privacy.third_parties import host_category
-from scanfleet.worker.privacy.trackers import is_blocklisted
+from scanfleet.worker.privacy.trackers import host_row, is_blocklisted
 from scanfleet.worker.privacy.vendors import Category, vendor_for
 
 BROWSER_EVIDENCE_KINDS = ("request", "browser_cookie", "storage", "fingerprinting", "key_logging", "session_recording")
 MAX_CHAIN = 10
 MAX_NAMES = 50  # storage keys listed per origin and area
+# Vendor categories that make a request a tracker on their own, blocklisted or not; any other vendor's request
+# (a tag manager's, a chat widget's) is one only when the blocklists say so.
+_TRACKING_VENDORS = frozenset({Category.ANALYTICS, Category.ADVERTISING, Category.SESSION_RECORDING})
 
 # DevTools' resource types as EasyList's request types (what braveblock judges).
 _BLOCKER_TYPES = {
@@ -92,6 +96,33 @@ def request_rows(requests: list[Request], page_url: str, proxy: GuardedProxy, ma
             )
         )
     return rows
+
+
+def runtime_tracker_rows(static: Sequence[Evidence], requests: Sequence[Evidence], page_url: str) -> list[Evidence]:
+    """One "tracker" row per (vendor, host) of the third-party `requests` (request rows) that are blocklisted or
+    go to an analytics, advertising or session-recording vendor, unless the static analysis of the document and
+    DOM (`static`) reported that vendor and host already; sorted by host. What scripts send at run time (a GA4
+    collect hit, the Meta pixel's /tr image, a recorder's uploads) is seen nowhere else."""
+    reported = {(row.details["vendor"], row.details["host"]) for row in static if row.kind == "tracker"}
+    seen: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+    for request in (row.details for row in requests):
+        vendor_tracks = request["vendor"] is not None and request["category"] in _TRACKING_VENDORS
+        key = (request["vendor"], request["host"])
+        if request["party"] == "third" and (request["blocklisted"] or vendor_tracks) and key not in reported:
+            seen.setdefault(key, []).append(request)
+    return [
+        host_row(
+            "network",
+            host,
+            [(request["url"], request["request_type"]) for request in found],
+            any(request["blocklisted"] for request in found),
+            page_url,
+            f"{host}, requested at run time",
+            observed="request",
+            request=found[0]["url"],
+        )
+        for (_, host), found in sorted(seen.items(), key=lambda item: (item[0][1], item[0][0] or ""))
+    ]
 
 
 def _blocker_type(request: Request, main_frame: str | None) -> str:

@@ -336,8 +336,9 @@ RULES: tuple[Rule, ...] = (
         Severity.HIGH,
         "Advertising trackers",
         "Advertising pixels and tags report each visit to ad networks, which profile visitors across websites.",
-        "A tracker (a blocklisted request, a request to a known vendor, a known vendor's host named in an "
-        "inline script, or a vendor snippet in an inline script) has category `advertising`.",
+        "A tracker (a blocklisted request or a request to a known vendor, loaded by a tag in the page or, in a "
+        "browser, seen at run time; a known vendor's host named in an inline script; or a vendor snippet in an "
+        "inline script) has category `advertising`.",
         _tracker_rule(lambda category: category == Category.ADVERTISING),
     ),
     Rule(

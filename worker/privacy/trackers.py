@@ -2,10 +2,12 @@
 tracking vendor, hosts of the same kind named in inline scripts, and vendor snippets configured inline.
 
 Every tracker row has the same keys whatever its source, so rules and readers need no special cases:
-source ("network": a tag loads it; "inline_reference": an inline script names the host, which no tag loads;
-"inline": a vendor's snippet with its account ids), vendor, category, host, registrable_domain, urls,
-request_types, matched (blocklist verdict; None for inline rows, which name no URL) and ids (account ids
-found inline).
+source ("network": a tag loads it, or a browser saw the page request it; "inline_reference": an inline script
+names the host, which no tag loads; "inline": a vendor's snippet with its account ids), observed ("document":
+found in the served HTML or the rendered DOM; "request": only in a request a browser saw the page make),
+request (for observed "request", the URL of the first such request), vendor, category, host,
+registrable_domain, urls, request_types, matched (blocklist verdict; None for inline rows, which name no URL)
+and ids (account ids found inline).
 """
 
 from __future__ import annotations
@@ -67,10 +69,25 @@ def _named_row(document: Document, host: str, named: NamedHost) -> Evidence | No
 
 
 def _host_row(source: str, document: Document, host: str, distinct: list[tuple[str, str]]) -> Evidence | None:
-    vendor = vendor_for(host)
     matched = any(is_blocklisted(url, document.url, request_type) for url, request_type in distinct)
-    if vendor is None and not matched:
+    if vendor_for(host) is None and not matched:
         return None
+    where = f"{host}, named in an inline script" if source == "inline_reference" else host
+    return host_row(source, host, distinct, matched, document.url, where)
+
+
+def host_row(
+    source: str,
+    host: str,
+    distinct: list[tuple[str, str]],
+    matched: bool,
+    page_url: str,
+    where: str,
+    **found: Any,
+) -> Evidence:
+    """The tracker row of a host of a known vendor or with blocklisted URLs (`matched`), loaded as `distinct`
+    (url, request type) pairs."""
+    vendor = vendor_for(host)
     category = vendor.category if vendor is not None else Category.UNCLASSIFIED
     details = _details(
         source,
@@ -81,13 +98,15 @@ def _host_row(source: str, document: Document, host: str, distinct: list[tuple[s
         urls=list(dict.fromkeys(url for url, _ in distinct))[:URLS_PER_HOST],
         request_types=sorted({request_type for _, request_type in distinct}),
         matched=matched,
+        **found,
     )
-    where = f"{host}, named in an inline script" if source == "inline_reference" else host
-    return _row(f"{details['vendor'] or 'Blocklisted'} at {where}", category, details, document.url)
+    return _row(f"{details['vendor'] or 'Blocklisted'} at {where}", category, details, page_url)
 
 
 def _details(source: str, vendor: str | None, category: Category, **found: Any) -> dict[str, Any]:
     empty: dict[str, Any] = {
+        "observed": "document",
+        "request": None,
         "host": None,
         "registrable_domain": None,
         "urls": [],

@@ -97,10 +97,15 @@ def test_the_pixel_snippets_loader_is_named_inline_and_seen_loading(consent: Out
         }
     ]
     # The rendered page holds the <script src> the snippet wrote: a network tracker row, so no inline_reference one.
-    trackers = [(row["source"], row["vendor"], row["host"], row["ids"]) for row in of(consent, "tracker")]
+    # The pixel image the script requests, only a browser sees: a tracker row observed at run time.
+    trackers = [
+        (row["source"], row["observed"], row["vendor"], row["host"], row["ids"], row["request"])
+        for row in of(consent, "tracker")
+    ]
     assert trackers == [
-        ("network", "Meta Pixel", "connect.facebook.net", []),
-        ("inline", "Meta Pixel", None, ["1234567890123456"]),
+        ("network", "document", "Meta Pixel", "connect.facebook.net", [], None),
+        ("inline", "document", "Meta Pixel", None, ["1234567890123456"], None),
+        ("network", "request", "Meta Pixel", "www.facebook.com", [], PIXEL),
     ]
 
 

@@ -65,6 +65,8 @@ def test_network_rows_need_a_blocklist_match_or_a_known_vendor() -> None:
     assert list(rows) == ["js.hs-scripts.com", "px.ads.example.net", "www.google-analytics.com"]
     assert rows["www.google-analytics.com"] == {
         "source": "network",
+        "observed": "document",
+        "request": None,
         "vendor": "Google Analytics",
         "category": "analytics",
         "host": "www.google-analytics.com",
