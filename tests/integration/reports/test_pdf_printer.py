@@ -12,6 +12,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Route
 
 from scanfleet.reports import PdfPrinter, PdfUnavailable, pdf
+from tests.integration.reports.conftest import held_until
 from tests.support.site import FixtureSite, Page
 
 
@@ -94,7 +95,7 @@ async def test_a_queued_print_renders_nothing_until_it_has_a_slot() -> None:
 
     async def first() -> str:
         holding.set()
-        await release.wait()
+        await held_until(release)
         return "<p>first</p>"
 
     async def second() -> str:
@@ -108,7 +109,7 @@ async def test_a_queued_print_renders_nothing_until_it_has_a_slot() -> None:
             await printer.render_and_print(second)  # waits its whole budget for the slot held by the first
         assert busy.value.code == "pdf_busy" and rendered == []
         release.set()
-        with contextlib.suppress(PdfUnavailable):  # the first may or may not make it within its own second
+        with pytest.raises(PdfUnavailable):  # its budget passed while it held the slot
             await held
     finally:
         release.set()

@@ -23,7 +23,7 @@ from scanfleet.model import Attachment, Engine, Evidence, Issue, Job, Outcome, S
 from scanfleet.reports import share
 from tests.conftest import Tenant, make_tenant
 from tests.integration.browser.sites import SHOP
-from tests.integration.reports.conftest import SHARE_SECRET, opened
+from tests.integration.reports.conftest import SHARE_SECRET, held_until, opened
 from tests.support.site import FixtureSite, eventually, html
 
 
@@ -343,7 +343,7 @@ async def test_a_pdf_waiting_for_the_printer_loads_nothing_until_it_has_a_slot(
         loaded.append(job_id)
         if job_id == first.id:  # the first holds the only slot while it loads
             loading.set()
-            await release.wait()
+            await held_until(release)
         return await load(source, table, org_id, job_id)
 
     monkeypatch.setattr(results, "all_results", hooked)
