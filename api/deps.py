@@ -37,6 +37,7 @@ class Resources:
     redis: Redis
     gate: Gate
     limiter: ratelimit.RateLimiter
+    share_limiter: ratelimit.RateLimiter  # per share link, for GET /v1/shared/{token}
     lifecycle: Lifecycle
     printer: PdfPrinter  # reports as PDF; its browser is launched on the first one
     principals: Principals
@@ -70,8 +71,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         artifacts = await open_store(settings)
         opened.push_async_callback(artifacts.close)
         limiter = ratelimit.RateLimiter(Allowances(redis))
+        share_limiter = ratelimit.RateLimiter(Allowances(redis, ratelimit.SHARE_PREFIX))
         principals = Principals(pool, settings.api_key_cache_seconds)
-        yield Resources(settings, pool, redis, gate, limiter, lifecycle, printer, principals, artifacts, read_pool)
+        yield Resources(
+            settings, pool, redis, gate, limiter, share_limiter, lifecycle, printer, principals, artifacts, read_pool
+        )
 
 
 async def resources(request: Request) -> Resources:

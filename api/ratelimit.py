@@ -1,10 +1,11 @@
-"""Requests per minute per API key, shared by every API replica (the broker's atomic step), and the RateLimit
-headers on every authenticated response, whatever produced it: the route's own response, a validation error, a
-refusal (429 for a full queue included) or a 304. The caller's dependency leaves its decision's headers in the
-request's state; they are added as the response starts."""
+"""Requests per minute per API key (and per share link, an allowance of its own), shared by every API replica (the
+broker's atomic step), and the RateLimit headers on every authenticated response, whatever produced it: the route's
+own response, a validation error, a refusal (429 for a full queue included) or a 304. The caller's dependency leaves
+its decision's headers in the request's state; they are added as the response starts."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from dataclasses import dataclass
@@ -13,10 +14,12 @@ from fastapi import Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scanfleet.broker.keys import RATE_LIMIT_PREFIX
 from scanfleet.broker.ratelimit import Allowances
 
 _STATE_KEY = "rate_limit_headers"
 PERIOD_MS = 60_000
+SHARE_PREFIX = f"{RATE_LIMIT_PREFIX}share:"  # share links' allowances, apart from the API keys'
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ class RateLimiter:
             retry_after_seconds=0 if taken.allowed else max(1, math.ceil(taken.retry_after_ms / 1000)),
             reset_seconds=math.ceil(taken.reset_ms / 1000),
         )
+
+
+def share_key(token: str) -> uuid.UUID:
+    """A share link's allowance key: a digest of its token (the token itself is a credential, kept out of Redis)."""
+    return uuid.UUID(bytes=hashlib.sha256(token.encode()).digest()[:16])
 
 
 def remember(request: Request, headers: dict[str, str]) -> None:

@@ -158,6 +158,7 @@ class Settings(BaseSettings):
     # Share links (POST …/share): HMAC-signed with this secret, the same on every API replica. Unset: no sharing.
     report_share_secret: SecretStr | None = Field(None, min_length=32)
     report_share_max_seconds: int = Field(30 * 86400, ge=60, description="the longest a share link may last")
+    report_share_requests_per_minute: int = Field(30, ge=1, description="per share link, shared by every replica")
     # Artifacts (screenshots, HARs, documents; README: Artifacts): a directory under data_dir, or S3-compatible storage.
     artifact_backend: Literal["local", "s3"] = "local"
     artifact_dir: Path | None = Field(None, description="the local backend's directory; unset: data_dir/artifacts")

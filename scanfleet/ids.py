@@ -26,9 +26,13 @@ def created_at(id_: uuid.UUID) -> datetime:
 
 
 def parse(value: str) -> uuid.UUID | None:
-    """A UUIDv7 from text, or None when the text is not one (callers answer 404)."""
+    """A UUIDv7 from text, or None when the text is not one (callers answer 404): its version is not 7, or the
+    time in it is past what a datetime holds (no row can have it)."""
     try:
         parsed = uuid.UUID(value)
-    except ValueError:
+        if parsed.version != 7:
+            return None
+        created_at(parsed)
+    except (ValueError, OverflowError, OSError):  # fromtimestamp's range errors differ by platform
         return None
-    return parsed if parsed.version == 7 else None
+    return parsed

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from scanfleet import __version__
-from scanfleet.api import caching
+from scanfleet.api import caching, ratelimit
 from scanfleet.api import jobs as jobs_view
 from scanfleet.api.caching import NOT_MODIFIED
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
@@ -22,6 +22,7 @@ from scanfleet.artifacts.blobs import BlobMissing
 from scanfleet.db import artifacts, results
 from scanfleet.model import NOUN, Job, Kind
 from scanfleet.reports import POLICY, PdfUnavailable, run_report, scan_report, share
+from scanfleet.reports.render import SCREENSHOT_MAX_BYTES, Screenshot, ScreenshotTooLarge
 
 router = APIRouter(tags=["reports"])
 
@@ -43,12 +44,15 @@ _HEADERS = {
 SHARE_DEFAULT_SECONDS = 7 * 86400
 
 
-async def screenshot_of(res: Resources, source: asyncpg.Pool, job: Job) -> bytes | None:
+async def screenshot_of(res: Resources, source: asyncpg.Pool, job: Job) -> Screenshot:
     """The job's own screenshot (a scan's page; a run's first failed step), for its report. None when it has none
-    or the store cannot give it now: the report is still worth reading without its picture."""
+    or the store cannot give it now: the report is still worth reading without its picture. One past
+    SCREENSHOT_MAX_BYTES is not read at all: the report says it is too large."""
     shots = [item for item in await artifacts.of_job(source, job.org_id, job.id) if item.kind == "screenshot"]
     if not shots:
         return None
+    if shots[0].size > SCREENSHOT_MAX_BYTES:
+        return ScreenshotTooLarge(shots[0].size)
     try:
         return b"".join([chunk async for chunk in res.artifacts.read(blob_key(job.org_id, shots[0].sha256))])
     except (StoreUnavailable, BlobMissing):
@@ -61,19 +65,22 @@ async def _report(request: Request, res: Resources, org_id: uuid.UUID, job_id: s
     unchanged = caching.not_modified(request, etag)
     if unchanged is not None:
         return unchanged
-    evidence = [dict(row) for row in await results.all_results(source, "evidence", org_id, job.id)]
-    screenshot = await screenshot_of(res, source, job)
-    now = datetime.now(UTC)
-    if kind == "privacy":
-        issues = [dict(row) for row in await results.all_results(source, "issues", org_id, job.id)]
-        html = scan_report(job, evidence, issues, screenshot, now)
-    else:
-        html = run_report(job, evidence, screenshot, now)
+
+    async def render() -> str:
+        evidence = [dict(row) for row in await results.all_results(source, "evidence", org_id, job.id)]
+        screenshot = await screenshot_of(res, source, job)
+        now = datetime.now(UTC)
+        if kind == "privacy":
+            issues = [dict(row) for row in await results.all_results(source, "issues", org_id, job.id)]
+            return scan_report(job, evidence, issues, screenshot, now)
+        return run_report(job, evidence, screenshot, now)
+
     headers = {**_HEADERS, **({"ETag": etag} if etag else {})}
     if fmt == "html":
-        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+        return Response(await render(), media_type="text/html; charset=utf-8", headers=headers)
     try:
-        pdf = await res.printer.print(html)
+        # Rendered once the printer has a slot: requests queued for it hold no evidence and no screenshot.
+        pdf = await res.printer.render_and_print(render)
     except PdfUnavailable as exc:
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.code == "pdf_busy" else None
         raise ApiError(503, exc.code, exc.message, retry) from None
@@ -155,7 +162,10 @@ async def share_run(
 @router.get(
     "/v1/shared/{token}", name="shared_report", response_class=Response,
     summary="A shared report (no API key: the token is the credential)",
-    responses={**_REPORT, **documented(410, "the share link has expired (`share_expired`)")},
+    responses={
+        **_REPORT, **documented(410, "the share link has expired (`share_expired`)"),
+        **documented(429, "the link's requests per minute are spent (`rate_limited`, with `Retry-After`)"),
+    },
 )  # fmt: skip
 async def shared_report(
     token: Annotated[str, Path(max_length=512)], request: Request, res: ResourcesDep, format: Format = "html"
@@ -169,4 +179,13 @@ async def shared_report(
         raise not_found("share link") from None
     except share.ShareExpired as exc:
         raise ApiError(410, "share_expired", str(exc)) from None
+    # No API key, so no key's allowance: each link has its own, so one leaked link cannot drive the printer.
+    per_minute = res.settings.report_share_requests_per_minute
+    decision = await res.share_limiter.hit(ratelimit.share_key(token), per_minute)
+    ratelimit.remember(request, decision.headers())
+    if not decision.allowed:
+        raise ApiError(
+            429, "rate_limited", f"a share link allows {per_minute} requests per minute", decision.headers(),
+            details={"limit": "report_share_requests_per_minute"},
+        )  # fmt: skip
     return await _report(request, res, shared.org_id, str(shared.job_id), shared.kind, format)

@@ -1,5 +1,6 @@
 """Reports as PDF, printed by Chromium through Playwright: one browser per process, launched on the first PDF, a
-few pages at a time, each within a time budget, and with every request refused while it prints.
+few pages at a time, each within a time budget, and with every request refused while it prints. A print that
+misses its budget closes its own page only: the others printing at the time finish on the same browser.
 
 A report loads nothing (its policy says so), but printing is the one place the platform renders the target's text
 in a browser: the page gets no network at all, and no JavaScript.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from playwright.async_api import Browser, PdfMargins, Playwright, Route, async_playwright
@@ -33,6 +35,10 @@ class PdfUnavailable(Exception):
         self.message = message
 
 
+async def _given(html: str) -> str:
+    return html
+
+
 async def _refuse(route: Route) -> None:
     await route.abort("blockedbyclient")
 
@@ -47,19 +53,24 @@ class PdfPrinter:
         self._browser: Browser | None = None
 
     async def print(self, html: str) -> bytes:
-        printing = False
+        return await self.render_and_print(lambda: _given(html))
+
+    async def render_and_print(self, render: Callable[[], Awaitable[str]]) -> bytes:
+        """`render()`'s page as a PDF. It is called once a slot is free, so requests queued for the printer hold no
+        rendered page meanwhile; the budget covers the wait, the rendering and the printing."""
         try:
-            async with asyncio.timeout(self._seconds):  # the wait for a slot included
+            async with asyncio.timeout(self._seconds):
                 async with self._slots:
-                    printing = True
-                    return await self._print(await self._current(), html)
+                    html = await render()
+                    browser = await self._current()
+                    try:
+                        return await self._print(browser, html)
+                    except PlaywrightError as exc:
+                        if not browser.is_connected():  # it died: the next PDF gets a new one
+                            await self._retire(browser)
+                        raise PdfUnavailable("pdf_unavailable", f"the browser failed to print: {exc.message}") from None
         except TimeoutError:
-            if printing:  # a browser that missed the budget may be hung: the next PDF gets a new one
-                await self._retire()
             raise PdfUnavailable("pdf_busy", f"the PDF was not ready within {self._seconds:g} s") from None
-        except PlaywrightError as exc:
-            await self._retire()
-            raise PdfUnavailable("pdf_unavailable", f"the browser failed to print: {exc.message}") from None
 
     async def _print(self, browser: Browser, html: str) -> bytes:
         context = await browser.new_context(java_script_enabled=False, offline=True)
@@ -69,8 +80,15 @@ class PdfPrinter:
             await page.set_content(html, wait_until="load")
             return await page.pdf(format="A4", print_background=True, margin=_MARGINS)
         finally:
-            with contextlib.suppress(PlaywrightError):
-                await context.close()
+            # Past the budget only this print's page goes; the browser, shared with the other prints, stays unless
+            # it cannot even close a context (then it is hung).
+            try:
+                async with asyncio.timeout(_CLOSE_SECONDS):
+                    await context.close()
+            except PlaywrightError:
+                pass
+            except TimeoutError:
+                await self._retire(browser)
 
     async def _current(self) -> Browser:
         async with self._launching:
@@ -88,15 +106,16 @@ class PdfPrinter:
             log.info("launched %s to print reports", path)
             return self._browser
 
-    async def _retire(self) -> None:
-        browser, self._browser = self._browser, None
+    async def _retire(self, browser: Browser | None) -> None:
+        if browser is self._browser:  # not a newer one, launched since
+            self._browser = None
         if browser is not None:
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 async with asyncio.timeout(_CLOSE_SECONDS):
                     await browser.close()
 
     async def close(self) -> None:
-        await self._retire()
+        await self._retire(self._browser)
         if self._playwright is not None:
             with contextlib.suppress(PlaywrightError):
                 await self._playwright.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -17,6 +18,18 @@ from scanfleet.reports.content import Row
 
 # Also sent as the response's header; in the page too, for the copy saved to disk and for the PDF printer.
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+# The largest screenshot a report carries inline (base64 makes it a third larger in the page); a larger one is named,
+# not shown, so one report never holds a large blob in the API's memory (README: Reports).
+SCREENSHOT_MAX_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ScreenshotTooLarge:
+    size: int
+
+
+Screenshot = bytes | ScreenshotTooLarge | None
 
 _IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
@@ -41,7 +54,7 @@ def screenshot_uri(image: bytes | None) -> str | None:
 
 
 def scan_report(
-    scan: Job, evidence: Sequence[Row], issues: Sequence[Row], screenshot: bytes | None, now: datetime
+    scan: Job, evidence: Sequence[Row], issues: Sequence[Row], screenshot: Screenshot, now: datetime
 ) -> str:
     by_seq = {int(row["seq"]): row for row in evidence}
     return _render(
@@ -54,14 +67,16 @@ def scan_report(
     )  # fmt: skip
 
 
-def run_report(run: Job, evidence: Sequence[Row], screenshot: bytes | None, now: datetime) -> str:
+def run_report(run: Job, evidence: Sequence[Row], screenshot: Screenshot, now: datetime) -> str:
     spec = run.spec or {}
     return _render("run.html", run, now, screenshot, name=str(spec.get("name") or "run"), steps=runs.steps(evidence))
 
 
-def _render(template: str, job: Job, now: datetime, screenshot: bytes | None, **values: object) -> str:
+def _render(template: str, job: Job, now: datetime, screenshot: Screenshot, **values: object) -> str:
     duration = (job.finished_at - job.started_at).total_seconds() if job.started_at and job.finished_at else None
+    too_large = screenshot if isinstance(screenshot, ScreenshotTooLarge) else None
+    shown = None if isinstance(screenshot, ScreenshotTooLarge) else screenshot_uri(screenshot)
     return _environment().get_template(template).render(
         job=job, noun=NOUN[job.kind], now=now, duration=duration, policy=POLICY, version=__version__,
-        screenshot=screenshot_uri(screenshot), **values,
+        screenshot=shown, screenshot_too_large=too_large, **values,
     )  # fmt: skip

@@ -232,3 +232,10 @@ async def test_the_schema_documents_every_error_with_the_error_body(api: httpx.A
     assert document["paths"]["/v1/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Suite"
     }
+
+
+@pytest.mark.parametrize("path", ["/v1/scans/{id}", "/v1/artifacts/{id}", "/v1/scans/{id}/report"])
+async def test_a_uuid7_whose_time_is_out_of_range_is_404(api: httpx.AsyncClient, tenant: Tenant, path: str) -> None:
+    response = await api.get(path.format(id="ffffffff-ffff-7fff-bfff-ffffffffffff"), headers=tenant.headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "not_found"

@@ -3,6 +3,7 @@ the page makes recorded. The browser scan's evidence is a real browser scan of t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -76,3 +77,13 @@ async def opened(viewer: Browser, base: str, path: str, headers: dict[str, str] 
         yield seen
     finally:
         await context.close()
+
+
+async def held_until(release: asyncio.Event) -> None:
+    """Waits for `release`, even when cancelled (the cancellation comes after): a printer slot taken by the waiting
+    print stays taken past that print's budget, so a print queued behind it cannot get it by outlasting it."""
+    try:
+        await release.wait()
+    except asyncio.CancelledError:
+        await release.wait()
+        raise

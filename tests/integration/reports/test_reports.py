@@ -3,6 +3,7 @@ screenshot and the tables, and asks nothing of any server but the API, whatever 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from scanfleet.model import Attachment, Engine, Evidence, Issue, Job, Outcome, S
 from scanfleet.reports import share
 from tests.conftest import Tenant, make_tenant
 from tests.integration.browser.sites import SHOP
-from tests.integration.reports.conftest import SHARE_SECRET, opened
+from tests.integration.reports.conftest import SHARE_SECRET, held_until, opened
 from tests.support.site import FixtureSite, eventually, html
 
 
@@ -303,6 +304,85 @@ async def test_a_share_link_serves_the_report_without_a_key_until_it_expires(
         assert (await api.delete(f"/v1/scans/{scan.id}", headers=tenant.headers)).status_code == 204
         assert (await api.get(link)).status_code == 404
     assert report_settings.report_share_max_seconds < 10**9
+
+
+async def test_a_share_link_past_its_requests_per_minute_is_429_and_other_links_are_not(
+    report_settings: Settings, pool: asyncpg.Pool
+) -> None:
+    from tests.support.app import api_client
+
+    tenant = await make_tenant(pool)
+    scan = await finished_http_scan(pool, tenant)
+    limited = report_settings.model_copy(update={"report_share_requests_per_minute": 2})
+    later = datetime.now(UTC) + timedelta(hours=1)
+    token, another = (
+        share.sign(SHARE_SECRET, share.Share("privacy", scan.id, tenant.org.id, later + timedelta(seconds=extra)))
+        for extra in (0, 1)
+    )
+    async with api_client(limited) as api:
+        assert [(await api.get(f"/v1/shared/{token}")).status_code for _ in range(2)] == [200, 200]
+        refused = await api.get(f"/v1/shared/{token}?format=pdf")
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "rate_limited" and int(refused.headers["retry-after"]) >= 1
+        assert refused.headers["ratelimit-remaining"] == "0"
+        assert (await api.get(f"/v1/shared/{another}")).status_code == 200  # an allowance per link
+
+
+async def test_a_pdf_waiting_for_the_printer_loads_nothing_until_it_has_a_slot(
+    settings: Settings, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.app import api_client
+
+    tenant = await make_tenant(pool)
+    first, second = await finished_http_scan(pool, tenant), await finished_http_scan(pool, tenant)
+    loading, release = asyncio.Event(), asyncio.Event()
+    loaded: list[uuid.UUID] = []
+    load = results.all_results
+
+    async def hooked(source: asyncpg.Pool, table: str, org_id: uuid.UUID, job_id: uuid.UUID) -> Any:
+        loaded.append(job_id)
+        if job_id == first.id:  # the first holds the only slot while it loads
+            loading.set()
+            await held_until(release)
+        return await load(source, table, org_id, job_id)
+
+    monkeypatch.setattr(results, "all_results", hooked)
+    one_slot = settings.model_copy(update={"report_pdf_concurrency": 1, "report_pdf_seconds": 2.0})
+    async with api_client(one_slot) as api:
+        holder = asyncio.create_task(api.get(f"/v1/scans/{first.id}/report?format=pdf", headers=tenant.headers))
+        try:
+            await asyncio.wait_for(loading.wait(), 30)
+            queued = await api.get(f"/v1/scans/{second.id}/report?format=pdf", headers=tenant.headers)
+            assert (queued.status_code, queued.json()["error"]["code"]) == (503, "pdf_busy"), queued.text
+            assert second.id not in loaded  # it waited its budget for the slot without loading its evidence
+        finally:
+            release.set()
+            await holder
+
+
+async def test_a_screenshot_past_the_cap_is_not_read_and_the_report_says_so(
+    report_settings: Settings, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanfleet.api.routes import reports
+    from tests.support.app import api_client
+
+    tenant = await make_tenant(pool)
+    image = b"\x89PNG\r\n\x1a\n" + b"\0" * 2048
+    shot = Attachment("screenshot", "image/png", image)
+    outcome = Outcome(Status.SUCCEEDED, "https://shop.test/", 200, attachments=[shot])
+    store = await open_store(report_settings)
+    try:
+        await ArtifactWriter(store, 1 << 20, 1 << 20).write(tenant.org.id, outcome.attachments)
+    finally:
+        await store.close()
+    scan = await finished(pool, tenant, "https://shop.test/", outcome)
+    async with api_client(report_settings) as api:
+        shown = await api.get(f"/v1/scans/{scan.id}/report", headers=tenant.headers)
+        assert 'id="screenshot-image"' in shown.text  # under the cap: inline
+        monkeypatch.setattr(reports, "SCREENSHOT_MAX_BYTES", 1024)
+        capped = await api.get(f"/v1/scans/{scan.id}/report", headers=tenant.headers)
+    assert capped.status_code == 200 and 'id="screenshot-image"' not in capped.text
+    assert f"({len(image)} bytes) is too large to show" in capped.text
 
 
 async def test_sharing_is_off_without_a_secret(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:

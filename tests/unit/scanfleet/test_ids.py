@@ -29,3 +29,10 @@ def test_parse_accepts_only_uuid7() -> None:
     assert ids.parse("not-a-uuid") is None
     with pytest.raises(ValueError, match="UUIDv7"):
         ids.created_at(uuid.uuid4())
+
+
+def test_parse_refuses_a_uuid7_whose_time_no_datetime_holds() -> None:
+    # Version 7 and variant bits right, but its 48-bit millisecond count is year 10889.
+    assert ids.parse("ffffffff-ffff-7fff-bfff-ffffffffffff") is None
+    latest = ids.new_id(at=datetime(9999, 12, 31, tzinfo=UTC))
+    assert ids.parse(str(latest)) == latest

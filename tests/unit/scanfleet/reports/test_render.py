@@ -11,7 +11,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from scanfleet.model import Job, Kind, Status
 from scanfleet.reports import POLICY, run_report, scan_report
-from scanfleet.reports.render import screenshot_uri
+from scanfleet.reports.render import ScreenshotTooLarge, screenshot_uri
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 HOSTILE = (
@@ -101,6 +101,17 @@ def test_the_screenshot_is_inline_when_it_is_an_image_and_left_out_otherwise() -
     assert screenshot_uri(b"<svg onload=alert(1)>") is None and screenshot_uri(None) is None
     page = scan_report(job(), [], [], b"<svg/>", NOW)
     assert HTMLParser(page).css("img") == [] and "No issues were found." in page
+
+
+def test_a_screenshot_too_large_to_show_is_named_not_shown() -> None:
+    for page in (
+        scan_report(job(), [], [], ScreenshotTooLarge(9_000_000), NOW),
+        run_report(job("checks"), [], ScreenshotTooLarge(9_000_000), NOW),
+    ):
+        tree = HTMLParser(page)
+        assert tree.css("img") == []
+        note = tree.css_first("#screenshot-too-large")
+        assert note is not None and "9000000 bytes" in note.text() and "too large" in note.text()
 
 
 def test_an_http_scan_says_what_it_could_not_see() -> None:
