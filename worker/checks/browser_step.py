@@ -48,7 +48,7 @@ from scanfleet.worker.browser import BrowserError
 from scanfleet.worker.browser.screenshot import bounded_screenshot
 from scanfleet.worker.checks.assertions import AssertionResult, Finding, judge
 from scanfleet.worker.checks.attempt import Attempt, Observation, StepError
-from scanfleet.worker.checks.browser_session import BrowserSession, session_for
+from scanfleet.worker.checks.browser_session import MAX_CONSOLE_EVENTS, BrowserSession, session_for
 from scanfleet.worker.checks.env import SuiteRun
 from scanfleet.worker.checks.evidence import redact, shown_forms
 from scanfleet.worker.checks.operators import compare, text_matches
@@ -373,6 +373,7 @@ class _Walk:
                 "actions": self.actions,
                 "console_errors": log.console_errors,
                 "console_error_count": log.console_error_count,
+                "console_flooded": log.console_events >= MAX_CONSOLE_EVENTS,
                 "failed_requests": log.failed_requests,
                 "failed_request_count": log.failed_request_count,
             }

@@ -144,8 +144,9 @@ def _extract_row(step: int, extraction: Extraction | Extract, value: str | None,
 def shown_forms(secrets: set[str]) -> list[str]:
     """Each secret as it can show in what a target sent back: as sent, JSON-escaped (in a JSON body that echoes
     it), percent-encoded as a path or as a form's query (`+` for spaces) in a URL, and HTML-escaped the ways a
-    page or its serialised DOM escape it: all of `& < > " '`, only `& < >` (text) or only `& "` (attributes),
-    with a no-break space as `&nbsp;`. Longest first: a secret that contains another goes first."""
+    page or its serialised DOM escape it: all of `& < > " '`, only `& < >` (text), `& "` or `& " < >`
+    (attributes, by the serialiser's age), with a no-break space as `&nbsp;`. Longest first: a secret that
+    contains another goes first."""
     forms = (form for secret in secrets for form in _forms(secret))
     return sorted(set(forms), key=len, reverse=True)
 
@@ -156,7 +157,7 @@ def _forms(secret: str) -> tuple[str, ...]:
     attribute = ampersand.replace('"', "&quot;")
     return (
         secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret), html.escape(secret), text,
-        attribute,
+        attribute, text.replace('"', "&quot;"),
     )  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """Reads from the page's top document in a JavaScript world of the platform's own (CDP `Page.createIsolatedWorld`):
 the page shares its DOM with that world but not its globals or prototypes, so a page that overrides
 `String.prototype.slice` or a getter cannot change what is read there, and every value is cut to its bound there,
-before it crosses to the worker. Elements found by a Playwright selector (which runs in the page) are marked with
-an attribute the page cannot guess, and read in the world by that mark."""
+before it crosses to the worker. Elements found by a Playwright selector (which runs in the page) are named to it by
+an event of a name the page cannot guess, which the world's listener catches."""
 
 from __future__ import annotations
 
@@ -15,27 +15,20 @@ from playwright.async_api import BrowserContext, CDPSession, Locator, Page
 from playwright.async_api import Error as PlaywrightError
 
 _WORLD = "scanfleet"
-# The marked element (in the document or an open shadow root), its mark taken off.
-_FIND = """(mark) => {
-  const find = (root) => {
-    const found = root.querySelector(`[${mark}]`);
-    if (found) return found;
-    for (const element of root.querySelectorAll("*")) {
-      const inner = element.shadowRoot && find(element.shadowRoot);
-      if (inner) return inner;
-    }
-    return null;
-  };
-  const element = find(document);
-  if (element) element.removeAttribute(mark);
-  return element;
+# Waits for the element a Playwright selector found: Playwright dispatches an event of the mark's name on it, which
+# this world's listener sees as the page's listeners do (composed: from within an open shadow root too).
+_LISTEN = """(mark) => {
+  delete globalThis[mark];
+  const keep = (event) => { globalThis[mark] = event.composedPath()[0]; };
+  window.addEventListener(mark, keep, {capture: true, once: true});
 }"""
-_TEXT = f"""(mark, limit, name) => {{
-  const element = ({_FIND})(mark);
-  if (!element) return [false, null];
+_TEXT = """(mark, limit, name) => {
+  const element = globalThis[mark];
+  delete globalThis[mark];
+  if (!(element instanceof Element)) return [false, null];
   const value = name === null ? element.textContent : element.getAttribute(name);
   return [true, value === null ? null : String(value).slice(0, limit)];
-}}"""
+}"""
 _MARK_ALL = "(elements, mark) => { elements.forEach((element) => element.setAttribute(mark, '')); }"
 _TITLE = "(limit) => document.title.slice(0, limit)"
 # What a failed step leaves of the DOM: secret fields' value attributes blanked first (a page may mirror a field's
@@ -65,9 +58,9 @@ class IsolatedReader:
 
     async def text(self, locator: Locator, limit: int, attribute: str | None, timeout_ms: float) -> str | None:
         """The element's text (or the attribute's value; None: it has none), at most `limit` characters."""
-        # Marked in the page's world: what that call returns is ours (undefined), whatever the page overrode.
-        await locator.evaluate("(element, mark) => { element.setAttribute(mark, ''); }", self.mark, timeout=timeout_ms)
-        found = await self._call(_TEXT, self.mark, limit, attribute)
+        await self._call(_LISTEN, self.mark)
+        await locator.dispatch_event(self.mark, {"bubbles": False, "composed": True}, timeout=timeout_ms)
+        found = await self._call(_TEXT, self.mark, limit, attribute, fresh_world=False)
         if not (isinstance(found, list) and len(found) == 2 and found[0] is True):
             raise ElementGone("the element was gone before it could be read")
         return found[1] if isinstance(found[1], str) else None
@@ -83,11 +76,13 @@ class IsolatedReader:
         found = await self._call(_DOM, self.mark, limit)
         return found if isinstance(found, str) else ""
 
-    async def _call(self, function: str, *args: Any) -> Any:
+    async def _call(self, function: str, *args: Any, fresh_world: bool = True) -> Any:
         expression = f"({function})(...{json.dumps(list(args))})"
         try:
             return await self._evaluate(expression, await self._world_id(fresh=False))
         except PlaywrightError:
+            if not fresh_world:
+                raise ElementGone("the page navigated before the element could be read") from None
             # The world went with the document it was made in (the page navigated): again, in the current one.
             return await self._evaluate(expression, await self._world_id(fresh=True))
 
