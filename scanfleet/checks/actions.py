@@ -28,7 +28,8 @@ _INTERNAL_ENGINES = ("internal:", "_react=", "_vue=")
 
 
 def _selector(selector: str) -> str:
-    if selector.lstrip().startswith(_INTERNAL_ENGINES):
+    # Each part of a chain (`a >> b`) is a selector of its own: an internal engine can hide in any.
+    if any(part.strip().startswith(_INTERNAL_ENGINES) for part in selector.split(">>")):
         raise rule_error("selector_invalid", "use CSS, text=, role=, xpath=, id= or data-testid= selectors")
     if any(ord(char) < 32 for char in selector):
         raise rule_error("selector_invalid", "a selector cannot contain control characters")

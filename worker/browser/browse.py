@@ -31,6 +31,7 @@ from scanfleet.worker.browser.network import NetworkLog
 from scanfleet.worker.browser.profile import COOKIE_POLICY
 from scanfleet.worker.browser.proxy import GuardedProxy
 from scanfleet.worker.browser.runtime import BrowserError, BrowserRuntime
+from scanfleet.worker.browser.screenshot import bounded_screenshot
 from scanfleet.worker.browser.static import static_evidence
 from scanfleet.worker.privacy.consent import ConsentSignals
 from scanfleet.worker.privacy.rules import evaluate
@@ -252,20 +253,17 @@ class _Visit:
         return outcome
 
     async def _screenshot(self, page: Page) -> list[Attachment]:
-        """The whole page as a PNG; the viewport alone when the whole is over the size limit; none when that is
-        too, or the page cannot be captured (a scan does not fail for its picture)."""
-        for full_page in (True, False):
-            try:
-                shot = await page.screenshot(
-                    full_page=full_page, type="png", animations="disabled", timeout=self.limits.collect_seconds * 500
-                )
-            except PlaywrightError:
-                if page.is_closed():
-                    raise
-                return []
-            if len(shot) <= self.limits.max_artifact_bytes:
-                return [Attachment("screenshot", "image/png", shot)]
-        return []
+        """The whole page as a PNG (cut at a maximum height); the viewport alone when the whole is over the size
+        limit; none when that is too, or the page cannot be captured (a scan does not fail for its picture)."""
+        try:
+            shot = await bounded_screenshot(
+                page, self.limits.max_artifact_bytes, self.limits.collect_seconds * 500, full_page=True
+            )
+        except PlaywrightError:
+            if page.is_closed():
+                raise
+            return []
+        return [] if shot is None else [Attachment("screenshot", "image/png", shot)]
 
     async def _document(self, response: Response) -> FetchResult:
         """The main document's redirect chain and body, as the http engine's fetcher would have recorded them."""

@@ -20,10 +20,14 @@ from playwright.async_api import Error as PlaywrightError
 from scanfleet.worker.browser import BrowserError, BrowserRuntime
 from scanfleet.worker.browser.proxy import GuardedProxy
 from scanfleet.worker.checks.env import SuiteRun
+from scanfleet.worker.checks.isolated import IsolatedReader
 
 _VITALS = (Path(__file__).parent / "vitals.js").read_text()
 MAX_LISTED = 50  # console errors and failed requests itemised per step; the rest are counted
 _TEXT_CHARS = 500  # of a console message or a URL in the evidence
+_LISTED_CHARS = 16_384  # of all the console messages itemised in one step
+# Console events looked at per step: past this the page is flooding, and the step stops listening until the next.
+MAX_CONSOLE_EVENTS = 1000
 _REPORT_CHARS = 500  # a vitals report longer than this is not the platform's
 _NAVIGATION = """() => {
   const n = performance.getEntriesByType("navigation")[0];
@@ -70,6 +74,8 @@ class StepLog:
     failed_requests: list[dict[str, Any]] = field(default_factory=list)
     console_error_count: int = 0
     failed_request_count: int = 0
+    console_events: int = 0  # of any type, to stop a flood
+    listed_chars: int = 0
 
 
 @dataclass
@@ -80,27 +86,42 @@ class BrowserSession:
     page: Page
     proxy: GuardedProxy
     vitals: VitalsInbox
+    reader: IsolatedReader
     log: StepLog = field(default_factory=StepLog)
     secrets: set[str] = field(default_factory=set)  # filled or extracted as secret: masked in screenshots
     masked: list[Locator] = field(default_factory=list)  # the fields they were filled into
 
     def begin_step(self) -> tuple[StepLog, float]:
         """A fresh log for the next step, and the step's start as the page's clock reads it (epoch ms)."""
+        if self.log.console_events >= MAX_CONSOLE_EVENTS:
+            self.page.on("console", self._console)
+            self.page.on("pageerror", self._page_error)
         self.log = StepLog()
         return self.log, time.time() * 1000
 
     def _console(self, message: ConsoleMessage) -> None:
+        self._seen_console_event()
         if message.type == "error":
             url = message.location.get("url", "")
             self._add_console({"text": message.text[:_TEXT_CHARS], "url": url[:_TEXT_CHARS]})
 
     def _page_error(self, error: Exception) -> None:
+        self._seen_console_event()
         self._add_console({"text": str(error)[:_TEXT_CHARS], "url": self.page.url[:_TEXT_CHARS], "uncaught": True})
 
+    def _seen_console_event(self) -> None:
+        self.log.console_events += 1
+        if self.log.console_events == MAX_CONSOLE_EVENTS:
+            self.page.remove_listener("console", self._console)
+            self.page.remove_listener("pageerror", self._page_error)
+
     def _add_console(self, entry: dict[str, Any]) -> None:
-        self.log.console_error_count += 1
-        if len(self.log.console_errors) < MAX_LISTED:
-            self.log.console_errors.append(entry)
+        log = self.log
+        log.console_error_count += 1
+        size = len(entry["text"]) + len(entry["url"])
+        if len(log.console_errors) < MAX_LISTED and log.listed_chars + size <= _LISTED_CHARS:
+            log.listed_chars += size
+            log.console_errors.append(entry)
 
     def _failed(self, request: Request) -> None:
         refused = self.proxy.refusal(request.url, failed=True)
@@ -155,7 +176,7 @@ async def session_for(run: SuiteRun) -> BrowserSession:
         page = await context.new_page()
     except (PlaywrightError, TimeoutError) as exc:
         raise runtime.failure(instance, exc) from exc
-    session = BrowserSession(runtime, context, instance, page, proxy, vitals)
+    session = BrowserSession(runtime, context, instance, page, proxy, vitals, IsolatedReader(context, page))
     page.on("console", session._console)
     page.on("pageerror", session._page_error)
     page.on("requestfailed", session._failed)

@@ -45,10 +45,12 @@ from scanfleet.checks.targets import url_from_variable, url_problem, without_use
 from scanfleet.checks.template import MissingVariable, render
 from scanfleet.model import Attachment
 from scanfleet.worker.browser import BrowserError
+from scanfleet.worker.browser.screenshot import bounded_screenshot
 from scanfleet.worker.checks.assertions import AssertionResult, Finding, judge
 from scanfleet.worker.checks.attempt import Attempt, Observation, StepError
-from scanfleet.worker.checks.browser_session import BrowserSession, session_for
+from scanfleet.worker.checks.browser_session import MAX_CONSOLE_EVENTS, BrowserSession, session_for
 from scanfleet.worker.checks.env import SuiteRun
+from scanfleet.worker.checks.evidence import redact, shown_forms
 from scanfleet.worker.checks.operators import compare, text_matches
 from scanfleet.worker.checks.timing import Timings
 
@@ -56,8 +58,9 @@ _POLL_SECONDS = 0.1  # between looks at the page while an assertion does not hol
 _LOOK_SECONDS = 1.0  # at most, for one look (within the step's hang grace)
 _COLLECT_SECONDS = 10.0  # reading timings and taking the failure's screenshot, after the step's own time
 _HANG_GRACE_SECONDS = 5.0  # past the step's time a browser that has not answered its own timeouts is hung
-# The DOM as it is now, cut in the page (a page can be any size): what a failed step's snapshot keeps.
-_DOM = "(limit) => document.documentElement ? document.documentElement.outerHTML.slice(0, limit) : ''"
+# Read past the snapshot's limit so that a secret across the cut is redacted whole before the cut is made.
+_SNAPSHOT_SLACK = 64 * 1024
+_READ_FACTOR = 4  # read this many times MAX_TEXT of an element's text: whitespace collapses before the cut
 
 
 class _Stop(Exception):
@@ -86,8 +89,9 @@ async def execute(step: BrowserStep, run: SuiteRun) -> Attempt:
     except BrowserError as exc:
         return Attempt(observation, Timings(), StepError(exc.code, exc.message), secrets=secrets)
     session.secrets |= secrets
-    limit = run.env.browse_limits.max_document_bytes
-    walk = _Walk(step, label, session, Attempt(observation, Timings(), secrets=secrets), limit, unchecked)
+    limits = run.env.browse_limits
+    attempt = Attempt(observation, Timings(), secrets=secrets)
+    walk = _Walk(step, label, session, attempt, limits.max_document_bytes, limits.max_artifact_bytes, unchecked)
     try:
         return await walk.run()
     except BrowserError as exc:
@@ -104,6 +108,7 @@ class _Walk:
     session: BrowserSession
     attempt: Attempt
     max_document_bytes: int  # of the DOM snapshot kept
+    max_artifact_bytes: int  # of a screenshot
     unchecked: set[int]  # the gotos whose URL is to be checked now
     actions: list[dict[str, Any]] = field(default_factory=list)
     deadline: float = 0.0
@@ -161,8 +166,8 @@ class _Walk:
         elif isinstance(action, Extract):
             await self._extract(index, action)
         elif isinstance(action, Screenshot):
-            await self._call(index, action, lambda ms: self._screenshot(ms, action.full_page))
-            entry["attachment"] = len(self.attempt.attachments) - 1
+            taken = await self._call(index, action, lambda ms: self._screenshot(ms, action.full_page))
+            entry["attachment"] = len(self.attempt.attachments) - 1 if taken else None
         elif isinstance(action, WaitFor):
             if action.selector is not None:
                 element, state = self._locator(action.selector).first, action.state
@@ -237,27 +242,30 @@ class _Walk:
             raise _Stop(StepError(refused, message))
         entry["status"] = response.status if response is not None else None
 
-    async def _screenshot(self, ms: float, full_page: bool = False) -> None:
+    async def _screenshot(self, ms: float, full_page: bool = False) -> bool:
         session = self.session
         # The fields secrets were typed into, and any element whose text shows one.
         mask = [*session.masked, *(session.page.get_by_text(secret) for secret in sorted(session.secrets))]
-        data = await session.page.screenshot(
-            type="png", full_page=full_page, mask=mask, animations="disabled", timeout=ms
-        )
+        data = await bounded_screenshot(session.page, self.max_artifact_bytes, ms, full_page=full_page, mask=mask)
+        if data is None:
+            return False  # over the size limit even of the viewport: the step goes on without it
         self.attempt.attachments.append(Attachment("screenshot", "image/png", data, step=self.label))
+        return True
+
+    async def _text(self, locator: Locator, attribute: str | None, ms: float) -> str | None:
+        """The element's text or attribute, bounded in the page (see isolated.py)."""
+        return await self.session.reader.text(locator, MAX_TEXT * _READ_FACTOR, attribute, ms)
 
     async def _extract(self, index: int, action: Extract) -> None:
         locator = self._locator(action.selector).first
-        if action.attribute is not None:
-            attribute = action.attribute
-            value = await self._call(index, action, lambda ms: locator.get_attribute(attribute, timeout=ms))
-        else:
-            value = await self._call(index, action, lambda ms: locator.text_content(timeout=ms))
-        value = None if value is None else " ".join(value.split())[:MAX_TEXT]
+        raw = await self._call(index, action, lambda ms: self._text(locator, action.attribute, ms))
+        value = None if raw is None else " ".join(raw.split())[:MAX_TEXT]
         self.attempt.extracted.append((action, value))
-        if action.secret and value:
-            self.attempt.secrets.add(value)
-            self.session.secrets.add(value)
+        if action.secret and raw and value:
+            # As used ({{name}} gets the collapsed value) and as the page shows it.
+            found = {value, raw.strip()}
+            self.attempt.secrets |= found
+            self.session.secrets |= found
         if value is None:
             raise _Stop(StepError("extract_missing", f"{_name(index, action)}: the element has no {action.source}"))
 
@@ -295,7 +303,7 @@ class _Walk:
         if isinstance(assertion, AssertUrl):
             return Finding(text_matches(assertion.operator, page.url, assertion.value), page.url)
         if isinstance(assertion, AssertTitle):
-            title = (await page.title())[:MAX_TEXT]
+            title = await self.session.reader.title(MAX_TEXT)
             return Finding(text_matches(assertion.operator, title, assertion.value), title)
         locator = self._locator(assertion.selector)
         count = await locator.count()
@@ -308,13 +316,13 @@ class _Walk:
         if count == 0:
             return Finding(False, None, "no element matches the selector")
         if isinstance(assertion, AssertText):
-            text = " ".join((await locator.first.text_content(timeout=ms) or "").split())[:MAX_TEXT]
+            text = " ".join((await self._text(locator.first, None, ms) or "").split())[:MAX_TEXT]
             return Finding(text_matches(assertion.operator, text, assertion.value), text)
         assert isinstance(assertion, AssertAttribute)
-        value = await locator.first.get_attribute(assertion.name, timeout=ms)
+        value = await self.session.reader.text(locator.first, MAX_TEXT, assertion.name, ms)
         if assertion.operator == "exists" or value is None:
             return Finding(value is not None, value, "" if value is not None else "no such attribute")
-        return Finding(text_matches(assertion.operator, value[:MAX_TEXT], assertion.value or ""), value[:MAX_TEXT])
+        return Finding(text_matches(assertion.operator, value, assertion.value or ""), value)
 
     # -- what the step leaves ------------------------------------------------------------------------------
 
@@ -337,8 +345,11 @@ class _Walk:
         with _unless_crashed(page):
             await self._screenshot(_COLLECT_SECONDS / 2 * 1000)
         with _unless_crashed(page):
-            dom = await page.main_frame.evaluate(_DOM, self.max_document_bytes)
-            html = (dom if isinstance(dom, str) else "").encode()[: self.max_document_bytes]  # the page's to spoil
+            session = self.session
+            dom = await session.reader.dom(session.masked, self.max_document_bytes + _SNAPSHOT_SLACK)
+            # Redacted before the cut (a secret across it would leave its start); the run's later secrets after.
+            dom = redact(dom, shown_forms(session.secrets))
+            html = dom.encode()[: self.max_document_bytes]
             self.attempt.attachments.append(
                 Attachment("dom_snapshot", "text/html; charset=utf-8", html, step=self.label)
             )
@@ -362,6 +373,7 @@ class _Walk:
                 "actions": self.actions,
                 "console_errors": log.console_errors,
                 "console_error_count": log.console_error_count,
+                "console_flooded": log.console_events >= MAX_CONSOLE_EVENTS,
                 "failed_requests": log.failed_requests,
                 "failed_request_count": log.failed_request_count,
             }

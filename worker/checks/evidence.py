@@ -10,7 +10,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from scanfleet.checks import Step
 from scanfleet.checks.actions import Extract
@@ -43,7 +43,7 @@ def step_results(records: list[StepRecord]) -> tuple[list[Evidence], list[Attach
     """The rows, and the attachments in the order the rows' `attachments` indexes count them."""
     secrets = {value for record in records for extraction, value in record.extracted if extraction.secret and value}
     secrets.update(secret for record in records if record.last for secret in record.last.secrets if secret)
-    shown = _shown_forms(secrets)
+    shown = shown_forms(secrets)
     attachments: list[Attachment] = []
     rows: list[Evidence] = []
     for record in records:
@@ -141,16 +141,31 @@ def _extract_row(step: int, extraction: Extraction | Extract, value: str | None,
     return Evidence("check_extract", Severity.INFO if found else Severity.HIGH, title, details, location)
 
 
-def _shown_forms(secrets: set[str]) -> list[str]:
+def shown_forms(secrets: set[str]) -> list[str]:
     """Each secret as it can show in what a target sent back: as sent, JSON-escaped (in a JSON body that echoes
-    it), percent-encoded (in a URL) and HTML-escaped (in a page). Longest first: a secret that contains another
-    goes first."""
-    forms = (
-        form
-        for secret in secrets
-        for form in (secret, json.dumps(secret)[1:-1], quote(secret, safe=""), html.escape(secret))
-    )
+    it), percent-encoded as a path or as a form's query (`+` for spaces) in a URL, and HTML-escaped the ways a
+    page or its serialised DOM escape it: all of `& < > " '`, only `& < >` (text), `& "` or `& " < >`
+    (attributes, by the serialiser's age), with a no-break space as `&nbsp;`. Longest first: a secret that
+    contains another goes first."""
+    forms = (form for secret in secrets for form in _forms(secret))
     return sorted(set(forms), key=len, reverse=True)
+
+
+def _forms(secret: str) -> tuple[str, ...]:
+    ampersand = secret.replace("&", "&amp;").replace("\xa0", "&nbsp;")
+    text = ampersand.replace("<", "&lt;").replace(">", "&gt;")
+    attribute = ampersand.replace('"', "&quot;")
+    return (
+        secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret), html.escape(secret), text,
+        attribute, text.replace('"', "&quot;"),
+    )  # fmt: skip
+
+
+def redact(text: str, forms: list[str]) -> str:
+    """`text` with every form (longest first, as `shown_forms` orders them) replaced."""
+    for form in forms:
+        text = text.replace(form, REDACTED)
+    return text
 
 
 def _row_forms(shown: list[str]) -> list[str]:
@@ -162,9 +177,7 @@ def _redacted_file(attachment: Attachment, forms: list[str]) -> Attachment:
     """A text file (a DOM snapshot) with every secret replaced; images are masked when they are taken."""
     if not forms or not attachment.content_type.startswith("text/"):
         return attachment
-    text = attachment.data.decode("utf-8", errors="replace")
-    for form in forms:
-        text = text.replace(form, REDACTED)
+    text = redact(attachment.data.decode("utf-8", errors="replace"), forms)
     return dataclasses.replace(attachment, data=text.encode())
 
 

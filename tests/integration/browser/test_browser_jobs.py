@@ -154,11 +154,16 @@ async def test_a_bad_browser_step_is_a_422_naming_the_step_the_action_the_field_
     tenant = await make_tenant(pool)
     suite = {"steps": [{"kind": "browser", "actions": [
         {"action": "goto", "url": "https://app.test/"}, {"action": "goto", "url": "javascript:alert(1)"},
-        {"action": "evaluate", "expression": "document.cookie"}]}]}  # fmt: skip
+        {"action": "evaluate", "expression": "document.cookie"},
+        {"action": "click", "selector": "div >> internal:control=enter-frame"}]}]}  # fmt: skip
     answer = await api.post("/v1/runs", json=suite, headers=tenant.headers)
     assert answer.status_code == 422, answer.text
     fields = [(f["step"], f["field"], f["rule"]) for f in answer.json()["error"]["fields"]]
-    assert fields == [(0, "steps.0.actions.1.url", "url_scheme"), (0, "steps.0.actions.2.action", "unknown_action")]
+    assert fields == [
+        (0, "steps.0.actions.1.url", "url_scheme"),
+        (0, "steps.0.actions.2.action", "unknown_action"),
+        (0, "steps.0.actions.3.selector", "selector_invalid"),
+    ]
 
 
 @pytest.mark.usefixtures("browser_worker")

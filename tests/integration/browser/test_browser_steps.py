@@ -11,16 +11,21 @@ import logging
 import os
 import signal
 import ssl
+import struct
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
 import trustme
 
+from scanfleet.checks.steps import MAX_TEXT
 from scanfleet.http import GuardedBackend, guarded_client
 from scanfleet.worker.browser import BrowserRuntime
+from scanfleet.worker.browser.screenshot import MAX_FULL_PAGE_HEIGHT
 from scanfleet.worker.checks import CheckEnv, SuiteResult, check_context
+from scanfleet.worker.checks.browser_session import MAX_CONSOLE_EVENTS, MAX_LISTED
 from tests.integration.browser.apps import APP, LOGIN, PASSWORD, SLOW_SECONDS, SPA_ROUTES, USER, build_apps
 from tests.integration.browser.conftest import LIMITS, ONLY_127_0_0_1
 from tests.integration.checks.runs import assertions, run, steps
@@ -256,3 +261,127 @@ async def test_a_browser_that_crashes_mid_step_fails_that_step_and_the_next_gets
     crashed, after = steps(result)
     assert crashed["error"]["code"] == "browser_crashed", crashed
     assert after["passed"], after
+
+
+# Echoes what is typed as a React app does: into text, into the field's own value attribute and another's, and
+# into a form-encoded (`+` for a space) URL and request.
+MIRROR = """<!doctype html><html><head><title>Mirror</title></head><body>
+<input id="password" type="password"><p id="echo"></p><input id="copy" readonly>
+<p id="key">  k3y &amp; "v"
+   &lt;end&gt; </p>
+<script>
+  document.getElementById("password").addEventListener("input", (event) => {
+    const value = event.target.value;
+    event.target.setAttribute("value", value);
+    document.getElementById("copy").setAttribute("value", value);
+    document.getElementById("echo").textContent = "you typed " + value;
+    const query = new URLSearchParams({typed: value});
+    history.replaceState({}, "", "/mirror?" + query);
+    fetch("/api/nowhere?" + query);
+  });
+</script></body></html>"""
+
+
+async def test_a_secret_is_redacted_in_every_form_the_dom_serialiser_and_urls_give_it(
+    env: CheckEnv, apps: Internet
+) -> None:
+    secret = "p&ss'w0rd \"<x>"
+    path = f"/mirror-{uuid.uuid4().hex[:8]}"
+    apps.add(f"{APP}{path}", Page(200, [("Content-Type", "text/html")], MIRROR.encode()))
+    result = await run(
+        env,
+        {"kind": "browser", "action_timeout_seconds": 2, "actions": [
+            {"action": "goto", "url": f"{APP}{path}"},
+            {"action": "fill", "selector": "#password", "value": "{{password}}", "secret": True},
+            {"action": "extract", "name": "key", "selector": "#key", "secret": True},
+            {"action": "wait_for", "load_state": "networkidle"},
+            {"action": "assert_text", "selector": "#echo", "operator": "equals", "value": "nothing"},
+        ]},
+        variables={"password": secret},
+    )  # fmt: skip
+    step = steps(result)[0]
+    assert result.verdict == "failed" and step["failed_action"] == 4, step
+    assert assertions(result)[0]["actual"] == "you typed [redacted]"
+    assert step["final_url"] == f"{APP}/mirror?typed=[redacted]"
+    assert any(entry["url"] == f"{APP}/api/nowhere?typed=[redacted]" for entry in step["failed_requests"])
+    # The screenshot was taken with the secrets' masks (one holds quotes and markup).
+    assert [a.kind for a in result.attachments] == ["screenshot", "dom_snapshot"]
+    assert result.attachments[0].data.startswith(b"\x89PNG")
+    snapshot = result.attachments[1].data.decode()
+    for leaked in ("w0rd", "k3y", "&lt;end&gt;"):
+        assert leaked not in snapshot and leaked not in _text(result), leaked
+    assert 'id="copy" readonly="" value="[redacted]"' in snapshot  # the serialiser's attribute form
+    assert "you typed [redacted]" in snapshot  # and its text form
+    field = snapshot[snapshot.index('<input id="password"') :].partition(">")[0]
+    assert "value" not in field, field  # the field's mirrored value blanked
+
+
+async def test_a_secret_across_the_snapshots_cut_is_redacted_before_it_is_cut(env: CheckEnv, apps: Internet) -> None:
+    secret = "cut&across'the edge"
+    path = f"/cut-{uuid.uuid4().hex[:8]}"
+    body = f"<!doctype html><html><body><p>{secret.replace('&', '&amp;')}</p><p id='no'>x</p></body></html>"
+    apps.add(f"{APP}{path}", Page(200, [("Content-Type", "text/html")], body.encode()))
+    visit = {"kind": "browser", "action_timeout_seconds": 1, "actions": [
+        {"action": "goto", "url": f"{APP}{path}"},
+        {"action": "extract", "name": "edge", "selector": "p", "secret": True},
+        {"action": "assert_text", "selector": "#no", "value": "nothing"},
+    ]}  # fmt: skip
+    whole = (await run(env, visit)).attachments[-1].data
+    at = whole.index(b"[redacted]")
+    env.browse_limits = replace(env.browse_limits, max_document_bytes=at + 6)
+    cut = (await run(env, visit)).attachments[-1]
+    assert cut.kind == "dom_snapshot" and cut.data == whole[: at + 6] and cut.data.endswith(b"[redac")
+
+
+# A page that pushes all it can at the worker: a 50 MB text node, an overridden String.prototype.slice and
+# outerHTML getter, a 1 MB title, 2 MB of text, a flood of console errors, and a page 200,000 pixels tall.
+HOSTILE = """<!doctype html><html><head><title>t</title></head><body>
+<div id="big" hidden></div><p id="long" hidden></p><div id="tall" style="height: 200000px">tall</div>
+<script>
+  document.getElementById("big").textContent = "x".repeat(50 * 1024 * 1024);
+  // Smaller, for an assertion's looks of a second each (Playwright takes seconds to find a 50 MB element).
+  document.getElementById("long").textContent = "w".repeat(2 * 1024 * 1024);
+  document.title = "T".repeat(1024 * 1024);
+  String.prototype.slice = function () { return this + ""; };
+  Object.defineProperty(Element.prototype, "outerHTML", { get() { return "y".repeat(20 * 1024 * 1024); } });
+  for (let i = 0; i < 20000; i++) console.error("flood " + i + " " + "z".repeat(1000));
+</script></body></html>"""
+
+
+def _png_height(data: bytes) -> int:
+    return int(struct.unpack(">I", data[20:24])[0])
+
+
+async def test_a_hostile_page_gets_only_bounded_values_into_the_worker_and_the_run_finishes(
+    env: CheckEnv, apps: Internet
+) -> None:
+    path = f"/hostile-{uuid.uuid4().hex[:8]}"
+    apps.add(f"{APP}{path}", Page(200, [("Content-Type", "text/html")], HOSTILE.encode()))
+    env.browse_limits = replace(env.browse_limits, max_document_bytes=100_000)
+    result = await run(
+        env,
+        {"kind": "browser", "action_timeout_seconds": 5, "timeout_seconds": 60, "actions": [
+            {"action": "goto", "url": f"{APP}{path}"},
+            {"action": "extract", "name": "big", "selector": "#big"},
+            {"action": "assert_title", "operator": "contains", "value": "TTT"},
+            {"action": "assert_attribute", "selector": "#tall", "name": "id", "value": "tall"},
+            {"action": "screenshot", "full_page": True},
+            {"action": "assert_text", "selector": "#long", "operator": "equals", "value": "nothing"},
+        ]},
+    )  # fmt: skip
+    step = steps(result)[0]
+    assert result.verdict == "failed" and step["failed_action"] == 5, step["error"]
+    extracted = next(row.details for row in result.evidence if row.kind == "check_extract")
+    assert extracted["value"] == "x" * MAX_TEXT
+    title, attribute, text = assertions(result)
+    assert title["passed"] and len(title["actual"]) == MAX_TEXT
+    assert attribute["passed"] and attribute["actual"] == "tall"
+    assert text["actual"] == "w" * MAX_TEXT
+    shot, _failure_shot, snapshot = result.attachments
+    assert 0 < _png_height(shot.data) <= MAX_FULL_PAGE_HEIGHT
+    # The real DOM, not the page's getter, and no more of it than the limit.
+    assert snapshot.kind == "dom_snapshot" and len(snapshot.data) == 100_000
+    assert snapshot.data.startswith(b"<html><head><title>TTT") and b"yyyy" not in snapshot.data
+    assert len(step["console_errors"]) <= MAX_LISTED
+    assert sum(len(entry["text"]) for entry in step["console_errors"]) <= 16_384
+    assert step["console_error_count"] <= MAX_CONSOLE_EVENTS and step["console_flooded"] is True

@@ -71,6 +71,10 @@ def test_every_action_and_assertion_is_accepted_and_extractions_define_variables
         ({"action": "click"}, "selector", "required"),
         ({"action": "click", "selector": "#a", "script": "x()"}, "script", "field_unknown"),
         ({"action": "click", "selector": "internal:control=enter-frame"}, "selector", "selector_invalid"),
+        # An internal engine later in a chain is as much one as at its start.
+        ({"action": "click", "selector": "div >> internal:control=enter-frame"}, "selector", "selector_invalid"),
+        ({"action": "click", "selector": "#app >>_react=App"}, "selector", "selector_invalid"),
+        ({"action": "assert_text", "selector": "main >> p >> _vue=x", "value": "a"}, "selector", "selector_invalid"),
         ({"action": "fill", "selector": "#a", "value": "x" * 5000}, "value", "too_long"),
         ({"action": "press", "selector": "#a", "key": "Enter; alert(1)"}, "key", "key_invalid"),
         ({"action": "wait_for", "selector": "#a", "load_state": "load"}, "selector", "one_of_required"),
