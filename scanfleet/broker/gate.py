@@ -75,7 +75,7 @@ class Gate:
     async def finish(self, job_id: str, duration_seconds: float | None = None, holder: str = "") -> list[str]:
         """The job ended: free its slot and dispatch the org's next job. Returns the ids dispatched."""
         duration = "" if duration_seconds is None else int(duration_seconds * 1000)
-        promoted = await self._run("finish", job_id, _now_ms(), self._job_ttl_ms, duration, holder)
+        promoted = await self._run("finish", job_id, self._job_ttl_ms, duration, holder)
         return [text(i) for i in promoted]
 
     async def cancel(self, job_id: str) -> Literal["removed", "running", "unknown"]:
@@ -84,13 +84,13 @@ class Gate:
 
     async def set_limits(self, org_id: uuid.UUID, limits: Limits) -> list[str]:
         promoted = await self._run(
-            "set_limits", str(org_id), limits.tier, limits.max_running, limits.max_queued, _now_ms(), self._job_ttl_ms
+            "set_limits", str(org_id), limits.tier, limits.max_running, limits.max_queued, self._job_ttl_ms
         )
         return [text(i) for i in promoted]
 
     async def requeue(self, job_ids: Sequence[str], stall_seconds: float = 30.0) -> list[str]:
         """Back into arq's queue: running jobs whose lease expired, dispatched jobs arq lost, and dispatched
-        jobs a worker took but did not start within `stall_seconds`."""
+        jobs a worker took but did not start within `stall_seconds` of taking them."""
         if not job_ids:
             return []
         stall_ms = int(stall_seconds * 1000)
@@ -112,12 +112,13 @@ class Gate:
 
     async def handback(self, job_id: str, holder: str = "") -> bool:
         """A stopping worker returns a started job for another worker, keeping its slot."""
-        return bool(await self._run("handback", job_id, _now_ms(), holder))
+        return bool(await self._run("handback", job_id, holder))
 
     async def take(self, limit: int, in_progress_ms: int) -> tuple[list[tuple[str, int]], list[str]]:
         """A worker takes up to `limit` ready jobs, each marked in progress for arq as its own poll would:
-        ([(job id, arq's score)], the ids in arq's abort set). Reads no running job."""
-        taken, aborts = await self._run("take", limit, _now_ms(), in_progress_ms)
+        ([(job id, arq's score)], the ids in arq's abort set). Reads no running job; which jobs are ready is
+        judged by Redis's clock, not this process's."""
+        taken, aborts = await self._run("take", limit, in_progress_ms)
         pairs = [(text(taken[at]), int(float(taken[at + 1]))) for at in range(0, len(taken), 2)]
         return pairs, [text(i) for i in aborts]
 

@@ -46,8 +46,8 @@ PAGE = html(
 # (Redis commands, Redis round trips, commands inside Lua scripts, PostgreSQL round trips)
 EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "submit": (1, 1, 3, 4),
-    "admission": (1, 1, 17, 0),
-    "wake-up poll": (1, 1, 8, 0),
+    "admission": (1, 1, 18, 0),
+    "wake-up poll": (1, 1, 10, 0),
     "arq takes the job": (6, 1, 0, 0),
     "claim": (1, 1, 4, 1),
     "breaker read": (2, 2, 0, 0),

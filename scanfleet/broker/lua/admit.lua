@@ -25,12 +25,12 @@ end
 redis.call('HSET', job_key(id), 'org', org, 'payload', payload, 'state', outcome, 'admitted_ms', now_ms)
 redis.call('ZADD', JOBS, now_ms, id)
 if outcome == 'dispatched' then
-  dispatch(org, id, payload, now_ms, job_ttl_ms)
+  dispatch(org, id, payload, job_ttl_ms)
   running = running + 1
 else
   redis.call('RPUSH', waiting_key(org), id)
   queued = queued + 1
   -- A raised limit (or a reconciled slot) may leave room the waiting list can use right now.
-  promote(org, now_ms, job_ttl_ms)
+  promote(org, job_ttl_ms)
 end
 return {outcome, running, queued}

@@ -12,5 +12,5 @@ if state == 'dispatched' then
   redis.call('ZREM', QUEUE, id)
   redis.call('DEL', JOB_PREFIX .. id)
 end
-release(id, now_ms, job_ttl_ms)
+release(id, job_ttl_ms)
 return 'removed'

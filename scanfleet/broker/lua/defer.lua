@@ -18,4 +18,4 @@ if waiting_on ~= '' then
   redis.call('SADD', P .. 'waiting_on:' .. waiting_on, id)
   redis.call('PEXPIRE', P .. 'waiting_on:' .. waiting_on, math.max(due_ms - now_ms, 0) + 86400000)
 end
-return promote(org, now_ms, job_ttl_ms)
+return promote(org, job_ttl_ms)

@@ -18,7 +18,7 @@
 --                             The org's "queued" is its waiting plus its deferred jobs.
 --   P..'waiting_on:'..w set   deferred job ids waiting for w (e.g. "target:<host>", a circuit) to end
 --   P..'job:'..id       hash  org, payload (arq's serialised job), state, admitted_ms, dispatched_ms,
---                             waiting_on (what its current deferral waits for, if anything), holder (the
+--                             taken_ms (when a worker last took it), waiting_on (what its current deferral waits for, if anything), holder (the
 --                             run that started it last: a run whose lease was reaped must not end another's)
 --   arq's job key prefix ARGV[2] and in-progress prefix ARGV[3], each followed by the job id.
 -- ARGV[4] is the wake list: a token per job made ready (never more tokens than jobs ready), so that one idle
@@ -39,13 +39,23 @@ local function held_by_another(id, holder)
   return holder ~= '' and redis.call('HGET', job_key(id), 'holder') ~= holder
 end
 
+-- Redis's own clock (ms). Every time stamped on a dispatched job (its place in arq's queue and among the
+-- ready, dispatched_ms, taken_ms) is on it, so that no worker's or API's clock running behind or ahead hides a
+-- ready job or makes a taken one look stalled. Scripts replicate their effects (Redis >= 5, Valkey), not their
+-- calls, so reading TIME before writing is allowed.
+local function server_ms()
+  local clock = redis.call('TIME')
+  return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+end
+
 local function queued_count(org)
   return redis.call('LLEN', waiting_key(org)) + redis.call('ZCARD', deferred_key(org))
 end
 
--- The job is for a worker to take from now on: among the ready, and one idle worker woken for it.
-local function make_ready(id, now_ms)
-  redis.call('ZADD', READY, now_ms, id)
+-- The job is for a worker to take from now on (at_ms, Redis's clock): among the ready, and one idle worker
+-- woken for it.
+local function make_ready(id, at_ms)
+  redis.call('ZADD', READY, at_ms, id)
   if redis.call('LLEN', WAKE) < redis.call('ZCARD', READY) then
     redis.call('RPUSH', WAKE, QUEUE)
   end
@@ -68,7 +78,8 @@ end
 
 -- Hand a job to arq exactly as arq's enqueue_job does (its serialised body, then its place in the queue), and
 -- make it ready.
-local function dispatch(org, id, payload, now_ms, job_ttl_ms)
+local function dispatch(org, id, payload, job_ttl_ms)
+  local now_ms = server_ms()
   redis.call('HSET', job_key(id), 'state', 'dispatched', 'dispatched_ms', now_ms)
   redis.call('SADD', active_key(org), id)
   redis.call('PSETEX', JOB_PREFIX .. id, job_ttl_ms, payload)
@@ -77,7 +88,7 @@ local function dispatch(org, id, payload, now_ms, job_ttl_ms)
 end
 
 -- Fill the org's free running slots from its waiting list, oldest first. Returns the ids dispatched.
-local function promote(org, now_ms, job_ttl_ms)
+local function promote(org, job_ttl_ms)
   local max_running = tonumber(redis.call('HGET', org_key(org), 'max_running') or '0')
   local promoted = {}
   while redis.call('SCARD', active_key(org)) < max_running do
@@ -85,7 +96,7 @@ local function promote(org, now_ms, job_ttl_ms)
     if not id then break end
     local payload = redis.call('HGET', job_key(id), 'payload')
     if payload then
-      dispatch(org, id, payload, now_ms, job_ttl_ms)
+      dispatch(org, id, payload, job_ttl_ms)
       promoted[#promoted + 1] = id
     end
   end
@@ -93,7 +104,7 @@ local function promote(org, now_ms, job_ttl_ms)
 end
 
 -- The job leaves the gate: its slot (or place in line) is freed and the org's next job promoted.
-local function release(id, now_ms, job_ttl_ms)
+local function release(id, job_ttl_ms)
   local org = redis.call('HGET', job_key(id), 'org')
   if not org then return nil end
   redis.call('SREM', active_key(org), id)
@@ -104,5 +115,5 @@ local function release(id, now_ms, job_ttl_ms)
   redis.call('ZREM', JOBS, id)
   redis.call('ZREM', LEASES, id)
   unready(id)
-  return promote(org, now_ms, job_ttl_ms)
+  return promote(org, job_ttl_ms)
 end

@@ -22,6 +22,6 @@ for i = #back, 1, -1 do  -- pushed latest first, so the earliest due heads the l
   redis.call('LPUSH', waiting_key(back[i][1]), back[i][2])
 end
 for org in pairs(orgs) do
-  promote(org, now_ms, job_ttl_ms)
+  promote(org, job_ttl_ms)
 end
 return brought

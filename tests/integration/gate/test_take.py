@@ -4,14 +4,18 @@ dispatched job no worker could see is dispatched again by reconciliation."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from unittest import mock
 
+import pytest
 from arq.constants import in_progress_key_prefix
 
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import limits_for
 
 IN_PROGRESS_MS = 60_000
+LONG_AGO_MS = 600_000  # far beyond any stall_seconds below
 MANY = limits_for("enterprise", max_running=1000, max_queued=1000)
 
 
@@ -99,3 +103,48 @@ async def test_a_dispatched_job_no_worker_can_see_is_dispatched_again(gate: Gate
     taken, _ = await gate.take(1, IN_PROGRESS_MS)
     assert [job_id for job_id, _ in taken] == [unseen]
     assert await gate.requeue([unseen]) == []  # taken: a worker has it now
+
+
+async def test_a_long_wait_among_the_ready_does_not_make_a_fresh_take_look_stalled(gate: Gate) -> None:
+    org, waited, abandoned = uuid.uuid4(), job(), job()
+    await gate.admit(org, waited, b"body", MANY)
+    await gate.admit(org, abandoned, b"body", MANY)
+    await gate.take(1, IN_PROGRESS_MS)  # the earlier: `waited`
+    # `abandoned` was taken long ago by a worker that never started it.
+    await gate.take(1, IN_PROGRESS_MS)
+    taken_ms = int(await gate.redis.hget(gate.keys.job(abandoned), "taken_ms"))  # type: ignore[misc]
+    await gate.redis.hset(gate.keys.job(abandoned), "taken_ms", taken_ms - LONG_AGO_MS)
+    await gate.redis.hset(gate.keys.job(abandoned), "dispatched_ms", taken_ms - LONG_AGO_MS)
+    # `waited` sat among the ready long before a worker took it just now.
+    dispatched_ms = int(await gate.redis.hget(gate.keys.job(waited), "dispatched_ms"))  # type: ignore[misc]
+    await gate.redis.hset(gate.keys.job(waited), "dispatched_ms", dispatched_ms - LONG_AGO_MS)
+
+    assert await gate.requeue([waited, abandoned], stall_seconds=30) == [abandoned]
+    assert await gate.redis.exists(in_progress_key_prefix + waited) == 1  # its worker starts it undisturbed
+    assert await gate.start(waited, 30) == "dispatched"
+    assert [job_id for job_id, _ in (await gate.take(10, IN_PROGRESS_MS))[0]] == [abandoned]  # to another worker
+
+
+async def test_a_job_handed_back_long_after_its_take_is_not_stalled_while_its_marker_clears(gate: Gate) -> None:
+    org, handed_back = uuid.uuid4(), job()
+    await gate.admit(org, handed_back, b"body", MANY)
+    await gate.take(1, IN_PROGRESS_MS)
+    taken_ms = int(await gate.redis.hget(gate.keys.job(handed_back), "taken_ms"))  # type: ignore[misc]
+    await gate.redis.hset(gate.keys.job(handed_back), "taken_ms", taken_ms - LONG_AGO_MS)
+    await gate.start(handed_back, 30)
+    assert await gate.handback(handed_back)  # arq's marker from that old take is still there
+    assert await gate.requeue([handed_back], stall_seconds=30) == []
+
+
+@pytest.mark.parametrize(("worker_skew", "api_skew"), [(-60.0, 0.0), (0.0, 60.0)])
+async def test_a_ready_job_is_taken_at_once_whatever_the_clocks_of_the_worker_and_the_api_say(
+    gate: Gate, worker_skew: float, api_skew: float
+) -> None:
+    """Ready is judged by Redis's clock: a worker running behind (or an API running ahead) sees new jobs now."""
+    org, new = uuid.uuid4(), job()
+    real_time = time.time
+    with mock.patch("time.time", lambda: real_time() + api_skew):
+        await gate.admit(org, new, b"body", MANY)
+    with mock.patch("time.time", lambda: real_time() + worker_skew):
+        taken, _ = await gate.take(1, IN_PROGRESS_MS)
+    assert [job_id for job_id, _ in taken] == [new]
