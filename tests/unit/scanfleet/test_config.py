@@ -72,7 +72,7 @@ def test_the_sweep_grace_must_outlast_a_held_result(monkeypatch: pytest.MonkeyPa
     # A worker holds a result whose blobs it wrote this long: a shorter grace would sweep them before the rows.
     monkeypatch.setenv("SCANFLEET_RESULT_HOLD_SECONDS", "3600")
     monkeypatch.setenv("SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS", "3600")
-    with pytest.raises(ValidationError, match="SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS .* must exceed"):
+    with pytest.raises(ValidationError, match=r"SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS .* must exceed"):
         Settings()
     monkeypatch.setenv("SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS", "3601")
     assert Settings().artifact_sweep_grace_seconds == 3601
