@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     artifact_url_seconds: int = Field(300, ge=1, le=604800, description="lifetime of an S3 download link")
     artifact_sweep_seconds: float = Field(3600.0, gt=0, description="time between sweeps for unreferenced blobs")
     artifact_sweep_grace_seconds: float = Field(
-        3600.0, ge=0, description="a blob younger than this is never swept (its row may not be committed yet)"
+        7200.0, ge=0, description="a blob younger than this is never swept (its row may not be committed yet)"
     )
     breaker_storage_fail_max: int = Field(3, ge=1, description="failed artifact writes in a row that open its circuit")
     breaker_storage_reset_seconds: float = Field(30.0, gt=0, description="how long jobs wait for the store")
@@ -197,6 +197,18 @@ class Settings(BaseSettings):
     def _s3_bucket(self) -> Settings:
         if self.artifact_backend == "s3" and not self.artifact_s3_bucket:
             raise ValueError("SCANFLEET_ARTIFACT_S3_BUCKET must be set when SCANFLEET_ARTIFACT_BACKEND is s3")
+        return self
+
+    @model_validator(mode="after")
+    def _sweep_outlasts_held_results(self) -> Settings:
+        # A worker holds a result whose blobs it wrote for up to result_hold_seconds while PostgreSQL is away:
+        # a sweep must not take those blobs before their rows commit.
+        if self.artifact_sweep_grace_seconds <= self.result_hold_seconds:
+            raise ValueError(
+                f"SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS ({self.artifact_sweep_grace_seconds:g}) must exceed"
+                f" SCANFLEET_RESULT_HOLD_SECONDS ({self.result_hold_seconds:g}): a blob of a result a worker still"
+                " holds would be swept"
+            )
         return self
 
     @field_validator("public_url")

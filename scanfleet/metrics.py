@@ -125,14 +125,15 @@ BROWSER_WORKERS = Gauge(
 # Artifacts (scanfleet.artifacts): what workers wrote, what the sweep found stored and removed.
 ARTIFACT_WRITES = Counter(
     "scanfleet_artifact_writes_total",
-    "Artifact blob writes by backend and outcome: written, failed (the store was unavailable).",
+    "Artifact blob writes by backend and outcome: written, failed (the store was unavailable), refused (by the store).",
     ["backend", "outcome"],
 )
 ARTIFACT_WRITE_BYTES = Counter("scanfleet_artifact_write_bytes_total", "Bytes of artifact blobs written.", ["backend"])
 ARTIFACTS_LEFT_OUT = Counter(
     "scanfleet_artifacts_left_out_total",
-    "Artifacts a job produced but that were not kept: over the per-artifact or the per-job size limit.",
-    ["kind", "limit"],
+    "Artifacts a job produced but that were not kept: over the per-artifact or the per-job size limit, refused by"
+    " the store, or the store still unavailable when the job gave up waiting for it.",
+    ["kind", "reason"],
 )
 ARTIFACTS_STORED = Gauge(
     "scanfleet_artifacts_stored_objects", "Artifact blobs in the store, as the last sweep counted."

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from scanfleet import metrics
 from scanfleet.artifacts import StoreUnavailable
+from scanfleet.artifacts.writer import without_artifacts
 from scanfleet.breakers import SharedBreakers
 from scanfleet.broker.jobs import RUN_BROWSER_SCAN, RUN_CHECKS, RUN_SCAN
 from scanfleet.checks import parse_suite
@@ -147,16 +148,19 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
         admitted = await deps.targets.admit(host)
         seen = admitted.seen
         if admitted.until is not None:
-            waited = (datetime.now(UTC) - job.created_at).total_seconds()
+            waited = _waited(job)
             if waited > deps.settings.breaker_give_up_seconds:
                 return await _finish(deps, task, delivery, _unavailable(host, waited), 0.0)
             await delivery.defer(admitted.until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
             return _deferred(task, "breaker")
     # A scan's result has artifacts: while their store is down, running it would only have to be deferred after.
+    # So has a run with browser steps, and running it again would submit its steps' forms again.
     store_seen = None  # the store's circuit as read now: recording the result's write starts from it
-    if task.kind == "privacy":
+    store_given_up = False  # waited too long for the store: the result is written without its artifacts
+    if task.kind == "privacy" or task.engine == "browser":
         store = await deps.storage.admit(STORE)
-        if store.until is not None:
+        store_given_up = store.until is not None and _given_up(deps, job)
+        if store.until is not None and not store_given_up:
             await delivery.defer(store.until + random.random(), STORE)  # noqa: S311 - spread the herd
             return _deferred(task, "storage")
         store_seen = store.seen
@@ -164,6 +168,8 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
         metrics.JOB_WAIT.labels(task.name).observe(max((datetime.now(UTC) - job.created_at).total_seconds(), 0.0))
     started = time.perf_counter()
     outcome = await task.produce(job)
+    if store_given_up:
+        outcome = without_artifacts(outcome, "store_unavailable")
     transient = is_transient(outcome)
     # A 4xx is a live host's answer. If this closed the circuit, the host's waiting jobs need not wait on.
     answered = transient or outcome.http_status is not None
@@ -184,9 +190,13 @@ async def _finish(
     try:
         written = await delivery.finish(outcome)
     except StoreUnavailable as exc:
+        await deps.storage.record(STORE, ok=False)
+        if delivery.job is not None and _given_up(deps, delivery.job):
+            log.warning("%s %s: the artifact store is unavailable (%s); finished without artifacts",
+                        task.name, delivery.id, exc)  # fmt: skip
+            return await _finish(deps, task, delivery, without_artifacts(outcome, "store_unavailable"), seconds)
         # Nothing was written: the job runs again once the store is back, and its result is made anew then.
         log.warning("%s %s: the artifact store is unavailable (%s); deferred", task.name, delivery.id, exc)
-        await deps.storage.record(STORE, ok=False)
         until = await deps.storage.open_until(STORE) or time.time() + deps.storage.reset_seconds
         await delivery.defer(until + random.random(), STORE)  # noqa: S311 - spread the herd
         return _deferred(task, "storage")
@@ -203,6 +213,16 @@ async def _finish(
         metrics.JOB_ERRORS.labels(task.name, written.error_code).inc()
     log.info("%s %s %s (%s evidence rows)", task.name, delivery.id, ended, len(written.evidence))
     return ended
+
+
+def _waited(job: Job) -> float:
+    return (datetime.now(UTC) - job.created_at).total_seconds()
+
+
+def _given_up(deps: Deps, job: Job) -> bool:
+    """The store has been waited for long enough: a job must not wait on an outage (or a store that refuses the
+    platform's credentials) forever, and its result is worth more than its artifacts."""
+    return _waited(job) > deps.settings.breaker_give_up_seconds
 
 
 def _unavailable(host: str, waited: float) -> Outcome:

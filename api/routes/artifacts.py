@@ -16,7 +16,7 @@ from scanfleet.api.errors import RETRY_AFTER_SECONDS, ApiError, documented, not_
 from scanfleet.api.links import link
 from scanfleet.api.schemas import ArtifactOut, Page
 from scanfleet.artifacts import StoreUnavailable, blob_key
-from scanfleet.artifacts.blobs import BlobMissing
+from scanfleet.artifacts.blobs import BlobMissing, served_type
 from scanfleet.db import artifacts
 from scanfleet.db.api_keys import Principal
 from scanfleet.model import Kind
@@ -100,4 +100,4 @@ async def get_artifact(artifact_id: str, res: ResourcesDep, principal: Principal
 
     headers = {**_CONTENT_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"',
                "Content-Length": str(found.size), "ETag": f'"{found.sha256}"'}  # fmt: skip
-    return StreamingResponse(body(), media_type=found.content_type, headers=headers)
+    return StreamingResponse(body(), media_type=served_type(found.content_type), headers=headers)

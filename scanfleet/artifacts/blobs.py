@@ -10,6 +10,10 @@ from datetime import datetime
 from typing import Protocol
 
 _KEY = re.compile(r"^([0-9a-f-]{36})/([0-9a-f]{64})$")
+# Served as what they are; anything else (a document carries its target's own Content-Type) is served as bytes
+# to download, so a target's HTML or SVG never renders, let alone runs, from a download link.
+_SERVED_AS_IS = frozenset({"image/png", "application/json"})
+OPAQUE = "application/octet-stream"
 
 
 def blob_key(org_id: uuid.UUID, sha256: str) -> str:
@@ -28,6 +32,11 @@ def parse_key(key: str) -> tuple[uuid.UUID, str] | None:
         return None
 
 
+def served_type(content_type: str) -> str:
+    """The Content-Type a download of an artifact stored with `content_type` is served with."""
+    return content_type if content_type.split(";")[0].strip().lower() in _SERVED_AS_IS else OPAQUE
+
+
 @dataclass(frozen=True)
 class Blob:
     key: str
@@ -37,6 +46,11 @@ class Blob:
 
 class StoreUnavailable(Exception):
     """The store could not be reached or refused for its own reasons (not the blob's): try again later."""
+
+
+class BlobRefused(Exception):
+    """The store refused this blob for itself (over its object-size limit, a conflict): trying again would fail
+    again, so the artifact is left out and the job's result kept."""
 
 
 class BlobMissing(Exception):
@@ -63,8 +77,9 @@ class BlobStore(Protocol):
         """Every blob whose key starts with `prefix`, a page at a time."""
         ...
 
-    async def delete(self, keys: list[str]) -> None:
-        """Remove these blobs; a key with no blob is no error."""
+    async def delete(self, keys: list[str], written_before: datetime) -> set[str]:
+        """Remove these blobs unless written again since `written_before` (a put that renewed one after it was
+        listed may be about to be referenced); returns the keys removed. A key with no blob is no error."""
         ...
 
     async def close(self) -> None: ...

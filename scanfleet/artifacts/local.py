@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,16 +37,20 @@ class LocalBlobStore:
     @staticmethod
     def _put(path: Path, data: bytes) -> None:
         try:
-            os.utime(path)  # the same content is there: only its age is renewed
-            return
+            if path.stat().st_size == len(data):
+                os.utime(path)  # the same content is there: only its age is renewed
+                return
         except FileNotFoundError:
             pass
+        # Missing, or cut short (a write that a power loss interrupted): written whole.
         path.parent.mkdir(parents=True, exist_ok=True)
         # A reader never sees half a blob: written aside, then renamed over in one step.
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
+                file.flush()
+                os.fsync(file.fileno())  # on disk before its name is: a power loss leaves no empty blob named
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -70,32 +75,51 @@ class LocalBlobStore:
         return None  # the API streams local blobs itself
 
     async def listing(self, prefix: str = "") -> AsyncIterator[list[Blob]]:
-        found = await asyncio.to_thread(lambda: list(self._walk(prefix)))
-        for start in range(0, len(found), PAGE):
-            yield found[start : start + PAGE]
-
-    def _walk(self, prefix: str) -> Iterator[Blob]:
+        # A page at a time off the directory walk: a store of millions of blobs is never all in memory at once.
+        walk = self._walk(prefix)
         try:
-            orgs = sorted(os.scandir(self.root), key=lambda entry: entry.name)
+            while page := await asyncio.to_thread(lambda: list(itertools.islice(walk, PAGE))):
+                yield page
+        except OSError as exc:
+            raise StoreUnavailable(f"{self.root}: {exc}") from exc
+        finally:
+            walk.close()
+
+    def _walk(self, prefix: str) -> Generator[Blob]:
+        try:
+            orgs = os.scandir(self.root)
         except FileNotFoundError:
             return
-        for org in orgs:
-            if not org.is_dir() or not (org.name.startswith(prefix) or prefix.startswith(org.name)):
-                continue
-            for entry in sorted(os.scandir(org.path), key=lambda entry: entry.name):
-                key = f"{org.name}/{entry.name}"
-                if key.startswith(prefix) and parse_key(key) is not None:
-                    stat = entry.stat()
-                    yield Blob(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+        with orgs:
+            for org in orgs:
+                if not org.is_dir() or not (org.name.startswith(prefix) or prefix.startswith(org.name)):
+                    continue
+                with os.scandir(org.path) as entries:
+                    for entry in entries:
+                        key = f"{org.name}/{entry.name}"
+                        if key.startswith(prefix) and parse_key(key) is not None:
+                            with contextlib.suppress(FileNotFoundError):  # removed since the directory was read
+                                stat = entry.stat()
+                                yield Blob(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
-    async def delete(self, keys: list[str]) -> None:
-        def remove() -> None:
+    async def delete(self, keys: list[str], written_before: datetime) -> set[str]:
+        cutoff = written_before.timestamp()
+
+        def remove() -> set[str]:
+            removed = set()
             for key in keys:
+                path = self._path(key)
+                # Its age read again just before: a put that renewed it since the listing keeps it. (A put
+                # between this stat and the unlink could still lose it; that window is microseconds, not a
+                # whole sweep page's query.)
                 with contextlib.suppress(FileNotFoundError):
-                    self._path(key).unlink()
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed.add(key)
+            return removed
 
         try:
-            await asyncio.to_thread(remove)
+            return await asyncio.to_thread(remove)
         except OSError as exc:
             raise StoreUnavailable(f"{self.root}: {exc}") from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -11,7 +12,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scanfleet.artifacts.blobs import Blob, BlobMissing, StoreUnavailable
+from scanfleet.artifacts.blobs import Blob, BlobMissing, BlobRefused, StoreUnavailable, served_type
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -37,6 +38,11 @@ def _unavailable(exc: Exception) -> bool:
     return isinstance(exc, BotoCoreError | aiohttp.ClientError | OSError | TimeoutError)
 
 
+def _missing(exc: BlobRefused) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in _MISSING
+
+
 @contextlib.contextmanager
 def _as_outage(what: str) -> Iterator[None]:
     try:
@@ -44,6 +50,8 @@ def _as_outage(what: str) -> Iterator[None]:
     except Exception as exc:
         if _unavailable(exc):
             raise StoreUnavailable(f"{what}: {exc}") from exc
+        if isinstance(exc, ClientError):  # the store's answer about this request (a 400 size limit, a 409)
+            raise BlobRefused(f"{what}: {exc}") from exc
         raise
 
 
@@ -79,8 +87,8 @@ class S3BlobStore:
         try:
             with _as_outage(f"s3://{self.bucket}/{key}"):
                 answer = await self._client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
+        except BlobRefused as exc:
+            if _missing(exc):
                 raise BlobMissing(key) from exc
             raise
         async with answer["Body"] as body:
@@ -93,7 +101,7 @@ class S3BlobStore:
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentType": content_type,
+                "ResponseContentType": served_type(content_type),
                 "ResponseContentDisposition": f'attachment; filename="{filename}"',
             },
             ExpiresIn=seconds,
@@ -105,11 +113,26 @@ class S3BlobStore:
             async for page in pages:
                 yield [Blob(item["Key"], item["Size"], item["LastModified"]) for item in page.get("Contents", [])]
 
-    async def delete(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys at most
-            batch: list[ObjectIdentifierTypeDef] = [{"Key": key} for key in keys[start : start + 1000]]
+    async def delete(self, keys: list[str], written_before: datetime) -> set[str]:
+        # Each one's age read again (HEAD) just before: a PUT that renewed it since the listing keeps it. A PUT
+        # between its HEAD and the DeleteObjects could still lose it; S3 has no conditional delete on age, and
+        # that window is one request, not a whole sweep page's query.
+        still_old = [key for key in keys if await self._written_before(key, written_before)]
+        for start in range(0, len(still_old), 1000):  # DeleteObjects takes 1000 keys at most
+            batch: list[ObjectIdentifierTypeDef] = [{"Key": key} for key in still_old[start : start + 1000]]
             with _as_outage(f"s3://{self.bucket}"):
                 await self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return set(still_old)
+
+    async def _written_before(self, key: str, cutoff: datetime) -> bool:
+        try:
+            with _as_outage(f"s3://{self.bucket}/{key}"):
+                head = await self._client.head_object(Bucket=self.bucket, Key=key)
+        except BlobRefused as exc:
+            if _missing(exc):
+                return False  # gone already
+            raise
+        return head["LastModified"] < cutoff
 
     async def close(self) -> None:
         await self._stack.aclose()

@@ -45,9 +45,11 @@ async def sweep(pool: asyncpg.Pool, store: BlobStore, now: datetime, grace_secon
                     objects, size = objects + 1, size + blob.size
             live = await artifacts.referenced(pool, list(old))
             unreferenced = [blob.key for named, blob in old.items() if named not in live]
-            await store.delete(unreferenced)
-            removed += len(unreferenced)
-            kept = [blob for named, blob in old.items() if named in live]
+            # A put may have renewed one since the listing read its age, its row committed after the query above:
+            # the store reads each one's age again before removing it.
+            gone = await store.delete(unreferenced, written_before=cutoff)
+            removed += len(gone)
+            kept = [blob for blob in old.values() if blob.key not in gone]
             objects, size = objects + len(kept), size + sum(blob.size for blob in kept)
         return Swept(objects, size, removed)
 
@@ -57,7 +59,6 @@ async def erase_org(store: BlobStore, org_id: uuid.UUID, before: datetime) -> in
     written since belongs to a job recorded after the request, which the erase does not cover."""
     removed = 0
     async for page in store.listing(blob_key(org_id, "")):
-        gone = [blob.key for blob in page if blob.modified < before and parse_key(blob.key) is not None]
-        await store.delete(gone)
-        removed += len(gone)
+        old = [blob.key for blob in page if blob.modified < before and parse_key(blob.key) is not None]
+        removed += len(await store.delete(old, written_before=before))
     return removed

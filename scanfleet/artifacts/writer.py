@@ -7,12 +7,15 @@ leaves only unreferenced blobs, which the sweep removes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scanfleet import metrics
-from scanfleet.artifacts.blobs import BlobStore, StoreUnavailable, blob_key
-from scanfleet.model import Attachment
+from scanfleet.artifacts.blobs import BlobRefused, BlobStore, StoreUnavailable, blob_key
+from scanfleet.model import Attachment, Outcome
+
+log = logging.getLogger(__name__)
 
 # Hashing a large artifact on the event loop would hold up every other job of the worker for milliseconds.
 _HASH_IN_THREAD_BYTES = 256 * 1024
@@ -40,6 +43,15 @@ def within_limits(attachments: list[Attachment], max_bytes: int, job_max_bytes: 
     return kept
 
 
+def without_artifacts(outcome: Outcome, reason: str) -> Outcome:
+    """The outcome with none of its attachments, each counted as left out for `reason`: the result is kept."""
+    for attachment in outcome.attachments:
+        metrics.ARTIFACTS_LEFT_OUT.labels(attachment.kind, reason).inc()
+    if outcome.attachments:
+        log.warning("%d artifacts left out (%s)", len(outcome.attachments), reason)
+    return replace(outcome, attachments=[])
+
+
 @dataclass
 class ArtifactWriter:
     store: BlobStore
@@ -48,10 +60,10 @@ class ArtifactWriter:
 
     async def write(self, org_id: uuid.UUID, attachments: list[Attachment]) -> list[Attachment]:
         """Store the attachments within the limits; returns those stored (their rows are the caller's to write).
-        Raises StoreUnavailable, with nothing referenced yet, when the store is down."""
-        kept = within_limits(attachments, self.max_bytes, self.job_max_bytes)
-        backend = self.store.name
-        for attachment in kept:
+        Raises StoreUnavailable, with nothing referenced yet, when the store is down. One the store refuses for
+        itself (its object-size limit, say) is left out: the job's result does not depend on its artifacts."""
+        backend, stored = self.store.name, []
+        for attachment in within_limits(attachments, self.max_bytes, self.job_max_bytes):
             try:
                 await self.store.put(
                     blob_key(org_id, await _digest(attachment)), attachment.data, attachment.content_type
@@ -59,6 +71,13 @@ class ArtifactWriter:
             except StoreUnavailable:
                 metrics.ARTIFACT_WRITES.labels(backend, "failed").inc()
                 raise
+            except BlobRefused as exc:
+                metrics.ARTIFACT_WRITES.labels(backend, "refused").inc()
+                metrics.ARTIFACTS_LEFT_OUT.labels(attachment.kind, "refused").inc()
+                log.warning("%s artifact of %d bytes left out: the store refused it (%s)",
+                            attachment.kind, len(attachment.data), exc)  # fmt: skip
+                continue
             metrics.ARTIFACT_WRITES.labels(backend, "written").inc()
             metrics.ARTIFACT_WRITE_BYTES.labels(backend).inc(len(attachment.data))
-        return kept
+            stored.append(attachment)
+        return stored

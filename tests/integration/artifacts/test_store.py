@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 
 from scanfleet import ids
 from scanfleet.artifacts import blob_key
-from scanfleet.artifacts.blobs import Blob
+from scanfleet.artifacts.blobs import Blob, BlobStore
+from scanfleet.artifacts.local import LocalBlobStore
 from scanfleet.artifacts.sweep import sweep
 from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.broker.gate import Gate
@@ -25,6 +29,7 @@ from scanfleet.scheduler import erase as erase_rounds
 from tests.conftest import Tenant, make_tenant
 from tests.integration.artifacts.conftest import Backend
 from tests.support.app import api_client
+from tests.support.site import eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 100
 HAR = b'{"log": {"version": "1.2", "entries": []}}'
@@ -193,3 +198,68 @@ async def test_retention_drops_a_days_artifacts_and_the_sweep_their_blobs(
     assert swept is not None and swept.removed == 1
     assert set(await _keys(backend)) == {blob_key(tenant.org.id, _sha(PNG))}
     assert len(await artifacts.of_job(pool, tenant.org.id, recent.id)) == 1
+
+
+@dataclass
+class WrittenAgainMidSweep:
+    """The store as a sweep sees it, with a job writing the same bytes and committing its row after the sweep's
+    query for references and before its delete."""
+
+    inner: BlobStore
+    meanwhile: Callable[[], Awaitable[object]]
+    name = "written-again"
+
+    def listing(self, prefix: str = "") -> AsyncIterator[list[Blob]]:
+        return self.inner.listing(prefix)
+
+    async def delete(self, keys: list[str], written_before: datetime) -> set[str]:
+        # S3 ages have one-second resolution: the renewed age must be past the cutoff to tell them apart.
+        await eventually(lambda: _now_after(written_before + timedelta(seconds=1)), timeout=5)
+        await self.meanwhile()
+        return await self.inner.delete(keys, written_before)
+
+
+async def _now_after(moment: datetime) -> bool:
+    return datetime.now(UTC) > moment
+
+
+async def test_a_blob_written_again_after_the_sweep_listed_it_is_kept(
+    backend: Backend, pool: asyncpg.Pool, gate: Gate, tenant: Tenant
+) -> None:
+    shot = Attachment("screenshot", "image/png", PNG)
+    assert await backend.writer.write(tenant.org.id, [shot]) == [shot]  # unreferenced: its job's row never came
+    jobs: list[Job] = []
+
+    async def new_job_with_the_same_bytes() -> None:
+        jobs.append(await finished_job(pool, gate, backend.writer, tenant.org.id, [shot]))
+
+    racing = WrittenAgainMidSweep(backend.store, new_job_with_the_same_bytes)
+    swept = await sweep(pool, racing, datetime.now(UTC), grace_seconds=0)  # type: ignore[arg-type]
+    assert swept is not None and swept.removed == 0 and swept.objects == 1
+    (row,) = await artifacts.of_job(pool, tenant.org.id, jobs[0].id)
+    assert await _read(backend, blob_key(tenant.org.id, row.sha256)) == PNG
+
+
+async def test_a_local_blob_cut_short_is_written_whole_again(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    key = blob_key(uuid.uuid4(), _sha(PNG))
+    await store.put(key, PNG, "image/png")
+    (tmp_path / key).write_bytes(b"")  # a power loss between the rename and the data reaching the disk
+    await store.put(key, PNG, "image/png")
+    assert b"".join([chunk async for chunk in store.read(key)]) == PNG
+
+
+async def test_a_document_is_downloaded_as_bytes_and_listed_with_its_own_type(
+    backend: Backend, pool: asyncpg.Pool, gate: Gate, tenant: Tenant
+) -> None:
+    page = b"<html><script>alert(1)</script></html>"
+    job = await finished_job(pool, gate, backend.writer, tenant.org.id, [Attachment("document", "text/html", page)])
+    async with api_client(backend.settings) as api:
+        (item,) = (await api.get(f"/v1/scans/{job.id}/artifacts", headers=tenant.headers)).json()["items"]
+        assert item["content_type"] == "text/html"
+        answer = await api.get(httpx.URL(item["url"]).path, headers=tenant.headers)
+        if answer.status_code == 307:
+            async with httpx.AsyncClient() as plain:
+                answer = await plain.get(answer.headers["location"])
+        assert answer.status_code == 200 and answer.content == page
+        assert answer.headers["content-type"] == "application/octet-stream"

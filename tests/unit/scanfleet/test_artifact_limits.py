@@ -7,6 +7,7 @@ import time
 import uuid
 
 from scanfleet.artifacts import blob_key, parse_key
+from scanfleet.artifacts.blobs import served_type
 from scanfleet.artifacts.writer import within_limits
 from scanfleet.model import Attachment
 from scanfleet.worker.browser.har import har_log
@@ -47,3 +48,11 @@ def test_a_har_keeps_urls_and_set_cookies_and_leaves_request_bodies_out() -> Non
     assert entry["request"]["bodySize"] == -1 and "postData" not in entry["request"]
     assert entry["response"]["headers"] == [{"name": "Set-Cookie", "value": "id=42; Secure"}]
     assert entry["_initiator"] == {"type": "script", "url": "https://logger.example/l.js"}
+
+
+def test_only_screenshots_and_hars_are_served_as_their_own_type() -> None:
+    assert served_type("image/png") == "image/png"
+    assert served_type("application/json") == "application/json"
+    # A document carries its target's own type: served as bytes to download, never as a page or an image.
+    for sent in ("text/html; charset=utf-8", "image/svg+xml", "application/javascript", "text/plain", ""):
+        assert served_type(sent) == "application/octet-stream"

@@ -66,3 +66,17 @@ def test_a_share_secret_is_long_and_never_shown(monkeypatch: pytest.MonkeyPatch)
     settings = Settings()
     assert settings.report_share_secret is not None and settings.report_share_secret.get_secret_value() == "s" * 32
     assert "s" * 32 not in repr(settings)
+
+
+def test_the_sweep_grace_must_outlast_a_held_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker holds a result whose blobs it wrote this long: a shorter grace would sweep them before the rows.
+    monkeypatch.setenv("SCANFLEET_RESULT_HOLD_SECONDS", "3600")
+    monkeypatch.setenv("SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS", "3600")
+    with pytest.raises(ValidationError, match=r"SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS .* must exceed"):
+        Settings()
+    monkeypatch.setenv("SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS", "3601")
+    assert Settings().artifact_sweep_grace_seconds == 3601
+    monkeypatch.delenv("SCANFLEET_ARTIFACT_SWEEP_GRACE_SECONDS")
+    monkeypatch.delenv("SCANFLEET_RESULT_HOLD_SECONDS")
+    defaults = Settings()
+    assert defaults.artifact_sweep_grace_seconds > defaults.result_hold_seconds

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import asyncpg
 import fakeredis
 import pytest
 
+from scanfleet import metrics
 from scanfleet.artifacts import StoreUnavailable
+from scanfleet.artifacts.blobs import BlobRefused
 from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.breakers import SharedBreakers
 from scanfleet.broker.gate import Gate
-from scanfleet.broker.keys import job_id
+from scanfleet.broker.keys import BROWSER_GATE, job_id
 from scanfleet.config import Settings
 from scanfleet.lifecycle import Lifecycle
 from scanfleet.memory import MemoryJobStore
@@ -23,7 +26,7 @@ from scanfleet.model import Attachment, Job, Outcome, Status
 from scanfleet.retry import RetryPolicy
 from scanfleet.tiers import limits_for
 from scanfleet.worker.outage import OutageGuard
-from scanfleet.worker.tasks import Deps, Task, perform
+from scanfleet.worker.tasks import STORE, Deps, Task, perform
 from tests.support.site import eventually
 
 ORG = uuid.UUID(int=7)
@@ -64,7 +67,7 @@ async def world() -> AsyncIterator[World]:
         None,  # type: ignore[arg-type]  # never probed here
         SharedBreakers(redis, "postgres", 3, 5.0), hold_seconds=1.0, reset_seconds=5.0,
     )  # fmt: skip
-    lifecycle = Lifecycle(store, gate, lease_seconds=30.0)
+    lifecycle = Lifecycle(store, gate, lease_seconds=30.0, browser_gate=Gate(redis, BROWSER_GATE))
     targets = SharedBreakers(redis, "target", settings.breaker_fail_max, 60.0)
     storage = SharedBreakers(redis, "storage", 1, 0.2)  # one failed write opens it, briefly
     deps = Deps(settings, lifecycle, None, None, targets, outage, RetryPolicy.from_settings(settings), storage)  # type: ignore[arg-type]
@@ -156,11 +159,30 @@ class FlakyStore:
     def __init__(self) -> None:
         self.down = True
         self.blobs: dict[str, bytes] = {}
+        self.puts = 0
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.puts += 1
         if self.down:
             raise StoreUnavailable("connection refused")
         self.blobs[key] = data
+
+
+class RefusingStore:
+    """An artifact store that answers, but refuses every blob for itself (an S3 400 over its size limit)."""
+
+    name = "refusing"
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        raise BlobRefused("EntityTooLarge")
+
+
+def _left_out(kind: str, reason: str) -> float:
+    return metrics.ARTIFACTS_LEFT_OUT.labels(kind, reason)._value.get()
+
+
+def _succeeded_with(shot: Attachment) -> Outcome:
+    return Outcome(Status.SUCCEEDED, http_status=200, attachments=[shot])
 
 
 async def test_an_artifact_store_outage_defers_the_job_until_the_store_is_back(world: World) -> None:
@@ -184,3 +206,62 @@ async def test_an_artifact_store_outage_defers_the_job_until_the_store_is_back(w
     await eventually(finished, timeout=5)  # once the circuit lets a trial through
     assert world.store.jobs[job.id].status is Status.SUCCEEDED and len(store.blobs) == 1
     assert world.store.outcomes[job.id].attachments == [shot]
+
+
+async def test_an_artifact_the_store_refuses_is_left_out_and_the_result_kept(world: World) -> None:
+    world.deps.lifecycle.artifacts = ArtifactWriter(RefusingStore(), max_bytes=1 << 20, job_max_bytes=1 << 20)  # type: ignore[arg-type]
+    job = await world.submitted()
+    before = _left_out("screenshot", "refused")
+    world.outcomes.append(_succeeded_with(Attachment("screenshot", "image/png", b"\x89PNG...")))
+    assert await perform(world.deps, world.task(), job.id) == "succeeded"
+    assert world.store.jobs[job.id].status is Status.SUCCEEDED and world.produced == 1
+    assert world.store.outcomes[job.id].attachments == []
+    assert _left_out("screenshot", "refused") == before + 1
+    assert await world.state(job) is None  # its slot freed: not deferred, not redelivered
+
+
+async def test_a_job_that_waited_out_the_give_up_for_the_store_finishes_without_its_artifacts(world: World) -> None:
+    store = FlakyStore()  # down throughout
+    world.deps.lifecycle.artifacts = ArtifactWriter(store, max_bytes=1 << 20, job_max_bytes=1 << 20)  # type: ignore[arg-type]
+    shot = Attachment("screenshot", "image/png", b"\x89PNG...")
+    give_up = timedelta(seconds=world.deps.settings.breaker_give_up_seconds + 1)
+
+    async def submitted_long_ago() -> Job:
+        job = await world.submitted()
+        world.store.jobs[job.id] = replace(world.store.jobs[job.id], created_at=job.created_at - give_up)
+        return job
+
+    before = _left_out("screenshot", "store_unavailable")
+    # The store fails the write of a job past its give-up: the result is written without the screenshot.
+    late = await submitted_long_ago()
+    world.outcomes.append(_succeeded_with(shot))
+    assert await perform(world.deps, world.task(), late.id) == "succeeded"
+    assert world.store.outcomes[late.id].attachments == [] and store.puts == 1
+    # Its circuit is open now: a job past its give-up runs and is not held on the store (nor tries it).
+    assert await world.deps.storage.open_until(STORE) is not None
+    later = await submitted_long_ago()
+    world.outcomes.append(_succeeded_with(shot))
+    assert await perform(world.deps, world.task(), later.id) == "succeeded"
+    assert world.store.outcomes[later.id].attachments == [] and store.puts == 1 and world.produced == 2
+    assert _left_out("screenshot", "store_unavailable") == before + 2
+
+
+async def test_a_run_with_browser_steps_waits_for_the_store_before_it_runs(world: World) -> None:
+    await world.deps.storage.record(STORE, ok=False)  # fail_max 1: open
+    suite = {"steps": [{"kind": "browser", "name": "sign in", "url": f"https://{HOST}/login", "actions": []}]}
+    run = await world.deps.lifecycle.submit_run(ORG, limits_for("pro"), suite, {})
+    assert run.engine == "browser"
+
+    async def produce(job: Job) -> Outcome:
+        world.produced += 1
+        return Outcome(Status.SUCCEEDED)
+
+    browser_run = Task("run_checks", "checks", 10.0, produce, engine="browser")
+    # Running it now would submit its steps' forms, then be deferred when its screenshots cannot be stored.
+    assert await perform(world.deps, browser_run, run.id) == "deferred (storage)"
+    assert world.produced == 0
+    assert (world.store.jobs[run.id].status, world.store.jobs[run.id].attempts) == (Status.QUEUED, 0)
+    # A run with http steps only has nothing for the store before it runs: it is not held.
+    http_run = await world.deps.lifecycle.submit_run(ORG, limits_for("pro"), {"steps": []}, {})
+    assert await perform(world.deps, Task("run_checks", "checks", 10.0, produce), http_run.id) == "succeeded"
+    assert world.produced == 1
