@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -91,7 +92,7 @@ async def count_baseline(backend: str, store: BlobStore, root: Path) -> int:
 
 async def clear(backend: str, store: BlobStore, root: Path) -> None:
     keys = [blob.key for page in [p async for p in store.listing()] for blob in page]
-    await store.delete(keys)
+    await store.delete(keys, datetime.now(UTC) + timedelta(days=1))  # every blob, however recent
     if backend == "local":
         for name in os.listdir(root / "baseline"):
             os.unlink(root / "baseline" / name)
