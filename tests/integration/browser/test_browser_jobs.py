@@ -34,10 +34,10 @@ async def browser_worker(settings: Settings, internet: Internet) -> AsyncIterato
         yield worker
 
 
-async def _final(api: httpx.AsyncClient, tenant: Tenant, scan_id: str) -> dict[str, Any]:
+async def _final(api: httpx.AsyncClient, tenant: Tenant, job_id: str, jobs: str = "scans") -> dict[str, Any]:
     async def finished() -> dict[str, Any] | None:
-        scan = (await api.get(f"/v1/scans/{scan_id}", headers=tenant.headers)).json()
-        return scan if scan["status"] not in ("queued", "running") else None
+        job = (await api.get(f"/v1/{jobs}/{job_id}", headers=tenant.headers)).json()
+        return job if job["status"] not in ("queued", "running") else None
 
     return await eventually(finished, timeout=60)  # type: ignore[return-value]
 
@@ -96,12 +96,7 @@ async def test_a_run_with_a_browser_step_takes_the_browser_line_and_a_browser_wo
     submitted = await api.post("/v1/runs", json=suite, headers=tenant.headers)
     assert submitted.status_code == 202, submitted.text
     run_id = submitted.json()["id"]
-
-    async def finished() -> dict[str, Any] | None:
-        run = (await api.get(f"/v1/runs/{run_id}", headers=tenant.headers)).json()
-        return run if run["status"] not in ("queued", "running") else None
-
-    run = await eventually(finished, timeout=60)
+    run = await _final(api, tenant, run_id, "runs")
     assert isinstance(run, dict) and (run["status"], run["verdict"]) == ("succeeded", "passed"), run
     assert await pool.fetchval("SELECT engine FROM scans WHERE id = $1", uuid.UUID(run_id)) == "browser"
     results = (await api.get(f"/v1/runs/{run_id}/results", headers=tenant.headers)).json()["items"]
@@ -129,12 +124,7 @@ async def test_a_failed_browser_steps_screenshot_and_dom_snapshot_are_stored_and
     submitted = await api.post("/v1/runs", json=suite, headers=tenant.headers)
     assert submitted.status_code == 202, submitted.text
     run_id = submitted.json()["id"]
-
-    async def finished() -> dict[str, Any] | None:
-        run = (await api.get(f"/v1/runs/{run_id}", headers=tenant.headers)).json()
-        return run if run["status"] not in ("queued", "running") else None
-
-    run = await eventually(finished, timeout=60)
+    run = await _final(api, tenant, run_id, "runs")
     assert isinstance(run, dict) and run["verdict"] == "failed", run
     listed = (await api.get(run["artifacts_url"], headers=tenant.headers)).json()["items"]
     assert [(item["kind"], item["step"]) for item in listed] == [("screenshot", "log in"), ("dom_snapshot", "log in")]
