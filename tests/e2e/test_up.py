@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from scanfleet.config import Settings
 from scanfleet.worker.__main__ import EXIT_MARGIN_SECONDS
 from tests.conftest import fresh_database
-from tests.support.site import FixtureSite, Page, eventually, html
+from tests.support.site import FixtureSite, Page, eventually, html, until
 from tests.support.up import CLI, Platform, start
 
 pytestmark = pytest.mark.e2e
@@ -59,11 +60,14 @@ def test_up_runs_everything_on_embedded_servers_and_stops_on_ctrl_c(
     assert "status      succeeded" in scanned.stdout
     assert "third_party_scripts" in scanned.stdout
 
-    usage = httpx.get(f"{platform.api}/v1/usage", headers={"Authorization": f"Bearer {key}"}).json()
-    assert usage["limits"]["max_running"] == 3 and usage["running"] == 0
+    # The worker gives the slot back and counts the job just after it commits the result that --wait saw.
+    def usage() -> Any:
+        return httpx.get(f"{platform.api}/v1/usage", headers={"Authorization": f"Bearer {key}"}).json()
 
-    worker_metrics = httpx.get(f"http://127.0.0.1:{platform.worker_port}/metrics").text
-    assert 'scanfleet_jobs_total{outcome="succeeded",task="run_scan"} 1.0' in worker_metrics
+    until(lambda: usage()["running"] == 0)
+    assert usage()["limits"]["max_running"] == 3
+    counted = 'scanfleet_jobs_total{outcome="succeeded",task="run_scan"} 1.0'
+    until(lambda: counted in httpx.get(f"http://127.0.0.1:{platform.worker_port}/metrics").text)
 
     assert platform.interrupt() == 0
     assert not (tmp_path / "data" / "runtime.json").exists()
@@ -143,8 +147,12 @@ async def test_a_worker_started_in_another_terminal_joins_and_takes_jobs(tmp_pat
                 return statuses if all(status in ("succeeded", "failed") for status in statuses) else None
 
             assert await eventually(both_done, timeout=60) == ["succeeded", "succeeded"]
-            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-        assert 'scanfleet_jobs_total{outcome="succeeded",task="run_scan"} 1.0' in metrics
+
+            async def counted_one() -> bool:  # counted just after the result is committed
+                metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                return 'scanfleet_jobs_total{outcome="succeeded",task="run_scan"} 1.0' in metrics
+
+            await eventually(counted_one)
     finally:
         if joined is not None:
             joined.terminate()

@@ -100,6 +100,16 @@ async def eventually(check: Callable[[], object], timeout: float = 15.0, interva
         await asyncio.sleep(interval)
 
 
+def until(check: Callable[[], object], timeout: float = 15.0, interval: float = 0.02) -> object:
+    """`eventually` for a plain `check`, from synchronous tests."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)
+    return result
+
+
 def send_page(handler: BaseHTTPRequestHandler, page: Page) -> None:
     """Answer `handler`'s request with `page`, after its delay."""
     if page.delay:
