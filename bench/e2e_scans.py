@@ -65,11 +65,13 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import psutil
 from arq import Worker, func
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.jobs import Job
 
+from bench._process_tree import usage
 from bench._report import arguments, comma_list, table
 from bench._servers import bench_api, cancel_on_sigterm, postgres_and_valkey, stop_processes
 from bench.evidence_write import raw_records
@@ -162,6 +164,7 @@ class Result:
     wall: float
     failed: int
     submit: float  # seconds this script took to submit the jobs
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds the run took, per part of the machine
 
     @property
     def rate(self) -> float:
@@ -202,6 +205,25 @@ class Workers:
                 if match := FINISHED_LINE.match(message):
                     finished[uuid.UUID(match["id"])] = (match["ended"], int(match["rows"]))
         return finished
+
+
+CPU_PARTS = ("this script + API", "workers", "postgres", "valkey")
+
+
+def cpu_split(workers: Workers) -> dict[str, float]:
+    """CPU seconds used so far by each part: this process (the submitting script, the in-process API and the
+    fixture site), the run's worker trees, and the servers (PostgreSQL's postmaster with its backends, Valkey)."""
+    me = psutil.Process()
+    own = me.cpu_times()
+    split = dict.fromkeys(CPU_PARTS, 0.0)
+    split[CPU_PARTS[0]] = own.user + own.system
+    for child in me.children():
+        name = child.name()
+        part = "workers" if child.pid in workers.pids else "postgres" if "postgres" in name else "valkey"
+        if part == "valkey" and "valkey" not in name and "redis" not in name:
+            continue  # not one of the servers or workers
+        split[part] += usage(child, with_uss=False).cpu
+    return split
 
 
 @contextmanager
@@ -416,7 +438,10 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
                     with worker_processes(system, systems[system], n, env, logs) as workers:
                         await wait_started(workers.logs)
                         await bench.run(system, workers, 2 * n)  # warm-up: connections, imports, caches
+                        before = cpu_split(workers)
                         results.append(await bench.run(system, workers, args.scans))
+                        after = cpu_split(workers)
+                        results[-1].cpu = {part: after[part] - before[part] for part in CPU_PARTS}
                         done = results[-1]
                         print(f"{system}, {n} workers: {done.rate:.1f} scans/s", flush=True)
     finally:
@@ -443,6 +468,13 @@ def report(results: list[Result]) -> None:
     header = ["workers", *(f"{system} /s" for system in SYSTEMS), *(f"scanfleet/{system}" for system in SYSTEMS[1:])]
     print("\nscanfleet's scans/s as a share of each baseline's, same run:\n")
     print(table(header, rows))
+    print("\nCPU ms per scan, by process (the machine has", psutil.cpu_count(), "CPUs):\n")
+    cpu_rows = [
+        [r.system, r.workers, *(f"{1000 * r.cpu[part] / len(r.latencies):.2f}" for part in CPU_PARTS),
+         f"{1000 * sum(r.cpu.values()) / len(r.latencies):.2f}"]
+        for r in results
+    ]  # fmt: skip
+    print(table(["system", "workers", *CPU_PARTS, "all"], cpu_rows))
 
 
 async def main(args: argparse.Namespace) -> None:
