@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scanfleet import ids
-from scanfleet.db.pool import Connection, Executor
+from scanfleet.db.pool import Executor
 from scanfleet.db.rows import names, read
 from scanfleet.model import Attachment, Job
 
@@ -31,21 +31,26 @@ class Artifact:
 _COLS = names(Artifact)
 
 
-async def insert(conn: Connection, job: Job, attachments: list[Attachment]) -> None:
-    """The rows of attachments whose blobs are stored, inside the result's transaction: one statement (a job has a
-    handful, where COPY would cost two round trips)."""
-    if not attachments:
-        return
-    await conn.execute(
-        f"INSERT INTO artifacts ({', '.join(_WRITTEN)}) SELECT $1, $2, * FROM unnest($3::uuid[], $4::int[],"
-        " $5::uuid[], $6::text[], $7::text[], $8::text[],"
-        " $9::bigint[], $10::text[])",
-        job.created_at, job.id,
-        [ids.new_id(job.created_at) for _ in attachments], list(range(len(attachments))),
-        [job.org_id] * len(attachments), [item.kind for item in attachments],
+def insert_cte(name: str, job: str, first: int) -> str:
+    """A CTE `name` that writes the rows of attachments whose blobs are stored, inside the job's result statement:
+    for the job in CTE `job` (with its org_id), whose id and created_at are $1 and $2, from the arrays of
+    `insert_arrays` as parameters $first onwards."""
+    p = [f"${first + n}" for n in range(6)]
+    return (
+        f"{name} AS (INSERT INTO artifacts ({', '.join(_WRITTEN)})"
+        f" SELECT $2, $1, a.id, a.n - 1, {job}.org_id, a.kind, a.content_type, a.sha256, a.size, a.step"
+        f" FROM {job}, unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::text[], {p[3]}::text[], {p[4]}::bigint[],"
+        f" {p[5]}::text[]) WITH ORDINALITY AS a(id, kind, content_type, sha256, size, step, n))"
+    )
+
+
+def insert_arrays(job: Job, attachments: list[Attachment]) -> list[list[object]]:
+    """insert_cte's parameters: one array per column."""
+    return [
+        [ids.new_id(job.created_at) for _ in attachments], [item.kind for item in attachments],
         [item.content_type for item in attachments], [item.sha256 for item in attachments],
         [len(item.data) for item in attachments], [item.step for item in attachments],
-    )  # fmt: skip
+    ]  # fmt: skip
 
 
 async def of_job(conn: Executor, org_id: uuid.UUID, job_id: uuid.UUID) -> list[Artifact]:

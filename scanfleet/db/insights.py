@@ -50,12 +50,14 @@ async def daily_stats(
     """Per day in [first, last]: finished scans by status and issues by severity, from the rollups."""
     days: dict[date, dict[str, dict[str, int]]] = {}
     for row in await conn.fetch(
-        "SELECT day, status, scans FROM daily_scan_counts WHERE org_id = $1 AND day BETWEEN $2 AND $3",
+        "SELECT day, status, sum(scans)::bigint AS scans FROM daily_scan_counts"
+        " WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day, status",
         org_id, first, last,
     ):  # fmt: skip
         days.setdefault(row["day"], {"scans": {}, "issues": {}})["scans"][row["status"]] = row["scans"]
     for row in await conn.fetch(
-        "SELECT day, severity, issues FROM daily_issue_counts WHERE org_id = $1 AND day BETWEEN $2 AND $3",
+        "SELECT day, severity, sum(issues)::bigint AS issues FROM daily_issue_counts"
+        " WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day, severity",
         org_id, first, last,
     ):  # fmt: skip
         days.setdefault(row["day"], {"scans": {}, "issues": {}})["issues"][row["severity"]] = row["issues"]

@@ -12,7 +12,7 @@ import asyncpg
 from scanfleet import ids
 from scanfleet.db import artifacts
 from scanfleet.db.partitions import retry_on_missing
-from scanfleet.db.pool import Connection, Executor
+from scanfleet.db.pool import Executor
 from scanfleet.model import Job, Outcome
 from scanfleet.storable import storable, storable_json
 from scanfleet.webhooks import events
@@ -23,11 +23,16 @@ EVIDENCE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "kind", "seve
 ISSUE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "code", "severity", "title", "explanation",
                  "evidence_seqs")  # fmt: skip
 
-# The status change and everything written beside it but the rows COPY takes, in one statement: the domains
-# seen, the day's counts, the webhook events. The status UPDATE takes the row lock; a concurrent delivery of the
-# same scan waits on it, re-checks the status once this one commits, finds it final and changes no row, and
-# then every other part of the statement, conditioned on a changed row, writes nothing either.
-_FINISH = """
+# Each day's counts per organisation are split over this many rows (migration 0013), so that concurrent results
+# rarely wait on one another's row lock.
+COUNT_SHARDS = 32
+
+# A result in one statement, so one round trip and its implicit transaction: the status change, the rows (evidence,
+# issues, artifacts), the domains seen, the day's counts and the webhook events. The status UPDATE takes the row
+# lock; a concurrent delivery of the same scan waits on it, re-checks the status once this one commits, finds it
+# final and changes no row, and then every other part of the statement, conditioned on a changed row, writes
+# nothing either. Rows come as one array per column (unnest), numbered from 0 in their order.
+_FINISH = f"""
 WITH changed AS (
     UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4, http_status = $5,
         error_code = $6, error_message = $7, summary = $8, verdict = $9
@@ -38,70 +43,70 @@ WITH changed AS (
     SELECT $2, changed.org_id, d.domain, $1, d.tracker, d.vendor
     FROM changed, unnest($10::text[], $11::boolean[], $12::text[]) AS d(domain, tracker, vendor)
 ), scan_count AS (
-    INSERT INTO daily_scan_counts AS c (org_id, day, status, scans)
-    SELECT org_id, $13, $3, 1 FROM changed
-    ON CONFLICT (org_id, day, status) DO UPDATE SET scans = c.scans + 1
+    INSERT INTO daily_scan_counts AS c (org_id, day, status, shard, scans)
+    SELECT org_id, $13, $3, $18, 1 FROM changed
+    ON CONFLICT (org_id, day, status, shard) DO UPDATE SET scans = c.scans + 1
 ), issue_count AS (
-    INSERT INTO daily_issue_counts AS c (org_id, day, severity, issues)
-    SELECT changed.org_id, $13, i.severity, i.issues
+    INSERT INTO daily_issue_counts AS c (org_id, day, severity, shard, issues)
+    SELECT changed.org_id, $13, i.severity, $18, i.issues
     FROM changed, unnest($14::text[], $15::bigint[]) AS i(severity, issues)
-    ON CONFLICT (org_id, day, severity) DO UPDATE SET issues = c.issues + excluded.issues
+    ON CONFLICT (org_id, day, severity, shard) DO UPDATE SET issues = c.issues + excluded.issues
 ), events AS (
     INSERT INTO webhook_events (org_id, endpoint_id, scan_id, type, payload)
     SELECT e.org_id, e.id, $1, $16, $17 FROM changed, webhook_endpoints e
     WHERE e.org_id = changed.org_id AND $16 = ANY(e.events)
     ON CONFLICT (endpoint_id, scan_id) DO NOTHING
-)
+), evidence_rows AS (
+    INSERT INTO evidence ({", ".join(EVIDENCE_COLUMNS)})
+    SELECT $2, $1, e.n - 1, changed.org_id, e.kind, e.severity, e.title, e.details, e.location
+    FROM changed, unnest($19::text[], $20::text[], $21::text[], $22::jsonb[], $23::text[])
+        WITH ORDINALITY AS e(kind, severity, title, details, location, n)
+), issue_rows AS (
+    INSERT INTO issues ({", ".join(ISSUE_COLUMNS)})
+    SELECT $2, $1, i.n - 1, changed.org_id, i.code, i.severity, i.title, i.explanation, i.evidence::integer[]
+    FROM changed, unnest($24::text[], $25::text[], $26::text[], $27::text[], $28::text[])
+        WITH ORDINALITY AS i(code, severity, title, explanation, evidence, n)
+), {artifacts.insert_cte("artifact_rows", "changed", 29)}
 SELECT count(*) > 0 FROM changed
 """
 
 
 async def record_outcome(pool: asyncpg.Pool, scan: Job, outcome: Outcome) -> bool:
-    """Write evidence, issues, artifact rows and the final status in one transaction. False if another delivery
-    already did."""
-
-    async def write() -> bool:
-        async with pool.acquire() as conn, conn.transaction():
-            return await write_outcome(conn, scan, outcome)
-
-    return await retry_on_missing(pool, scan.created_at, write)
+    """Write evidence, issues, artifact rows and the final status at once. False if another delivery already did."""
+    return await retry_on_missing(pool, scan.created_at, lambda: write_outcome(pool, scan, outcome))
 
 
-async def write_outcome(conn: Connection, scan: Job, outcome: Outcome) -> bool:
-    """record_outcome's writes, inside the caller's transaction: one statement, then the rows by COPY."""
+async def write_outcome(conn: Executor, scan: Job, outcome: Outcome) -> bool:
+    """record_outcome's write, on `conn` (inside the caller's transaction, if it has one): one statement."""
     # What targets sent may hold U+0000 or lone surrogates; PostgreSQL takes neither. The evidence rows, the bulk
-    # of it, are made storable one field at a time (their details as the JSON text COPY sends), the rest at once.
+    # of it, are made storable one field at a time (their details as the JSON text PostgreSQL reads), the rest at
+    # once.
     found = outcome.evidence
     outcome = dataclasses.replace(storable(dataclasses.replace(outcome, evidence=[])), evidence=found)
-    evidence = [
-        (scan.created_at, scan.id, seq, scan.org_id, item.kind, item.severity.value, storable(item.title),
-         storable_json(item.details), storable(item.location))
-        for seq, item in enumerate(found)
-    ]  # fmt: skip
-    issues = [
-        (scan.created_at, scan.id, seq, scan.org_id, item.code, item.severity.value, item.title, item.explanation,
-         list(item.evidence))
-        for seq, item in enumerate(outcome.issues)
-    ]  # fmt: skip
-    severities = Counter(issue.severity.value for issue in outcome.issues)
+    issues = outcome.issues
+    severities = Counter(issue.severity.value for issue in issues)
     event_type, event = events.completion(scan, outcome)
-    changed = await conn.fetchval(
+    changed: bool = await conn.fetchval(
         _FINISH,
         scan.id, scan.created_at, outcome.status.value, outcome.final_url, outcome.http_status,
         outcome.error_code, outcome.error_message, outcome.summary(), outcome.verdict,
         [d.domain for d in outcome.domains], [d.tracker for d in outcome.domains],
         [d.vendor for d in outcome.domains],
         scan.created_at.date(), list(severities), list(severities.values()), event_type, event,
+        scan.id.int % COUNT_SHARDS,  # a UUIDv7's last bits are random
+        [item.kind for item in found], [item.severity.value for item in found],
+        [storable(item.title) for item in found], [storable_json(item.details) for item in found],
+        [storable(item.location) for item in found],
+        [item.code for item in issues], [item.severity.value for item in issues], [item.title for item in issues],
+        [item.explanation for item in issues], [_int_array(item.evidence) for item in issues],
+        *artifacts.insert_arrays(scan, outcome.attachments),
     )  # fmt: skip
-    if not changed:
-        return False
-    if evidence:
-        await conn.copy_records_to_table("evidence", records=evidence, columns=EVIDENCE_COLUMNS)
-    if issues:
-        await conn.copy_records_to_table("issues", records=issues, columns=ISSUE_COLUMNS)
-    # Their blobs are stored already (scanfleet.artifacts.writer): rows that commit always find theirs.
-    await artifacts.insert(conn, scan, outcome.attachments)
-    return True
+    return changed
+
+
+def _int_array(values: tuple[int, ...] | list[int]) -> str:
+    """An integer[] as PostgreSQL's text form: unnest takes no ragged two-dimensional array."""
+    return "{" + ",".join(str(int(value)) for value in values) + "}"
 
 
 # What the API reads of a scan's results, and what each may be filtered by.

@@ -45,7 +45,7 @@ PAGE = html(
 
 # (Redis commands, Redis round trips, commands inside Lua scripts, PostgreSQL round trips)
 EXPECTED: dict[str, tuple[int, int, int, int]] = {
-    "submit": (1, 1, 3, 4),
+    "submit": (1, 1, 3, 1),
     "admission": (1, 1, 18, 0),
     "wake-up poll": (1, 1, 10, 0),
     "arq takes the job": (6, 1, 0, 0),
@@ -54,7 +54,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "rest of the task": (0, 0, 0, 0),
     "breaker record": (0, 0, 0, 0),
     "circuit wake-ups": (0, 0, 0, 0),
-    "finish": (0, 0, 0, 8),
+    "finish": (0, 0, 0, 1),
     "gate finish": (1, 1, 15, 0),
     "arq ends the job": (6, 1, 0, 0),
 }

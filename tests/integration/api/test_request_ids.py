@@ -121,10 +121,14 @@ async def test_the_worker_logs_a_job_with_the_request_and_org_ids_of_the_request
     url = site.add(f"/ids-{uuid.uuid4().hex[:8]}", html("<p>hi</p>"))
     response = await api.post("/v1/scans", json={"url": url}, headers=tenant.headers | {"X-Request-ID": "flow-1"})
     scan_id = response.json()["id"]
-    await eventually(lambda: scans.is_final(pool, uuid.UUID(scan_id)))
     job_id = keys.job_id(uuid.UUID(scan_id))
-    lines = [line for line in json_lines.lines() if line.get("job_id") == job_id]
-    by_logger = {line["logger"]: line for line in lines}
+
+    async def logged() -> dict[str, dict[str, Any]] | None:  # the worker logs its job once the result is written
+        by_logger = {line["logger"]: line for line in json_lines.lines() if line.get("job_id") == job_id}
+        return by_logger if "scanfleet.worker.tasks" in by_logger else None
+
+    by_logger = await eventually(logged)
+    assert isinstance(by_logger, dict) and await scans.is_final(pool, uuid.UUID(scan_id))
     api_line, worker_line = by_logger["scanfleet.lifecycle"], by_logger["scanfleet.worker.tasks"]
     for line in (api_line, worker_line):
         assert (line["request_id"], line["org_id"]) == ("flow-1", str(tenant.org.id)), line

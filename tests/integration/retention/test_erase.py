@@ -70,6 +70,9 @@ async def test_erase_removes_the_org_rows_in_batches_and_leaves_others(
     req = await erase.request(pool, tenant.org.id)
     assert (await erase.request(pool, tenant.org.id)).id == req.id  # one open request per org
     after = await finished_scan(pool, tenant.org.id, datetime.now(UTC) + timedelta(seconds=1))  # after: it stays
+    # Except from the day's counts, which cover whole days: its count row (a shard of today's) goes with the day.
+    counts = ("daily_scan_counts", "daily_issue_counts")
+    ours_before |= {table: count for table, count in (await _rows(pool, tenant.org.id)).items() if table in counts}
     small = settings.model_copy(update={"erase_batch_rows": 7})
     async with timed_inserts(pool, other.org.id) as waits:
         await _erase_until_done(pool, small, tenant.org.id, req.id)
