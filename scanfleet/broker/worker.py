@@ -9,7 +9,8 @@
   gate's ready jobs instead (`Gate.take`: one script that takes them and marks them in progress as arq would,
   and reads arq's abort set), never a running one. The gate leaves a wake-up token per job it makes ready;
   `wake_on_dispatch` blocks on them while the worker has a free slot, so one dispatch wakes one idle worker,
-  at once. Timed polling stays as the fallback (a Redis outage until the listener is back). A dispatched job no
+  at once. Timed polling stays as the fallback (a Redis outage until the listener is back), and is skipped
+  while a woken take has looked within the poll delay, as it would find nothing new. A dispatched job no
   worker can see (put in arq's queue by an older release, say) is re-dispatched by reconciliation.
 - A worker registers its presence (sf:workers) for the fleet's count, and exports its slots.
 """
@@ -59,6 +60,7 @@ class FleetWorker(Worker):
         self._line = line
         self._room = asyncio.Event()  # set when a slot may have freed: the wake-up listener looks again
         self._taking = asyncio.Lock()  # one take at a time, so two polls never count the same free slot
+        self._looked_at = -float("inf")  # when a take last looked at the ready jobs (monotonic)
         super().__init__(**options)
 
     def _beating(self) -> contextlib.AbstractAsyncContextManager[None]:
@@ -109,7 +111,7 @@ class FleetWorker(Worker):
                     await self._room.wait()
                     self._room.clear()
                 if await reply(redis.blpop([keys.wake], timeout=WAKE_WAIT_SECONDS)) is not None:
-                    await self._poll_iteration()
+                    await self._look()
                 if failures:
                     log.info("dispatch wake-ups resumed")
                     failures = 0
@@ -125,6 +127,13 @@ class FleetWorker(Worker):
             await asyncio.sleep(REDIS_AWAY.wait(failures))
 
     async def _poll_iteration(self) -> None:
+        """arq's timed poll. On the gate's line it is the fallback of the wake-ups: skipped while a take they
+        started has looked within the poll delay, since that look saw every ready job and every abort."""
+        if self._line is not None and time.monotonic() - self._looked_at < self.poll_delay_s:
+            return
+        await self._look()
+
+    async def _look(self) -> None:
         try:
             if self._line is None:
                 await super()._poll_iteration()
@@ -145,6 +154,7 @@ class FleetWorker(Worker):
         """arq's poll iteration, on the gate's ready jobs: take what fits, cancel what is aborted, forget ended
         tasks, beat arq's health check."""
         async with self._taking:
+            self._looked_at = time.monotonic()
             taken, aborts = await Gate(self.pool, line).take(self._free_slots(), int(self.in_progress_timeout_s * 1000))
             for job_id, score in taken:
                 await self.sem.acquire()  # free: the slot was counted before the take

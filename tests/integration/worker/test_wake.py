@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from unittest import mock
 
 import asyncpg
 
@@ -45,6 +46,36 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+        await worker.close()
+        await redis.flushdb()
+        await redis.aclose()
+
+
+async def test_a_timed_poll_right_after_a_woken_take_is_skipped(settings: Settings) -> None:
+    # The woken take looked at every ready job and abort a moment ago: polling again now would find nothing new.
+    from scanfleet.worker.app import build_worker
+
+    polling = own_redis(settings, 2, __name__).model_copy(update={"worker_poll_delay_seconds": POLL_SECONDS})
+    redis = await connection.connect(polling)
+    worker = build_worker(polling, handle_signals=False)
+    worker._pool = redis  # what main() connects first
+    takes = 0
+    real_take = Gate.take
+
+    async def counted(self: Gate, *args: object, **kwargs: object) -> object:
+        nonlocal takes
+        takes += 1
+        return await real_take(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    try:
+        with mock.patch.object(Gate, "take", counted):
+            await worker._look()  # as a wake-up token makes it look
+            await worker._poll_iteration()  # the timed poll, within the poll delay
+            assert takes == 1
+            worker._looked_at -= POLL_SECONDS  # a poll delay later, with no take since
+            await worker._poll_iteration()
+            assert takes == 2
+    finally:
         await worker.close()
         await redis.flushdb()
         await redis.aclose()
