@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -42,17 +43,51 @@ class Decision:
         return headers
 
 
+@dataclass
+class _Lease:
+    """Requests this process took from a key's shared allowance and has not spent yet."""
+
+    left: int
+    until: float  # monotonic: what is left then is dropped
+    limit: int
+    remaining: int  # the shared allowance's, when they were taken
+    reset_ms: int
+
+
 class RateLimiter:
+    """One process's view of the shared allowances. A key's requests are taken from Redis a batch at a time: 1% of
+    its limit per minute (one at a time under 200), held for at most LEASE_SECONDS. So a busy key costs a round
+    trip per batch, not per request; across processes a key may be refused up to a batch early, or admit up to a
+    batch more within a minute, per process."""
+
+    LEASE_SECONDS = 1.0
+    _PRUNE_AT = 4096  # leases kept before the expired ones are dropped
+
     def __init__(self, allowances: Allowances) -> None:
         self._allowances = allowances
+        self._leases: dict[uuid.UUID, _Lease] = {}
 
     async def hit(self, key_id: uuid.UUID, requests_per_minute: int) -> Decision:
-        taken = await self._allowances.take(key_id, requests_per_minute, PERIOD_MS)
+        now = time.monotonic()
+        lease = self._leases.get(key_id)
+        if lease is not None and lease.left > 0 and now < lease.until and lease.limit == requests_per_minute:
+            lease.left -= 1
+            return Decision(
+                True, requests_per_minute, lease.remaining + lease.left, 0, math.ceil(lease.reset_ms / 1000)
+            )
+        batch = max(1, requests_per_minute // 100)
+        taken = await self._allowances.take(key_id, requests_per_minute, PERIOD_MS, batch)
+        if taken.taken > 1:
+            if len(self._leases) >= self._PRUNE_AT:
+                self._leases = {key: kept for key, kept in self._leases.items() if kept.until > now}
+            self._leases[key_id] = _Lease(
+                taken.taken - 1, now + self.LEASE_SECONDS, requests_per_minute, taken.remaining, taken.reset_ms
+            )
         return Decision(
-            allowed=taken.allowed,
+            allowed=taken.taken > 0,
             limit=requests_per_minute,
-            remaining=taken.remaining,
-            retry_after_seconds=0 if taken.allowed else max(1, math.ceil(taken.retry_after_ms / 1000)),
+            remaining=taken.remaining + max(taken.taken - 1, 0),
+            retry_after_seconds=0 if taken.taken else max(1, math.ceil(taken.retry_after_ms / 1000)),
             reset_seconds=math.ceil(taken.reset_ms / 1000),
         )
 

@@ -14,7 +14,7 @@ from scanfleet.broker.scripts import script
 
 @dataclass(frozen=True)
 class Taken:
-    allowed: bool
+    taken: int  # requests taken from the allowance; 0: refused
     remaining: int
     retry_after_ms: int  # 0 when allowed
     reset_ms: int  # until the full allowance is back
@@ -25,9 +25,10 @@ class Allowances:
         self._prefix = prefix
         self._script = script(redis, "ratelimit")
 
-    async def take(self, key_id: uuid.UUID, limit: int, period_ms: int) -> Taken:
-        """One request from the key's allowance of `limit` per `period_ms` (bursts up to `limit`)."""
-        allowed, remaining, retry_ms, reset_ms = await self._script(
-            keys=[rate_limit(key_id, self._prefix)], args=[limit, period_ms]
+    async def take(self, key_id: uuid.UUID, limit: int, period_ms: int, count: int = 1) -> Taken:
+        """Up to `count` requests from the key's allowance of `limit` per `period_ms` (bursts up to `limit`):
+        as many as it has left, or none."""
+        taken, remaining, retry_ms, reset_ms = await self._script(
+            keys=[rate_limit(key_id, self._prefix)], args=[limit, period_ms, count]
         )
-        return Taken(bool(allowed), int(remaining), int(retry_ms), int(reset_ms))
+        return Taken(int(taken), int(remaining), int(retry_ms), int(reset_ms))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -174,6 +176,42 @@ async def test_rate_limit_holds_across_replicas_whose_clocks_differ(queue: Redis
         with mock.patch("time.time", lambda skew=skew: real_time() + skew):
             admitted += (await replicas[n % 2].hit(key, requests_per_minute=60)).allowed
     assert admitted == 60
+
+
+async def test_a_busy_key_takes_its_allowance_a_batch_at_a_time(queue: Redis) -> None:
+    key, limiter = uuid.uuid4(), RateLimiter(Allowances(queue))
+    started = time.monotonic()
+    with mock.patch.object(Allowances, "take", autospec=True, side_effect=Allowances.take) as take:
+        decisions = [await limiter.hit(key, requests_per_minute=6000) for _ in range(150)]
+    refilled = math.ceil((time.monotonic() - started) * 100)  # 6000 a minute come back at 100 a second
+    assert all(d.allowed for d in decisions)
+    assert take.call_count == 3  # 60 requests (1% of the limit) a round trip
+    assert [d.remaining for d in decisions[:3]] == [5999, 5998, 5997]  # the shared count, and the batch's
+    assert 5850 <= decisions[-1].remaining <= 5850 + refilled
+
+
+async def test_batched_replicas_admit_about_the_limit_and_never_a_batch_more_each(queue: Redis) -> None:
+    key = uuid.uuid4()
+    replicas = [RateLimiter(Allowances(queue)), RateLimiter(Allowances(queue))]
+    started = time.monotonic()
+    decisions = [await replicas[n % 2].hit(key, requests_per_minute=600) for n in range(700)]
+    admitted = sum(d.allowed for d in decisions)
+    refilled = math.ceil((time.monotonic() - started) * 10) + 1  # 600 a minute come back at 10 a second
+    batch = 6
+    # Each replica may be left holding (refused early) or still spending (admitted late) up to one batch.
+    assert 600 - 2 * batch <= admitted <= 600 + refilled + 2 * batch, admitted
+    refused = next(d for d in decisions if not d.allowed)
+    assert refused.retry_after_seconds >= 1 and refused.headers()["Retry-After"] == str(refused.retry_after_seconds)
+
+
+async def test_a_lease_left_unspent_is_dropped_after_its_time(queue: Redis) -> None:
+    key, limiter = uuid.uuid4(), RateLimiter(Allowances(queue))
+    with mock.patch.object(Allowances, "take", autospec=True, side_effect=Allowances.take) as take:
+        await limiter.hit(key, requests_per_minute=6000)
+        later = time.monotonic() + RateLimiter.LEASE_SECONDS
+        with mock.patch("time.monotonic", lambda: later):
+            await limiter.hit(key, requests_per_minute=6000)
+    assert take.call_count == 2  # the first batch's 59 others were not spent in time: a new batch
 
 
 @pytest.mark.parametrize("tier", ["free", "pro", "enterprise"])
