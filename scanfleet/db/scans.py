@@ -193,7 +193,9 @@ async def unfinished(conn: Executor, created_before: datetime, after: Job | None
     """Jobs not yet final, oldest first, created before a time: a page after `after` (keyset, so a deep
     backlog is walked whole). Queued ones, and running ones whose lease ran out, only."""
     rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM scans WHERE status IN ('queued', 'running') AND created_at < $1"
+        # finished_at IS NULL: the index of unfinished jobs (migration 0015); a job not final has none.
+        f"SELECT {COLUMNS} FROM scans WHERE finished_at IS NULL AND status IN ('queued', 'running')"
+        " AND created_at < $1"
         " AND (status = 'queued' OR lease_until < now())"
         " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3)) ORDER BY created_at, id LIMIT $4",
         created_before, after.created_at if after else None, after.id if after else None, limit,

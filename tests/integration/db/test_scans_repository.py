@@ -79,3 +79,13 @@ async def test_reads_are_scoped_to_the_organisation(pool: asyncpg.Pool, tenant: 
     assert await scans.get(pool, other.org.id, scan.id) is None
     assert await scans.list_for_org(pool, other.org.id, None, 10) == []
     assert await scans.get(pool, tenant.org.id, scan.id) is not None
+
+
+async def test_a_claim_changes_no_indexed_column_so_it_can_be_a_hot_update(pool: asyncpg.Pool, tenant: Tenant) -> None:
+    # A claim that changed an indexed column (or one an index's predicate names) would add an entry to each of
+    # the table's indexes; in place (HOT) it adds none.
+    scan = await scans.insert(pool, tenant.org.id, "http://x/hot")
+    partition = await pool.fetchval("SELECT tableoid FROM scans WHERE id = $1", scan.id)
+    async with pool.acquire() as conn, conn.transaction():
+        assert await scans.claim(conn, scan.id, lease_seconds=60) is not None
+        assert await conn.fetchval("SELECT pg_stat_get_xact_tuples_hot_updated($1)", partition) == 1
