@@ -47,6 +47,7 @@ from bench._gate import (
 )
 from bench._report import arguments, table
 from bench._servers import cancel_on_sigterm
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import limits_for
 
@@ -70,7 +71,7 @@ async def one_run(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
             raise RuntimeError(f"the gate refused some of A's jobs: {dict(outcomes)}")
         in_queue = await redis.zcard(default_queue_name)
         held = (await gate.usage(org_a)).queued if spec.gated else "-"
-        finished_at_submit = await redis.hlen(RUNS)
+        finished_at_submit = await reply(redis.hlen(RUNS))
         b_submitted = time.time()
         await submit("B", org_b)
         await wait_until(lambda: redis.hexists(RUNS, "B"), args.cap)

@@ -105,7 +105,7 @@ async def settings(server_urls: tuple[str, str], ca: trustme.CA, tmp_path_factor
     ca.cert_pem.write_to_path(str(ca_file))
     base = Settings(
         fetch_ca_file=ca_file,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         redis_url=redis_url,
         fetch_allow_networks=[ip_network("127.0.0.0/8")],
         scan_timeout_seconds=5,

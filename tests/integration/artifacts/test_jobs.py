@@ -32,7 +32,7 @@ async def test_an_http_scan_keeps_its_main_document(
         return scan if scan["status"] not in ("queued", "running") else None
 
     scan = await eventually(final)
-    assert scan["status"] == "succeeded", scan  # type: ignore[index]
+    assert scan["status"] == "succeeded", scan
     (item,) = (await api.get(f"/v1/scans/{scan_id}/artifacts", headers=tenant.headers)).json()["items"]
     assert (item["kind"], item["content_type"], item["size"]) == ("document", "text/html", len(PAGE.body))
     document = await api.get(httpx.URL(item["url"]).path, headers=tenant.headers)

@@ -39,7 +39,7 @@ async def _final(api: httpx.AsyncClient, tenant: Tenant, job_id: str, jobs: str 
         job = (await api.get(f"/v1/{jobs}/{job_id}", headers=tenant.headers)).json()
         return job if job["status"] not in ("queued", "running") else None
 
-    return await eventually(finished, timeout=60)  # type: ignore[return-value]
+    return await eventually(finished, timeout=60)
 
 
 @pytest.mark.usefixtures("browser_worker")

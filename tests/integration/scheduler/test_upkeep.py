@@ -11,6 +11,7 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from scanfleet import ids
 from scanfleet.broker import jobs, keys
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import scans
@@ -101,8 +102,8 @@ async def test_dispatched_job_whose_body_arq_lost_is_requeued(
 
     counts = await _reconcile(pool, gate, settings)
     assert counts["requeued"] >= 1
-    assert await gate.redis.get(job_key_prefix + job_id) == await gate.redis.hget(
-        gate.keys.prefix + "job:" + job_id, "payload"
+    assert await reply(gate.redis.get(job_key_prefix + job_id)) == await reply(
+        gate.redis.hget(gate.keys.prefix + "job:" + job_id, "payload")
     )
 
 

@@ -39,7 +39,7 @@ async def finished(pool: asyncpg.Pool, gate: Gate, scan_id: uuid.UUID, timeout: 
         scan = await scans.get(pool, (await owner(pool, scan_id)), scan_id)
         return scan if scan is not None and scan.status.final else None
 
-    return await eventually(final, timeout=timeout)  # type: ignore[return-value]
+    return await eventually(final, timeout=timeout)
 
 
 async def owner(pool: asyncpg.Pool, scan_id: uuid.UUID) -> uuid.UUID:
