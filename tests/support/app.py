@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
-from arq import Worker
 
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.config import Settings
 from scanfleet.db.store import PgJobStore
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
@@ -34,7 +34,7 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
+async def running_worker(settings: Settings) -> AsyncIterator[FleetWorker]:
     """An arq worker in this event loop, stopped as a deploy would: no new jobs, running ones finish."""
     from scanfleet.worker.app import build_worker
 

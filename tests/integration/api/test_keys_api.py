@@ -92,7 +92,7 @@ async def test_last_use_is_written_once_a_minute_not_per_request(
     async with api_client(settings.model_copy(update={"api_key_cache_seconds": 0.2})) as api:
         await api.get("/v1/usage", headers=bearer(key))
         first = await pool.fetchrow("SELECT last_used_at, xmin::text AS version FROM api_keys WHERE id = $1", key_id)
-        assert first["last_used_at"] is not None
+        assert first is not None and first["last_used_at"] is not None
         for _ in range(5):
             await api.get("/v1/usage", headers=bearer(key))
         later = await pool.fetchrow("SELECT last_used_at, xmin::text AS version FROM api_keys WHERE id = $1", key_id)

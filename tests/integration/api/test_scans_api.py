@@ -113,7 +113,7 @@ async def test_scan_list_pages_with_a_cursor(api: httpx.AsyncClient, pool: objec
         for n in range(5)
     ]
     seen: list[str] = []
-    params: dict[str, object] = {"limit": 2}
+    params: dict[str, str | int] = {"limit": 2}
     while True:
         page = (await api.get("/v1/scans", headers=tenant.headers, params=params)).json()
         seen += [scan["id"] for scan in page["items"]]

@@ -159,7 +159,8 @@ async def test_a_bad_browser_step_is_a_422_naming_the_step_the_action_the_field_
 @pytest.mark.usefixtures("browser_worker")
 async def test_readiness_counts_the_live_browser_workers(api: httpx.AsyncClient) -> None:
     async def counted() -> bool:
-        return (await api.get("/readyz")).json()["browser_workers"] >= 1
+        workers: int = (await api.get("/readyz")).json()["browser_workers"]
+        return workers >= 1
 
     await eventually(counted)
 

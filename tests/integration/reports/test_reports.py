@@ -339,7 +339,7 @@ async def test_a_pdf_waiting_for_the_printer_loads_nothing_until_it_has_a_slot(
     loaded: list[uuid.UUID] = []
     load = results.all_results
 
-    async def hooked(source: asyncpg.Pool, table: str, org_id: uuid.UUID, job_id: uuid.UUID) -> Any:
+    async def hooked(source: asyncpg.Pool, table: results.Table, org_id: uuid.UUID, job_id: uuid.UUID) -> Any:
         loaded.append(job_id)
         if job_id == first.id:  # the first holds the only slot while it loads
             loading.set()

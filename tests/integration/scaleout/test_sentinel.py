@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -97,7 +98,9 @@ async def test_a_command_cut_off_by_the_server_goes_again(via_sentinel: Settings
             return sum(client["cmd"] == "blpop" for client in await admin.client_list())
 
         try:
-            waiting = asyncio.create_task(redis.blpop([key], timeout=20))
+            # redis-py types BLPOP's reply as a list; it is a (key, value) tuple.
+            pop = cast(Coroutine[Any, Any, tuple[bytes, bytes]], redis.blpop([key], timeout=20))
+            waiting = asyncio.create_task(pop)
             await eventually(blocked)
             await admin.client_kill_filter(_type="normal", skipme=True)
             await eventually(blocked)  # the same command, sent again on a new connection

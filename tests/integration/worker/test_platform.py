@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -25,7 +26,7 @@ def breaker(queue: ArqRedis, fail_max: int = 3) -> SharedBreakers:
     return SharedBreakers(queue, "postgres", fail_max, 0.2, prefix=f"t{uuid.uuid4().hex[:8]}:breaker:")
 
 
-def failing(times: int, exc: BaseException) -> object:
+def failing(times: int, exc: BaseException) -> tuple[Callable[[], Awaitable[str]], dict[str, int]]:
     calls = {"n": 0}
 
     async def operation() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 
 import asyncpg
@@ -40,7 +41,7 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
             await gate.admit(tenant.org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
             # Polling alone would find it within the deadline once in 7.5 (all three times: 1 in 420); woken,
             # the worker starts it at once, leaving the deadline to a slow machine.
-            await eventually(lambda scan=scan: scans.is_final(pool, scan.id), timeout=DEADLINE_SECONDS)
+            await eventually(functools.partial(scans.is_final, pool, scan.id), timeout=DEADLINE_SECONDS)
         assert await reply(redis.llen(gate.keys.wake)) == 0  # each token woke the worker, none is left over
     finally:
         running.cancel()
