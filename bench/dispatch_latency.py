@@ -32,6 +32,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from arq.connections import ArqRedis
 
@@ -70,7 +71,7 @@ async def measure(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
     """Latencies (seconds) of `args.jobs` spaced submissions while `args.running` long jobs run."""
     gate = Gate(redis)
 
-    async def submit(org: uuid.UUID, job_id: str, limits: Limits = UNLIMITED, **kwargs: float) -> str:
+    async def submit(org: uuid.UUID, job_id: str, limits: Limits = UNLIMITED, **kwargs: Any) -> str:
         if spec.gated:
             outcome = (await gate.admit(org, job_id, payload("x", **kwargs), limits)).outcome
             if outcome != "dispatched":
@@ -87,7 +88,7 @@ async def measure(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
             raise RuntimeError(
                 f"only {await reply(redis.scard(HOLDING))} of {args.running} long jobs started within 60 s"
             )
-        timed, submitted = uuid.uuid4(), {}
+        timed, submitted = uuid.uuid4(), dict[str, float]()
         for warm_up in (True, False):
             submitted.clear()
             await redis.delete(RUNS)

@@ -74,11 +74,11 @@ async def one_run(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
         finished_at_submit = await reply(redis.hlen(RUNS))
         b_submitted = time.time()
         await submit("B", org_b)
-        await wait_until(lambda: redis.hexists(RUNS, "B"), args.cap)
+        await wait_until(lambda: reply(redis.hexists(RUNS, "B")), args.cap)
         runs = await read_runs(redis)
         if "B" in runs:
             wait = f"{runs['B'].start - b_submitted:.3f}"
-            a_first = sum(run.start < runs["B"].start for job_id, run in runs.items() if job_id != "B")
+            a_first: int | str = sum(run.start < runs["B"].start for job_id, run in runs.items() if job_id != "B")
         else:
             elapsed = time.time() - b_submitted
             ahead = await redis.zrank(default_queue_name, "B") or 0
