@@ -182,7 +182,7 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
 async def own_valkey(tmp_path: Path) -> AsyncIterator[EmbeddedValkey]:
     """A Valkey of the test's own, which it may stop and start (and whose every command is the test's)."""
     async with serving(EmbeddedValkey(tmp_path / "valkey")) as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -15,6 +16,8 @@ from scanfleet.config import Settings
 from scanfleet.db.store import PgJobStore
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.lifecycle import Lifecycle
+
+Server = TypeVar("Server", EmbeddedPostgres, EmbeddedValkey)
 
 
 def lifecycle(pool: asyncpg.Pool, gate: Gate) -> Lifecycle:
@@ -66,7 +69,7 @@ async def running_scheduler(settings: Settings) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def serving(server: EmbeddedPostgres | EmbeddedValkey) -> AsyncIterator[EmbeddedPostgres | EmbeddedValkey]:
+async def serving(server: Server) -> AsyncIterator[Server]:
     """A server of the test's own, which it may stop and start again (the session's servers must stay up)."""
     await asyncio.to_thread(server.start)
     try:

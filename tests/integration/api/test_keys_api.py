@@ -123,7 +123,8 @@ async def test_cli_lists_and_revokes_keys_and_names_a_missing_organisation(
     assert str(key_id) in listed.stdout and "laptop" in listed.stdout and tenant.key not in listed.stdout
     revoked = cli(settings, "key", "revoke", str(key_id), "--org", tenant.org.name)
     assert revoked.returncode == 0, revoked.stderr
-    assert (await api_keys.get(pool, tenant.org.id, key_id)).revoked_at is not None  # type: ignore[union-attr]
+    key = await api_keys.get(pool, tenant.org.id, key_id)
+    assert key is not None and key.revoked_at is not None
     missing = cli(settings, "key", "create", "--org", "no-such-org", "--admin")
     assert missing.returncode != 0
     assert "scanfleet org create no-such-org" in missing.stderr

@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 from arq.constants import in_progress_key_prefix
 
-from scanfleet.broker.decode import reply
+from scanfleet.broker.decode import reply, text
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import limits_for
 
@@ -113,11 +113,11 @@ async def test_a_long_wait_among_the_ready_does_not_make_a_fresh_take_look_stall
     await gate.take(1, IN_PROGRESS_MS)  # the earlier: `waited`
     # `abandoned` was taken long ago by a worker that never started it.
     await gate.take(1, IN_PROGRESS_MS)
-    taken_ms = int(await gate.redis.hget(gate.keys.job(abandoned), "taken_ms"))  # type: ignore[misc]
+    taken_ms = int(text(await reply(gate.redis.hget(gate.keys.job(abandoned), "taken_ms"))))
     await reply(gate.redis.hset(gate.keys.job(abandoned), "taken_ms", str(taken_ms - LONG_AGO_MS)))
     await reply(gate.redis.hset(gate.keys.job(abandoned), "dispatched_ms", str(taken_ms - LONG_AGO_MS)))
     # `waited` sat among the ready long before a worker took it just now.
-    dispatched_ms = int(await gate.redis.hget(gate.keys.job(waited), "dispatched_ms"))  # type: ignore[misc]
+    dispatched_ms = int(text(await reply(gate.redis.hget(gate.keys.job(waited), "dispatched_ms"))))
     await reply(gate.redis.hset(gate.keys.job(waited), "dispatched_ms", str(dispatched_ms - LONG_AGO_MS)))
 
     assert await gate.requeue([waited, abandoned], stall_seconds=30) == [abandoned]
@@ -130,7 +130,7 @@ async def test_a_job_handed_back_long_after_its_take_is_not_stalled_while_its_ma
     org, handed_back = uuid.uuid4(), job()
     await gate.admit(org, handed_back, b"body", MANY)
     await gate.take(1, IN_PROGRESS_MS)
-    taken_ms = int(await gate.redis.hget(gate.keys.job(handed_back), "taken_ms"))  # type: ignore[misc]
+    taken_ms = int(text(await reply(gate.redis.hget(gate.keys.job(handed_back), "taken_ms"))))
     await reply(gate.redis.hset(gate.keys.job(handed_back), "taken_ms", str(taken_ms - LONG_AGO_MS)))
     await gate.start(handed_back, 30)
     assert await gate.handback(handed_back)  # arq's marker from that old take is still there

@@ -111,11 +111,14 @@ async def test_open_breakers_per_kind_and_zero_for_kinds_that_never_tripped(gate
     await observer.round()
 
     assert _value("scanfleet_breakers_open", kind="target") == 2
-    assert 0 <= _value("scanfleet_breaker_open_longest_seconds", kind="target") < 5  # type: ignore[operator]
+    longest = _value("scanfleet_breaker_open_longest_seconds", kind="target")
+    assert longest is not None and 0 <= longest < 5
 
     async def open_for_a_while() -> bool:  # the longest-open one's age grows round after round
         await observer.round()
-        return _value("scanfleet_breaker_open_longest_seconds", kind="target") >= 0.3  # type: ignore[operator]
+        longest = _value("scanfleet_breaker_open_longest_seconds", kind="target")
+        assert longest is not None
+        return longest >= 0.3
 
     await eventually(open_for_a_while, timeout=10)
     for kind in ("postgres", "webhook"):

@@ -14,6 +14,7 @@ from arq.connections import ArqRedis
 
 from scanfleet import metrics
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.db import scans
 from scanfleet.worker.outage import PRIMARY, OutageGuard
 from tests.conftest import make_tenant
@@ -95,5 +96,5 @@ async def test_workers_take_no_jobs_while_the_database_circuit_is_open(
     assert scan.status.value == "succeeded"
 
 
-async def _paused(worker: object) -> bool:
-    return not worker.allow_pick_jobs  # type: ignore[attr-defined]
+async def _paused(worker: FleetWorker) -> bool:
+    return not worker.allow_pick_jobs
