@@ -37,6 +37,7 @@ from arq.jobs import serialize_job
 
 from bench._report import comma_list
 from bench._servers import stop_processes
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import GateKeys
 from scanfleet.broker.worker import FleetWorker
@@ -150,7 +151,7 @@ async def fleet(redis: ArqRedis, url: str, spec: FleetSpec, logs: Path, timeout:
     started = _spawn(spec, url, logs)
     try:
         deadline = time.monotonic() + timeout
-        while await redis.scard(READY) < spec.workers:
+        while await reply(redis.scard(READY)) < spec.workers:
             failed = [path for process, path in started if process.poll() is not None]
             if failed or time.monotonic() > deadline:
                 tail = (failed or [started[0][1]])[0].read_text(errors="replace")[-1500:]
@@ -176,7 +177,7 @@ def payload(tag: str, **kwargs: Any) -> bytes:
 
 async def read_runs(redis: ArqRedis) -> dict[str, Run]:
     runs = {}
-    for job_id, value in (await redis.hgetall(RUNS)).items():
+    for job_id, value in (await reply(redis.hgetall(RUNS))).items():
         tag, start, end = value.decode().split()
         runs[job_id.decode()] = Run(tag, float(start), float(end))
     return runs

@@ -144,11 +144,11 @@ async def main(args: argparse.Namespace) -> None:
         await asyncio.to_thread(seaweed.start)
         try:
             backends = {
-                "local": Settings(_env_file=None, artifact_dir=root / "local"),  # type: ignore[call-arg]
+                "local": Settings(_env_file=None, artifact_dir=root / "local"),
                 "s3": Settings(
                     _env_file=None,
                     artifact_backend="s3",
-                    artifact_s3_bucket=seaweed.bucket,  # type: ignore[call-arg]
+                    artifact_s3_bucket=seaweed.bucket,
                     artifact_s3_endpoint=seaweed.endpoint,
                     artifact_s3_access_key_id=ACCESS_KEY,
                     artifact_s3_secret_access_key=SecretStr(SECRET_KEY),

@@ -54,6 +54,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -166,7 +167,8 @@ class Bench:
 
     @property
     def slots(self) -> int:
-        return self.args.workers * self.args.max_jobs
+        slots: int = self.args.workers * self.args.max_jobs
+        return slots
 
     def worker_env(self, breakers: bool) -> dict[str, str]:
         dead_timeout = self.args.dead_timeout
@@ -199,9 +201,11 @@ class Bench:
             argv = [sys.executable, "-m", "scanfleet.worker"]
             with worker_processes("scanfleet", argv, self.args.workers, self.worker_env(breakers), logs) as workers:
                 await wait_started(workers.logs)
+                expected: int = self.args.workers
 
                 async def registered() -> bool:
-                    return await self.redis.zcard(WORKERS_KEY) >= self.args.workers
+                    count: int = await self.redis.zcard(WORKERS_KEY)
+                    return count >= expected
 
                 if not await wait_until(registered, 30, every=0.05):
                     raise RuntimeError(f"the workers did not register; see {logs}")
@@ -289,7 +293,8 @@ class Bench:
         dead_rows = [row for row in rows if row["id"] not in healthy]
 
         def since_start(row: asyncpg.Record) -> float:
-            return row["finished_at"].timestamp() - started
+            finished_at: datetime = row["finished_at"]
+            return finished_at.timestamp() - started
 
         return Round(
             variant=variant, breakers=breakers, healthy=len(healthy_rows),

@@ -153,7 +153,7 @@ async def main(settle: float, pages: int) -> int:
         ca.cert_pem.write_to_path(str(ca_file))
         with corpus_internet(ca) as internet:
             settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
                 fetch_resolve=internet.resolve_map,
                 fetch_allow_networks=[ip_network("127.0.0.1/32")],
                 fetch_ca_file=ca_file,

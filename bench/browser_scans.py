@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
 import os
@@ -56,6 +57,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,7 +246,7 @@ class Bench:
             " GROUP BY scan_id",
             [row["id"] for row in rows if row["status"] == "succeeded"],
         )
-        kinds = {str(row["id"]): set() for row in rows if row["status"] == "succeeded"}
+        kinds: dict[str, set[str]] = {str(row["id"]): set() for row in rows if row["status"] == "succeeded"}
         kinds.update({str(row["scan_id"]): set(row["kinds"]) for row in evidence})
         _check_found(engine, kinds)
         return rows
@@ -315,10 +317,10 @@ async def measure(
         # The http line lets every scan straight on to its queue; the browser line keeps the tier's limits.
         async with bench_api(settings, pool, TIER) as (api, _):
             bench = Bench(args, api, pool, internet, env, logs)
-            plan = [
+            plan: list[Callable[[], Awaitable[Run]]] = [
                 *(step for pages in args.pages for step in (
-                    lambda p=pages: bench.platform("browser", p, args.scans),
-                    lambda p=pages: bench.baseline(p, args.scans),
+                    functools.partial(bench.platform, "browser", pages, args.scans),
+                    functools.partial(bench.baseline, pages, args.scans),
                 )),
                 lambda: bench.platform("http", args.http_max_jobs, args.http_scans),
             ]  # fmt: skip

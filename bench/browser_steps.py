@@ -56,7 +56,7 @@ from tests.integration.browser.apps import APP, LOGIN, PASSWORD, SPA_ROUTES, USE
 from tests.integration.browser.sites import HOSTS
 from tests.support.internet import Internet
 
-STEPS = [
+STEPS: list[dict[str, Any]] = [
     {"kind": "browser", "name": "sign in", "actions": LOGIN},
     {"kind": "browser", "name": "inbox", "actions": [
         {"action": "goto", "url": f"{APP}/spa/inbox"}, {"action": "assert_title", "value": "Inbox"}]},

@@ -32,6 +32,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from arq.connections import ArqRedis
 
@@ -49,6 +50,7 @@ from bench._gate import (
 )
 from bench._report import arguments, percentile, table
 from bench._servers import cancel_on_sigterm
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import Limits, limits_for
 
@@ -61,7 +63,7 @@ UNLIMITED = limits_for("enterprise", max_running=100_000, max_queued=100_000)  #
 
 
 async def _count(redis: ArqRedis, key: str, kind: str, count: int) -> bool:
-    size = await (redis.scard(key) if kind == "set" else redis.hlen(key))
+    size = await reply(redis.scard(key) if kind == "set" else redis.hlen(key))
     return int(size) >= count
 
 
@@ -69,7 +71,7 @@ async def measure(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
     """Latencies (seconds) of `args.jobs` spaced submissions while `args.running` long jobs run."""
     gate = Gate(redis)
 
-    async def submit(org: uuid.UUID, job_id: str, limits: Limits = UNLIMITED, **kwargs: float) -> str:
+    async def submit(org: uuid.UUID, job_id: str, limits: Limits = UNLIMITED, **kwargs: Any) -> str:
         if spec.gated:
             outcome = (await gate.admit(org, job_id, payload("x", **kwargs), limits)).outcome
             if outcome != "dispatched":
@@ -83,8 +85,10 @@ async def measure(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
         for index in range(args.running):
             await submit(holders[index // ENTERPRISE.max_running], new_job_id("hold-"), ENTERPRISE, hold=HOLD_SECONDS)
         if not await wait_until(functools.partial(_count, redis, HOLDING, "set", args.running), 60):
-            raise RuntimeError(f"only {await redis.scard(HOLDING)} of {args.running} long jobs started within 60 s")
-        timed, submitted = uuid.uuid4(), {}
+            raise RuntimeError(
+                f"only {await reply(redis.scard(HOLDING))} of {args.running} long jobs started within 60 s"
+            )
+        timed, submitted = uuid.uuid4(), dict[str, float]()
         for warm_up in (True, False):
             submitted.clear()
             await redis.delete(RUNS)
@@ -95,9 +99,9 @@ async def measure(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
                 submitted[job_id] = time.time()
                 await submit(timed, job_id)
             if not await wait_until(functools.partial(_count, redis, RUNS, "hash", count), 120):
-                raise RuntimeError(f"only {await redis.hlen(RUNS)} of {count} timed jobs ran within 120 s")
+                raise RuntimeError(f"only {await reply(redis.hlen(RUNS))} of {count} timed jobs ran within 120 s")
         runs = await read_runs(redis)
-        still = await redis.scard(HOLDING)
+        still = await reply(redis.scard(HOLDING))
         if still != args.running or set(runs) != set(submitted):
             raise RuntimeError(f"the run is not what it reports: {still} long jobs, {len(runs)} timed jobs ran")
         return [runs[job_id].start - at for job_id, at in submitted.items()]

@@ -47,6 +47,7 @@ from bench._gate import (
 )
 from bench._report import arguments, percentile, table
 from bench._servers import cancel_on_sigterm
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import limits_for
 
@@ -54,7 +55,7 @@ SYSTEMS = [("gate", True, True), ("gate no wake", True, False), ("arq", False, F
 
 
 async def _at_least(redis: ArqRedis, count: int) -> bool:
-    return await redis.hlen(RUNS) >= count
+    return await reply(redis.hlen(RUNS)) >= count
 
 
 async def measure(
@@ -83,7 +84,7 @@ async def measure(
                 await asyncio.sleep(random.uniform(0.5, 1.5) * args.interval_ms / 1000)
                 await submit(new_job_id())
             if not await wait_until(functools.partial(_at_least, redis, count), 30):
-                raise RuntimeError(f"only {await redis.hlen(RUNS)} of {count} jobs ran within 30 s")
+                raise RuntimeError(f"only {await reply(redis.hlen(RUNS))} of {count} jobs ran within 30 s")
             runs = await read_runs(redis)
             await redis.delete(RUNS)
     return [runs[job_id].start - at for job_id, at in submitted.items()], held

@@ -40,7 +40,9 @@ from scanfleet.broker.gate import Gate
 from scanfleet.tiers import Limits, limits_for
 
 
-async def keep_full(gate: Gate, orgs: list[uuid.UUID], limits: list[Limits], submitted: dict[str, float], every: float):
+async def keep_full(
+    gate: Gate, orgs: list[uuid.UUID], limits: list[Limits], submitted: dict[str, float], every: float
+) -> None:
     """Forever: top each org's waiting list up to its max_queued (one admission per missing job)."""
     while True:
         for index, (org, org_limits) in enumerate(zip(orgs, limits, strict=True)):
@@ -56,7 +58,9 @@ async def keep_full(gate: Gate, orgs: list[uuid.UUID], limits: list[Limits], sub
         await asyncio.sleep(every)
 
 
-async def one_run(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespace, spec: FleetSpec, heavy: bool):
+async def one_run(
+    redis: ArqRedis, url: str, logs: Path, args: argparse.Namespace, spec: FleetSpec, heavy: bool
+) -> tuple[list[int], list[list[float]]]:
     """Jobs completed in the window per org, and each org's waits (seconds) for jobs started in it."""
     orgs = [uuid.uuid4() for _ in range(args.orgs)]
     base = limits_for(args.tier)

@@ -47,6 +47,7 @@ from bench._gate import (
 )
 from bench._report import arguments, table
 from bench._servers import cancel_on_sigterm
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import limits_for
 
@@ -70,14 +71,14 @@ async def one_run(redis: ArqRedis, url: str, logs: Path, args: argparse.Namespac
             raise RuntimeError(f"the gate refused some of A's jobs: {dict(outcomes)}")
         in_queue = await redis.zcard(default_queue_name)
         held = (await gate.usage(org_a)).queued if spec.gated else "-"
-        finished_at_submit = await redis.hlen(RUNS)
+        finished_at_submit = await reply(redis.hlen(RUNS))
         b_submitted = time.time()
         await submit("B", org_b)
-        await wait_until(lambda: redis.hexists(RUNS, "B"), args.cap)
+        await wait_until(lambda: reply(redis.hexists(RUNS, "B")), args.cap)
         runs = await read_runs(redis)
         if "B" in runs:
             wait = f"{runs['B'].start - b_submitted:.3f}"
-            a_first = sum(run.start < runs["B"].start for job_id, run in runs.items() if job_id != "B")
+            a_first: int | str = sum(run.start < runs["B"].start for job_id, run in runs.items() if job_id != "B")
         else:
             elapsed = time.time() - b_submitted
             ahead = await redis.zrank(default_queue_name, "B") or 0

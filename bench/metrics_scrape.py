@@ -102,7 +102,7 @@ async def main(args: argparse.Namespace) -> None:
     queue_rows, scrape_rows = [], []
     async with connected_valkey() as (redis, url, _):
         gate = Gate(redis)
-        observer = Observer(gate, Settings(_env_file=None, redis_url=url))  # type: ignore[call-arg]
+        observer = Observer(gate, Settings(_env_file=None, redis_url=url))
         orgs = [uuid.uuid4() for _ in range(args.orgs)]
         await admit(gate, orgs, args.ready)
         running = 0

@@ -116,7 +116,7 @@ def latency_rows(samples: list[tuple[float, float]], during: tuple[float, float]
 
 async def main(args: argparse.Namespace) -> int:
     cancel_on_sigterm()
-    settings = Settings(_env_file=None, db_pool_max_size=args.writers)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, db_pool_max_size=args.writers)
     async with scratch_postgres("bench-retention-", settings) as (url, _):
         return await measure(args, settings, url)
 

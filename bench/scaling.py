@@ -113,6 +113,7 @@ async def grow(pool: asyncpg.Pool, org_id: uuid.UUID, have: tuple[int, int], wan
             " (SELECT count(*) FROM organisations) AS orgs",
             timeout=LOAD_SECONDS,
         )
+    assert counts is not None  # an aggregate: always one row
     if counts["scans"] < want[0] or counts["evidence"] < want[0] or counts["orgs"] < want[1]:
         raise RuntimeError(f"the step did not load what it reports: {dict(counts)}")
 
@@ -136,7 +137,7 @@ async def median_ms(repeat: int, call: Callable[[], Awaitable[httpx.Response]], 
 
 async def scan_e2e(api: httpx.AsyncClient, pool: asyncpg.Pool, site: FixtureSite, count: int) -> float:
     """Median seconds from a scan's creation to its finish, `count` scans one at a time."""
-    took = []
+    took: list[float] = []
     for _ in range(count):
         url = site.add(f"/scaling-{uuid.uuid4().hex[:10]}", PAGE)
         response = await api.post("/v1/scans", json={"url": url})
@@ -166,6 +167,8 @@ async def key_queries(api: httpx.AsyncClient, pool: asyncpg.Pool, org_id: uuid.U
         "SELECT id, url FROM scans WHERE org_id = $1 AND created_at < now() - interval '1 day' ORDER BY id LIMIT 1",
         org_id,
     )
+    if old is None:
+        raise RuntimeError("the organisation has no scan older than a day to read")
     today = datetime.now(UTC).date()
     recent_url = await _recent_url(pool, org_id)
     calls: list[Callable[[], Awaitable[httpx.Response]]] = [
@@ -194,7 +197,7 @@ async def main(args: argparse.Namespace) -> int:
         db_pool_max_size=10, worker_metrics_port=0, fetch_allow_networks=[ip_network("127.0.0.0/8")],
         worker_poll_delay_seconds=0.01,
     )  # fmt: skip
-    rows: list[list[object]] = []
+    rows: list[list[str]] = []
     figures: list[list[float]] = []
     async with postgres_and_valkey("bench-scaling-", base, persist=False) as (settings, _logs):
         pool = await create_pool(settings)

@@ -27,9 +27,12 @@ from scanfleet.db import orgs
 from scanfleet.db.pool import create_pool
 from scanfleet.scheduler import firing
 from scanfleet.tiers import limits_for
+from tests.support.app import lifecycle
 
 
-async def one_run(database_url: str, redis_url: str, count: int, window: float, tick: float, replicas: int) -> list:
+async def one_run(
+    database_url: str, redis_url: str, count: int, window: float, tick: float, replicas: int
+) -> list[object]:
     settings = Settings(database_url=database_url, redis_url=redis_url, db_pool_max_size=4 * replicas)
     pool = await create_pool(settings)
     redis = await connection.connect(settings)
@@ -56,7 +59,7 @@ async def one_run(database_url: str, redis_url: str, count: int, window: float, 
 
         async def scheduler() -> None:
             while time.monotonic() < deadline:
-                await firing.fire_due(pool, gate)
+                await firing.fire_due(pool, lifecycle(pool, gate))
                 if await pool.fetchval("SELECT count(*) FROM schedule_fires") >= count:
                     return
                 await asyncio.sleep(tick)

@@ -105,7 +105,7 @@ async def settings(server_urls: tuple[str, str], ca: trustme.CA, tmp_path_factor
     ca.cert_pem.write_to_path(str(ca_file))
     base = Settings(
         fetch_ca_file=ca_file,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         redis_url=redis_url,
         fetch_allow_networks=[ip_network("127.0.0.0/8")],
         scan_timeout_seconds=5,
@@ -182,7 +182,7 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
 async def own_valkey(tmp_path: Path) -> AsyncIterator[EmbeddedValkey]:
     """A Valkey of the test's own, which it may stop and start (and whose every command is the test's)."""
     async with serving(EmbeddedValkey(tmp_path / "valkey")) as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture

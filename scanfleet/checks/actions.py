@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from scanfleet.checks.assertions_model import Comparison, Model, TextOperator
+from scanfleet.checks.assertions_model import Comparison, Model, RegexValue, TextOperator
 from scanfleet.checks.errors import rule_error
-from scanfleet.checks.expressions import MAX_EXPRESSION_LENGTH, valid_regex
+from scanfleet.checks.expressions import MAX_EXPRESSION_LENGTH
 from scanfleet.checks.targets import CheckedUrl
 from scanfleet.checks.template import TextMapper, VariableName
 
@@ -145,7 +145,7 @@ class Extract(_Action):
         return "attribute" if self.attribute else "text"
 
 
-class _PageAssertion(_Action):
+class _PageAssertion(_Action, RegexValue):
     """An assertion on the page, waited for: it passes as soon as it holds (up to the action's time), and
     fails with what was last seen."""
 
@@ -158,13 +158,6 @@ class _PageAssertion(_Action):
     @property
     def target(self) -> str | None:
         return getattr(self, "selector", None)
-
-    @model_validator(mode="after")
-    def _valid_regex(self) -> Self:
-        value = getattr(self, "value", None)
-        if getattr(self, "operator", None) == "regex" and isinstance(value, str):
-            valid_regex(value, "value")
-        return self
 
 
 class AssertText(_PageAssertion):

@@ -32,8 +32,9 @@ class _Assertion(Model):
     invert: bool = False  # pass exactly when the assertion, as written, would fail
 
 
-class _RegexValue(_Assertion):
-    """Assertions whose `value` is a regular expression when the operator is "regex"."""
+class RegexValue(Model):
+    """Mixed into the assertions (of steps, and of browser actions) whose `value` is a regular expression when
+    the operator is "regex": it must compile, else a 422 at `value`."""
 
     @model_validator(mode="after")
     def _valid_regex(self) -> Self:
@@ -81,7 +82,7 @@ class ResponseTimeAssertion(_Assertion):
         return self
 
 
-class BodyAssertion(_RegexValue):
+class BodyAssertion(_Assertion, RegexValue):
     type: Literal["body"] = "body"
     operator: Literal["contains", "not_contains", "regex"]
     value: Expression
@@ -112,7 +113,7 @@ class JsonAssertion(_Assertion):
         return self
 
 
-class HeaderAssertion(_RegexValue):
+class HeaderAssertion(_Assertion, RegexValue):
     type: Literal["header"] = "header"
     name: Annotated[str, Field(min_length=1, max_length=200)]
     operator: Literal["exists", "equals", "contains", "regex"]
@@ -133,7 +134,7 @@ class CertDaysLeftAssertion(_Assertion):
     value: int
 
 
-class CertIssuerAssertion(_RegexValue):
+class CertIssuerAssertion(_Assertion, RegexValue):
     """Against the issuer's organisation name, or its common name when it has none."""
 
     type: Literal["cert_issuer"] = "cert_issuer"

@@ -8,12 +8,14 @@ from typing import TypeVar
 
 import asyncpg
 
+from scanfleet.db.pool import Executor
+
 PARTITIONED_TABLES = ("scans", "evidence", "issues", "scan_domains", "artifacts")
 
 T = TypeVar("T")
 
 
-async def ensure_day(conn: asyncpg.Connection | asyncpg.Pool, day: date) -> int:
+async def ensure_day(conn: Executor, day: date) -> int:
     """Create `day`'s partition of every partitioned table; returns how many were created."""
     created = 0
     for table in PARTITIONED_TABLES:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from redis.asyncio import Redis
 
+from scanfleet.broker.decode import reply, text
 from tests.chaos.load import Ledger
 
 GATE = "sf:gate:"
@@ -38,7 +39,7 @@ async def held_in_gate(redis: Redis) -> dict[str, int]:
         (GATE + "deferred*", redis.zcard),
     ):
         async for key in redis.scan_iter(match=pattern):
-            held[key.decode()] = int(await size(key))
+            held[key.decode()] = int(await reply(size(key)))
     for key in (GATE + "leases", GATE + "jobs", "arq:queue"):
         held[key] = int(await redis.zcard(key))
     for pattern in (GATE + "job:*", "arq:in-progress:*"):
@@ -113,8 +114,8 @@ async def verify(pool: asyncpg.Pool, redis: Redis, ledger: Ledger, max_attempts:
             verdict.lost.append(Problem("lost", scan_id, f"{submission.target}: no row at all"))
             continue
         if row["status"] not in FINAL:
-            gate_state = await redis.hget(f"{GATE}job:job:{scan_id}", "state")
-            held = f"gate: {gate_state.decode()}" if gate_state else "held nowhere"
+            gate_state = await reply(redis.hget(f"{GATE}job:job:{scan_id}", "state"))
+            held = f"gate: {text(gate_state)}" if gate_state else "held nowhere"
             detail = (f"{submission.target}: still {row['status']}, attempts {row['attempts']}, "
                       f"lease until {row['lease_until']}, {held}")  # fmt: skip
             if gate_state:

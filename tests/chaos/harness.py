@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
+from scanfleet.broker.decode import reply
 from scanfleet.config import Settings
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import free_port
@@ -70,7 +71,7 @@ async def run_chaos(config: ChaosConfig, workdir: Path) -> Report:
 
 async def _start_servers(servers: ChaosServers) -> Settings:
     """The harness's own settings: short connect timeouts, a small pool, the run's servers."""
-    settings = Settings(_env_file=None, db_connect_timeout_seconds=2, db_pool_max_size=4)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, db_connect_timeout_seconds=2, db_pool_max_size=4)
     await servers.start(settings)
     return settings.model_copy(update={"database_url": servers.database_url, "redis_url": servers.redis_url})
 
@@ -150,7 +151,7 @@ async def _diagnose(pool: asyncpg.Pool, redis: Redis, fleet: Fleet, report: Repo
             "SELECT status, attempts, error_code, error_message, started_at, finished_at, lease_until, url"
             " FROM scans WHERE id = $1", scan_id,
         )  # fmt: skip
-        gate = await redis.hgetall(f"sf:gate:job:{job}")
+        gate = await reply(redis.hgetall(f"sf:gate:job:{job}"))
         lines.append(f"-- {job}: {dict(row) if row else 'no row'}; gate {_decoded(gate) or 'none'}")
         for process in fleet.all():
             for line in process.log_path.read_text(errors="replace").splitlines():

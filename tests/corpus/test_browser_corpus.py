@@ -21,8 +21,9 @@ from scanfleet.db import scans
 from scanfleet.worker.privacy.rules import RULES
 from tests.conftest import Tenant, make_tenant
 from tests.corpus.browser_internet import corpus_internet
-from tests.corpus.browser_pages import GTM_SNIPPET, PAGES, page_html
+from tests.corpus.browser_pages import PAGES, page_html
 from tests.corpus.model import BROWSER_EXHAUSTIVE_KINDS, BrowserPage
+from tests.corpus.pages import GTM_SNIPPET
 from tests.corpus.scoring import IDENTITY, problems
 from tests.corpus.test_corpus import read_all
 from tests.support.app import running_worker

@@ -53,7 +53,7 @@ def serve(page: CorpusPage, servers: dict[str, FixtureSite]) -> str:
 async def read_all(api: httpx.AsyncClient, tenant: Tenant, path: str) -> list[dict[str, Any]]:
     """Every item of a paginated list, following next_cursor."""
     items: list[dict[str, Any]] = []
-    cursor = None
+    cursor: str | None = None
     while True:
         params = {"cursor": cursor} if cursor else {}
         page = (await api.get(path, headers=tenant.headers, params=params)).json()

@@ -46,6 +46,7 @@ def exported_names() -> set[str]:
     suffixes = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count")}
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):
+            assert value._type is not None  # every concrete metric class has one
             names.update(value._name + suffix for suffix in suffixes[value._type])
     return names
 
@@ -84,7 +85,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
 
 def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
     """Every panel that queries (rows excluded), including panels folded into collapsed rows."""
-    found = []
+    found: list[dict[str, Any]] = []
     for panel in dashboard["panels"]:
         found.extend(panel.get("panels", []) if panel["type"] == "row" else [panel])
     return found

@@ -23,11 +23,13 @@ HAND_BACK_SECONDS = 10
 
 
 def compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE_FILE.read_text())  # merge keys (<<: *app) resolved as compose does
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())  # merge keys (<<: *app) resolved as compose does
+    return loaded
 
 
 def services() -> dict[str, dict[str, Any]]:
-    return compose()["services"]
+    found: dict[str, dict[str, Any]] = compose()["services"]
+    return found
 
 
 def app_services() -> dict[str, dict[str, Any]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
 
 import pytest
 
@@ -68,7 +67,7 @@ def test_panels_read_at_a_glance(name: str) -> None:
             assert all(legends) and len(set(legends)) == len(legends), panel["title"]
 
 
-def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def _overlaps(a: dict[str, int], b: dict[str, int]) -> bool:
     across = a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
     return across and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
 

@@ -50,11 +50,12 @@ def configured_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 def kustomization() -> dict[str, Any]:
-    return yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    loaded: dict[str, Any] = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    return loaded
 
 
 def documents() -> list[tuple[str, dict[str, Any]]]:
@@ -75,7 +76,8 @@ def one(kind: str, name: str) -> dict[str, Any]:
 
 
 def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
-    return deployment["spec"]["template"]["metadata"]["labels"]
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels
 
 
 def containers(deployment: dict[str, Any]) -> Iterator[dict[str, Any]]:

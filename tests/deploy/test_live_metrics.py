@@ -5,6 +5,7 @@ retention: every panel's query returns data, every series an alert rule names ex
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -305,7 +306,7 @@ async def _load(fleet: Fleet, site: FixtureSite, service: ApiService) -> None:
         await partitions.ensure_day(pool, now.date() - timedelta(days=400))
 
         for tenant, scan_id in submitted:
-            await eventually(lambda t=tenant, s=scan_id: _finished(client, t, s), timeout=30)
+            await eventually(functools.partial(_finished, client, tenant, scan_id), timeout=30)
         erase = await client.delete("/v1/org/data", headers=leaving.headers)
         assert erase.status_code == 202, erase.text
 

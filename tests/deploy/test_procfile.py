@@ -3,6 +3,7 @@ answers /readyz, and two workers register, each serving metrics and /healthz on 
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
@@ -124,7 +125,7 @@ async def test_honcho_runs_every_process_of_the_procfile(honcho: Honcho, procfil
             await eventually(workers_registered, timeout=STARTUP_SECONDS, interval=0.2)
             # Each worker on the port honcho gave it: `-c worker=N` runs side by side.
             for port in honcho.worker_ports:
-                await eventually(lambda port=port: metrics_with(port, "scanfleet_worker_max_slots "), timeout=10)
+                await eventually(functools.partial(metrics_with, port, "scanfleet_worker_max_slots "), timeout=10)
             # The scheduler has been through an upkeep round against the database.
             await eventually(
                 lambda: metrics_with(honcho.scheduler_port, "scanfleet_partition_horizon_days{"),

@@ -115,7 +115,7 @@ async def test_one_scans_ids_are_on_the_api_and_worker_log_lines(
         async def worker_done() -> list[dict[str, Any]]:
             return [line for line in of_the_scan(platform.worker) if line["logger"] == "scanfleet.worker.tasks"]
 
-        (done,) = await eventually(worker_done, timeout=30)  # type: ignore[misc]
+        (done,) = await eventually(worker_done, timeout=30)
         api_lines = {line["logger"]: line for line in of_the_scan(platform.api)}
     assert (done["org_id"], done["job_id"], done["task"]) == (str(tenant.org.id), job_id, "run_scan")
     assert "succeeded" in done["msg"]

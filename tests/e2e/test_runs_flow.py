@@ -24,7 +24,8 @@ async def run(api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant, suite:
     assert accepted.status_code == 202, accepted.text
     run_id = accepted.json()["id"]
     await eventually(lambda: scans.is_final(pool, uuid.UUID(run_id)))
-    return (await api.get(f"/v1/runs/{run_id}", headers=tenant.headers)).json()
+    run: dict[str, Any] = (await api.get(f"/v1/runs/{run_id}", headers=tenant.headers)).json()
+    return run
 
 
 async def rows(api: httpx.AsyncClient, tenant: Tenant, run_id: str, kind: str) -> list[dict[str, Any]]:

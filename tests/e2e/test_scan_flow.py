@@ -46,7 +46,8 @@ def shop(site: FixtureSite) -> str:
 async def finished(api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant, scan_id: str) -> dict[str, Any]:
     # Waits on the database, then reads once over HTTP: polling the API would spend the key's rate limit.
     await eventually(lambda: scans.is_final(pool, uuid.UUID(scan_id)))
-    return (await api.get(f"/v1/scans/{scan_id}", headers=tenant.headers)).json()
+    scan: dict[str, Any] = (await api.get(f"/v1/scans/{scan_id}", headers=tenant.headers)).json()
+    return scan
 
 
 async def all_evidence(api: httpx.AsyncClient, tenant: Tenant, scan_id: str, limit: int) -> list[dict[str, Any]]:

@@ -56,11 +56,13 @@ async def test_two_scheduler_processes_fire_each_due_schedule_once(
                                Timing(interval_seconds=3600), datetime.now(UTC), tenant.org.limits.max_schedules)
         for n in range(20)
     ]  # fmt: skip
-    ids = [schedule.id for schedule in made]
+    ids = [schedule.id for schedule in made if schedule is not None]
+    assert len(ids) == len(made)  # each one created, within the tier's limit
     await pool.execute("UPDATE schedules SET next_fire_at = now() WHERE id = ANY($1)", ids)
 
     async def all_fired() -> bool:
-        return await pool.fetchval("SELECT count(*) FROM schedule_fires WHERE schedule_id = ANY($1)", ids) >= 20
+        fired: int = await pool.fetchval("SELECT count(*) FROM schedule_fires WHERE schedule_id = ANY($1)", ids)
+        return fired >= 20
 
     await eventually(all_fired)
     fires = await pool.fetch("SELECT schedule_id, job_id FROM schedule_fires WHERE schedule_id = ANY($1)", ids)
@@ -70,7 +72,8 @@ async def test_two_scheduler_processes_fire_each_due_schedule_once(
     try:
         # Jobs are admitted to the gate just after their fire commits: wait for that too.
         async def all_admitted() -> bool:
-            return await redis.zcard("sf:gate:jobs") == 20
+            admitted: int = await redis.zcard("sf:gate:jobs")
+            return admitted == 20
 
         await eventually(all_admitted)
     finally:

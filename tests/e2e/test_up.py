@@ -194,7 +194,8 @@ async def test_a_killed_up_leaves_no_process_and_no_database_behind(site: Fixtur
             scan = (await api.post("/v1/scans", json={"url": url})).json()
 
             async def running() -> bool:
-                return (await api.get(f"/v1/scans/{scan['id']}")).json()["status"] == "running"
+                status: str = (await api.get(f"/v1/scans/{scan['id']}")).json()["status"]
+                return status == "running"
 
             await eventually(running, timeout=30)
         family = _descendants(platform.process.pid)

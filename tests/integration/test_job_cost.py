@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def readme_table() -> dict[str, tuple[int, ...]]:
     return rows
 
 
-def _readable(measured: dict[str, tuple[int, ...]], meter: Meter) -> str:
+def _readable(measured: Mapping[str, tuple[int, ...]], meter: Meter) -> str:
     lines = [f"{step}: {row}" for step, row in measured.items()]
     lines += [f"  {step}: {sql[:100]}" for step, sql in meter.statements]
     return "measured (Redis commands, round trips, in Lua, PostgreSQL round trips):\n" + "\n".join(lines)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import asyncpg
 import httpx
-from arq import Worker
 
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.config import Settings
 from scanfleet.db.store import PgJobStore
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.lifecycle import Lifecycle
+
+Server = TypeVar("Server", EmbeddedPostgres, EmbeddedValkey)
 
 
 def lifecycle(pool: asyncpg.Pool, gate: Gate) -> Lifecycle:
@@ -34,7 +37,7 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
+async def running_worker(settings: Settings) -> AsyncIterator[FleetWorker]:
     """An arq worker in this event loop, stopped as a deploy would: no new jobs, running ones finish."""
     from scanfleet.worker.app import build_worker
 
@@ -66,7 +69,7 @@ async def running_scheduler(settings: Settings) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def serving(server: EmbeddedPostgres | EmbeddedValkey) -> AsyncIterator[EmbeddedPostgres | EmbeddedValkey]:
+async def serving(server: Server) -> AsyncIterator[Server]:
     """A server of the test's own, which it may stop and start again (the session's servers must stay up)."""
     await asyncio.to_thread(server.start)
     try:

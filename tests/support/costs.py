@@ -128,7 +128,7 @@ class Meter:
         counted("copy_records_to_table", 2)
         counted("_copy_in", 2)
         counted("_copy_out", 2)
-        get_statement = pg._get_statement
+        get_statement = pg._get_statement  # type: ignore[attr-defined]  # private: asyncpg-stubs types the public API
 
         async def _get_statement(self: Any, query: str, timeout: Any, **kwargs: Any) -> Any:
             record_class = kwargs.get("record_class") or self._protocol.get_record_class()

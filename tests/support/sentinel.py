@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -66,9 +67,15 @@ class SentinelGroup:
     def client(self) -> Redis:
         return Redis(host=self.sentinel.host, port=self.sentinel.port, decode_responses=True)
 
-    async def master_port(self) -> int:
+    async def command(self, *args: str) -> Any:
+        """SENTINEL `args` on the sentinel, its raw reply."""
         async with self.client() as sentinel:
-            _, port = await sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
+            # redis-py leaves execute_command unannotated.
+            execute = cast(Callable[..., Awaitable[Any]], sentinel.execute_command)
+            return await execute("SENTINEL", *args)
+
+    async def master_port(self) -> int:
+        _, port = await self.command("GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
         return int(port)
 
     async def wait_until_ready(self, timeout: float = 30.0) -> None:
@@ -76,8 +83,7 @@ class SentinelGroup:
         await eventually(self._replica_ready, timeout, interval=0.05)
 
     async def _replica_ready(self) -> bool:
-        async with self.client() as sentinel:
-            replicas = await sentinel.execute_command("SENTINEL", "REPLICAS", MASTER_NAME)
+        replicas = await self.command("REPLICAS", MASTER_NAME)
         return any(
             _fields(replica).get("master-link-status") == "ok" and "s_down" not in _fields(replica).get("flags", "")
             for replica in replicas
@@ -88,13 +94,12 @@ class SentinelGroup:
         old = await self.master_port()
 
         async def started() -> bool:
-            async with self.client() as sentinel:
-                try:
-                    await sentinel.execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
-                except ResponseError as exc:  # NOGOODSLAVE while the sentinel refreshes its view of the replica
-                    if "NOGOODSLAVE" in str(exc) or "INPROG" in str(exc):
-                        return False
-                    raise
+            try:
+                await self.command("FAILOVER", MASTER_NAME)
+            except ResponseError as exc:  # NOGOODSLAVE while the sentinel refreshes its view of the replica
+                if "NOGOODSLAVE" in str(exc) or "INPROG" in str(exc):
+                    return False
+                raise
             return True
 
         await eventually(started, timeout, interval=0.05)
@@ -104,7 +109,8 @@ class SentinelGroup:
             if new == old:
                 return False
             async with Redis(host=self.sentinel.host, port=new) as promoted:
-                return (await promoted.role())[0] == b"master"
+                role: bytes = (await promoted.role())[0]
+            return role == b"master"
 
         await eventually(switched, timeout, interval=0.05)
         return await self.master_port()

@@ -6,12 +6,14 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self, TypeVar
 
 import trustme
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,7 +75,7 @@ class FixtureSite:
         self.pages[path] = page
         return self.url(path)
 
-    def __enter__(self) -> FixtureSite:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -86,13 +88,13 @@ def html(body: str, *headers: tuple[str, str], status: int = 200) -> Page:
     return Page(status, [("Content-Type", "text/html; charset=utf-8"), *headers], body.encode())
 
 
-async def eventually(check: Callable[[], object], timeout: float = 15.0, interval: float = 0.02) -> object:
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 15.0, interval: float = 0.02) -> T:
     """Poll an async `check` until it returns something truthy, or fail at the deadline."""
     import asyncio
 
     deadline = time.monotonic() + timeout
     while True:
-        result = await check()  # type: ignore[misc]
+        result = await check()
         if result:
             return result
         if time.monotonic() > deadline:

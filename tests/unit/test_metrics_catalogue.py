@@ -30,7 +30,7 @@ def _defined() -> dict[str, tuple[str, tuple[str, ...]]]:
     found = {}
     for metric in vars(metrics).values():
         if isinstance(metric, MetricWrapperBase):
-            family = metric.describe()[0]
+            family = next(iter(metric.describe()))
             name = family.name + "_total" if family.type == "counter" else family.name
             found[name] = (family.type, tuple(metric._labelnames))
     return found

@@ -51,7 +51,9 @@ async def test_nul_in_a_body_is_422_naming_the_field(
 
 
 async def scan_id_of(api: httpx.AsyncClient, tenant: Tenant) -> str:
-    return (await api.post("/v1/scans", json={"url": "http://127.0.0.1:9/"}, headers=tenant.headers)).json()["id"]
+    accepted = await api.post("/v1/scans", json={"url": "http://127.0.0.1:9/"}, headers=tenant.headers)
+    scan_id: str = accepted.json()["id"]
+    return scan_id
 
 
 @pytest.mark.parametrize(

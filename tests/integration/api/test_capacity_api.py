@@ -143,7 +143,7 @@ async def test_requests_over_the_key_rate_limit_are_429_with_headers(
     # The free tier's 60 a minute refill one a second: on a slow machine the burst earns a request per second it
     # takes, so count what the elapsed time allows instead of expecting exactly the 61st to be refused.
     started = time.monotonic()
-    answers = []
+    answers: list[httpx.Response] = []
     while len(answers) < 200 and (not answers or answers[-1].status_code == 200):
         answers.append(await api.get("/v1/usage", headers=tenant.headers))
     allowed = len(answers) - 1

@@ -23,7 +23,7 @@ OWN_REDIS_DB = 8  # the session's worker must not take these jobs: their rows li
 @pytest.fixture
 async def own_postgres(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
     async with serving(EmbeddedPostgres(tmp_path / "postgres")) as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 async def test_requests_get_503_while_the_database_is_down_and_succeed_once_it_is_back(

@@ -92,7 +92,7 @@ async def test_last_use_is_written_once_a_minute_not_per_request(
     async with api_client(settings.model_copy(update={"api_key_cache_seconds": 0.2})) as api:
         await api.get("/v1/usage", headers=bearer(key))
         first = await pool.fetchrow("SELECT last_used_at, xmin::text AS version FROM api_keys WHERE id = $1", key_id)
-        assert first["last_used_at"] is not None
+        assert first is not None and first["last_used_at"] is not None
         for _ in range(5):
             await api.get("/v1/usage", headers=bearer(key))
         later = await pool.fetchrow("SELECT last_used_at, xmin::text AS version FROM api_keys WHERE id = $1", key_id)
@@ -123,7 +123,8 @@ async def test_cli_lists_and_revokes_keys_and_names_a_missing_organisation(
     assert str(key_id) in listed.stdout and "laptop" in listed.stdout and tenant.key not in listed.stdout
     revoked = cli(settings, "key", "revoke", str(key_id), "--org", tenant.org.name)
     assert revoked.returncode == 0, revoked.stderr
-    assert (await api_keys.get(pool, tenant.org.id, key_id)).revoked_at is not None  # type: ignore[union-attr]
+    key = await api_keys.get(pool, tenant.org.id, key_id)
+    assert key is not None and key.revoked_at is not None
     missing = cli(settings, "key", "create", "--org", "no-such-org", "--admin")
     assert missing.returncode != 0
     assert "scanfleet org create no-such-org" in missing.stderr

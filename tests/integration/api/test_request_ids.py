@@ -97,7 +97,8 @@ async def carried(queue: ArqRedis, scan_id: str) -> dict[str, str]:
     """The context in the job's definition in Redis (its body while queued, its result once a worker ran it)."""
     info = await Job(keys.job_id(uuid.UUID(scan_id)), queue).info()
     assert info is not None
-    return info.kwargs["context"]
+    context: dict[str, str] = info.kwargs["context"]
+    return context
 
 
 async def test_a_request_id_sent_comes_back_and_the_job_carries_it_with_the_org_and_the_trace(

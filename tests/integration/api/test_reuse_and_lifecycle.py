@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -13,7 +14,7 @@ import httpx
 from scanfleet import ids
 from scanfleet.config import Settings
 from scanfleet.db import insights, orgs, partitions, results, scans
-from scanfleet.model import DomainSeen, Evidence, Issue, Outcome, Severity, Status
+from scanfleet.model import DomainSeen, Evidence, Issue, Job, Outcome, Severity, Status
 from scanfleet.scheduler import retention
 from tests.conftest import Tenant, make_tenant
 
@@ -27,7 +28,7 @@ async def held_tenant(pool: asyncpg.Pool, max_queued: int = 50) -> Tenant:
 
 async def finished_scan(
     pool: asyncpg.Pool, tenant: Tenant, url: str, at: datetime | None = None, domains: tuple[DomainSeen, ...] = ()
-) -> scans.Job:
+) -> Job:
     scan = await scans.insert(pool, tenant.org.id, url, scan_id=ids.new_id(at=at) if at else None)
     evidence = [Evidence("cookie", Severity.LOW, f"cookie {n}", {"name": f"c{n}"}) for n in range(3)]
     evidence.append(Evidence("security_header", Severity.LOW, "CSP missing", {"header": "csp", "present": False}))
@@ -214,7 +215,7 @@ async def test_scans_by_domain_is_an_index_range_scan(pool: asyncpg.Pool) -> Non
     assert nodes[0]["Node Type"] == "Limit"
 
 
-def _nodes(node: dict) -> list[dict]:
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
     found = [node]
     for child in node.get("Plans", []):
         found += _nodes(child)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
 
@@ -25,10 +26,10 @@ async def test_without_a_valid_key_is_401(api: httpx.AsyncClient, headers: dict[
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-async def test_revoked_key_is_401(api: httpx.AsyncClient, pool: object, tenant: Tenant) -> None:
+async def test_revoked_key_is_401(api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant) -> None:
     from scanfleet.db import api_keys
 
-    key_id, key = await api_keys.create(pool, tenant.org.id, "short-lived")  # type: ignore[arg-type]
+    key_id, key = await api_keys.create(pool, tenant.org.id, "short-lived")
     headers = {"Authorization": f"Bearer {key}"}
     assert (await api.get("/v1/scans", headers=headers)).status_code == 200
     # Through this API process: at once (elsewhere, within the key cache's time: tests/integration/api/test_key_cache)
@@ -89,8 +90,8 @@ async def test_body_that_is_not_json_is_422(api: httpx.AsyncClient, tenant: Tena
     assert response.json()["error"]["fields"][0]["rule"] == "json_invalid"
 
 
-async def test_another_orgs_scan_is_404_everywhere(api: httpx.AsyncClient, pool: object, tenant: Tenant) -> None:
-    other = await make_tenant(pool)  # type: ignore[arg-type]
+async def test_another_orgs_scan_is_404_everywhere(api: httpx.AsyncClient, pool: asyncpg.Pool, tenant: Tenant) -> None:
+    other = await make_tenant(pool)
     scan_id = (await api.post("/v1/scans", json={"url": "http://127.0.0.1:9/"}, headers=tenant.headers)).json()["id"]
     for path in (f"/v1/scans/{scan_id}", f"/v1/scans/{scan_id}/evidence", f"/v1/scans/{scan_id}/issues"):
         assert (await api.get(path, headers=tenant.headers)).status_code == 200
@@ -106,14 +107,14 @@ async def test_unknown_or_malformed_scan_id_is_404(api: httpx.AsyncClient, tenan
     assert (await api.get(f"/v1/scans/{scan_id}", headers=tenant.headers)).status_code == 404
 
 
-async def test_scan_list_pages_with_a_cursor(api: httpx.AsyncClient, pool: object) -> None:
-    tenant = await make_tenant(pool)  # type: ignore[arg-type]
+async def test_scan_list_pages_with_a_cursor(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    tenant = await make_tenant(pool)
     submitted = [
         (await api.post("/v1/scans", json={"url": f"http://127.0.0.1:9/{n}"}, headers=tenant.headers)).json()["id"]
         for n in range(5)
     ]
     seen: list[str] = []
-    params: dict[str, object] = {"limit": 2}
+    params: dict[str, str | int] = {"limit": 2}
     while True:
         page = (await api.get("/v1/scans", headers=tenant.headers, params=params)).json()
         seen += [scan["id"] for scan in page["items"]]

@@ -32,7 +32,7 @@ async def test_an_http_scan_keeps_its_main_document(
         return scan if scan["status"] not in ("queued", "running") else None
 
     scan = await eventually(final)
-    assert scan["status"] == "succeeded", scan  # type: ignore[index]
+    assert scan["status"] == "succeeded", scan
     (item,) = (await api.get(f"/v1/scans/{scan_id}/artifacts", headers=tenant.headers)).json()["items"]
     assert (item["kind"], item["content_type"], item["size"]) == ("document", "text/html", len(PAGE.body))
     document = await api.get(httpx.URL(item["url"]).path, headers=tenant.headers)
@@ -46,14 +46,15 @@ async def test_a_store_outage_defers_the_scan_and_it_completes_once_the_store_is
     overrides = {**s3_overrides(seaweed, new_bucket(seaweed)), "breaker_storage_fail_max": 1,
                  "breaker_storage_reset_seconds": 0.5}  # fmt: skip
     deferred = metrics.JOBS_DEFERRED.labels("run_scan", "storage")
-    before = deferred._value.get()
+    before: float = deferred._value.get()
     seaweed.kill()  # the store goes away at once, as in a crash
     try:
         async with own_worker(**overrides) as own:
             scan_id = await submit(pool, own, tenant, site.add("/outage", PAGE))
 
             async def put_aside() -> bool:
-                return deferred._value.get() > before
+                count: float = deferred._value.get()
+                return count > before
 
             await eventually(put_aside, timeout=30)
             scan = await scans.get(pool, tenant.org.id, scan_id)

@@ -32,9 +32,11 @@ def kind() -> str:
 @pytest.fixture
 async def connect(settings: Settings) -> AsyncIterator[Callable[[], Redis]]:
     opened: list[Redis] = []
+    url = settings.redis_url
+    assert url is not None
 
     def make() -> Redis:
-        opened.append(Redis.from_url(settings.redis_url))
+        opened.append(Redis.from_url(url))
         return opened[-1]
 
     yield make

@@ -39,7 +39,7 @@ async def _final(api: httpx.AsyncClient, tenant: Tenant, job_id: str, jobs: str 
         job = (await api.get(f"/v1/{jobs}/{job_id}", headers=tenant.headers)).json()
         return job if job["status"] not in ("queued", "running") else None
 
-    return await eventually(finished, timeout=60)  # type: ignore[return-value]
+    return await eventually(finished, timeout=60)
 
 
 @pytest.mark.usefixtures("browser_worker")
@@ -159,7 +159,8 @@ async def test_a_bad_browser_step_is_a_422_naming_the_step_the_action_the_field_
 @pytest.mark.usefixtures("browser_worker")
 async def test_readiness_counts_the_live_browser_workers(api: httpx.AsyncClient) -> None:
     async def counted() -> bool:
-        return (await api.get("/readyz")).json()["browser_workers"] >= 1
+        workers: int = (await api.get("/readyz")).json()["browser_workers"]
+        return workers >= 1
 
     await eventually(counted)
 

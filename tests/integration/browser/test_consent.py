@@ -15,8 +15,9 @@ from scanfleet.worker.browser import BrowserRuntime, browse
 from scanfleet.worker.privacy.rules import RULES
 from scanfleet.worker.scan import scan_url
 from tests.integration.browser.conftest import LIMITS, ONLY_127_0_0_1
-from tests.integration.browser.sites import CONSENT, NEWS, OT_STUB
+from tests.integration.browser.sites import CONSENT, NEWS
 from tests.support.internet import Internet
+from tests.support.vendors import OT_STUB
 
 FBEVENTS = "https://connect.facebook.net/en_US/fbevents.js"
 PIXEL = "https://www.facebook.com/tr?id=1234567890123456&ev=PageView"

@@ -92,7 +92,7 @@ async def test_a_variable_that_was_never_set_fails_its_step(env: CheckEnv, servi
 
 
 # Each assertion type and operator twice on GET /items: as it holds, and as it does not.
-ITEM_CHECKS = [
+ITEM_CHECKS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"type": "status", "operator": "equals", "value": 200}, {"type": "status", "operator": "equals", "value": 201}),
     (
         {"type": "status", "operator": "one_of", "value": [200, 203]},

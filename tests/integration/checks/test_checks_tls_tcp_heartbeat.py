@@ -18,7 +18,7 @@ def tls(port: int, *checks: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 async def test_tls_certificate_assertions_passing_and_failing(env: CheckEnv, tls_service: ApiService) -> None:
-    passing = [
+    passing: list[dict[str, Any]] = [
         {"type": "cert_days_left", "operator": ">=", "value": CERT_DAYS - 1},
         {"type": "cert_days_left", "operator": "==", "value": CERT_DAYS},
         {"type": "cert_issuer", "operator": "contains", "value": "trustme"},
@@ -27,7 +27,7 @@ async def test_tls_certificate_assertions_passing_and_failing(env: CheckEnv, tls
         {"type": "cert_hostname", "hostname": "localhost"},
         {"type": "response_time", "failed_ms": 5000},
     ]
-    failing = [
+    failing: list[dict[str, Any]] = [
         {"type": "cert_days_left", "operator": ">=", "value": 30},
         {"type": "cert_issuer", "operator": "equals", "value": "DigiCert Inc"},
         {"type": "cert_hostname", "hostname": "api.example.com"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -43,10 +44,11 @@ async def test_a_lease_held_for_a_block_is_renewed_while_it_runs_and_released_af
     name, other = f"test-{uuid.uuid4()}", uuid.uuid4()
     async with locks.lease(pool, name, 1.5) as held:
         assert held
-        expiry = await pool.fetchval("SELECT until FROM upkeep_leases WHERE name = $1", name)
+        expiry: datetime = await pool.fetchval("SELECT until FROM upkeep_leases WHERE name = $1", name)
 
         async def renewed() -> bool:
-            return await pool.fetchval("SELECT until FROM upkeep_leases WHERE name = $1", name) > expiry
+            until: datetime = await pool.fetchval("SELECT until FROM upkeep_leases WHERE name = $1", name)
+            return until > expiry
 
         await eventually(renewed, timeout=5, interval=0.05)  # renewed a third of the way in
         assert not await locks.take_lease(pool, name, other, 60)

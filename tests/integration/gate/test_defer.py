@@ -7,6 +7,7 @@ import uuid
 
 from arq.constants import in_progress_key_prefix
 
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import limits_for
 from tests.support.site import eventually
@@ -86,7 +87,7 @@ async def test_a_handed_back_job_keeps_its_slot_and_is_taken_again_without_waiti
     assert await gate.handback(running)
 
     assert await gate.redis.zscore(gate.keys.ready, running) is not None  # for a worker to take
-    assert await gate.redis.llen(gate.keys.wake) >= 1  # and a worker woken for it
+    assert await reply(gate.redis.llen(gate.keys.wake)) >= 1  # and a worker woken for it
     assert await gate.states([running, waiting]) == ["dispatched", "waiting"]
     assert await gate.redis.zscore(gate.keys.prefix + "leases", running) is None
     assert await gate.redis.exists(in_progress_key_prefix + running) == 0

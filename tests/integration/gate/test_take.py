@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from arq.constants import in_progress_key_prefix
 
+from scanfleet.broker.decode import reply, text
 from scanfleet.broker.gate import Gate
 from scanfleet.tiers import limits_for
 
@@ -57,11 +58,11 @@ async def test_each_ready_job_leaves_one_wake_up_token_and_taking_it_leaves_none
     org = uuid.uuid4()
     for _ in range(3):
         await gate.admit(org, job(), b"body", MANY)
-    assert await gate.redis.llen(gate.keys.wake) == 3  # three idle workers woken, one per job
+    assert await reply(gate.redis.llen(gate.keys.wake)) == 3  # three idle workers woken, one per job
     await gate.take(2, IN_PROGRESS_MS)
-    assert await gate.redis.llen(gate.keys.wake) == 1  # one job left ready: one token
+    assert await reply(gate.redis.llen(gate.keys.wake)) == 1  # one job left ready: one token
     await gate.take(2, IN_PROGRESS_MS)
-    assert await gate.redis.llen(gate.keys.wake) == 0
+    assert await reply(gate.redis.llen(gate.keys.wake)) == 0
 
 
 async def test_a_cancelled_job_is_not_taken(gate: Gate) -> None:
@@ -69,7 +70,7 @@ async def test_a_cancelled_job_is_not_taken(gate: Gate) -> None:
     await gate.admit(org, cancelled, b"body", MANY)
     assert await gate.cancel(cancelled) == "removed"
     assert (await gate.take(10, IN_PROGRESS_MS))[0] == []
-    assert await gate.redis.llen(gate.keys.wake) == 0
+    assert await reply(gate.redis.llen(gate.keys.wake)) == 0
 
 
 async def test_a_job_still_marked_in_progress_waits_and_is_taken_once_the_marker_is_gone(gate: Gate) -> None:
@@ -112,12 +113,12 @@ async def test_a_long_wait_among_the_ready_does_not_make_a_fresh_take_look_stall
     await gate.take(1, IN_PROGRESS_MS)  # the earlier: `waited`
     # `abandoned` was taken long ago by a worker that never started it.
     await gate.take(1, IN_PROGRESS_MS)
-    taken_ms = int(await gate.redis.hget(gate.keys.job(abandoned), "taken_ms"))  # type: ignore[misc]
-    await gate.redis.hset(gate.keys.job(abandoned), "taken_ms", taken_ms - LONG_AGO_MS)
-    await gate.redis.hset(gate.keys.job(abandoned), "dispatched_ms", taken_ms - LONG_AGO_MS)
+    taken_ms = int(text(await reply(gate.redis.hget(gate.keys.job(abandoned), "taken_ms"))))
+    await reply(gate.redis.hset(gate.keys.job(abandoned), "taken_ms", str(taken_ms - LONG_AGO_MS)))
+    await reply(gate.redis.hset(gate.keys.job(abandoned), "dispatched_ms", str(taken_ms - LONG_AGO_MS)))
     # `waited` sat among the ready long before a worker took it just now.
-    dispatched_ms = int(await gate.redis.hget(gate.keys.job(waited), "dispatched_ms"))  # type: ignore[misc]
-    await gate.redis.hset(gate.keys.job(waited), "dispatched_ms", dispatched_ms - LONG_AGO_MS)
+    dispatched_ms = int(text(await reply(gate.redis.hget(gate.keys.job(waited), "dispatched_ms"))))
+    await reply(gate.redis.hset(gate.keys.job(waited), "dispatched_ms", str(dispatched_ms - LONG_AGO_MS)))
 
     assert await gate.requeue([waited, abandoned], stall_seconds=30) == [abandoned]
     assert await gate.redis.exists(in_progress_key_prefix + waited) == 1  # its worker starts it undisturbed
@@ -129,8 +130,8 @@ async def test_a_job_handed_back_long_after_its_take_is_not_stalled_while_its_ma
     org, handed_back = uuid.uuid4(), job()
     await gate.admit(org, handed_back, b"body", MANY)
     await gate.take(1, IN_PROGRESS_MS)
-    taken_ms = int(await gate.redis.hget(gate.keys.job(handed_back), "taken_ms"))  # type: ignore[misc]
-    await gate.redis.hset(gate.keys.job(handed_back), "taken_ms", taken_ms - LONG_AGO_MS)
+    taken_ms = int(text(await reply(gate.redis.hget(gate.keys.job(handed_back), "taken_ms"))))
+    await reply(gate.redis.hset(gate.keys.job(handed_back), "taken_ms", str(taken_ms - LONG_AGO_MS)))
     await gate.start(handed_back, 30)
     assert await gate.handback(handed_back)  # arq's marker from that old take is still there
     assert await gate.requeue([handed_back], stall_seconds=30) == []

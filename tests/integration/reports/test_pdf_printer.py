@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Error as PlaywrightError
@@ -40,7 +41,7 @@ async def test_a_page_that_names_other_servers_is_printed_without_reaching_them(
     assert decoy.hits == {}
 
 
-async def test_without_time_or_without_a_browser_it_says_which(tmp_path: object) -> None:
+async def test_without_time_or_without_a_browser_it_says_which(tmp_path: Path) -> None:
     hurried = PdfPrinter(None, concurrency=1, seconds=0.001)
     try:
         with pytest.raises(PdfUnavailable) as busy:
@@ -48,7 +49,7 @@ async def test_without_time_or_without_a_browser_it_says_which(tmp_path: object)
     finally:
         await hurried.close()
     assert busy.value.code == "pdf_busy"
-    missing = PdfPrinter(tmp_path / "no-chromium", concurrency=1, seconds=30)  # type: ignore[operator]
+    missing = PdfPrinter(tmp_path / "no-chromium", concurrency=1, seconds=30)
     with pytest.raises(PdfUnavailable) as unavailable:
         await missing.print("<p>x</p>")
     await missing.close()

@@ -143,7 +143,7 @@ async def test_an_http_scans_report_from_a_real_scan_shows_its_issues_cookies_an
             return scan if scan["status"] not in ("queued", "running") else None
 
         scan = await eventually(done, timeout=30)
-        assert scan["status"] == "succeeded", scan  # type: ignore[index]
+        assert scan["status"] == "succeeded", scan
         issues = (await api.get(f"/v1/scans/{scan_id}/issues?limit=500")).json()["items"]
     assert {"third_party_scripts", "analytics_tracker_present", "sensitive_form_over_http"} <= {
         issue["code"] for issue in issues
@@ -339,7 +339,7 @@ async def test_a_pdf_waiting_for_the_printer_loads_nothing_until_it_has_a_slot(
     loaded: list[uuid.UUID] = []
     load = results.all_results
 
-    async def hooked(source: asyncpg.Pool, table: str, org_id: uuid.UUID, job_id: uuid.UUID) -> Any:
+    async def hooked(source: asyncpg.Pool, table: results.Table, org_id: uuid.UUID, job_id: uuid.UUID) -> Any:
         loaded.append(job_id)
         if job_id == first.id:  # the first holds the only slot while it loads
             loading.set()

@@ -13,12 +13,12 @@ import asyncpg
 
 from scanfleet import ids
 from scanfleet.db import results, scans
-from scanfleet.model import DomainSeen, Evidence, Issue, Outcome, Severity, Status
+from scanfleet.model import DomainSeen, Evidence, Issue, Job, Outcome, Severity, Status
 
 EVIDENCE_PER_SCAN = 3
 
 
-async def finished_scan(pool: asyncpg.Pool, org_id: uuid.UUID, at: datetime | None = None) -> scans.Job:
+async def finished_scan(pool: asyncpg.Pool, org_id: uuid.UUID, at: datetime | None = None) -> Job:
     """A scan (created `at`, its day's partitions made if missing) with evidence, issues, a domain seen and
     its daily counts."""
     scan = await scans.insert(pool, org_id, "http://x.example/", scan_id=ids.new_id(at=at))
@@ -31,7 +31,7 @@ async def finished_scan(pool: asyncpg.Pool, org_id: uuid.UUID, at: datetime | No
     return scan
 
 
-async def rows_of(pool: asyncpg.Pool, scan: scans.Job) -> dict[str, int]:
+async def rows_of(pool: asyncpg.Pool, scan: Job) -> dict[str, int]:
     """How many rows the scan has in each partitioned table."""
     counts = {"scans": await pool.fetchval("SELECT count(*) FROM scans WHERE id = $1", scan.id)}
     for table in ("evidence", "issues", "scan_domains"):

@@ -149,7 +149,7 @@ async def test_schedules_and_erase_through_pgbouncer(
     assert erase.status_code == 202, erase.text
 
     async def erased() -> bool:
-        status = (await api.get(erase.json()["status_url"], headers=tenant.headers)).json()["status"]
+        status: str = (await api.get(erase.json()["status_url"], headers=tenant.headers)).json()["status"]
         return status == "done"
 
     await eventually(erased, timeout=30, interval=0.2)

@@ -67,7 +67,7 @@ async def replica_conn(split: Settings) -> AsyncIterator[asyncpg.Connection]:
 
 async def replicated(replica: asyncpg.Connection, scan_id: str) -> bool:
     """The replica has the scan's final status (and so, in the same transaction, its results)."""
-    status = await replica.fetchval("SELECT status FROM scans WHERE id = $1", uuid.UUID(scan_id))
+    status: str | None = await replica.fetchval("SELECT status FROM scans WHERE id = $1", uuid.UUID(scan_id))
     return status == "succeeded"
 
 

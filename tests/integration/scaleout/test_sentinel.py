@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from scanfleet.broker import connection
+from scanfleet.broker.decode import reply
 from scanfleet.config import Settings
 from scanfleet.db import scans
 from scanfleet.db.pool import create_pool
@@ -55,9 +57,9 @@ async def via_sentinel(settings: Settings, server_urls: tuple[str, str], group: 
 
 def test_settings_name_the_sentinels_and_the_master() -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         redis_url="redis://:secret@unused/3",
-        redis_sentinels="10.0.0.1:26379, sentinel-b:26380,[::1]:26381",  # type: ignore[arg-type]
+        redis_sentinels="10.0.0.1:26379, sentinel-b:26380,[::1]:26381",
         redis_sentinel_master="queue",
     )
     redis = connection.redis_settings(settings)
@@ -69,7 +71,7 @@ def test_settings_name_the_sentinels_and_the_master() -> None:
 
 
 def test_a_sentinel_address_needs_a_port() -> None:
-    settings = Settings(_env_file=None, redis_url="redis:///0", redis_sentinels=["sentinel-a"])  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, redis_url="redis:///0", redis_sentinels=["sentinel-a"])
     with pytest.raises(ValueError, match="host:port"):
         connection.redis_settings(settings)
 
@@ -96,11 +98,13 @@ async def test_a_command_cut_off_by_the_server_goes_again(via_sentinel: Settings
             return sum(client["cmd"] == "blpop" for client in await admin.client_list())
 
         try:
-            waiting = asyncio.create_task(redis.blpop([key], timeout=20))
+            # redis-py types BLPOP's reply as a list; it is a (key, value) tuple.
+            pop = cast(Coroutine[Any, Any, tuple[bytes, bytes]], redis.blpop([key], timeout=20))
+            waiting = asyncio.create_task(pop)
             await eventually(blocked)
             await admin.client_kill_filter(_type="normal", skipme=True)
             await eventually(blocked)  # the same command, sent again on a new connection
-            await admin.rpush(key, "delivered")
+            await reply(admin.rpush(key, "delivered"))
             assert await waiting == (key.encode(), b"delivered")
         finally:
             await redis.aclose()

@@ -9,6 +9,7 @@ import uuid
 from prometheus_client import REGISTRY
 
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.scheduler.observe import Observer
@@ -22,8 +23,12 @@ def _value(name: str, **labels: str) -> float | None:
 
 def _observer(gate: Gate, settings: Settings, **autoscale: float) -> Observer:
     overrides = {f"autoscale_{name}": value for name, value in autoscale.items()}
-    isolated = {"workers_key": gate.keys.prefix + "workers", "breaker_prefix": gate.keys.prefix + "breaker:"}
-    return Observer(gate, settings.model_copy(update=overrides), **isolated)
+    return Observer(
+        gate,
+        settings.model_copy(update=overrides),
+        workers_key=gate.keys.prefix + "workers",
+        breaker_prefix=gate.keys.prefix + "breaker:",
+    )
 
 
 async def test_queue_states_and_oldest_ready_age(gate: Gate, settings: Settings) -> None:
@@ -71,7 +76,7 @@ async def test_a_tier_that_empties_reads_zero_and_one_that_vanishes_is_removed(g
     await gate.finish("free-0")
     await gate.finish("legacy-0")
     await gate.redis.delete(f"{gate.keys.prefix}org:{legacy}")  # the tier retired: its organisations moved away
-    await gate.redis.srem(gate.keys.prefix + "orgs", str(legacy))
+    await reply(gate.redis.srem(gate.keys.prefix + "orgs", str(legacy)))
     await observer.round()
 
     assert _value("scanfleet_gate_running_jobs", tier="free") == 0
@@ -106,11 +111,14 @@ async def test_open_breakers_per_kind_and_zero_for_kinds_that_never_tripped(gate
     await observer.round()
 
     assert _value("scanfleet_breakers_open", kind="target") == 2
-    assert 0 <= _value("scanfleet_breaker_open_longest_seconds", kind="target") < 5  # type: ignore[operator]
+    longest = _value("scanfleet_breaker_open_longest_seconds", kind="target")
+    assert longest is not None and 0 <= longest < 5
 
     async def open_for_a_while() -> bool:  # the longest-open one's age grows round after round
         await observer.round()
-        return _value("scanfleet_breaker_open_longest_seconds", kind="target") >= 0.3  # type: ignore[operator]
+        longest = _value("scanfleet_breaker_open_longest_seconds", kind="target")
+        assert longest is not None
+        return longest >= 0.3
 
     await eventually(open_for_a_while, timeout=10)
     for kind in ("postgres", "webhook"):

@@ -11,10 +11,11 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from scanfleet import ids
 from scanfleet.broker import jobs, keys
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import scans
-from scanfleet.model import Status
+from scanfleet.model import Job, Status
 from scanfleet.scheduler import partitions, reaper, reconcile
 from scanfleet.tiers import limits_for
 from tests.conftest import Tenant
@@ -34,7 +35,7 @@ async def test_partitions_are_made_ahead(pool: asyncpg.Pool, settings: Settings)
     assert await partitions.make_partitions(pool, ahead) == 0  # already there: nothing to do
 
 
-async def _accepted_a_minute_ago(pool: asyncpg.Pool, tenant: Tenant) -> scans.Job:
+async def _accepted_a_minute_ago(pool: asyncpg.Pool, tenant: Tenant) -> Job:
     return await scans.insert(pool, tenant.org.id, "http://127.0.0.1:9/", scan_id=ids.new_id(at=_ago(60)))
 
 
@@ -101,8 +102,8 @@ async def test_dispatched_job_whose_body_arq_lost_is_requeued(
 
     counts = await _reconcile(pool, gate, settings)
     assert counts["requeued"] >= 1
-    assert await gate.redis.get(job_key_prefix + job_id) == await gate.redis.hget(
-        gate.keys.prefix + "job:" + job_id, "payload"
+    assert await reply(gate.redis.get(job_key_prefix + job_id)) == await reply(
+        gate.redis.hget(gate.keys.prefix + "job:" + job_id, "payload")
     )
 
 

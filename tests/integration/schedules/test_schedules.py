@@ -36,6 +36,7 @@ async def due_schedule(pool: asyncpg.Pool, tenant: Tenant, ago: timedelta, kind:
         datetime.now(UTC),
         tenant.org.limits.max_schedules,
     )
+    assert schedule is not None
     await pool.execute("UPDATE schedules SET next_fire_at = now() - $2::interval WHERE id = $1", schedule.id, ago)
     return schedule.id
 
@@ -103,6 +104,7 @@ async def test_a_run_schedule_with_a_browser_step_fires_into_the_browser_line(
         pool, tenant.org.id, "browser", "checks", suite, Timing(interval_seconds=3600), datetime.now(UTC),
         tenant.org.limits.max_schedules,
     )  # fmt: skip
+    assert schedule is not None
     await pool.execute("UPDATE schedules SET next_fire_at = now() - interval '5 seconds' WHERE id = $1", schedule.id)
     browser_gate = Gate(gate.redis, BROWSER_GATE)
     await firing.fire_due(pool, Lifecycle(PgJobStore(pool), gate, browser_gate=browser_gate))
@@ -174,6 +176,7 @@ async def test_a_schedule_whose_row_cannot_fire_is_paused_and_the_others_fire(po
     assert counts["accepted"] >= 1 and counts["error"] >= 1
     assert [fire["outcome"] for fire in await fires_of(pool, healthy)] == ["accepted"]
     state = await pool.fetchrow("SELECT state, last_outcome FROM schedules WHERE id = $1", poisoned)
+    assert state is not None
     assert (state["state"], state["last_outcome"]) == ("paused", "error")
     assert await fires_of(pool, poisoned) == []
     assert (await firing.fire_due(pool, lifecycle(pool, gate)))["error"] == 0  # paused: no longer in every round

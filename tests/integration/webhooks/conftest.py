@@ -67,9 +67,11 @@ async def circuits(settings: Settings, queue: ArqRedis) -> AsyncIterator[Callabl
     scheduler replica holds them."""
     prefix = f"t{uuid.uuid4().hex[:10]}:breaker:"
     connections: list[Redis] = []
+    url = settings.redis_url
+    assert url is not None
 
     def make(fail_max: int = 10, reset_seconds: float = 60.0) -> SharedBreakers:
-        connections.append(Redis.from_url(settings.redis_url))
+        connections.append(Redis.from_url(url))
         return SharedBreakers(connections[-1], "webhook", fail_max, reset_seconds, prefix)
 
     yield make
@@ -89,8 +91,8 @@ async def deliverer(
 
     def make(breakers: SharedBreakers | None = None, **options: Any) -> Deliverer:
         client = guarded_client(AddressPolicy(tuple(settings.fetch_allow_networks)), timeout=httpx.Timeout(2.0))
-        options = {"backoff": NO_WAIT, "timeout_seconds": 2.0} | options
-        made.append(Deliverer(pool, client, breakers=breakers or circuits(), **options))
+        defaults: dict[str, Any] = {"backoff": NO_WAIT, "timeout_seconds": 2.0}
+        made.append(Deliverer(pool, client, breakers=breakers or circuits(), **(defaults | options)))
         return made[-1]
 
     yield make

@@ -12,6 +12,7 @@ import pytest
 
 from scanfleet.broker import connection
 from scanfleet.broker.gate import Gate
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.config import Settings
 from tests.conftest import own_redis
 from tests.support.app import running_worker
@@ -21,7 +22,7 @@ OWN_DB = 6
 
 @dataclass
 class OwnWorker:
-    worker: Any  # worker.fleet_worker.FleetWorker
+    worker: FleetWorker
     gate: Gate
     settings: Settings
 

@@ -3,6 +3,7 @@ back for another worker without using a try."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import uuid
 
@@ -53,5 +54,6 @@ async def test_a_drained_worker_finishes_short_jobs_and_hands_long_ones_back(
     assert (finished_long.attempts, finished_long.retries) == (1, 0)
 
 
-async def _done(task: object) -> bool:
-    return task.done()  # type: ignore[attr-defined]
+async def _done(task: asyncio.Task[None] | None) -> bool:
+    assert task is not None
+    return task.done()

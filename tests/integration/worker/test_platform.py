@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -13,6 +14,7 @@ from arq.connections import ArqRedis
 
 from scanfleet import metrics
 from scanfleet.breakers import SharedBreakers
+from scanfleet.broker.worker import FleetWorker
 from scanfleet.db import scans
 from scanfleet.worker.outage import PRIMARY, OutageGuard
 from tests.conftest import make_tenant
@@ -25,7 +27,7 @@ def breaker(queue: ArqRedis, fail_max: int = 3) -> SharedBreakers:
     return SharedBreakers(queue, "postgres", fail_max, 0.2, prefix=f"t{uuid.uuid4().hex[:8]}:breaker:")
 
 
-def failing(times: int, exc: BaseException) -> object:
+def failing(times: int, exc: BaseException) -> tuple[Callable[[], Awaitable[str]], dict[str, int]]:
     calls = {"n": 0}
 
     async def operation() -> str:
@@ -94,5 +96,5 @@ async def test_workers_take_no_jobs_while_the_database_circuit_is_open(
     assert scan.status.value == "succeeded"
 
 
-async def _paused(worker: object) -> bool:
-    return not worker.allow_pick_jobs  # type: ignore[attr-defined]
+async def _paused(worker: FleetWorker) -> bool:
+    return not worker.allow_pick_jobs

@@ -46,7 +46,7 @@ async def test_a_worker_rides_out_a_redis_restart(
             # The wake-up listener waits on the gate's tokens again.
             await eventually(lambda: waiting_for_wakeups(redis, own), timeout=10)
             assert await scan_once() == "succeeded"
-            assert not worker.main_task.done()  # the same worker, never restarted
+            assert worker.main_task is not None and not worker.main_task.done()  # the same worker, never restarted
             # No slot lost to the polls the outage cut short: once idle, it counts none taken. (Until its
             # job's task ends, and while a poll looks at that job, the count is above zero.)
             await eventually(lambda: _idle(worker), timeout=10)
@@ -54,8 +54,8 @@ async def test_a_worker_rides_out_a_redis_restart(
         await redis.aclose()
 
 
-async def _failing(worker: object) -> bool:
-    return worker._redis_failures > 0  # type: ignore[attr-defined]
+async def _failing(worker: FleetWorker) -> bool:
+    return worker._redis_failures > 0
 
 
 async def _idle(worker: FleetWorker) -> bool:

@@ -3,6 +3,7 @@ opens for the whole fleet and defers its jobs (no try used) until it half-opens.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,11 +40,12 @@ async def finished(pool: asyncpg.Pool, gate: Gate, scan_id: uuid.UUID, timeout: 
         scan = await scans.get(pool, (await owner(pool, scan_id)), scan_id)
         return scan if scan is not None and scan.status.final else None
 
-    return await eventually(final, timeout=timeout)  # type: ignore[return-value]
+    return await eventually(final, timeout=timeout)
 
 
 async def owner(pool: asyncpg.Pool, scan_id: uuid.UUID) -> uuid.UUID:
-    return await pool.fetchval("SELECT org_id FROM scans WHERE id = $1", scan_id)
+    org_id: uuid.UUID = await pool.fetchval("SELECT org_id FROM scans WHERE id = $1", scan_id)
+    return org_id
 
 
 GONE = Page(404, [("Content-Type", "text/plain")], b"no such page")
@@ -113,7 +115,7 @@ async def test_an_open_circuit_defers_its_hosts_jobs_without_using_tries_and_a_t
 
         deferred, *behind = [await submit(pool, own, tenant, dead_url) for _ in range(3)]
         for scan_id in (deferred, *behind):
-            await eventually(lambda scan_id=scan_id: _state(own.gate, scan_id, "deferred"))
+            await eventually(functools.partial(_state, own.gate, scan_id, "deferred"))
         # Another host is not held up by this one's circuit.
         healthy = await finished(pool, own.gate, await submit(pool, own, tenant, site.add("/fine", PAGE)))
         assert healthy.status.value == "succeeded"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from unittest import mock
 
 import asyncpg
 
 from scanfleet.broker import connection, jobs, keys
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate
 from scanfleet.config import Settings
 from scanfleet.db import scans
@@ -40,8 +42,8 @@ async def test_dispatch_wakes_an_idle_worker(pool: asyncpg.Pool, settings: Setti
             await gate.admit(tenant.org.id, keys.job_id(scan.id), jobs.payload("privacy", scan.id), tenant.org.limits)
             # Polling alone would find it within the deadline once in 7.5 (all three times: 1 in 420); woken,
             # the worker starts it at once, leaving the deadline to a slow machine.
-            await eventually(lambda scan=scan: scans.is_final(pool, scan.id), timeout=DEADLINE_SECONDS)
-        assert await redis.llen(gate.keys.wake) == 0  # each token woke the worker, none is left over
+            await eventually(functools.partial(scans.is_final, pool, scan.id), timeout=DEADLINE_SECONDS)
+        assert await reply(redis.llen(gate.keys.wake)) == 0  # each token woke the worker, none is left over
     finally:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,9 @@ def test_creating_the_postgresql_user_as_root_is_said_once(
             raise KeyError(name)
         return account
 
-    monkeypatch.setattr(embedded.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(embedded.pwd, "getpwnam", getpwnam)
-    monkeypatch.setattr(embedded.subprocess, "run", lambda argv, check: created.append(argv))
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(subprocess, "run", lambda argv, check: created.append(argv))
     install, data = tmp_path / "pginstall", tmp_path / "postgres"
     (install / "bin").mkdir(parents=True)
     data.mkdir()

@@ -25,7 +25,8 @@ def line(message: str = "hello", exc: bool = False) -> dict[str, Any]:
             raise ValueError("boom")
         except ValueError:
             record.exc_info = sys.exc_info()
-    return json.loads(logs.JsonFormatter().format(record))
+    written: dict[str, Any] = json.loads(logs.JsonFormatter().format(record))
+    return written
 
 
 def test_a_line_outside_any_context_has_only_the_basic_fields() -> None:

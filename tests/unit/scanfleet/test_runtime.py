@@ -32,7 +32,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_command_in_another_directory_finds_the_up_by_its_per_user_file(home: Path) -> None:
-    started_in = Settings(data_dir=home / "project" / ".scanfleet")  # type: ignore[call-arg]
+    started_in = Settings(data_dir=home / "project" / ".scanfleet")
     runtime(started_in.data_dir, port=8123).save(started_in)
 
     elsewhere = Settings()
@@ -40,14 +40,14 @@ def test_a_command_in_another_directory_finds_the_up_by_its_per_user_file(home: 
     assert (found.database_url, found.redis_url) == ("postgresql://db", "redis://r")
     assert found.fetch_allow_networks == [allow_entry("127.0.0.1:8001")]  # what up's own workers allow
     assert api_url(elsewhere) == "http://127.0.0.1:8123"
-    assert api_url(Settings(api_port=9000)) == "http://127.0.0.1:9000"  # type: ignore[call-arg]  # set: it wins
+    assert api_url(Settings(api_port=9000)) == "http://127.0.0.1:9000"  # set: it wins
 
     Runtime.clear(started_in)
     assert resolve(Settings()).database_url is None
 
 
 def test_an_explicit_data_dir_is_the_only_place_looked_at(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started_in = Settings(data_dir=home / "project" / ".scanfleet")  # type: ignore[call-arg]
+    started_in = Settings(data_dir=home / "project" / ".scanfleet")
     runtime(started_in.data_dir).save(started_in)
     monkeypatch.setenv("SCANFLEET_DATA_DIR", str(home / "another"))
     assert Runtime.find(Settings()) is None
@@ -57,7 +57,7 @@ def test_an_explicit_data_dir_is_the_only_place_looked_at(home: Path, monkeypatc
 
 def test_the_file_of_an_up_that_was_killed_is_ignored(home: Path) -> None:
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    started_in = Settings(data_dir=home / "project" / ".scanfleet")  # type: ignore[call-arg]
+    started_in = Settings(data_dir=home / "project" / ".scanfleet")
     runtime(started_in.data_dir, pid=int(gone.stdout)).save(started_in)
     assert Runtime.find(Settings()) is None
 

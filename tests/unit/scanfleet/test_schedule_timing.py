@@ -9,8 +9,8 @@ import pytest
 from scanfleet.schedules.timing import Timing, TimingError
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_daily_cron_follows_the_zone_across_dst() -> None:

@@ -14,9 +14,9 @@ from scanfleet.broker.keys import job_id
 from scanfleet.config import Settings
 from scanfleet.lifecycle import Lifecycle
 from scanfleet.memory import MemoryJobStore
-from scanfleet.model import Status
+from scanfleet.model import Job, Status
 from scanfleet.scheduler import reconcile
-from scanfleet.tiers import limits_for
+from scanfleet.tiers import Limits, limits_for
 
 ORG, GONE = uuid.UUID(int=1), uuid.UUID(int=2)
 LONG_AGO = datetime.now(UTC) - timedelta(hours=1)
@@ -80,7 +80,7 @@ async def test_one_job_that_cannot_be_readmitted_does_not_stop_the_others(
     poisoned, healthy = store.add(ORG, created_at=LONG_AGO), store.add(ORG, created_at=LONG_AGO + timedelta(seconds=1))
     readmit = lifecycle.readmit
 
-    async def failing_for_one(job, limits, max_tries):  # type: ignore[no-untyped-def]
+    async def failing_for_one(job: Job, limits: Limits, max_tries: int) -> str:
         if job.id == poisoned.id:
             raise ValueError("a row no release can admit")
         return await readmit(job, limits, max_tries)

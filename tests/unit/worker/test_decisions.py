@@ -178,7 +178,8 @@ class RefusingStore:
 
 
 def _left_out(kind: str, reason: str) -> float:
-    return metrics.ARTIFACTS_LEFT_OUT.labels(kind, reason)._value.get()
+    value: float = metrics.ARTIFACTS_LEFT_OUT.labels(kind, reason)._value.get()
+    return value
 
 
 def _succeeded_with(shot: Attachment) -> Outcome:

@@ -110,7 +110,7 @@ def test_with_min_zero_an_idle_fleet_scales_to_zero_and_work_brings_it_back() ->
 
 def test_from_settings_reads_every_autoscale_setting() -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         autoscale_min_replicas=2,
         autoscale_max_replicas=8,
         autoscale_target_wait_seconds=12.5,

@@ -51,6 +51,7 @@ def test_a_success_on_a_healthy_breaker_changes_nothing() -> None:
 def test_while_open_calls_wait_for_the_timeout_and_late_outcomes_are_ignored() -> None:
     snapshot = opened(ago=5)
     circuit = Circuit(snapshot, FAIL_MAX, RESET)
+    assert snapshot.opened_at is not None
     assert circuit.admit(time.time(), TRIAL) == pytest.approx(snapshot.opened_at + RESET)
     assert not circuit.changed
     assert not decided(snapshot, False).changed  # a call started before it opened

@@ -55,7 +55,7 @@ def observation(**overrides: Any) -> Observation:
     return Observation(**{**fields, **overrides})
 
 
-_ASSERTION: TypeAdapter[Assertion] = TypeAdapter(Assertion)  # type: ignore[arg-type]
+_ASSERTION: TypeAdapter[Assertion] = TypeAdapter(Assertion)
 
 # (assertion, does it hold on observation()?)
 CASES: list[tuple[dict[str, Any], bool]] = [

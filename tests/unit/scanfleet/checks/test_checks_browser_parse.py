@@ -11,7 +11,7 @@ from scanfleet.checks import BrowserStep, SuiteError, parse_suite, suite_engine
 from scanfleet.checks.actions import Extract, Fill
 
 GOTO = {"action": "goto", "url": "https://app.example/login"}
-EVERY_ACTION = [
+EVERY_ACTION: list[dict[str, Any]] = [
     GOTO,
     {"action": "fill", "selector": "#user", "value": "{{user}}"},
     {"action": "fill", "selector": "#password", "value": "pw", "secret": True},

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from scanfleet.broker import gate as gate_module
+from scanfleet.broker.decode import reply
 from scanfleet.broker.gate import Gate, Usage
 from scanfleet.tiers import Limits, limits_for
 
@@ -138,7 +139,7 @@ class GateMachine(RuleBasedStateMachine):
     def crash(self, data: st.DataObject) -> None:
         """The worker dies: no finish, no more renewals; its lease is past (time moved on)."""
         job = data.draw(st.sampled_from(sorted(self.running)))
-        self.run(self.redis.zadd(self.gate.keys.prefix + "leases", {job: 0}))
+        self.run(reply(self.redis.zadd(self.gate.keys.prefix + "leases", {job: 0})))
         self.running.discard(job)
         self.crashed.add(job)
 
@@ -307,7 +308,7 @@ class GateMachine(RuleBasedStateMachine):
                 break
         assert set(self.org_of) == self.ended, "an accepted job never ended"
         prefix = self.gate.keys.prefix
-        keys = {key.decode() for key in self.run(self.redis.keys())}
+        keys = {key.decode() for key in self.run(reply(self.redis.keys()))}
         kept = {prefix + "orgs", prefix + "durations"} | {f"{prefix}org:{org}" for org in ORGS}
         kept |= {prefix + "waiting_on:" + circuit for circuit in self.waiting_on}  # left to expire
         assert keys <= kept, f"the gate or arq still holds {sorted(keys - kept)}"
@@ -321,7 +322,7 @@ class GateMachine(RuleBasedStateMachine):
 
     def start_one(self, job: str) -> None:
         assert self.run(self.gate.start(job, lease_seconds=LEASE_SECONDS)) == "dispatched"
-        self.run(self.redis.set(in_progress_key_prefix + job, b"1"))  # what arq does when it takes a job
+        self.run(reply(self.redis.set(in_progress_key_prefix + job, b"1")))  # what arq does when it takes a job
         self.dispatched.discard(job)
         self.running.add(job)
 
@@ -337,8 +338,8 @@ class GateMachine(RuleBasedStateMachine):
         keys = [in_progress_key_prefix + job]
         if finished:
             keys.append(job_key_prefix + job)
-            self.run(self.redis.zrem(self.gate.keys.queue, job))
-        self.run(self.redis.delete(*keys))
+            self.run(reply(self.redis.zrem(self.gate.keys.queue, job)))
+        self.run(reply(self.redis.delete(*keys)))
 
 
 class GateMachineThatDrains(GateMachine):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 
 from scanfleet.model import Job, Kind, Status
 from scanfleet.reports import POLICY, run_report, scan_report
@@ -61,11 +62,18 @@ def hostile_scan() -> str:
     return scan_report(job(url=HOSTILE), evidence, issues, PNG, NOW)
 
 
+def _text(node: HTMLParser | LexborNode, query: str) -> str:
+    """The text of the first element in `node` that matches `query`, which must be there."""
+    found = node.css_first(query)
+    assert found is not None, query
+    return found.text()
+
+
 def test_target_text_is_escaped_everywhere_and_nothing_can_load_or_link() -> None:
     page = hostile_scan()
     tree = HTMLParser(page)
     assert tree.css("script") == [] and tree.css("a") == [] and tree.css("iframe") == [] and tree.css("link") == []
-    assert [img.attributes["src"][:22] for img in tree.css("img")] == ["data:image/png;base64,"]
+    assert [(img.attributes["src"] or "")[:22] for img in tree.css("img")] == ["data:image/png;base64,"]
     assert not re.search(r"\b(href|src|action|srcset|background)\s*=\s*[\"']?(https?:)?//", page)
     assert HOSTILE.replace('"', "&#34;").replace("<", "&lt;").replace(">", "&gt;") in page
     meta = tree.css_first('meta[http-equiv="Content-Security-Policy"]')
@@ -76,9 +84,9 @@ def test_issues_by_severity_with_their_explanations_and_evidence() -> None:
     tree = HTMLParser(hostile_scan())
     titles = [node.text() for node in tree.css(".issue-title")]
     assert titles == [f"Canvas {HOSTILE}", "A third-party cookie"]  # high before medium
-    evidence = [[e.css_first("b").text() for e in issue.css(".evidence")] for issue in tree.css("section.issue")]
+    evidence = [[_text(e, "b") for e in issue.css(".evidence")] for issue in tree.css("section.issue")]
     assert evidence == [[HOSTILE], ["cookie"]]  # the row that does not exist is left out
-    assert "It follows visitors." in tree.body.text()  # type: ignore[union-attr]
+    assert "It follows visitors." in _text(tree, "body")
 
 
 def test_the_browser_tables_hold_the_third_parties_cookies_storage_and_timeline() -> None:
@@ -96,7 +104,8 @@ def test_the_browser_tables_hold_the_third_parties_cookies_storage_and_timeline(
 
 
 def test_the_screenshot_is_inline_when_it_is_an_image_and_left_out_otherwise() -> None:
-    assert screenshot_uri(PNG) is not None and screenshot_uri(PNG).startswith("data:image/png;base64,iVBOR")  # type: ignore[union-attr]
+    uri = screenshot_uri(PNG)
+    assert uri is not None and uri.startswith("data:image/png;base64,iVBOR")
     assert screenshot_uri(b"\xff\xd8\xff\xe0rest") == "data:image/jpeg;base64,/9j/4HJlc3Q="
     assert screenshot_uri(b"<svg onload=alert(1)>") is None and screenshot_uri(None) is None
     page = scan_report(job(), [], [], b"<svg/>", NOW)
@@ -138,18 +147,18 @@ def test_a_run_report_shows_each_step_with_its_assertions_and_no_secret_value() 
     page = run_report(job("checks", verdict="failed"), evidence, None, NOW)
     tree = HTMLParser(page)
     assert [n.text() for n in tree.css(".step-title")] == ["1. log in: passed", "2. items: failed (timeout)"]
-    assert tree.css_first("#verdict").text() == "failed"  # type: ignore[union-attr]
+    assert _text(tree, "#verdict") == "failed"
     assert [tr.css("td")[3].text() for tr in tree.css("#steps-table tbody tr")] == ["passed", "failed"]
     assert "2 steps, 1 passed." in page
     assert [td.text() for td in tree.css(".assertions td")][2:4] == ["200", "200"]
-    assert "token from json: (secret)" in tree.body.text() and "timeout: no answer" in page  # type: ignore[union-attr]
+    assert "token from json: (secret)" in _text(tree, "body") and "timeout: no answer" in page
 
 
 def test_an_issue_with_many_rows_shows_the_first_in_full_and_lists_the_rest_one_line_each() -> None:
     evidence = [row(n, "request", f"request {n}", url=f"https://t.test/{n}") for n in range(45)]
     issue = {"seq": 0, "code": "x", "severity": "medium", "title": "t", "explanation": "e", "evidence": list(range(45))}
     tree = HTMLParser(scan_report(job(), evidence, [issue], None, NOW))
-    assert [e.css_first("b").text() for e in tree.css(".issue .evidence")] == ["request 0", "request 1", "request 2"]
+    assert [_text(e, "b") for e in tree.css(".issue .evidence")] == ["request 0", "request 1", "request 2"]
     listed = [[td.text() for td in tr.css("td")][1:] for tr in tree.css(".more-evidence tbody tr")]
     assert listed == [[f"request {n}", f"https://t.test/{n}"] for n in range(3, 40)]
-    assert "and 5 more" in tree.css_first(".issue").text()  # type: ignore[union-attr]
+    assert "and 5 more" in _text(tree, ".issue")

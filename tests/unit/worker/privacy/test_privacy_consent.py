@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from scanfleet.model import Severity
@@ -18,7 +20,7 @@ PLUGINS = "https://shop.example.com/wp-content/plugins"  # self-hosted WordPress
 NOT_OBSERVED = {"tcf_api": None, "gpp_api": None, "tcf": None, "gpp": None}
 
 
-def found(html: str, signals: ConsentSignals | None = None) -> list[dict]:
+def found(html: str, signals: ConsentSignals | None = None) -> list[dict[str, Any]]:
     return [row.details for row in collect_consent_managers(parse_html(html, PAGE), signals)]
 
 

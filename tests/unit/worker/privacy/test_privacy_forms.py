@@ -1,6 +1,6 @@
 import pytest
 
-from scanfleet.model import Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import parse_html
 from scanfleet.worker.privacy.forms import collect_forms
 
@@ -8,7 +8,7 @@ HTTPS = "https://www.example.com/"
 HTTP = "http://www.example.com/"
 
 
-def form_rows(html: str, page: str = HTTPS) -> list:
+def form_rows(html: str, page: str = HTTPS) -> list[Evidence]:
     return collect_forms(parse_html(html, page))
 
 

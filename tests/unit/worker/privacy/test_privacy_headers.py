@@ -1,3 +1,5 @@
+from typing import Any
+
 import httpx
 import pytest
 
@@ -16,7 +18,7 @@ def result(url: str, headers: list[tuple[str, str]]) -> FetchResult:
     return FetchResult([Hop(url, 200, httpx.Headers(headers), None, 0.0)], b"")
 
 
-def by_header(res: FetchResult) -> dict[str, dict]:
+def by_header(res: FetchResult) -> dict[str, dict[str, Any]]:
     return {row.details["header"]: row.details for row in collect_security_headers(res)}
 
 

@@ -21,7 +21,7 @@ from tests.corpus.pages import (
 PAGE = "https://shop.example.com/"
 
 
-def named(html: str, url: str = PAGE) -> list[tuple[str, str, str]]:
+def named(html: str, url: str = PAGE) -> list[tuple[str, ...]]:
     """(host, URL, how written) for each host inline scripts name, with one way of writing it."""
     document = parse_html(html, url)
     return [(n.host, url, *n.written_as) for n in document.inline_third_parties.values() for url in n.urls]

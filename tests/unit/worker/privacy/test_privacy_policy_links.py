@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from scanfleet.model import Severity
@@ -7,7 +9,7 @@ from scanfleet.worker.privacy.policy_links import collect_privacy_policy
 PAGE = "https://www.example.com/"
 
 
-def policy(html: str) -> dict:
+def policy(html: str) -> dict[str, Any]:
     [row] = collect_privacy_policy(parse_html(html, PAGE))
     assert row.kind == "privacy_policy"
     return row.details

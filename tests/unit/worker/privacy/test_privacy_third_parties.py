@@ -1,7 +1,9 @@
+from typing import Any
+
 import httpx
 
 from scanfleet.http.fetch import FetchResult, Hop
-from scanfleet.model import Severity
+from scanfleet.model import Evidence, Severity
 from scanfleet.worker.privacy.document import parse_document, parse_html
 from scanfleet.worker.privacy.third_parties import collect_third_parties
 
@@ -14,11 +16,11 @@ def page(body: bytes | str, content_type: str = "text/html; charset=utf-8", url:
     return FetchResult([Hop(url, 200, headers, None, 0.0)], raw)
 
 
-def third_parties(result: FetchResult) -> list:
+def third_parties(result: FetchResult) -> list[Evidence]:
     return collect_third_parties(parse_document(result))
 
 
-def rows_by_host(result: FetchResult) -> dict[str, dict]:
+def rows_by_host(result: FetchResult) -> dict[str, dict[str, Any]]:
     return {row.details["host"]: row.details for row in third_parties(result)}
 
 

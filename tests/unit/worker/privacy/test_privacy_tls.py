@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -84,7 +85,7 @@ def test_one_row_per_https_hop_with_tls() -> None:
 
 
 def test_expired_and_undated_certificates() -> None:
-    def row(not_after: datetime | None) -> dict:
+    def row(not_after: datetime | None) -> dict[str, Any]:
         hop = Hop("https://example.com/", 200, httpx.Headers(), None, 0.0, tls(not_after))
         return collect_tls(FetchResult([hop], b""), NOW)[0].details
 

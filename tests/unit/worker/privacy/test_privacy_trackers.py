@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from scanfleet.model import Severity
@@ -48,7 +50,7 @@ def test_vendor_map_uses_known_categories_and_covers_the_named_vendors() -> None
         assert expected in names
 
 
-def trackers(html: str, url: str = PAGE) -> dict[str, dict]:
+def trackers(html: str, url: str = PAGE) -> dict[str, dict[str, Any]]:
     rows = collect_trackers(parse_html(html, url))
     return {row.details["host"] or row.details["vendor"]: row.details for row in rows}
 
