@@ -278,9 +278,11 @@ async def check_created(settings: Settings, run: Run) -> str:
     """The POSTs made the scans they were answered for: one row per URL, at least one per 202."""
     pool = await create_pool(settings)
     try:
-        rows, urls = await pool.fetchrow(
+        found = await pool.fetchrow(
             "SELECT count(*), count(DISTINCT url) FROM scans WHERE url LIKE $1", f"{URL_PREFIX}{run.tag}-%"
         )
+        assert found is not None  # an aggregate always has its row
+        rows, urls = found
     finally:
         await pool.close()
     accepted = run.statuses.get(202, 0)

@@ -328,7 +328,7 @@ class Bench:
         finished = "SELECT count(*) FROM scans WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL"
 
         async def done() -> int:
-            return await self.pool.fetchval(finished, scan_ids)
+            return int(await self.pool.fetchval(finished, scan_ids))
 
         await wait_for(done, count, self.args.timeout, "scanfleet")
         rows = await self.pool.fetch(
@@ -566,8 +566,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    arguments = parse_args()
-    if arguments.baseline_worker:
-        run_baseline_worker(arguments.baseline_worker)
+    parsed = parse_args()
+    if parsed.baseline_worker:
+        run_baseline_worker(parsed.baseline_worker)
     else:
-        sys.exit(run_benchmark(arguments))
+        sys.exit(run_benchmark(parsed))
