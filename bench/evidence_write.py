@@ -6,10 +6,11 @@ Starts an embedded PostgreSQL in a temporary directory, migrates a fresh databas
 writes the same evidence three ways, over ONE connection (a pool of size 1), into the day-partitioned
 `evidence` table:
 
-  repository  `results.record_outcome(pool, scan, outcome)` for every scan: acquire, BEGIN, one statement
-              (the status UPDATE, domains, daily counts, webhook events), COPY evidence (+ COPY issues
-              with --issues > 0), COMMIT, release; the rows made storable and built. The scans are
-              inserted and claimed (`scans.claim`) beforehand, outside the timed section.
+  repository  `results.record_outcome(pool, scan, outcome)` for every scan: acquire, one statement in its
+              own transaction (the status UPDATE, the evidence rows and, with --issues > 0, the issues as
+              one array per column, domains, daily counts, webhook events), release; the rows made
+              storable and built. The scans are inserted and claimed (`scans.claim`) beforehand, outside the
+              timed section.
   raw COPY    `conn.copy_records_to_table("evidence", …)` of identical rows (fresh scan ids), one
               transaction per scan, records built beforehand, the connection acquired outside the timing:
               the floor cost of the same number of commits, nothing else.
