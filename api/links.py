@@ -6,27 +6,22 @@ request (with its API key) wherever that client, or a poisoned cache, said."""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from starlette.routing import Route
 
 
 def link(request: Request, name: str, **params: str) -> str:
     base: str = request.app.state.resources.settings.api_base_url
-    route = _named_routes(request.app).get(name)
-    if route is None:  # not a plain route of this app (a mounted one): Starlette's own search
-        return base + str(request.app.url_path_for(name, **params))
-    # What url_path_for does once it has found the route, without its walk through every route of the app first
-    # (a response with two links walked them twice).
-    converted = {key: route.param_convertors[key].to_string(value) for key, value in params.items()}
-    return base + route.path_format.format(**converted)
+    # Every parameter is a path segment of its own (Starlette's str convertor, which refuses a slash).
+    assert all(value and "/" not in value for value in params.values()), params
+    return base + _path_format(request.app, name, tuple(sorted(params))).format(**params)
 
 
-def _named_routes(app: FastAPI) -> dict[str, Route]:
-    """The app's plain routes by name, found once per app (its routes are fixed once it serves)."""
-    found: dict[str, Route] | None = getattr(app.state, "named_routes", None)
+def _path_format(app: FastAPI, name: str, params: tuple[str, ...]) -> str:
+    """The route's path with `{param}` placeholders, found once per app: url_path_for walks every route (and each
+    included router's), which a response with two links did twice."""
+    formats: dict[tuple[str, tuple[str, ...]], str] | None = getattr(app.state, "link_formats", None)
+    if formats is None:
+        formats = app.state.link_formats = {}
+    found = formats.get((name, params))
     if found is None:
-        found = {}
-        for route in app.routes:
-            if isinstance(route, Route):
-                found.setdefault(route.name, route)  # the first of a name, as url_path_for finds it
-        app.state.named_routes = found
+        found = formats[name, params] = str(app.url_path_for(name, **{param: f"{{{param}}}" for param in params}))
     return found
