@@ -5,6 +5,7 @@ its decision's headers in the request's state; they are added as the response st
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import time
@@ -16,7 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanfleet.broker.keys import RATE_LIMIT_PREFIX
-from scanfleet.broker.ratelimit import Allowances
+from scanfleet.broker.ratelimit import Allowances, Taken
 
 _STATE_KEY = "rate_limit_headers"
 PERIOD_MS = 60_000
@@ -61,28 +62,36 @@ class RateLimiter:
     batch more within a minute, per process."""
 
     LEASE_SECONDS = 1.0
-    _PRUNE_AT = 4096  # leases kept before the expired ones are dropped
+    _PRUNE_AT = 4096  # keys kept before those without a live lease are dropped
 
     def __init__(self, allowances: Allowances) -> None:
         self._allowances = allowances
         self._leases: dict[uuid.UUID, _Lease] = {}
+        # One take from Redis at a time per key: concurrent requests of a key whose lease ran out wait for the one
+        # batch instead of each taking (and then dropping) a batch of its own.
+        self._taking: dict[uuid.UUID, asyncio.Lock] = {}
 
     async def hit(self, key_id: uuid.UUID, requests_per_minute: int) -> Decision:
-        now = time.monotonic()
-        lease = self._leases.get(key_id)
-        if lease is not None and lease.left > 0 and now < lease.until and lease.limit == requests_per_minute:
-            lease.left -= 1
-            return Decision(
-                True, requests_per_minute, lease.remaining + lease.left, 0, math.ceil(lease.reset_ms / 1000)
+        batch = requests_per_minute // 100
+        if batch <= 1:  # one request a round trip: nothing to lease
+            return self._decision(
+                await self._allowances.take(key_id, requests_per_minute, PERIOD_MS), requests_per_minute
             )
-        batch = max(1, requests_per_minute // 100)
-        taken = await self._allowances.take(key_id, requests_per_minute, PERIOD_MS, batch)
-        if taken.taken > 1:
-            if len(self._leases) >= self._PRUNE_AT:
-                self._leases = {key: kept for key, kept in self._leases.items() if kept.until > now}
-            self._leases[key_id] = _Lease(
-                taken.taken - 1, now + self.LEASE_SECONDS, requests_per_minute, taken.remaining, taken.reset_ms
-            )
+        spent = self._spend(key_id, requests_per_minute)
+        if spent is not None:
+            return spent
+        async with self._taking.setdefault(key_id, asyncio.Lock()):
+            spent = self._spend(key_id, requests_per_minute)  # the batch another request took meanwhile
+            if spent is not None:
+                return spent
+            taken = await self._allowances.take(key_id, requests_per_minute, PERIOD_MS, batch)
+            if taken.taken > 1:
+                self._keep(key_id, _Lease(taken.taken - 1, time.monotonic() + self.LEASE_SECONDS,
+                                          requests_per_minute, taken.remaining, taken.reset_ms))  # fmt: skip
+        return self._decision(taken, requests_per_minute)
+
+    @staticmethod
+    def _decision(taken: Taken, requests_per_minute: int) -> Decision:
         return Decision(
             allowed=taken.taken > 0,
             limit=requests_per_minute,
@@ -90,6 +99,21 @@ class RateLimiter:
             retry_after_seconds=0 if taken.taken else max(1, math.ceil(taken.retry_after_ms / 1000)),
             reset_seconds=math.ceil(taken.reset_ms / 1000),
         )
+
+    def _spend(self, key_id: uuid.UUID, requests_per_minute: int) -> Decision | None:
+        """One request from the key's lease, if it has one left in time (and for the same limit)."""
+        lease = self._leases.get(key_id)
+        if lease is None or lease.left <= 0 or time.monotonic() >= lease.until or lease.limit != requests_per_minute:
+            return None
+        lease.left -= 1
+        return Decision(True, requests_per_minute, lease.remaining + lease.left, 0, math.ceil(lease.reset_ms / 1000))
+
+    def _keep(self, key_id: uuid.UUID, lease: _Lease) -> None:
+        if len(self._leases) >= self._PRUNE_AT:
+            now = time.monotonic()
+            self._leases = {key: kept for key, kept in self._leases.items() if kept.until > now}
+            self._taking = {key: lock for key, lock in self._taking.items() if lock.locked() or key in self._leases}
+        self._leases[key_id] = lease
 
 
 def share_key(token: str) -> uuid.UUID:

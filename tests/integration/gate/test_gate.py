@@ -190,6 +190,15 @@ async def test_a_busy_key_takes_its_allowance_a_batch_at_a_time(queue: Redis) ->
     assert 5850 <= decisions[-1].remaining <= 5850 + refilled
 
 
+async def test_concurrent_requests_of_a_key_share_the_one_batch_taken(queue: Redis) -> None:
+    key, limiter = uuid.uuid4(), RateLimiter(Allowances(queue))
+    with mock.patch.object(Allowances, "take", autospec=True, side_effect=Allowances.take) as take:
+        decisions = await asyncio.gather(*(limiter.hit(key, requests_per_minute=6000) for _ in range(60)))
+    assert all(d.allowed for d in decisions)
+    assert take.call_count == 1  # the others waited for the first one's batch of 60, none took one of its own
+    assert sorted(d.remaining for d in decisions) == list(range(5940, 6000))
+
+
 async def test_batched_replicas_admit_about_the_limit_and_never_a_batch_more_each(queue: Redis) -> None:
     key = uuid.uuid4()
     replicas = [RateLimiter(Allowances(queue)), RateLimiter(Allowances(queue))]
