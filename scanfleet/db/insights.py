@@ -66,8 +66,9 @@ async def daily_stats(
 
 async def in_flight(conn: Executor, org_id: uuid.UUID) -> dict[str, int]:
     rows = await conn.fetch(
-        "SELECT status, count(*) AS n FROM scans WHERE org_id = $1 AND status IN ('queued', 'running')"
-        " AND deleted_at IS NULL GROUP BY status",
+        # finished_at IS NULL: the index of unfinished jobs (migration 0015), not every row of the org.
+        "SELECT status, count(*) AS n FROM scans WHERE finished_at IS NULL AND org_id = $1"
+        " AND status IN ('queued', 'running') AND deleted_at IS NULL GROUP BY status",
         org_id,
     )
     return {"queued": 0, "running": 0} | {row["status"]: row["n"] for row in rows}

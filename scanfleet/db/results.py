@@ -31,7 +31,8 @@ COUNT_SHARDS = 32
 # issues, artifacts), the domains seen, the day's counts and the webhook events. The status UPDATE takes the row
 # lock; a concurrent delivery of the same scan waits on it, re-checks the status once this one commits, finds it
 # final and changes no row, and then every other part of the statement, conditioned on a changed row, writes
-# nothing either. Rows come as one array per column (unnest), numbered from 0 in their order.
+# nothing either. Rows come as one array per column (unnest), numbered from 0 in their order. Artifact rows are
+# those of blobs stored already (scanfleet.artifacts.writer): rows that commit always find theirs.
 _FINISH = f"""
 WITH changed AS (
     UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4, http_status = $5,
