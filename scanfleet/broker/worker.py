@@ -60,7 +60,7 @@ class FleetWorker(Worker):
         self._line = line
         self._room = asyncio.Event()  # set when a slot may have freed: the wake-up listener looks again
         self._taking = asyncio.Lock()  # one take at a time, so two polls never count the same free slot
-        self._looked_at = -float("inf")  # when a take last looked at the ready jobs (monotonic)
+        self._looked_at = -float("inf")  # when a take a wake-up started last looked at the ready jobs (monotonic)
         super().__init__(**options)
 
     def _beating(self) -> contextlib.AbstractAsyncContextManager[None]:
@@ -111,7 +111,7 @@ class FleetWorker(Worker):
                     await self._room.wait()
                     self._room.clear()
                 if await reply(redis.blpop([keys.wake], timeout=WAKE_WAIT_SECONDS)) is not None:
-                    await self._look()
+                    await self._woken_look()
                 if failures:
                     log.info("dispatch wake-ups resumed")
                     failures = 0
@@ -128,12 +128,20 @@ class FleetWorker(Worker):
 
     async def _poll_iteration(self) -> None:
         """arq's timed poll. On the gate's line it is the fallback of the wake-ups: skipped while a take they
-        started has looked within the poll delay, since that look saw every ready job and every abort."""
+        started has looked within the poll delay, since that look saw every ready job and every abort (so a job
+        no token announces, or an abort, waits at most twice the poll delay)."""
         if self._line is not None and time.monotonic() - self._looked_at < self.poll_delay_s:
             return
         await self._look()
 
-    async def _look(self) -> None:
+    async def _woken_look(self) -> None:
+        """The look a wake-up token asked for; once it has answered, timed polls need not look for a while."""
+        looking = time.monotonic()
+        if await self._look():
+            self._looked_at = looking
+
+    async def _look(self) -> bool:
+        """One look at the queue (the gate's ready jobs, or arq's queue); False when Redis did not answer."""
         try:
             if self._line is None:
                 await super()._poll_iteration()
@@ -145,16 +153,16 @@ class FleetWorker(Worker):
                 log.warning("Redis unavailable (%s): waiting for it, running jobs go on", exc)
             await self._recount_slots()
             await asyncio.sleep(REDIS_AWAY.wait(self._redis_failures))
-            return
+            return False
         if self._redis_failures:
             log.info("Redis answers again after %d failed polls", self._redis_failures)
             self._redis_failures = 0
+        return True
 
     async def _take_iteration(self, line: GateKeys) -> None:
         """arq's poll iteration, on the gate's ready jobs: take what fits, cancel what is aborted, forget ended
         tasks, beat arq's health check."""
         async with self._taking:
-            self._looked_at = time.monotonic()
             taken, aborts = await Gate(self.pool, line).take(self._free_slots(), int(self.in_progress_timeout_s * 1000))
             for job_id, score in taken:
                 await self.sem.acquire()  # free: the slot was counted before the take

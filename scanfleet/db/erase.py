@@ -37,8 +37,10 @@ _BY_SCAN = {
 # The org's other rows: table → (the columns naming a row, which rows the request covers; $2 is its time).
 _DAY_COVERED = "day <= ($2 AT TIME ZONE 'UTC')::date"
 _OTHER_ROWS = {
-    "daily_scan_counts": ("org_id, day, status, shard", _DAY_COVERED),
-    "daily_issue_counts": ("org_id, day, severity, shard", _DAY_COVERED),
+    "daily_scan_counts": ("org_id, day, status", _DAY_COVERED),
+    "daily_issue_counts": ("org_id, day, severity", _DAY_COVERED),
+    "daily_scan_count_shards": ("org_id, day, status, shard", _DAY_COVERED),
+    "daily_issue_count_shards": ("org_id, day, severity, shard", _DAY_COVERED),
     "idempotency_keys": ("org_id, key", "created_at < $2"),
     "heartbeats": ("id", "created_at < $2"),
     # Covered when its scan is (the scan's time is in its UUIDv7 id); its delivery log goes with it.

@@ -47,17 +47,22 @@ async def scans_seeing(
 async def daily_stats(
     conn: Executor, org_id: uuid.UUID, first: date, last: date
 ) -> dict[date, dict[str, dict[str, int]]]:
-    """Per day in [first, last]: finished scans by status and issues by severity, from the rollups."""
+    """Per day in [first, last]: finished scans by status and issues by severity, from the rollups (the shards of
+    migration 0013 and the unsharded rows of releases before it)."""
     days: dict[date, dict[str, dict[str, int]]] = {}
     for row in await conn.fetch(
-        "SELECT day, status, sum(scans)::bigint AS scans FROM daily_scan_counts"
-        " WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day, status",
+        "SELECT day, status, sum(scans)::bigint AS scans FROM ("
+        " SELECT day, status, scans FROM daily_scan_counts WHERE org_id = $1 AND day BETWEEN $2 AND $3"
+        " UNION ALL SELECT day, status, scans FROM daily_scan_count_shards"
+        " WHERE org_id = $1 AND day BETWEEN $2 AND $3) AS c GROUP BY day, status",
         org_id, first, last,
     ):  # fmt: skip
         days.setdefault(row["day"], {"scans": {}, "issues": {}})["scans"][row["status"]] = row["scans"]
     for row in await conn.fetch(
-        "SELECT day, severity, sum(issues)::bigint AS issues FROM daily_issue_counts"
-        " WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day, severity",
+        "SELECT day, severity, sum(issues)::bigint AS issues FROM ("
+        " SELECT day, severity, issues FROM daily_issue_counts WHERE org_id = $1 AND day BETWEEN $2 AND $3"
+        " UNION ALL SELECT day, severity, issues FROM daily_issue_count_shards"
+        " WHERE org_id = $1 AND day BETWEEN $2 AND $3) AS c GROUP BY day, severity",
         org_id, first, last,
     ):  # fmt: skip
         days.setdefault(row["day"], {"scans": {}, "issues": {}})["issues"][row["severity"]] = row["issues"]

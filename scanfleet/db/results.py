@@ -23,8 +23,8 @@ EVIDENCE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "kind", "seve
 ISSUE_COLUMNS = ("scan_created_at", "scan_id", "seq", "org_id", "code", "severity", "title", "explanation",
                  "evidence_seqs")  # fmt: skip
 
-# Each day's counts per organisation are split over this many rows (migration 0013), so that concurrent results
-# rarely wait on one another's row lock.
+# Each day's counts per organisation are split over this many rows (migration 0013's shard tables), so that
+# concurrent results rarely wait on one another's row lock.
 COUNT_SHARDS = 32
 
 # A result in one statement, so one round trip and its implicit transaction: the status change, the rows (evidence,
@@ -44,11 +44,11 @@ WITH changed AS (
     SELECT $2, changed.org_id, d.domain, $1, d.tracker, d.vendor
     FROM changed, unnest($10::text[], $11::boolean[], $12::text[]) AS d(domain, tracker, vendor)
 ), scan_count AS (
-    INSERT INTO daily_scan_counts AS c (org_id, day, status, shard, scans)
+    INSERT INTO daily_scan_count_shards AS c (org_id, day, status, shard, scans)
     SELECT org_id, $13, $3, $18, 1 FROM changed
     ON CONFLICT (org_id, day, status, shard) DO UPDATE SET scans = c.scans + 1
 ), issue_count AS (
-    INSERT INTO daily_issue_counts AS c (org_id, day, severity, shard, issues)
+    INSERT INTO daily_issue_count_shards AS c (org_id, day, severity, shard, issues)
     SELECT changed.org_id, $13, i.severity, $18, i.issues
     FROM changed, unnest($14::text[], $15::bigint[]) AS i(severity, issues)
     ON CONFLICT (org_id, day, severity, shard) DO UPDATE SET issues = c.issues + excluded.issues

@@ -166,7 +166,10 @@ def _check_once(verdict: Verdict, row: asyncpg.Record, evidence: asyncpg.Record 
 
 async def _check_rollups(pool: asyncpg.Pool, verdict: Verdict) -> None:
     """The daily counts are written in each result's transaction: a result written twice counts twice."""
-    counted = await pool.fetch("SELECT org_id, status, sum(scans) AS n FROM daily_scan_counts GROUP BY 1, 2")
+    counted = await pool.fetch(
+        "SELECT org_id, status, sum(scans) AS n FROM (SELECT org_id, status, scans FROM daily_scan_counts"
+        " UNION ALL SELECT org_id, status, scans FROM daily_scan_count_shards) AS c GROUP BY 1, 2"
+    )
     actual = {
         (row["org_id"], row["status"]): row["n"]
         for row in await pool.fetch(

@@ -65,7 +65,7 @@ def label_steps(meter: Meter) -> None:
     """Each step of one scan's path, where its code is. The API request as a whole is `submit` (the test's)."""
     meter.label(Gate, "admit", "admission")
     # Timed polls are an hour apart here: every poll is the one a dispatch's wake-up message asked for.
-    meter.label(FleetWorker, "_look", "wake-up poll")
+    meter.label(FleetWorker, "_woken_look", "wake-up poll")
     meter.label(FleetWorker, "run_job", "arq takes the job")  # reading the job's body, counting its try
     meter.label(tasks, "perform", "rest of the task")
     meter.label(Gate, "start", "claim")

@@ -84,7 +84,10 @@ async def test_reads_are_scoped_to_the_organisation(pool: asyncpg.Pool, tenant: 
 async def test_a_claim_changes_no_indexed_column_so_it_can_be_a_hot_update(pool: asyncpg.Pool, tenant: Tenant) -> None:
     # A claim that changed an indexed column (or one an index's predicate names) would add an entry to each of
     # the table's indexes; in place (HOT) it adds none.
-    scan = await scans.insert(pool, tenant.org.id, "http://x/hot")
+    # In a day's partition of its own: a page that other tests' rows filled would leave no room for the new version.
+    scan = await scans.insert(
+        pool, tenant.org.id, "http://x/hot", scan_id=ids.new_id(at=datetime.now(UTC) + timedelta(days=41))
+    )
     partition = await pool.fetchval("SELECT tableoid FROM scans WHERE id = $1", scan.id)
     async with pool.acquire() as conn, conn.transaction():
         assert await scans.claim(conn, scan.id, lease_seconds=60) is not None

@@ -214,13 +214,28 @@ async def test_batched_replicas_admit_about_the_limit_and_never_a_batch_more_eac
 
 
 async def test_a_lease_left_unspent_is_dropped_after_its_time(queue: Redis) -> None:
-    key, limiter = uuid.uuid4(), RateLimiter(Allowances(queue))
+    now = [0.0]
+    key, limiter = uuid.uuid4(), RateLimiter(Allowances(queue), clock=lambda: now[0])
     with mock.patch.object(Allowances, "take", autospec=True, side_effect=Allowances.take) as take:
         await limiter.hit(key, requests_per_minute=6000)
-        later = time.monotonic() + RateLimiter.LEASE_SECONDS
-        with mock.patch("time.monotonic", lambda: later):
-            await limiter.hit(key, requests_per_minute=6000)
+        now[0] += RateLimiter.LEASE_SECONDS
+        await limiter.hit(key, requests_per_minute=6000)
     assert take.call_count == 2  # the first batch's 59 others were not spent in time: a new batch
+
+
+async def test_a_refused_busy_key_is_refused_here_until_its_retry_after(queue: Redis) -> None:
+    now = [0.0]
+    key, limiter = uuid.uuid4(), RateLimiter(Allowances(queue), clock=lambda: now[0])
+    with mock.patch.object(Allowances, "take", autospec=True, side_effect=Allowances.take) as take:
+        decisions = [await limiter.hit(key, requests_per_minute=200) for _ in range(210)]
+        assert sum(d.allowed for d in decisions) <= 200 + 2  # the minute's burst, and what came back meanwhile
+        refused = [d for d in decisions if not d.allowed]
+        asked = take.call_count
+        assert refused and asked <= 100 + 2  # 2 a take; after the first refusal, none until its Retry-After
+        assert all(d.retry_after_seconds >= 1 and d.remaining == 0 for d in refused)
+        now[0] += refused[-1].retry_after_seconds
+        await limiter.hit(key, requests_per_minute=200)
+        assert take.call_count == asked + 1  # its time is up: Redis decides again
 
 
 @pytest.mark.parametrize("tier", ["free", "pro", "enterprise"])

@@ -20,7 +20,7 @@ from tests.integration.retention.support import EVIDENCE_PER_SCAN, finished_scan
 
 # Days in partitions of their own (2021: the retention tests drop only 2020's), and today's.
 DAYS = (datetime(2021, 5, 1, 12, tzinfo=UTC), datetime(2021, 5, 2, 12, tzinfo=UTC), None)
-TABLES = ("scans", "evidence", "issues", "scan_domains", "daily_scan_counts", "daily_issue_counts",
+TABLES = ("scans", "evidence", "issues", "scan_domains", "daily_scan_count_shards", "daily_issue_count_shards",
           "idempotency_keys", "heartbeats", "webhook_events")  # fmt: skip
 
 
@@ -71,7 +71,7 @@ async def test_erase_removes_the_org_rows_in_batches_and_leaves_others(
     assert (await erase.request(pool, tenant.org.id)).id == req.id  # one open request per org
     after = await finished_scan(pool, tenant.org.id, datetime.now(UTC) + timedelta(seconds=1))  # after: it stays
     # Except from the day's counts, which cover whole days: its count row (a shard of today's) goes with the day.
-    counts = ("daily_scan_counts", "daily_issue_counts")
+    counts = ("daily_scan_count_shards", "daily_issue_count_shards")
     ours_before |= {table: count for table, count in (await _rows(pool, tenant.org.id)).items() if table in counts}
     small = settings.model_copy(update={"erase_batch_rows": 7})
     async with timed_inserts(pool, other.org.id) as waits:

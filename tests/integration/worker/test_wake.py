@@ -71,12 +71,13 @@ async def test_a_timed_poll_right_after_a_woken_take_is_skipped(settings: Settin
 
     try:
         with mock.patch.object(Gate, "take", counted):
-            await worker._look()  # as a wake-up token makes it look
+            await worker._woken_look()  # as a wake-up token makes it look
             await worker._poll_iteration()  # the timed poll, within the poll delay
             assert takes == 1
             worker._looked_at -= POLL_SECONDS  # a poll delay later, with no take since
             await worker._poll_iteration()
-            assert takes == 2
+            await worker._poll_iteration()  # a timed poll's own look holds off no other
+            assert takes == 3
     finally:
         await worker.close()
         await redis.flushdb()
