@@ -143,9 +143,13 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
     if job.crashes > deps.settings.job_max_tries:
         return await _finish(deps, task, delivery, workers_lost(deps.settings.job_max_tries), 0.0)
     host = task.target(job)
+    # A scan's result has artifacts: while their store is down, running it would only have to be deferred after.
+    # So has a run with browser steps, and running it again would submit its steps' forms again.
+    stored = task.kind == "privacy" or task.engine == "browser"
+    target_read, store_read = await _read_circuits(deps, host, stored)
     seen = None  # the target's circuit as read before the fetch: recording its outcome starts from it
     if host:
-        admitted = await deps.targets.admit(host)
+        admitted = await deps.targets.admit(host, target_read)
         seen = admitted.seen
         if admitted.until is not None:
             waited = _waited(job)
@@ -153,12 +157,10 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
                 return await _finish(deps, task, delivery, _unavailable(host, waited), 0.0)
             await delivery.defer(admitted.until + random.random(), _circuit(host))  # noqa: S311 - spread the herd
             return _deferred(task, "breaker")
-    # A scan's result has artifacts: while their store is down, running it would only have to be deferred after.
-    # So has a run with browser steps, and running it again would submit its steps' forms again.
     store_seen = None  # the store's circuit as read now: recording the result's write starts from it
     store_given_up = False  # waited too long for the store: the result is written without its artifacts
-    if task.kind == "privacy" or task.engine == "browser":
-        store = await deps.storage.admit(STORE)
+    if stored:
+        store = await deps.storage.admit(STORE, store_read)
         store_given_up = store.until is not None and _given_up(deps, job)
         if store.until is not None and not store_given_up:
             await delivery.defer(store.until + random.random(), STORE)  # noqa: S311 - spread the herd
@@ -182,6 +184,16 @@ async def _decide(deps: Deps, task: Task, delivery: Delivery) -> str:
         log.info("%s %s: %s, retry %d in %.1fs", task.name, job.id, outcome.error_code, job.retries + 1, delay)
         return _deferred(task, "retry")
     return await _finish(deps, task, delivery, outcome, time.perf_counter() - started, store_seen)
+
+
+async def _read_circuits(deps: Deps, host: str | None, stored: bool) -> tuple[str | None, str | None]:
+    """The target's circuit and the store's, when the run passes both, read in one round trip (None: `admit`
+    reads its own). Each is still decided in turn: deciding may claim a half-open trial, and the store's is not
+    claimed for a run the target's circuit puts off."""
+    if not (host and stored):
+        return None, None
+    target, store = await deps.targets.read_together(host, [(deps.storage, STORE)])
+    return target, store
 
 
 async def _finish(

@@ -5,7 +5,8 @@ writes the result back through commit.lua only if the snapshot is still the one 
 therefore never lose a failure nor both win a transition or the half-open trial: the loser decides again from
 the state the script returns. Nothing changed, nothing written: a healthy breaker costs one GET per call, and a
 call's outcome recorded from the snapshot its admission read (`Pass.seen`) costs none more unless it changes
-something (the write is a compare-and-set against that snapshot, so a stale one only costs a round).
+something (the write is a compare-and-set against that snapshot, so a stale one only costs a round). A call that
+passes several breakers reads them all in one MGET (`read_together`), and each admission decides on its snapshot.
 
 Every Redis step is async (redis.asyncio) and bounded in time. When Redis fails, calls go: a breaker must
 never stop the fleet on its own.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -28,7 +29,7 @@ from redis.exceptions import RedisError
 
 from scanfleet import metrics
 from scanfleet.breakers.circuit import OPEN, Circuit, Snapshot
-from scanfleet.broker.breakers import BreakerStore
+from scanfleet.broker.breakers import BreakerStore, read_snapshots
 from scanfleet.broker.keys import BREAKER_PREFIX
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,10 @@ class SharedBreakers:
         fleet-wide gets None (the trial) until its outcome is recorded or its claim lapses."""
         return (await self.admit(name)).until
 
-    async def admit(self, name: str) -> Pass:
-        """`open_until`, with the snapshot it decided on."""
-        return await self._or_go(self._admit(name), Pass(None, None))
+    async def admit(self, name: str, seen: str | None = None) -> Pass:
+        """`open_until`, with the snapshot it decided on. `seen`: the snapshot `read_together` just read, instead of
+        reading it again."""
+        return await self._or_go(self._admit(name, seen), Pass(None, None))
 
     async def record(self, name: str, ok: bool, seen: str | None = None) -> State | None:
         """A call's outcome: success closes (or keeps closed), failure counts and may open. `seen`: the snapshot
@@ -93,8 +95,8 @@ class SharedBreakers:
         snapshot = await self._or_go(self._read(name), "")
         return Snapshot.decode(snapshot).state  # type: ignore[return-value]
 
-    async def _admit(self, name: str) -> Pass:
-        raw = await self._read(name)
+    async def _admit(self, name: str, seen: str | None) -> Pass:
+        raw = await self._read(name) if seen is None else seen
         for _ in range(_MAX_ROUNDS):
             circuit = Circuit(Snapshot.decode(raw), self.fail_max, self.reset_seconds)
             until = circuit.admit(time.time(), self.trial_seconds)
@@ -118,6 +120,16 @@ class SharedBreakers:
                 return circuit.transitions[-1][1] if circuit.transitions else None  # type: ignore[return-value]
         self._contended(name)
         return None
+
+    async def read_together(self, name: str, others: Sequence[tuple[SharedBreakers, str]]) -> list[str | None]:
+        """The snapshots of this breaker and of `others` (any kinds, on the same Redis) in one round trip, for their
+        `admit`s to decide on; None for each when Redis does not answer (each `admit` then reads its own)."""
+        breakers = [(self.store, name), *((breaker.store, other) for breaker, other in others)]
+        unread: list[str | None] = [None] * len(breakers)
+        return await self._or_go(self._snapshots(breakers), unread)
+
+    async def _snapshots(self, breakers: Sequence[tuple[BreakerStore, str]]) -> list[str | None]:
+        return [*await read_snapshots(self.store.redis, breakers)]
 
     async def _read(self, name: str) -> str:
         return await self.store.read(name)

@@ -11,6 +11,7 @@ Keys (P = the prefix; breaker_gauges.lua computes the same):
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
@@ -43,6 +44,11 @@ class BreakerStore:
             ],
         )  # fmt: skip
         return bool(won), text(current)
+
+
+async def read_snapshots(redis: Redis, breakers: Sequence[tuple[BreakerStore, str]]) -> list[str]:
+    """The snapshots of several breakers, of any kinds, in one round trip (one MGET); '' for one that has none."""
+    return [text(value) for value in await redis.mget([store.keys.state(name) for store, name in breakers])]
 
 
 async def breaker_gauges(redis: Redis, prefix: str = BREAKER_PREFIX) -> dict[str, tuple[int, float]]:

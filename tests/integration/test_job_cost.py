@@ -51,7 +51,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "wake-up poll": (1, 1, 10, 0),
     "arq takes the job": (6, 1, 0, 0),
     "claim": (1, 1, 4, 1),
-    "breaker read": (2, 2, 0, 0),
+    "breaker read": (1, 1, 0, 0),
     "rest of the task": (0, 0, 0, 0),
     "breaker record": (0, 0, 0, 0),
     "circuit wake-ups": (0, 0, 0, 0),
@@ -70,6 +70,7 @@ def label_steps(meter: Meter) -> None:
     meter.label(tasks, "perform", "rest of the task")
     meter.label(Gate, "start", "claim")
     meter.label(PgJobStore, "claim", "claim")
+    meter.label(SharedBreakers, "read_together", "breaker read")
     meter.label(SharedBreakers, "admit", "breaker read")
     meter.label(SharedBreakers, "record", "breaker record")
     meter.label(PgJobStore, "record", "finish")

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
+from unittest import mock
 
 import pytest
 from arq.connections import ArqRedis
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
 from scanfleet.breakers import SharedBreakers
+from scanfleet.breakers.circuit import Snapshot
 from tests.support.site import eventually
 
 HOST = "dead.example"
@@ -188,3 +192,33 @@ async def test_a_success_on_a_clean_closed_circuit_reads_nothing_more(replicas: 
     assert reads == 0
     await a.record(HOST, ok=True)  # without the snapshot: read again
     assert reads == 1
+
+
+async def test_breakers_of_two_kinds_are_read_in_one_command_and_each_decides_on_its_snapshot(
+    connect: Callable[[], Redis], prefix: str, kind: str
+) -> None:
+    redis = connect()
+    targets = SharedBreakers(redis, kind, 1, 60.0, prefix)
+    storage = SharedBreakers(redis, f"{kind}-store", 1, 0.2, prefix, trial_seconds=30)
+    await targets.record(HOST, ok=False)  # open for a minute
+    await storage.record("store", ok=False)  # its trial is due 0.2 s later
+    other = SharedBreakers(connect(), f"{kind}-store", 1, 0.2, prefix, trial_seconds=30)  # another replica
+    commands: list[str] = []
+    sent: Callable[..., Awaitable[Any]] = redis.execute_command
+
+    async def counted(*args: Any, **options: Any) -> Any:
+        commands.append(str(args[0]))
+        return await sent(*args, **options)
+
+    with mock.patch.object(redis, "execute_command", counted):
+        target_read, store_read = await targets.read_together(HOST, [(storage, "store")])
+        assert commands == ["MGET"]
+        assert Snapshot.decode(target_read or "").state == "open" and Snapshot.decode(store_read or "").state == "open"
+        assert (await targets.admit(HOST, target_read)).until is not None
+        assert commands == ["MGET"]  # decided on the snapshot read: no GET
+
+        await past(time.time() + 0.2)
+        assert await other.open_until("store") is None  # the other replica takes the trial first
+        # The snapshot read before is stale now: the compare-and-set loses, and the call waits for the trial.
+        late = await storage.admit("store", store_read)
+        assert late.until is not None and 29 < late.until - time.time() <= 30

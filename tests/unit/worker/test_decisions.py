@@ -3,6 +3,7 @@ fakeredis: milliseconds each, no servers."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -107,6 +108,21 @@ async def test_an_open_circuit_defers_without_using_an_attempt_or_calling_the_ta
     row = world.store.jobs[job.id]
     assert (row.status, row.attempts) == (Status.QUEUED, 0)
     assert await world.state(job) == "deferred"
+
+
+async def test_a_run_its_target_puts_off_leaves_the_stores_half_open_trial_to_another(world: World) -> None:
+    # Both circuits are read in one round trip, but the store's is decided on only once the target's lets the run go.
+    await world.deps.targets.record(HOST, ok=False)  # open for a minute
+    failed = time.time()
+    assert await world.deps.storage.record(STORE, ok=False) == "open"  # its trial is due 0.2 s later
+
+    async def trial_due() -> bool:
+        return time.time() > failed + 0.3
+
+    await eventually(trial_due, timeout=5)
+    job = await world.submitted()
+    assert await perform(world.deps, world.task(), job.id) == "deferred (breaker)"
+    assert await world.deps.storage.open_until(STORE) is None  # the trial was still there to take
 
 
 async def test_a_job_whose_workers_keep_dying_ends_attempts_exhausted(world: World) -> None:
