@@ -31,8 +31,9 @@ COUNT_SHARDS = 32
 # issues, artifacts), the domains seen, the day's counts and the webhook events. The status UPDATE takes the row
 # lock; a concurrent delivery of the same scan waits on it, re-checks the status once this one commits, finds it
 # final and changes no row, and then every other part of the statement, conditioned on a changed row, writes
-# nothing either. Rows come as one array per column (unnest), numbered from 0 in their order. Artifact rows are
-# those of blobs stored already (scanfleet.artifacts.writer): rows that commit always find theirs.
+# nothing either. Rows come as one array per column (unnest), numbered from 0 in their order; the evidence's
+# details as one JSON array, encoded in one go rather than a document per row. Artifact rows are those of blobs
+# stored already (scanfleet.artifacts.writer): rows that commit always find theirs.
 _FINISH = f"""
 WITH changed AS (
     UPDATE scans SET status = $3, finished_at = now(), lease_until = NULL, final_url = $4, http_status = $5,
@@ -60,8 +61,9 @@ WITH changed AS (
 ), evidence_rows AS (
     INSERT INTO evidence ({", ".join(EVIDENCE_COLUMNS)})
     SELECT $2, $1, e.n - 1, changed.org_id, e.kind, e.severity, e.title, e.details, e.location
-    FROM changed, unnest($19::text[], $20::text[], $21::text[], $22::jsonb[], $23::text[])
-        WITH ORDINALITY AS e(kind, severity, title, details, location, n)
+    FROM changed, ROWS FROM (unnest($19::text[]), unnest($20::text[]), unnest($21::text[]),
+        jsonb_array_elements($22::jsonb), unnest($23::text[])) WITH ORDINALITY AS e(kind, severity, title, details,
+        location, n)
 ), issue_rows AS (
     INSERT INTO issues ({", ".join(ISSUE_COLUMNS)})
     SELECT $2, $1, i.n - 1, changed.org_id, i.code, i.severity, i.title, i.explanation, i.evidence::integer[]
@@ -96,7 +98,7 @@ async def write_outcome(conn: Executor, scan: Job, outcome: Outcome) -> bool:
         scan.created_at.date(), list(severities), list(severities.values()), event_type, event,
         scan.id.int % COUNT_SHARDS,  # a UUIDv7's last bits are random
         [item.kind for item in found], [item.severity.value for item in found],
-        [storable(item.title) for item in found], [storable_json(item.details) for item in found],
+        [storable(item.title) for item in found], storable_json([item.details for item in found]),
         [storable(item.location) for item in found],
         [item.code for item in issues], [item.severity.value for item in issues], [item.title for item in issues],
         [item.explanation for item in issues], [_int_array(item.evidence) for item in issues],
