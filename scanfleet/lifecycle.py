@@ -351,6 +351,7 @@ class Delivery:
 
 
 def _refused_data(exc: BaseException) -> bool:
-    """PostgreSQL refused the values themselves (SQLSTATE class 22, data exception): the same write fails again."""
+    """PostgreSQL refused the values themselves (SQLSTATE class 22, data exception) or their size (class 54, a program
+    limit exceeded: one JSON value over 255 MB, say): the same write fails again."""
     sqlstate = getattr(exc, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "54")

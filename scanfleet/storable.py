@@ -3,7 +3,8 @@ surrogates (JSON's "\\ud800" escapes, which no UTF-8 can hold), and JSON numbers
 Infinity or NaN, which Python's json reads from `1e400` or `NaN`).
 
 Two uses, one rule: what a user sends is refused (`text_problem`, `json_problems`: a 422 naming the rule); what a
-target returns is data, made storable (`storable`: each such character becomes U+FFFD, the replacement character).
+target returns is data, made storable (`storable`: each such character becomes U+FFFD, the replacement character;
+`storable_json`, for JSON documents, also writes numbers that are not finite as their names, in strings).
 """
 
 from __future__ import annotations
@@ -29,8 +30,14 @@ T = TypeVar("T")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _SUSPECT = re.compile(r"\\x00|\\ud[89a-f]")  # in a repr; a backslash in the text itself can only add false alarms
-# The same in JSON's ASCII text, which escapes both; a surrogate pair (a character past U+FFFF) is a false alarm.
-_SUSPECT_JSON = re.compile(r"\\u0000|\\ud[89a-f]", re.IGNORECASE)
+# In JSON's ASCII text, which escapes both: an escaped backslash and a surrogate pair (a character past U+FFFF) are
+# matched only to be kept, so that what follows a backslash, or half of a pair, is never taken for an escape.
+_JSON_ESCAPE = re.compile(r"\\\\|\\u(?:d[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|0000|d[89a-f][0-9a-f]{2})", re.IGNORECASE)
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|d[89a-f])", re.IGNORECASE)
+# Python's json writes NaN and the infinities as bare words, which no JSON reader (jsonb included) takes.
+_JSON_STRING_OR_NOT_FINITE = re.compile(r'"(?:[^"\\]|\\.)*"|NaN|-?Infinity')
+_FINITE_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
@@ -68,12 +75,26 @@ def storable(value: T) -> T:
 
 
 def storable_json(value: Any) -> bytes:
-    """`value` made storable, as the compact JSON text PostgreSQL's jsonb takes: the look for what needs
-    replacing is over the text, which has to be made anyway, instead of a walk through the value."""
-    encoded = json.dumps(value, separators=(",", ":"))
-    if _SUSPECT_JSON.search(encoded):
-        encoded = json.dumps(_clean(value), separators=(",", ":"))
+    """`value` made storable, as the compact JSON text PostgreSQL's jsonb takes, with numbers that are not finite as
+    the strings "NaN", "Infinity" and "-Infinity". What needs replacing is found and replaced in the text, which has
+    to be made anyway: no walk through the value, however deep or long."""
+    try:
+        encoded = _FINITE_JSON.encode(value)
+    except ValueError:  # a number that is not finite
+        encoded = _JSON_STRING_OR_NOT_FINITE.sub(_quoted, _JSON.encode(value))
+    if _UNSTORABLE_ESCAPE.search(encoded):
+        encoded = _JSON_ESCAPE.sub(_storable_escape, encoded)
     return encoded.encode()
+
+
+def _quoted(match: re.Match[str]) -> str:
+    token = match.group()
+    return token if token.startswith('"') else f'"{token}"'
+
+
+def _storable_escape(match: re.Match[str]) -> str:
+    escape = match.group()
+    return escape if escape == "\\\\" or len(escape) == 12 else "\\ufffd"
 
 
 def _clean(value: Any, quick: bool = False) -> Any:

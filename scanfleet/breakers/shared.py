@@ -121,15 +121,14 @@ class SharedBreakers:
         self._contended(name)
         return None
 
-    async def read_together(self, name: str, others: Sequence[tuple[SharedBreakers, str]]) -> list[str | None]:
-        """The snapshots of this breaker and of `others` (any kinds, on the same Redis) in one round trip, for their
-        `admit`s to decide on; None for each when Redis does not answer (each `admit` then reads its own)."""
+    async def read_together(self, name: str, others: Sequence[tuple[SharedBreakers, str]]) -> list[str]:
+        """The snapshots of this breaker and of `others` (any kinds, on this breaker's Redis client) in one round
+        trip, for their `admit`s to decide on. When Redis does not answer, each reads as closed with no failures:
+        calls go, as when any breaker call fails, and no admission waits on Redis again."""
+        if any(breaker.store.redis is not self.store.redis for breaker, _ in others):
+            raise ValueError("breakers read together must share one Redis client")
         breakers = [(self.store, name), *((breaker.store, other) for breaker, other in others)]
-        unread: list[str | None] = [None] * len(breakers)
-        return await self._or_go(self._snapshots(breakers), unread)
-
-    async def _snapshots(self, breakers: Sequence[tuple[BreakerStore, str]]) -> list[str | None]:
-        return [*await read_snapshots(self.store.redis, breakers)]
+        return await self._or_go(read_snapshots(self.store.redis, breakers), [""] * len(breakers))
 
     async def _read(self, name: str) -> str:
         return await self.store.read(name)

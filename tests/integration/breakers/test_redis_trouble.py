@@ -69,3 +69,19 @@ async def test_a_hung_redis_costs_a_bounded_wait_and_never_blocks_the_event_loop
     waited = time.monotonic() - started
     assert waited < 2 * shared.REDIS_TIMEOUT_SECONDS + 1.0  # each call bounded, then the call goes
     assert ticks >= 20  # the loop ran other work all the while
+
+
+async def test_a_hung_redis_costs_a_read_together_one_bounded_wait_and_its_admissions_none(hung: Redis) -> None:
+    targets, storage = SharedBreakers(hung, "target", 1, 60), SharedBreakers(hung, "storage", 1, 60)
+    started = time.monotonic()
+    target_read, store_read = await targets.read_together("a.example", [(storage, "store")])
+    assert (await targets.admit("a.example", target_read)).until is None  # calls go
+    assert (await storage.admit("store", store_read)).until is None
+    assert time.monotonic() - started < shared.REDIS_TIMEOUT_SECONDS + 0.5  # the read's wait, and no other
+
+
+async def test_breakers_on_different_redis_clients_are_not_read_together(refused: Redis, hung: Redis) -> None:
+    with pytest.raises(ValueError, match="one Redis client"):
+        await SharedBreakers(refused, "target", 1, 60).read_together(
+            "a", [(SharedBreakers(hung, "storage", 1, 60), "b")]
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -38,6 +39,39 @@ async def test_write_into_a_day_without_partition_creates_it(pool: asyncpg.Pool,
     assert stored.summary == {"evidence": 3, "issues": {"critical": 0, "high": 0, "medium": 1, "low": 0, "info": 0}}
     rows = await results.list_results(pool, "evidence", tenant.org.id, scan.id, after_seq=-1, limit=10)
     assert [row["details"]["n"] for row in rows] == [0, 1, 2]
+
+
+async def test_what_a_target_sent_is_stored_however_it_mixes_with_clean_rows(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    # One statement writes every row's details as one JSON array: a row PostgreSQL could not take as sent (a NUL, a
+    # lone surrogate, a number that is not finite, deep nesting) must not cost its neighbours or the result.
+    deep: list[object] = []
+    innermost = deep
+    for _ in range(600):
+        innermost.append([])
+        innermost = innermost[0]  # type: ignore[assignment]
+    innermost.append("\x00")
+    sent: list[dict[str, Any]] = [
+        {"plain": "café"}, {"emoji": "😀", "nul": "a\x00b"}, {"deep": deep}, {"n": float("nan"), "big": 1e400},
+        {"lone": "\ud800", "path": "C:\\u0000"}, {},
+    ]  # fmt: skip
+    evidence = [Evidence("check_step", Severity.INFO, f"row {n}", details, None) for n, details in enumerate(sent)]
+    scan = await scans.insert(pool, tenant.org.id, "http://x/")
+    claimed = await scans.claim(pool, scan.id, lease_seconds=60)
+    assert claimed is not None
+    assert await results.record_outcome(pool, claimed, Outcome(Status.SUCCEEDED, evidence=evidence))
+
+    rows = await results.list_results(pool, "evidence", tenant.org.id, scan.id, after_seq=-1, limit=10)
+    assert [(row["seq"], row["title"]) for row in rows] == [(n, f"row {n}") for n in range(len(sent))]
+    details = [row["details"] for row in rows]
+    assert details[0] == {"plain": "café"} and details[1] == {"emoji": "😀", "nul": "a\ufffdb"}
+    stored_deep = details[2]["deep"]
+    for _ in range(600):
+        stored_deep = stored_deep[0]
+    assert stored_deep == ["\ufffd"]
+    assert details[3] == {"n": "NaN", "big": "Infinity"}
+    assert details[4] == {"lone": "\ufffd", "path": "C:\\u0000"} and details[5] == {}
 
 
 async def test_lookup_by_id_reads_one_partition(pool: asyncpg.Pool, tenant: Tenant) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -67,8 +68,52 @@ def test_json_text_is_that_of_the_storable_value() -> None:
     assert storable_json({"title": "café 😀"}) == json.dumps({"title": "café 😀"}, separators=(",", ":")).encode()
 
 
+def test_json_text_replaces_in_the_text_and_keeps_escaped_backslashes_and_surrogate_pairs() -> None:
+    value = ["\\\ud800", "\\u0000", "\udc00\ud800", "\ud83d\ude00\ud83d", "\x00\x00"]
+    assert json.loads(storable_json(value)) == ["\\\ufffd", "\\u0000", "\ufffd\ufffd", "😀\ufffd", "\ufffd\ufffd"]
+
+
+def test_numbers_that_are_not_finite_become_their_names_and_strings_saying_so_stay() -> None:
+    value = [math.nan, {"k": math.inf, "s": 'NaN "Infinity"'}, -math.inf, 1e400]
+    assert json.loads(storable_json(value)) == [
+        "NaN",
+        {"k": "Infinity", "s": 'NaN "Infinity"'},
+        "-Infinity",
+        "Infinity",
+    ]
+
+
+def test_json_text_of_a_value_deeper_than_a_walk_could_go() -> None:
+    deep: list[object] = []
+    innermost = deep
+    for _ in range(900):
+        innermost.append([])
+        innermost = innermost[0]  # type: ignore[assignment]
+    innermost.append("\x00😀")
+    stored = json.loads(storable_json([deep, "ok"]))
+    for _ in range(901):
+        stored = stored[0]
+    assert stored == ["\ufffd😀"]
+
+
+def _named(value: object) -> object:
+    """`value` with each number that is not finite as its name, as storable_json writes it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _named(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_named(item) for item in value]
+    return value
+
+
 @given(JSON)
 def test_json_text_of_anything_json_can_hold_is_storable(value: object) -> None:
     text = storable_json(value).decode()
-    assert json.loads(text) == storable(value)
+    assert json.loads(text) == _named(storable(value))
     assert "\\u0000" not in text.replace("\\\\", "")
+
+
+@given(st.lists(JSON))
+def test_json_text_of_a_list_is_that_of_its_items(values: list[object]) -> None:
+    assert json.loads(storable_json(values)) == [json.loads(storable_json(value)) for value in values]

@@ -139,10 +139,21 @@ async def test_a_duplicate_delivery_only_frees_the_slot(world: World) -> None:
     assert world.produced == 0 and await world.state(job) is None
 
 
-async def test_a_result_the_database_refuses_fails_the_job_once_with_a_code(world: World) -> None:
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        asyncpg.UntranslatableCharacterError("unsupported Unicode escape sequence"),  # class 22: the data itself
+        asyncpg.ProgramLimitExceededError(
+            "total size of jsonb array elements exceeds the maximum"
+        ),  # class 54: its size
+    ],
+)
+async def test_a_result_the_database_refuses_fails_the_job_once_with_a_code(
+    world: World, refusal: asyncpg.PostgresError
+) -> None:
     job = await world.submitted()
     world.outcomes.append(Outcome(Status.SUCCEEDED, http_status=200))
-    world.store.refuse_next_record = asyncpg.UntranslatableCharacterError("unsupported Unicode escape sequence")
+    world.store.refuse_next_record = refusal
     assert await perform(world.deps, world.task(), job.id) == "failed"
     row = world.store.jobs[job.id]
     assert (row.status, row.error_code, row.attempts) == (Status.FAILED, "result_unwritable", 1)
