@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
@@ -23,7 +22,7 @@ _SANE = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 
 def request_id(supplied: str | None) -> str:
-    return supplied if supplied is not None and _SANE.fullmatch(supplied) else secrets.token_hex(16)
+    return supplied if supplied is not None and _SANE.fullmatch(supplied) else tracing.random_hex(32)
 
 
 class RequestContext:

@@ -71,6 +71,9 @@ def job_context(job_id: str, task: str, context: Mapping[str, str] | None) -> It
         yield
 
 
+_ENCODER = json.JSONEncoder(default=str)  # made once: json.dumps makes one per call when given `default`
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -85,7 +88,7 @@ class JsonFormatter(logging.Formatter):
             entry["trace_id"], entry["span_id"] = trace.trace_id, trace.span_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str) -> None:

@@ -7,8 +7,8 @@ endpoint, spans are real OpenTelemetry spans, exported; the SDK is imported only
 from __future__ import annotations
 
 import logging
+import random
 import re
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,11 +32,17 @@ class TraceParent:
         return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
 
     def child(self) -> TraceParent:
-        return TraceParent(self.trace_id, secrets.token_hex(8), self.sampled)
+        return TraceParent(self.trace_id, random_hex(16), self.sampled)
 
     @staticmethod
     def root() -> TraceParent:
-        return TraceParent(secrets.token_hex(16), secrets.token_hex(8))
+        return TraceParent(random_hex(32), random_hex(16))
+
+
+def random_hex(digits: int) -> str:
+    """Random lowercase hex, never all zeros. Ids for correlation, not secrets: from the process's own generator
+    (which a forked child reseeds), not a system call per id."""
+    return f"{random.getrandbits(digits * 4) or 1:0{digits}x}"
 
 
 def parse(header: str | None) -> TraceParent | None:

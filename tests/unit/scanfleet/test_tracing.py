@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +89,18 @@ with tracing.span("job", None, "consumer") as opened:
 assert warned and "otel extra" in warned[0], warned
 """
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60, cwd=ROOT)
+
+
+def test_ids_are_lowercase_hex_of_their_length_and_a_forked_child_draws_its_own() -> None:
+    ids = {tracing.random_hex(32) for _ in range(1000)}
+    assert len(ids) == 1000 and all(len(i) == 32 and re.fullmatch("[0-9a-f]+", i) for i in ids)
+    assert tracing.parse(tracing.TraceParent.root().header()) is not None
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next id, to the parent
+        os.write(write_end, tracing.random_hex(32).encode())
+        os._exit(0)
+    os.close(write_end)
+    drawn_in_child = os.read(read_end, 64).decode()
+    os.waitpid(child, 0)
+    assert len(drawn_in_child) == 32 and drawn_in_child != tracing.random_hex(32)
