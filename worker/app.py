@@ -81,7 +81,7 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
     line = BROWSER_GATE if browser else GateKeys()
 
     async def startup(ctx: dict[str, Any]) -> None:
-        pool = await create_pool(settings)
+        pool = await create_pool(settings, by_key=True)
         redis = ctx["redis"]
         gate, browser_gate = Gate(redis), Gate(redis, BROWSER_GATE)
         outage = OutageGuard(

@@ -9,7 +9,9 @@ from typing import Any
 import asyncpg
 
 from scanfleet import ids
+from scanfleet.config import Settings
 from scanfleet.db import results, scans
+from scanfleet.db.pool import create_pool
 from scanfleet.model import Evidence, Issue, Outcome, Severity, Status
 from tests.conftest import Tenant
 
@@ -126,3 +128,24 @@ async def test_a_claim_changes_no_indexed_column_so_it_can_be_a_hot_update(pool:
     async with pool.acquire() as conn, conn.transaction():
         assert await scans.claim(conn, scan.id, lease_seconds=60) is not None
         assert await conn.fetchval("SELECT pg_stat_get_xact_tuples_hot_updated($1)", partition) == 1
+
+
+async def test_a_workers_pool_plans_a_statement_once_and_prunes_partitions_as_it_runs(
+    settings: Settings, tenant: Tenant
+) -> None:
+    # A statement by primary key on the day-partitioned table: PostgreSQL's default would plan every call anew.
+    pool = await create_pool(settings, by_key=True)
+    scan = await scans.insert(pool, tenant.org.id, "http://x/")
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "PREPARE by_id(uuid, timestamptz) AS SELECT id FROM scans WHERE id = $1 AND created_at = $2"
+            )
+            execute = f"EXECUTE by_id('{scan.id}', '{scan.created_at.isoformat()}')"  # our own values, no input
+            for _ in range(6):  # past the five custom plans PostgreSQL tries first
+                assert await conn.fetchval(execute) == scan.id
+            plan = "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {execute}"))
+            await conn.execute("DEALLOCATE by_id")
+    finally:
+        await pool.close()
+    assert "$1" in plan and "Subplans Removed" in plan, plan  # generic: pruned at run time, not planned again
