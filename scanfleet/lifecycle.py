@@ -352,6 +352,9 @@ class Delivery:
 
 def _refused_data(exc: BaseException) -> bool:
     """PostgreSQL refused the values themselves (SQLSTATE class 22, data exception) or their size (class 54, a program
-    limit exceeded: one JSON value over 255 MB, say): the same write fails again."""
+    limit exceeded: one JSON value over 255 MB, say), or they could not be encoded at all (nested deeper than the
+    encoder goes): the same write fails again."""
+    if isinstance(exc, RecursionError):
+        return True
     sqlstate = getattr(exc, "sqlstate", None)
     return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "54")

@@ -30,14 +30,15 @@ T = TypeVar("T")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _SUSPECT = re.compile(r"\\x00|\\ud[89a-f]")  # in a repr; a backslash in the text itself can only add false alarms
-# In JSON's ASCII text, which escapes both: an escaped backslash and a surrogate pair (a character past U+FFFF) are
-# matched only to be kept, so that what follows a backslash, or half of a pair, is never taken for an escape.
-_JSON_ESCAPE = re.compile(r"\\\\|\\u(?:d[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|0000|d[89a-f][0-9a-f]{2})", re.IGNORECASE)
-_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|d[89a-f])", re.IGNORECASE)
-# Python's json writes NaN and the infinities as bare words, which no JSON reader (jsonb included) takes.
-_JSON_STRING_OR_NOT_FINITE = re.compile(r'"(?:[^"\\]|\\.)*"|NaN|-?Infinity')
-_FINITE_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-_JSON = json.JSONEncoder(separators=(",", ":"))
+# JSON text keeps every character but the control ones as it is (ensure_ascii=False), so a lone surrogate is one
+# character to replace, and U+0000 the escape \u0000 after an odd run of backslashes (an even run is escaped
+# backslashes, then text).
+_NUL_ESCAPE = re.compile(r"(?<!\\)(\\++)u0000")
+# Python's json writes NaN and the infinities as bare words, which no JSON reader (jsonb included) takes. Possessive,
+# so a long string is matched in linear time and constant memory.
+_JSON_STRING_OR_NOT_FINITE = re.compile(r'"(?:[^"\\]++|\\.)*+"|NaN|-?Infinity')
+_FINITE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
@@ -77,13 +78,15 @@ def storable(value: T) -> T:
 def storable_json(value: Any) -> bytes:
     """`value` made storable, as the compact JSON text PostgreSQL's jsonb takes, with numbers that are not finite as
     the strings "NaN", "Infinity" and "-Infinity". What needs replacing is found and replaced in the text, which has
-    to be made anyway: no walk through the value, however deep or long."""
+    to be made anyway: no walk through the value, however deep or long, and each pass linear in the text."""
     try:
         encoded = _FINITE_JSON.encode(value)
     except ValueError:  # a number that is not finite
         encoded = _JSON_STRING_OR_NOT_FINITE.sub(_quoted, _JSON.encode(value))
-    if _UNSTORABLE_ESCAPE.search(encoded):
-        encoded = _JSON_ESCAPE.sub(_storable_escape, encoded)
+    if _SURROGATES.search(encoded):
+        encoded = _SURROGATES.sub(REPLACEMENT, encoded)
+    if "\\u0000" in encoded:
+        encoded = _NUL_ESCAPE.sub(_storable_nul, encoded)
     return encoded.encode()
 
 
@@ -92,9 +95,9 @@ def _quoted(match: re.Match[str]) -> str:
     return token if token.startswith('"') else f'"{token}"'
 
 
-def _storable_escape(match: re.Match[str]) -> str:
-    escape = match.group()
-    return escape if escape == "\\\\" or len(escape) == 12 else "\\ufffd"
+def _storable_nul(match: re.Match[str]) -> str:
+    backslashes = match.group(1)
+    return f"{backslashes[:-1]}{REPLACEMENT}" if len(backslashes) % 2 else match.group()
 
 
 def _clean(value: Any, quick: bool = False) -> Any:

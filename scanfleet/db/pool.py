@@ -40,11 +40,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _init_by_key(conn: asyncpg.Connection) -> None:
+    await _init_connection(conn)
+    # A SET once per session, not a startup parameter: a PgBouncer in session mode refuses parameters it does not
+    # know.
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+
+
 async def _release(conn: asyncpg.Connection) -> None:
     """Replaces asyncpg's reset query on release, a round trip per use of the pool.
 
     Nothing here changes session state on pooled connections (no SET, LISTEN, cursors or session advisory
-    locks — PgBouncer's transaction mode forbids them anyway; a pool's settings are fixed when it connects), so
+    locks — PgBouncer's transaction mode forbids them anyway; a pool's own settings are made when it connects), so
     only an unfinished transaction is undone.
     """
     if conn.is_in_transaction():
@@ -67,21 +74,18 @@ async def create_pool(settings: Settings, url: str | None = None, *, by_key: boo
     """`by_key`: every statement on the pool names its rows by primary key (a worker's). For those, a prepared
     statement's generic plan prunes the day partitions as it runs, while PostgreSQL's default, judging the generic
     plan by its cost over every partition, would plan each call anew (a claim spent three times as long planning
-    as running). So such a pool's sessions keep generic plans; with PgBouncer nothing is prepared, and nothing
-    changes."""
+    as running). So such a pool's sessions keep generic plans; with PgBouncer in transaction mode nothing is cached
+    (and sessions are shared), and nothing changes."""
     dsn = url or settings.database_url
     if not dsn:
         raise RuntimeError("DATABASE_URL is not set (run `scanfleet up` to start an embedded PostgreSQL)")
-    options = connect_kwargs(settings)
-    if by_key and not settings.db_pgbouncer:
-        options["server_settings"] = {**options["server_settings"], "plan_cache_mode": "force_generic_plan"}
     pool = await asyncpg.create_pool(
         dsn,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
-        init=_init_connection,
+        init=_init_by_key if by_key and not settings.db_pgbouncer else _init_connection,
         reset=_release,
-        **options,
+        **connect_kwargs(settings),
     )
     assert pool is not None
     return pool

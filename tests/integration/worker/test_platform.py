@@ -10,13 +10,17 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
+from arq import Worker
 from arq.connections import ArqRedis
 
 from scanfleet import metrics
 from scanfleet.breakers import SharedBreakers
 from scanfleet.broker.worker import FleetWorker
+from scanfleet.config import Settings
 from scanfleet.db import scans
+from scanfleet.db.pool import create_pool
 from scanfleet.worker.outage import PRIMARY, OutageGuard
+from scanfleet.worker.tasks import Deps
 from tests.conftest import make_tenant
 from tests.integration.worker.conftest import OwnWorkerFactory
 from tests.integration.worker.test_retries_and_breakers import PAGE, finished, submit
@@ -98,3 +102,19 @@ async def test_workers_take_no_jobs_while_the_database_circuit_is_open(
 
 async def _paused(worker: FleetWorker) -> bool:
     return not worker.allow_pick_jobs
+
+
+async def test_a_workers_sessions_keep_generic_plans_unless_pgbouncer_shares_them(
+    worker: Worker, settings: Settings
+) -> None:
+    async def started() -> bool:
+        return "deps" in worker.ctx
+
+    await eventually(started)
+    deps: Deps = worker.ctx["deps"]
+    assert await deps.outage.pool.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    shared = await create_pool(settings.model_copy(update={"db_pgbouncer": True}), by_key=True)
+    try:
+        assert await shared.fetchval("SHOW plan_cache_mode") == "auto"
+    finally:
+        await shared.close()
