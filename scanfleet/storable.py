@@ -83,11 +83,12 @@ def storable_json(value: Any) -> bytes:
         encoded = _FINITE_JSON.encode(value)
     except ValueError:  # a number that is not finite
         encoded = _JSON_STRING_OR_NOT_FINITE.sub(_quoted, _JSON.encode(value))
-    if _SURROGATES.search(encoded):
-        encoded = _SURROGATES.sub(REPLACEMENT, encoded)
     if "\\u0000" in encoded:
         encoded = _NUL_ESCAPE.sub(_storable_nul, encoded)
-    return encoded.encode()
+    try:
+        return encoded.encode()
+    except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot hold
+        return _SURROGATES.sub(REPLACEMENT, encoded).encode()
 
 
 def _quoted(match: re.Match[str]) -> str:
