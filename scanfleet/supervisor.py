@@ -208,7 +208,13 @@ async def _run(settings: Settings) -> int:
         ).save(settings)  # fmt: skip
         log.info("scanfleet is up: API %s (docs %s/docs) — Ctrl-C stops it", api_url, api_url)
         if demo:
-            log.info("demo site: %s — try: scanfleet scan %s --wait", demo.url, demo.url)
+            # A scan needs a key, and a key an organisation: the first scan is three commands.
+            log.info(
+                "demo site: %s — a first scan, from another terminal: scanfleet org create acme && export "
+                "SCANFLEET_API_KEY=$(scanfleet key create --org acme) && scanfleet scan %s --wait",
+                demo.url,
+                demo.url,
+            )
 
         exits = {asyncio.ensure_future(child.process.wait()): child for child in children if child.process}
         stopping = asyncio.ensure_future(stop.wait())
