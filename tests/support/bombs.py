@@ -1,7 +1,8 @@
-"""Compression bombs built cheaply: gzip streams of many zeros, made without holding (or compressing) the zeros.
+"""Hostile data built cheaply: compression bombs, and values nested deeper than a recursive walk goes.
 
-After a full flush a deflate stream depends on nothing before it, so one compressed mebibyte of zeros, repeated,
-is a valid stream of any number of mebibytes; the gzip header and trailer (CRC-32, size) are written by hand.
+Compression bombs are gzip streams of many zeros, made without holding (or compressing) the zeros. After a full
+flush a deflate stream depends on nothing before it, so one compressed mebibyte of zeros, repeated, is a valid
+stream of any number of mebibytes; the gzip header and trailer (CRC-32, size) are written by hand.
 """
 
 from __future__ import annotations
@@ -31,3 +32,19 @@ def gzip_layers(data: bytes, layers: int) -> bytes:
     for _ in range(layers):
         data = zlib.compress(data, 9, wbits=zlib.MAX_WBITS | 16)
     return data
+
+
+def nested(depth: int, innermost: object) -> object:
+    """`innermost` inside `depth` lists, each in the next ([[…[innermost]…]]): no recursion to build it."""
+    value = innermost
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def unnested(value: object, depth: int) -> object:
+    """What `nested(depth, …)` holds innermost."""
+    for _ in range(depth):
+        assert isinstance(value, list) and len(value) == 1, value
+        value = value[0]
+    return value

@@ -102,6 +102,15 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 
         await asyncio.sleep(interval)
 
 
+async def past(moment: float) -> None:
+    """Until the wall clock (epoch seconds) has passed `moment`: a timeout that runs on `time.time()`."""
+
+    async def reached() -> bool:
+        return time.time() >= moment
+
+    await eventually(reached)
+
+
 def until(check: Callable[[], object], timeout: float = 15.0, interval: float = 0.02) -> object:
     """`eventually` for a plain `check`, from synchronous tests."""
     deadline = time.monotonic() + timeout

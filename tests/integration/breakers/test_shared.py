@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from scanfleet.breakers import SharedBreakers
 from scanfleet.breakers.circuit import Snapshot
-from tests.support.site import eventually
+from tests.support.site import eventually, past
 
 HOST = "dead.example"
 
@@ -25,13 +25,6 @@ Replicas = Callable[..., tuple[SharedBreakers, ...]]
 
 def transitions(kind: str, state: str) -> float:
     return REGISTRY.get_sample_value("scanfleet_breaker_transitions_total", {"kind": kind, "state": state}) or 0.0
-
-
-async def past(moment: float) -> None:
-    async def reached() -> bool:
-        return time.time() >= moment
-
-    await eventually(reached)
 
 
 async def test_failures_on_either_replica_count_and_when_one_opens_it_both_see_it_open(replicas: Replicas) -> None:

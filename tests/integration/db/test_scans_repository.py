@@ -14,6 +14,7 @@ from scanfleet.db import results, scans
 from scanfleet.db.pool import create_pool
 from scanfleet.model import Evidence, Issue, Outcome, Severity, Status
 from tests.conftest import Tenant
+from tests.support.bombs import nested, unnested
 
 
 def outcome(rows: int) -> Outcome:
@@ -48,12 +49,7 @@ async def test_what_a_target_sent_is_stored_however_it_mixes_with_clean_rows(
 ) -> None:
     # One statement writes every row's details as one JSON array: a row PostgreSQL could not take as sent (a NUL, a
     # lone surrogate, a number that is not finite, deep nesting) must not cost its neighbours or the result.
-    deep: list[object] = []
-    innermost = deep
-    for _ in range(600):
-        innermost.append([])
-        innermost = innermost[0]  # type: ignore[assignment]
-    innermost.append("\x00")
+    deep = nested(600, "\x00")
     sent: list[dict[str, Any]] = [
         {"plain": "café"}, {"emoji": "😀", "nul": "a\x00b"}, {"deep": deep}, {"n": float("nan"), "big": 1e400},
         {"lone": "\ud800", "path": "C:\\u0000"}, {},
@@ -68,10 +64,7 @@ async def test_what_a_target_sent_is_stored_however_it_mixes_with_clean_rows(
     assert [(row["seq"], row["title"]) for row in rows] == [(n, f"row {n}") for n in range(len(sent))]
     details = [row["details"] for row in rows]
     assert details[0] == {"plain": "café"} and details[1] == {"emoji": "😀", "nul": "a\ufffdb"}
-    stored_deep = details[2]["deep"]
-    for _ in range(600):
-        stored_deep = stored_deep[0]
-    assert stored_deep == ["\ufffd"]
+    assert unnested(details[2]["deep"], 600) == "\ufffd"
     assert details[3] == {"n": "NaN", "big": "Infinity"}
     assert details[4] == {"lone": "\ufffd", "path": "C:\\u0000"} and details[5] == {}
 

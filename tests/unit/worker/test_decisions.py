@@ -28,7 +28,7 @@ from scanfleet.retry import RetryPolicy
 from scanfleet.tiers import limits_for
 from scanfleet.worker.outage import OutageGuard
 from scanfleet.worker.tasks import STORE, Deps, Task, perform
-from tests.support.site import eventually
+from tests.support.site import eventually, past
 
 ORG = uuid.UUID(int=7)
 HOST = "shop.example"
@@ -115,11 +115,7 @@ async def test_a_run_its_target_puts_off_leaves_the_stores_half_open_trial_to_an
     await world.deps.targets.record(HOST, ok=False)  # open for a minute
     failed = time.time()
     assert await world.deps.storage.record(STORE, ok=False) == "open"  # its trial is due 0.2 s later
-
-    async def trial_due() -> bool:
-        return time.time() > failed + 0.3
-
-    await eventually(trial_due, timeout=5)
+    await past(failed + 0.3)
     job = await world.submitted()
     assert await perform(world.deps, world.task(), job.id) == "deferred (breaker)"
     assert await world.deps.storage.open_until(STORE) is None  # the trial was still there to take
