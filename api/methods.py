@@ -5,6 +5,8 @@ route that matched the path (GET and DELETE of one resource are two routes)."""
 
 from __future__ import annotations
 
+import functools
+
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import RouteContext, iter_route_contexts
 from starlette._utils import get_route_path  # what starlette's router itself matches on
@@ -12,6 +14,8 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scanfleet.api.errors import error_body
+
+_KEPT_PATH_LENGTH = 200
 
 
 def _prefix(path: str) -> str:
@@ -26,9 +30,13 @@ class AllowedMethods:
         self.routes = routes  # the app's, filled in after this is made
         self._by_prefix: dict[str, list[RouteContext]] | None = None
         self._anywhere: list[RouteContext] = []
+        # Most requests are of few paths (health checks, a scan polled until it ends): matching one path against
+        # its candidate routes costs more than the rest of this middleware. Paths of a route's length are kept
+        # (any longer is a 404): a stranger's long ones would cost this memory, not time.
+        self._known = functools.lru_cache(maxsize=4096)(self._methods_of)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        allowed = self._allowed(scope) if scope["type"] == "http" else set()
+        allowed = self._allowed(get_route_path(scope)) if scope["type"] == "http" else frozenset()
         method = scope.get("method", "")
         if not allowed or method in allowed:
             await self.app(scope, receive, send)
@@ -55,12 +63,14 @@ class AllowedMethods:
                     self._by_prefix.setdefault(prefix, []).append(route)
         return self._by_prefix.get(_prefix(path), []) + self._anywhere
 
-    def _allowed(self, scope: Scope) -> set[str]:
-        path = get_route_path(scope)
+    def _allowed(self, path: str) -> frozenset[str]:
+        return self._known(path) if len(path) <= _KEPT_PATH_LENGTH else self._methods_of(path)
+
+    def _methods_of(self, path: str) -> frozenset[str]:
         matching = [route for route in self._candidates(path) if route.path_regex.match(path)]
         # A literal path is its own resource: /v1/scans/batch is not the scan "batch" of /v1/scans/{scan_id}.
         literal = [route for route in matching if not route.param_convertors]
         methods: set[str] = set()
         for route in literal or matching:
             methods |= route.methods or set()
-        return methods
+        return frozenset(methods)

@@ -1,7 +1,7 @@
 """Requests per minute per API key (and per share link, an allowance of its own), shared by every API replica (the
 broker's atomic step), and the RateLimit headers on every authenticated response, whatever produced it: the route's
 own response, a validation error, a refusal (429 for a full queue included) or a 304. The caller's dependency leaves
-its decision's headers in the request's state; they are added as the response starts."""
+its decision's headers in the request's state; the request context (`context`) adds them as the response starts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
 from scanfleet.broker.keys import RATE_LIMIT_PREFIX
 from scanfleet.broker.ratelimit import Allowances, Taken
@@ -141,23 +141,12 @@ def remember(request: Request, headers: dict[str, str]) -> None:
     request.state.rate_limit_headers = headers
 
 
-class RateLimitHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                found = scope.get("state", {}).get(_STATE_KEY)
-                if found:
-                    headers = MutableHeaders(scope=message)
-                    for name, value in found.items():
-                        if name not in headers:
-                            headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+def add_headers(scope: Scope, message: Message) -> None:
+    """Onto a response's start: the headers of the rate-limit decision its request was answered under, if any
+    (those the response sets itself win)."""
+    found = scope.get("state", {}).get(_STATE_KEY)
+    if found:
+        headers = MutableHeaders(scope=message)
+        for name, value in found.items():
+            if name not in headers:
+                headers[name] = value

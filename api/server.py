@@ -89,6 +89,7 @@ def _options(settings: Settings) -> dict[str, Any]:  # uvicorn's keyword argumen
         "http": Http11,
         "h11_max_incomplete_event_size": settings.api_max_header_bytes,
         "log_config": None,
+        "access_log": False,  # the request context writes the access lines (`scanfleet.api.context`)
         "timeout_graceful_shutdown": int(settings.api_grace_seconds),  # stop accepting, finish what's in flight
         "proxy_headers": True,
     }

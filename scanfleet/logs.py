@@ -7,13 +7,16 @@ trace_id and span_id: an API request's lines and those of the job it caused shar
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
+from typing import TextIO
 
 from scanfleet import tracing
 
@@ -31,14 +34,24 @@ def current() -> dict[str, str]:
     return dict(_ids.get() or {})
 
 
-@contextmanager
-def bind(**ids: object) -> Iterator[None]:
+def bind(**ids: object) -> _Bound:
     """Add ids (None ones are left out) to every line logged inside the block, and in tasks it starts."""
-    token = _ids.set({**(_ids.get() or {}), **_strings(ids)})
-    try:
-        yield
-    finally:
-        _ids.reset(token)
+    return _Bound(_strings(ids))
+
+
+class _Bound:
+    """A class rather than a generator: every request opens one."""
+
+    _token: Token[dict[str, str] | None]
+
+    def __init__(self, ids: dict[str, str]) -> None:
+        self._ids = ids
+
+    def __enter__(self) -> None:
+        self._token = _ids.set({**(_ids.get() or {}), **self._ids})
+
+    def __exit__(self, *exc: object) -> None:
+        _ids.reset(self._token)
 
 
 def annotate(**ids: object) -> None:
@@ -91,9 +104,75 @@ class JsonFormatter(logging.Formatter):
         return _ENCODER.encode(entry)
 
 
+class TurnBuffered(logging.StreamHandler[TextIO]):
+    """Lines logged in one turn of an event loop are written together once the turn is over, in writes of at most
+    PIPE_BUF bytes (each one whole on a pipe other processes write to as well). A busy API logs a line per request
+    (its access line): a write for many of them saves a system call each, and a lock shared with the other
+    processes writing to the same file or pipe. Warnings and worse, and lines logged outside an event loop (in a
+    thread, at start-up), are written at once, after those pending; `flush` (logging's, at exit) writes the rest."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._chars = 0
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None  # a write of the pending lines is due there
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        self._chars += len(line)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or record.levelno >= logging.WARNING or self._chars >= _PIPE_BUF:
+            self.flush()
+        elif self._scheduled_on is not loop:  # a loop that closed with a write due left it undone: due here now
+            self._scheduled_on = loop
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.acquire()  # an RLock: emit calls this holding it already
+        try:
+            self._scheduled_on = None
+            pending, self._pending, self._chars = self._pending, [], 0
+            with contextlib.suppress(OSError, ValueError):  # a broken or closed stream: logging must not raise
+                for chunk in _chunks(pending, _PIPE_BUF):
+                    self.stream.write(chunk)
+                    self.stream.flush()
+        finally:
+            self.release()
+
+
+_PIPE_BUF = 4096  # POSIX's minimum, Linux's value: a write up to this size is never interleaved on a pipe
+
+
+def _chunks(lines: list[str], size: int) -> Iterator[str]:
+    """The lines joined into runs of at most `size` characters (a longer line is a run of its own). JSON lines are
+    ASCII, so characters are bytes."""
+    run: list[str] = []
+    length = 0
+    for line in lines:
+        if run and length + len(line) > size:
+            yield "".join(run)
+            run, length = [], 0
+        run.append(line)
+        length += len(line)
+    if run:
+        yield "".join(run)
+
+
 def configure_logging(level: str) -> None:
+    # A line names none of its caller's file, thread or process: not gathering them (the logging HOWTO's
+    # "Optimization") takes a third off every record, and an API request writes one at least (its access line).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # On the root logger: arq's and uvicorn's loggers (uvicorn runs with log_config=None) propagate here.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = TurnBuffered(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 

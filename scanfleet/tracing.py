@@ -10,10 +10,10 @@ import logging
 import random
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, Literal
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any, Literal, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,7 @@ Kind = Literal["server", "producer", "consumer"]
 _LOWER_HEX = re.compile(r"[0-9a-f]+")
 
 
-@dataclass(frozen=True)
-class TraceParent:
+class TraceParent(NamedTuple):  # a tuple, not a frozen dataclass: every request and job makes one or two
     trace_id: str  # 32 lowercase hex digits
     span_id: str  # 16 lowercase hex digits
     sampled: bool = True
@@ -81,6 +80,11 @@ class Span:
         self.trace = trace
         self._otel = otel
 
+    @property
+    def exported(self) -> bool:
+        """Whether `finish` records anything (with OpenTelemetry only): its attributes need not be made otherwise."""
+        return self._otel is not None
+
     def finish(self, name: str, error: bool = False, **attributes: str | int) -> None:
         if self._otel is None:
             return
@@ -92,20 +96,34 @@ class Span:
             self._otel.set_status(StatusCode.ERROR)
 
 
-@contextmanager
-def span(name: str, parent: TraceParent | None, kind: Kind, **attributes: str) -> Iterator[Span]:
+def span(name: str, parent: TraceParent | None, kind: Kind, **attributes: str) -> _Block:
     """A span continuing `parent` (a new trace when None) around the block; its ids are `current()` inside."""
-    with _otel_span(name, parent, kind, attributes) if _tracer is not None else _id_span(parent) as opened:
-        token = _current.set(opened.trace)
-        try:
-            yield opened
-        finally:
-            _current.reset(token)
+    return _Block(_otel_span(name, parent, kind, attributes) if _tracer is not None else None, parent)
 
 
-@contextmanager
-def _id_span(parent: TraceParent | None) -> Iterator[Span]:
-    yield Span(parent.child() if parent else TraceParent.root())
+class _Block:
+    """A class rather than a generator: without OpenTelemetry a span is its ids alone, and every request opens one."""
+
+    _token: Token[TraceParent | None]
+
+    def __init__(self, otel: AbstractContextManager[Span] | None, parent: TraceParent | None) -> None:
+        self._otel = otel
+        self._parent = parent
+
+    def __enter__(self) -> Span:
+        if self._otel is None:
+            opened = Span(self._parent.child() if self._parent else TraceParent.root())
+        else:
+            opened = self._otel.__enter__()
+        self._token = _current.set(opened.trace)
+        return opened
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        _current.reset(self._token)
+        if self._otel is not None:
+            self._otel.__exit__(kind, error, traceback)
 
 
 @contextmanager

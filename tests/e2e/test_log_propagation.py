@@ -122,8 +122,8 @@ async def test_one_scans_ids_are_on_the_api_and_worker_log_lines(
     admitted = api_lines["scanfleet.lifecycle"]
     assert (admitted["org_id"], admitted["job_id"]) == (str(tenant.org.id), job_id)
     assert admitted["trace_id"] == done["trace_id"] and admitted["span_id"] != done["span_id"]
-    # uvicorn's access line is JSON too, and names the request it answered and its organisation.
-    access = api_lines["uvicorn.access"]
+    # The access line is JSON too, and names the request it answered and its organisation.
+    access = api_lines["scanfleet.api.access"]
     assert "POST /v1/scans" in access["msg"] and "202" in access["msg"] and access["org_id"] == str(tenant.org.id)
 
 

@@ -16,6 +16,7 @@ import pytest
 from arq import Worker
 from arq.connections import ArqRedis
 from arq.jobs import Job
+from prometheus_client import REGISTRY
 
 from scanfleet import logs, tracing
 from scanfleet.broker import keys
@@ -168,3 +169,24 @@ async def test_with_opentelemetry_the_jobs_span_is_a_child_of_the_requests_span(
     ]
     assert request.name == "POST /v1/scans" and request.attributes["http.response.status_code"] == 202
     assert job.parent.span_id == request.context.span_id and job.context.trace_id == request.context.trace_id
+
+
+async def test_an_answer_has_its_access_line_with_its_ids_and_probes_are_counted_not_logged(
+    api: httpx.AsyncClient, tenant: Tenant, json_lines: JsonLines
+) -> None:
+    def probes_counted() -> float:
+        value = REGISTRY.get_sample_value(
+            "scanfleet_http_requests_total", {"route": "/healthz", "method": "GET", "status": "200"}
+        )
+        return value or 0.0
+
+    before = probes_counted()
+    assert (await api.get("/healthz")).status_code == 200
+    assert (await api.get("/readyz")).status_code == 200
+    listed = await api.get("/v1/scans?limit=1", headers=tenant.headers | {"X-Request-ID": "access-1"})
+    assert listed.status_code == 200
+    access = [line for line in json_lines.lines() if line["logger"] == "scanfleet.api.access"]
+    (answer,) = [line for line in access if line.get("request_id") == "access-1"]
+    assert '"GET /v1/scans?limit=1 HTTP/1.1" 200' in answer["msg"] and answer["org_id"] == str(tenant.org.id)
+    assert not [line for line in access if "/healthz" in line["msg"] or "/readyz" in line["msg"]]
+    assert probes_counted() == before + 1

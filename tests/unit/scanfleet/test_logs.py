@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import sys
@@ -118,3 +119,77 @@ def test_a_payload_carries_the_context_as_a_keyword_and_without_one_is_the_plain
     context = {"request_id": "r-6", "org_id": "org-5", "traceparent": tracing.TraceParent.root().header()}
     carried = deserialize_job(jobs.payload("checks", scan_id, context))
     assert (carried.function, carried.args, carried.kwargs) == ("run_checks", (str(scan_id),), {"context": context})
+
+
+class Writes(io.StringIO):
+    """A stream that keeps each write apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+
+def buffered() -> tuple[logging.Logger, Writes]:
+    stream = Writes()
+    handler = logs.TurnBuffered(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger(f"scanfleet.test.buffered.{uuid.uuid4().hex}")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger, stream
+
+
+async def test_the_lines_of_one_turn_of_the_loop_are_written_together_once_it_is_over() -> None:
+    logger, stream = buffered()
+    for n in range(3):
+        logger.info("line %d", n)
+    assert stream.writes == []
+    await asyncio.sleep(0)
+    assert stream.writes == ["line 0\nline 1\nline 2\n"]
+
+
+async def test_a_warning_is_written_at_once_after_the_lines_before_it() -> None:
+    logger, stream = buffered()
+    logger.info("first")
+    logger.warning("trouble")
+    assert stream.writes == ["first\ntrouble\n"]
+    await asyncio.sleep(0)
+    assert stream.writes == ["first\ntrouble\n"]
+
+
+def test_outside_an_event_loop_a_line_is_written_at_once() -> None:
+    logger, stream = buffered()
+    logger.info("at start-up")
+    assert stream.writes == ["at start-up\n"]
+
+
+def test_a_loop_closed_with_a_write_due_leaves_no_line_behind_in_the_next() -> None:
+    logger, stream = buffered()
+
+    first = asyncio.new_event_loop()
+    first.call_soon(logger.info, "last of the first loop")
+    first.call_soon(first.stop)  # in the same turn: the loop stops before the write that line scheduled
+    first.run_forever()
+    first.close()
+    assert stream.writes == []
+
+    async def log_and_wait() -> None:
+        logger.info("in the second loop")
+        await asyncio.sleep(0)
+
+    asyncio.run(log_and_wait())
+    assert stream.writes == ["last of the first loop\nin the second loop\n"]
+
+
+async def test_many_lines_are_written_in_runs_no_longer_than_a_pipe_writes_whole() -> None:
+    logger, stream = buffered()
+    for n in range(200):
+        logger.info("%03d %s", n, "x" * 96)  # 101 characters a line
+    await asyncio.sleep(0)
+    assert all(len(chunk) <= 4096 for chunk in stream.writes) and len(stream.writes) >= 5
+    assert "".join(stream.writes).splitlines() == [f"{n:03d} {'x' * 96}" for n in range(200)]

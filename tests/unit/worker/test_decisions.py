@@ -40,6 +40,7 @@ class World:
     gate: Gate
     deps: Deps
     outcomes: list[Outcome]  # what the next produce() calls return, in order
+    redis: fakeredis.FakeAsyncRedis
     produced: int = 0
 
     def task(self) -> Task:
@@ -72,7 +73,7 @@ async def world() -> AsyncIterator[World]:
     targets = SharedBreakers(redis, "target", settings.breaker_fail_max, 60.0)
     storage = SharedBreakers(redis, "storage", 1, 0.2)  # one failed write opens it, briefly
     deps = Deps(settings, lifecycle, None, None, targets, outage, RetryPolicy.from_settings(settings), storage)  # type: ignore[arg-type]
-    yield World(store, gate, deps, [])
+    yield World(store, gate, deps, [], redis)
     await redis.aclose()
 
 
@@ -243,6 +244,8 @@ async def test_an_artifact_the_store_refuses_is_left_out_and_the_result_kept(wor
 
 async def test_a_job_that_waited_out_the_give_up_for_the_store_finishes_without_its_artifacts(world: World) -> None:
     store = FlakyStore()  # down throughout
+    # Open for as long as the test takes: the second job must find the circuit as the first left it.
+    world.deps.storage = SharedBreakers(world.redis, "storage", 1, 60.0)
     world.deps.lifecycle.artifacts = ArtifactWriter(store, max_bytes=1 << 20, job_max_bytes=1 << 20)  # type: ignore[arg-type]
     shot = Attachment("screenshot", "image/png", b"\x89PNG...")
     give_up = timedelta(seconds=world.deps.settings.breaker_give_up_seconds + 1)
