@@ -4,7 +4,6 @@ its length (refused before reading) or arrives chunked (refused once it passes t
 from __future__ import annotations
 
 from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,6 +16,17 @@ def _message(limit: int) -> str:
     return f"the request body is over {limit} bytes"
 
 
+def _framing(scope: Scope) -> tuple[str | None, bool]:
+    """The declared Content-Length, and whether Transfer-Encoding is sent: one pass over the raw headers."""
+    declared, chunked = None, False
+    for name, value in scope["headers"]:
+        if name == b"content-length" and declared is None:
+            declared = value.decode("latin-1")
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -26,11 +36,16 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+        declared, chunked = _framing(scope)
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             # Not read, yet not a reason to close: uvicorn reads and drops the rest of the body after this answer
             # (closing now would reset the connection under a client still sending, and lose the answer).
             await JSONResponse(error_body(CODE, _message(self.max_bytes)), status_code=413)(scope, receive, send)
+            return
+        if not chunked:
+            # HTTP/1.1 (RFC 9112, 6.3): a body without Transfer-Encoding is Content-Length bytes, which the server
+            # holds it to, or none at all. Only a chunked one has a length nobody knows before it is read.
+            await self.app(scope, receive, send)
             return
         received = 0
 
