@@ -37,14 +37,14 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared, chunked = _framing(scope)
-        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+        length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+        if length is not None and length > self.max_bytes:
             # Not read, yet not a reason to close: uvicorn reads and drops the rest of the body after this answer
             # (closing now would reset the connection under a client still sending, and lose the answer).
             await JSONResponse(error_body(CODE, _message(self.max_bytes)), status_code=413)(scope, receive, send)
             return
-        if not chunked:
-            # HTTP/1.1 (RFC 9112, 6.3): a body without Transfer-Encoding is Content-Length bytes, which the server
-            # holds it to, or none at all. Only a chunked one has a length nobody knows before it is read.
+        if length is not None and not chunked:
+            # The body is the declared length, which the server holds it to (RFC 9112, 6.3): nothing to count.
             await self.app(scope, receive, send)
             return
         received = 0

@@ -69,9 +69,9 @@ class RequestContext:
         async def answer(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
                 ratelimit.add_headers(scope, message)
                 message["headers"] = [*message.get("headers", ()), header]  # no route sets it
+                status = message["status"]  # started, from here on
             await send(message)
 
         parent = tracing.parse(traceparent)

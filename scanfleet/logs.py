@@ -8,7 +8,6 @@ trace_id and span_id: an API request's lines and those of the job it caused shar
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sys
@@ -130,22 +129,42 @@ class TurnBuffered(logging.StreamHandler[TextIO]):
         except RuntimeError:
             loop = None
         if loop is None or record.levelno >= logging.WARNING or self._chars >= _PIPE_BUF:
-            self.flush()
+            if not self._write():
+                self.handleError(record)
         elif self._scheduled_on is not loop:  # a loop that closed with a write due left it undone: due here now
             self._scheduled_on = loop
-            loop.call_soon(self.flush)
+            loop.call_soon(self._write)
 
     def flush(self) -> None:
+        self._write()
+
+    def _write(self) -> bool:
+        """Write what is pending; False if a write failed (the others are still made: logging must not raise)."""
         self.acquire()  # an RLock: emit calls this holding it already
         try:
             self._scheduled_on = None
             pending, self._pending, self._chars = self._pending, [], 0
-            with contextlib.suppress(OSError, ValueError):  # a broken or closed stream: logging must not raise
-                for chunk in _chunks(pending, _PIPE_BUF):
+            written = True
+            for chunk in _chunks(pending, _PIPE_BUF):
+                try:
                     self.stream.write(chunk)
                     self.stream.flush()
+                except Exception:
+                    written = False
+            return written
         finally:
             self.release()
+
+
+def write_pending(timeout: float) -> None:
+    """Write now what the root logger's buffered handlers hold, for a process about to end without another turn of
+    its loop (`stop_deadline`). A handler whose lock the stuck thread holds for longer than `timeout` is left."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, TurnBuffered) and handler.lock is not None and handler.lock.acquire(timeout=timeout):
+            try:
+                handler.flush()
+            finally:
+                handler.lock.release()
 
 
 _PIPE_BUF = 4096  # POSIX's minimum, Linux's value: a write up to this size is never interleaved on a pipe

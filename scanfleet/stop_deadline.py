@@ -21,6 +21,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from scanfleet import logs
+
 EXIT_STATUS = 70  # EX_SOFTWARE: stopped by the deadline, not by its own shutdown
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -41,6 +43,7 @@ def _relay(read_end: int, loop_fd: int, seconds: float) -> None:
     while True:
         wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         if not select.select([read_end], [], [], wait)[0]:
+            logs.write_pending(timeout=0.5)  # the lines of the turn it is stuck in: what it was doing
             _say("critical", f"still running {seconds}s after the stop signal (its event loop is stuck): exiting now")
             faulthandler.dump_traceback(all_threads=True)  # where it was stuck
             os._exit(EXIT_STATUS)

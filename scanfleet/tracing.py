@@ -121,9 +121,11 @@ class _Block:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        _current.reset(self._token)
-        if self._otel is not None:
-            self._otel.__exit__(kind, error, traceback)
+        try:
+            _current.reset(self._token)
+        finally:
+            if self._otel is not None:
+                self._otel.__exit__(kind, error, traceback)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import sys
 import uuid
 from typing import Any
 
+import pytest
 from arq.jobs import deserialize_job
 
 from scanfleet import logs, tracing
@@ -193,3 +194,42 @@ async def test_many_lines_are_written_in_runs_no_longer_than_a_pipe_writes_whole
     await asyncio.sleep(0)
     assert all(len(chunk) <= 4096 for chunk in stream.writes) and len(stream.writes) >= 5
     assert "".join(stream.writes).splitlines() == [f"{n:03d} {'x' * 96}" for n in range(200)]
+
+
+class Failing(Writes):
+    """A stream whose first write fails."""
+
+    def write(self, text: str) -> int:
+        if not self.writes:
+            self.writes.append("")
+            raise OSError("the pipe is full")
+        return super().write(text)
+
+
+async def test_a_failed_write_is_reported_as_logging_reports_errors_and_the_rest_still_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = Failing()
+    handler = logs.TurnBuffered(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    reported: list[logging.LogRecord] = []
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    handler.handle(log.makeRecord(log.name, logging.INFO, __file__, 1, "x" * 4090, (), None))  # pending
+    handler.handle(log.makeRecord(log.name, logging.WARNING, __file__, 1, "after it", (), None))  # two runs
+    assert [record.getMessage() for record in reported] == ["after it"]  # not raised into the caller
+    assert stream.writes == ["", "after it\n"]  # the first run failed, the next was still written
+
+
+async def test_what_a_stuck_turn_holds_is_written_on_demand() -> None:
+    stream = Writes()
+    handler = logs.TurnBuffered(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        handler.handle(log.makeRecord(log.name, logging.INFO, __file__, 1, "doing the step", (), None))
+        assert stream.writes == []
+        logs.write_pending(timeout=1)
+        assert stream.writes == ["doing the step\n"]
+    finally:
+        root.removeHandler(handler)

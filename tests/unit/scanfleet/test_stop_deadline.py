@@ -12,8 +12,11 @@ from scanfleet.stop_deadline import EXIT_STATUS
 
 DEADLINE = 1.0
 PROGRAM = """
-import asyncio, signal, sys, time
+import asyncio, logging, signal, sys, time
+from scanfleet.logs import configure_logging
 from scanfleet.stop_deadline import exit_by_deadline
+
+configure_logging("INFO")
 
 async def main(stuck: bool) -> None:
     stopped = asyncio.Event()
@@ -21,6 +24,7 @@ async def main(stuck: bool) -> None:
     exit_by_deadline({deadline})
     print("ready", flush=True)
     if stuck:
+        logging.getLogger("job").info("starting the step that gets stuck")  # its write is due next turn
         time.sleep(60)  # holds the loop: its SIGTERM handler cannot run
     await stopped.wait()
     print("handled", flush=True)
@@ -52,3 +56,4 @@ def test_a_stuck_loop_is_ended_at_the_deadline() -> None:
     assert status == EXIT_STATUS and "handled" not in output, output
     assert DEADLINE <= took < DEADLINE + 2
     assert "its event loop is stuck" in output and "in main" in output  # the stacks say where
+    assert "starting the step that gets stuck" in output  # and the lines say what it was doing
