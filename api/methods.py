@@ -31,8 +31,8 @@ class AllowedMethods:
         self._by_prefix: dict[str, list[RouteContext]] | None = None
         self._anywhere: list[RouteContext] = []
         # Most requests are of few paths (health checks, a scan polled until it ends): matching one path against
-        # its candidate routes costs more than the rest of this middleware. Paths of a route's length are kept
-        # (any longer is a 404): a stranger's long ones would cost this memory, not time.
+        # its candidate routes costs more than the rest of this middleware. Paths up to _KEPT_PATH_LENGTH are
+        # kept; longer ones are matched every time, so that a stranger's long paths cost time, not memory.
         self._known = functools.lru_cache(maxsize=4096)(self._methods_of)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

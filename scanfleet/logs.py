@@ -105,7 +105,8 @@ class JsonFormatter(logging.Formatter):
 
 class TurnBuffered(logging.StreamHandler[TextIO]):
     """Lines logged in one turn of an event loop are written together once the turn is over, in writes of at most
-    PIPE_BUF bytes (each one whole on a pipe other processes write to as well). A busy API logs a line per request
+    PIPE_BUF bytes (each one whole on a pipe other processes write to as well; a longer line is a write of its
+    own). A busy API logs a line per request
     (its access line): a write for many of them saves a system call each, and a lock shared with the other
     processes writing to the same file or pipe. Warnings and worse, and lines logged outside an event loop (in a
     thread, at start-up), are written at once, after those pending; `flush` (logging's, at exit) writes the rest."""
