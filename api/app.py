@@ -52,9 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     errors.install(app)
     openapi.install(app)
-    app.add_middleware(AllowedMethods, routes=app.routes)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    app.add_middleware(RequestContext)  # added last, so outermost: its ids are bound for everything inside
+    # The one middleware: what every request passes through, its ids bound for everything inside.
+    app.add_middleware(
+        RequestContext, body_limit=BodyLimit(settings.api_max_body_bytes), methods=AllowedMethods(app.routes)
+    )
     app.include_router(health.router)
     app.include_router(scans.router)
     app.include_router(runs.router)

@@ -3,9 +3,9 @@ its length (refused before reading) or arrives chunked (refused once it passes t
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from scanfleet.api.errors import error_body
 
@@ -28,25 +28,24 @@ def _framing(scope: Scope) -> tuple[str | None, bool]:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+    """The request context's check of each request (`context`): a refusal before the app runs, or the request's
+    `receive` counting what a chunked body brings."""
+
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def check(self, scope: Scope, receive: Receive) -> tuple[Response | None, Receive]:
+        """A 413 for a declared length over the limit (the body is not read), or None and the `receive` the app
+        is to read the body with."""
         declared, chunked = _framing(scope)
         length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
         if length is not None and length > self.max_bytes:
             # Not read, yet not a reason to close: uvicorn reads and drops the rest of the body after this answer
             # (closing now would reset the connection under a client still sending, and lose the answer).
-            await JSONResponse(error_body(CODE, _message(self.max_bytes)), status_code=413)(scope, receive, send)
-            return
+            return JSONResponse(error_body(CODE, _message(self.max_bytes)), status_code=413), receive
         if length is not None and not chunked:
             # The body is the declared length, which the server holds it to (RFC 9112, 6.3): nothing to count.
-            await self.app(scope, receive, send)
-            return
+            return None, receive
         received = 0
 
         async def counted() -> Message:
@@ -59,4 +58,4 @@ class BodyLimit:
                     raise HTTPException(413, _message(self.max_bytes))
             return message
 
-        await self.app(scope, counted, send)
+        return None, counted

@@ -7,7 +7,9 @@ and per message of its answer):
 - its metrics: the answer's route template, method, status and time;
 - the headers of the rate-limit decision it was answered under (`ratelimit`);
 - its access line, in uvicorn's words, with the request's ids: probes and scrapes (`NOT_LOGGED`), which come every
-  few seconds to every process, are counted in the metrics but not logged."""
+  few seconds to every process, are counted in the metrics but not logged;
+- the refusals made before the app runs: a body over the limit (`bodylimit`), a method the path does not take
+  (`methods`)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanfleet import logs, metrics, tracing
 from scanfleet.api import ratelimit
+from scanfleet.api.bodylimit import BodyLimit
 from scanfleet.api.errors import error_body
+from scanfleet.api.methods import AllowedMethods
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("scanfleet.api.access")
@@ -52,8 +56,10 @@ class RequestContext:
     """Pure ASGI (no task or stream of its own per request): the ids it binds are those the app, its responses and
     the access log see."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, body_limit: BodyLimit, methods: AllowedMethods) -> None:
         self.app = app
+        self._body_limit = body_limit
+        self._methods = methods
         self._metrics = _RouteMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,7 +84,12 @@ class RequestContext:
         method = scope["method"]
         with logs.bind(request_id=rid), tracing.span(method, parent, "server", **{"scanfleet.request_id": rid}) as span:
             try:
-                await self.app(scope, receive, answer)
+                refusal, counted = self._body_limit.check(scope, receive)
+                refusal = refusal or self._methods.refusal(scope)
+                if refusal is None:
+                    await self.app(scope, counted, answer)
+                else:
+                    await refusal(scope, receive, answer)
             except Exception:
                 # Logged here, with the request's ids; answered here too, so that the 500 names its request id.
                 log.exception("%s %s failed", method, scope["path"])

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import RouteContext, iter_route_contexts
 from starlette._utils import get_route_path  # what starlette's router itself matches on
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from scanfleet.api.errors import error_body
 
@@ -25,30 +25,29 @@ def _prefix(path: str) -> str:
 
 
 class AllowedMethods:
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
-        self.app = app
+    """The request context's check of each request (`context`): a path's OPTIONS, and a method it does not take,
+    answered before the app runs."""
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
         self.routes = routes  # the app's, filled in after this is made
         self._by_prefix: dict[str, list[RouteContext]] | None = None
         self._anywhere: list[RouteContext] = []
         # Most requests are of few paths (health checks, a scan polled until it ends): matching one path against
-        # its candidate routes costs more than the rest of this middleware. Paths up to _KEPT_PATH_LENGTH are
-        # kept; longer ones are matched every time, so that a stranger's long paths cost time, not memory.
+        # its candidate routes costs more than the rest of this check. Paths up to _KEPT_PATH_LENGTH are kept;
+        # longer ones are matched every time, so that a stranger's long paths cost time, not memory.
         self._known = functools.lru_cache(maxsize=4096)(self._methods_of)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        allowed = self._allowed(get_route_path(scope)) if scope["type"] == "http" else frozenset()
-        method = scope.get("method", "")
+    def refusal(self, scope: Scope) -> Response | None:
+        """The answer to a method the path does not take (204 to OPTIONS), or None to let the app answer."""
+        allowed = self._allowed(get_route_path(scope))
+        method = scope["method"]
         if not allowed or method in allowed:
-            await self.app(scope, receive, send)
-            return
+            return None
         allow = ", ".join(sorted(allowed | {"OPTIONS"}))
         if method == "OPTIONS":
-            response: Response = Response(status_code=204, headers={"Allow": allow})
-        else:
-            message = f"{method} is not allowed here; this path takes {allow}"
-            body = error_body("method_not_allowed", message)
-            response = JSONResponse(body, status_code=405, headers={"Allow": allow})
-        await response(scope, receive, send)
+            return Response(status_code=204, headers={"Allow": allow})
+        message = f"{method} is not allowed here; this path takes {allow}"
+        return JSONResponse(error_body("method_not_allowed", message), status_code=405, headers={"Allow": allow})
 
     def _candidates(self, path: str) -> list[RouteContext]:
         if self._by_prefix is None:  # included routers, flattened once the app is complete
