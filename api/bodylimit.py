@@ -10,6 +10,7 @@ from starlette.types import Message, Receive, Scope
 from scanfleet.api.errors import error_body
 
 CODE = "body_too_large"
+_LENGTH_DIGITS = 18  # 10**18 bytes: past any limit, within int()'s
 
 
 def _message(limit: int) -> str:
@@ -38,7 +39,10 @@ class BodyLimit:
         """A 413 for a declared length over the limit (the body is not read), or None and the `receive` the app
         is to read the body with."""
         declared, chunked = _framing(scope)
-        length = int(declared) if declared is not None and declared.isascii() and declared.isdigit() else None
+        length = None
+        if declared is not None and declared.isascii() and declared.isdigit():
+            # More digits than any body's length has would also pass int()'s limit on digits (a ValueError, a 500).
+            length = int(declared) if len(declared) <= _LENGTH_DIGITS else self.max_bytes + 1
         if length is not None and length > self.max_bytes:
             # Not read, yet not a reason to close: uvicorn reads and drops the rest of the body after this answer
             # (closing now would reset the connection under a client still sending, and lose the answer).

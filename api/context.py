@@ -101,11 +101,12 @@ class RequestContext:
                 # The template ("/v1/scans/{scan_id}") the router matched, never the raw path: ids in labels
                 # would explode their cardinality.
                 route = getattr(scope.get("route"), "path", None)
-                self._metrics.record(route or "unmatched", method, status or 500, time.perf_counter() - started)
+                answered = status or 500  # not answered: an exception propagating from here becomes a 500 outside
+                self._metrics.record(route or "unmatched", method, answered, time.perf_counter() - started)
                 if route not in NOT_LOGGED:
-                    _log_access(scope, status or 500)
+                    _log_access(scope, answered)
                 if span.exported:
-                    _finish(span, method, route, status or 500)
+                    _finish(span, method, route, answered)
 
 
 class _RouteMetrics:
