@@ -47,6 +47,24 @@ def usage(root: psutil.Process, with_uss: bool = True) -> Usage:
     return Usage(rss, uss, cpu, processes)
 
 
+SERVERS = ("postgres", "valkey")
+
+
+def servers_cpu() -> dict[str, float]:
+    """CPU seconds used so far by the servers this process started: PostgreSQL (its postmaster with its backends)
+    and Valkey."""
+    split = dict.fromkeys(SERVERS, 0.0)
+    for child in psutil.Process().children():
+        try:
+            name = child.name()
+        except psutil.Error:
+            continue  # gone meanwhile
+        part = "postgres" if "postgres" in name else "valkey" if "valkey" in name or "redis" in name else None
+        if part is not None:
+            split[part] += usage(child, with_uss=False).cpu
+    return split
+
+
 async def at_rest(root: psutil.Process, seconds: float = 2.0, interval: float = 0.1) -> Usage:
     """The tree's least memory over `seconds`: the processes of pages just closed take a moment to exit."""
     samples = []

@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 
 from scanfleet.config import Settings
-from scanfleet.db import api_keys, orgs
+from scanfleet.db import api_keys, orgs, partitions
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.supervisor import create_database, prepare_schema
@@ -109,6 +109,26 @@ def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
 
 
 UNLIMITED = 10**9  # an organisation's running and queued jobs
+
+
+@contextlib.asynccontextmanager
+async def statistics_upkept(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[None]:
+    """The scheduler's statistics upkeep for filling partitions, on the scheduler's interval, while the block runs:
+    the platform keeps its lookups planned for their partitions' sizes so, and a run on a fresh database (every
+    partition filling) would otherwise measure plans made for empty ones."""
+
+    async def upkeep() -> None:
+        while True:
+            await asyncio.sleep(settings.scheduler_interval_seconds)
+            await partitions.analyze_filling(pool)
+
+    running = asyncio.create_task(upkeep())
+    try:
+        yield
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
 
 @contextlib.asynccontextmanager

@@ -37,20 +37,23 @@ import asyncio
 import collections
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 from fastapi import FastAPI
 
+from bench._process_tree import SERVERS, servers_cpu, usage
 from bench._report import arguments, comma_list, table
-from bench._servers import UNLIMITED, cancel_on_sigterm, postgres_and_valkey, stop_processes
+from bench._servers import UNLIMITED, cancel_on_sigterm, postgres_and_valkey, statistics_upkept, stop_processes
 from scanfleet.config import Settings
 from scanfleet.db import api_keys, orgs, scans
 from scanfleet.db.pool import create_pool
@@ -109,6 +112,7 @@ class Run:
     statuses: dict[int, int]
     tag: str
     floor: Run | None = None  # the floor's run just before this one
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds each part of the machine spent on the run
 
     @property
     def rate(self) -> float:
@@ -175,6 +179,34 @@ def wait_serving(server: Server, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{server.name} did not answer within {timeout}s:\n{server.log.read_text()[-2000:]}")
         time.sleep(0.1)
+
+
+CPU_PARTS = ("server", *SERVERS, "wrk")
+
+
+def cpu_now(server: Server) -> dict[str, float]:
+    """CPU seconds used so far by the server under test (its supervisor and worker processes), the database servers,
+    and wrk: an exited child, whose time is in this process's children times."""
+    exited = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "server": usage(psutil.Process(server.process.pid), with_uss=False).cpu,
+        **servers_cpu(),
+        "wrk": exited.ru_utime + exited.ru_stime,
+    }
+
+
+def warm_up(server: Server, target: Target, connections: int, args: argparse.Namespace, keys: list[str]) -> None:
+    """An untimed run, its figures dropped: connections made, caches and the server's code paths warm."""
+    wrk(server.base_url, target, connections, args.warmup, args.threads, keys)
+
+
+def measured(server: Server, target: Target, connections: int, args: argparse.Namespace, keys: list[str]) -> Run:
+    """A timed wrk run, with the CPU each part of the machine spent on it."""
+    before = cpu_now(server)
+    run = wrk(server.base_url, target, connections, args.duration, args.threads, keys)
+    after = cpu_now(server)
+    run.cpu = {part: after[part] - before[part] for part in CPU_PARTS}
+    return run
 
 
 class Profiler:
@@ -256,6 +288,18 @@ def row(run: Run) -> list[object]:
     ]  # fmt: skip
 
 
+CPU_HEADER = ["target", "conns", *CPU_PARTS, "all", "floor's all", "floor / this"]
+
+
+def cpu_row(run: Run) -> list[object]:
+    """Where each request's CPU went: a share of the floor's that no other load on the machine moves much."""
+    per_request = {part: 1e6 * seconds / run.requests for part, seconds in run.cpu.items()}
+    own = sum(per_request.values())
+    floor = sum(run.floor.cpu.values()) * 1e6 / run.floor.requests if run.floor else own
+    return [run.target.name, run.connections, *(f"{per_request[part]:.0f}" for part in CPU_PARTS), f"{own:.0f}",
+            f"{floor:.0f}", f"{floor / own:.2f}"]  # fmt: skip
+
+
 GOALS = {"GET /healthz": 0.8, "GET /v1/scans/{id}": 0.5, "POST /v1/scans": 0.3}
 
 
@@ -313,6 +357,7 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
     api = start_server("scanfleet", [sys.executable, "-m", "scanfleet.api"], env, logs)
     floor = start_server("floor", [sys.executable, "-m", "bench.api_stack", "--floor"], env, logs)
     servers = [api, floor]
+    upkeep_pool = await create_pool(settings)
     try:
         for server in servers:
             wait_serving(server)
@@ -325,28 +370,33 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
         profiler = Profiler(args.profile, api.process.pid)
         runs: list[Run] = []
         checks: list[str] = []
-        for connections in args.connections:
-            for target in targets:
-                wrk(floor.base_url, floor_target, connections, args.warmup, args.threads, keys)  # warm-up
-                floor_run = wrk(floor.base_url, floor_target, connections, args.duration, args.threads, keys)
-                wrk(api.base_url, target, connections, args.warmup, args.threads, keys)  # warm-up, not counted
-                recording = profiler.record(f"{target.slug}-{connections}", args.duration)
-                run = wrk(api.base_url, target, connections, args.duration, args.threads, keys)
-                profiler.collect(f"{target.slug}-{connections}", recording)
-                run.floor = floor_run
-                runs += [floor_run, run]
-                print(f"{target.name} at {connections} connections: {run.rate:,.0f} req/s "
-                      f"(floor just before: {floor_run.rate:,.0f})", flush=True)  # fmt: skip
-                if target.method == "POST":
-                    checks.append(await check_created(settings, run))
+        # wrk runs in a thread: the loop goes on with the statistics upkeep meanwhile, as the scheduler would.
+        async with statistics_upkept(upkeep_pool, settings):
+            for connections in args.connections:
+                for target in targets:
+                    await asyncio.to_thread(warm_up, floor, floor_target, connections, args, keys)
+                    floor_run = await asyncio.to_thread(measured, floor, floor_target, connections, args, keys)
+                    await asyncio.to_thread(warm_up, api, target, connections, args, keys)
+                    recording = profiler.record(f"{target.slug}-{connections}", args.duration)
+                    run = await asyncio.to_thread(measured, api, target, connections, args, keys)
+                    profiler.collect(f"{target.slug}-{connections}", recording)
+                    run.floor = floor_run
+                    runs += [floor_run, run]
+                    print(f"{target.name} at {connections} connections: {run.rate:,.0f} req/s "
+                          f"(floor just before: {floor_run.rate:,.0f})", flush=True)  # fmt: skip
+                    if target.method == "POST":
+                        checks.append(await check_created(settings, run))
     finally:
         stop_processes([server.process for server in servers])
+        await upkeep_pool.close()
     workers = Settings().api_workers  # what both servers read from the same environment
     # Everything shares this machine: other load on it moves the absolute figures (the paired ratios less).
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\nwrk -t{args.threads} -d{args.duration:g}s --timeout 30s; {workers} worker processes per server; "
           f"{args.keys} keys; {os.cpu_count()} CPUs, load average now {load}\n")  # fmt: skip
     print(table(HEADER, [row(run) for run in runs]))
+    print("\nCPU µs per request, by process (the floor's: the run just before):\n")
+    print(table(CPU_HEADER, [cpu_row(run) for run in runs]))
     print("\n" + "\n".join(goals(runs)))
     print("\n" + "\n".join(checks))
     for name, top in profiler.tops.items():

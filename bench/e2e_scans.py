@@ -71,9 +71,9 @@ from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.jobs import Job
 
-from bench._process_tree import usage
+from bench._process_tree import SERVERS, servers_cpu, usage
 from bench._report import arguments, comma_list, table
-from bench._servers import bench_api, cancel_on_sigterm, postgres_and_valkey, stop_processes
+from bench._servers import bench_api, cancel_on_sigterm, postgres_and_valkey, statistics_upkept, stop_processes
 from bench.evidence_write import raw_records
 from scanfleet import ids
 from scanfleet.broker import connection
@@ -207,23 +207,20 @@ class Workers:
         return finished
 
 
-CPU_PARTS = ("this script + API", "workers", "postgres", "valkey")
+CPU_PARTS = ("this script + API", "workers", *SERVERS)
 
 
 def cpu_split(workers: Workers) -> dict[str, float]:
     """CPU seconds used so far by each part: this process (the submitting script, the in-process API and the
-    fixture site), the run's worker trees, and the servers (PostgreSQL's postmaster with its backends, Valkey)."""
+    fixture site), the run's worker trees, and the servers."""
     me = psutil.Process()
     own = me.cpu_times()
-    split = dict.fromkeys(CPU_PARTS, 0.0)
-    split[CPU_PARTS[0]] = own.user + own.system
-    for child in me.children():
-        name = child.name()
-        part = "workers" if child.pid in workers.pids else "postgres" if "postgres" in name else "valkey"
-        if part == "valkey" and "valkey" not in name and "redis" not in name:
-            continue  # not one of the servers or workers
-        split[part] += usage(child, with_uss=False).cpu
-    return split
+    run_by = [child for child in me.children() if child.pid in workers.pids]
+    return {
+        CPU_PARTS[0]: own.user + own.system,
+        "workers": sum(usage(child, with_uss=False).cpu for child in run_by),
+        **servers_cpu(),
+    }
 
 
 @contextmanager
@@ -432,7 +429,7 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
             flush=True,
         )
         # The gate passes every scan straight on to arq's queue, as the baselines enqueue: the fleet is measured.
-        async with bench_api(settings, pool, "enterprise") as (api, org_id):
+        async with bench_api(settings, pool, "enterprise") as (api, org_id), statistics_upkept(pool, settings):
             bench = Bench(args, api, pool, queue, org_id, url, page_bytes, evidence_rows)
             for n in args.workers:
                 for system in SYSTEMS:

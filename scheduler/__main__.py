@@ -73,6 +73,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     async def upkeep_round() -> None:
         await partitions.make_partitions(pool, settings)
+        await partitions.analyze_filling(pool)
         await partitions.export_horizon(pool)
         await reconcile.reconcile(lifecycle, gates, settings)
         await retention.purge(pool, settings)

@@ -1,4 +1,4 @@
-"""The partitions round: day partitions made ahead, and how far ahead they reach."""
+"""The partitions round: day partitions made ahead, statistics for the ones filling, and how far ahead they reach."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ async def make_partitions(pool: asyncpg.Pool, settings: Settings) -> int:
         metrics.PARTITIONS_CREATED.labels("upkeep").inc(created)
         log.info("created %s partitions", created)
     return created
+
+
+async def analyze_filling(pool: asyncpg.Pool) -> list[str]:
+    analysed = await partitions.analyze_filling(pool)
+    if analysed:
+        log.info("analysed %s, filled since their statistics were taken", ", ".join(analysed))
+    return analysed
 
 
 async def export_horizon(pool: asyncpg.Pool) -> dict[str, int]:

@@ -64,6 +64,18 @@ async def fresh_database(settings: Settings, admin_url: str) -> str:
     return _database_url(admin_url, name)
 
 
+@pytest.fixture
+async def own_database(
+    settings: Settings, server_urls: tuple[str, str]
+) -> AsyncIterator[tuple[Settings, asyncpg.Pool]]:
+    """A migrated database of the test's own, with a pool on it: for what other tests' rows would disturb."""
+    url = await fresh_database(settings, server_urls[0])
+    fresh = settings.model_copy(update={"database_url": url})
+    await prepare_schema(fresh, url)
+    async with await create_pool(fresh) as pool:
+        yield fresh, pool
+
+
 # Redis database number -> the test module using it; database 0 is the session's (its in-process worker's) own.
 _REDIS_DATABASES: dict[int, str] = {}
 

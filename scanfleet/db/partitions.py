@@ -11,6 +11,7 @@ import asyncpg
 from scanfleet.db.pool import Executor
 
 PARTITIONED_TABLES = ("scans", "evidence", "issues", "scan_domains", "artifacts")
+FILLING_ROWS = 500  # a partition's rows changed before its first ANALYZE; then as many as it held at its last
 
 T = TypeVar("T")
 
@@ -45,3 +46,26 @@ async def retry_on_missing(pool: asyncpg.Pool, at: datetime, write: Callable[[],
             raise
     await ensure_day(pool, at.date())
     return await write()
+
+
+async def analyze_filling(conn: Executor) -> list[str]:
+    """ANALYZE each partition that has filled since its statistics were taken: FILLING_ROWS rows changed, and at
+    least as many as it held when last analysed. A day's partition is so analysed at about 500, 1,000, 2,000… rows
+    (log₂ of its size times in all); once it holds a few thousand, autovacuum's own 10% comes sooner.
+
+    PostgreSQL plans a partition it has no statistics for as nearly empty, and a session keeps the generic plan it
+    made then. The submission's lookup, so planned, takes the index on the organisation alone and reads every row
+    the organisation has in the day's partition, until autovacuum analyses it: a naptime (a minute) after the
+    day's first rows, when a busy day's partition holds tens of thousands. An ANALYZE invalidates those plans.
+    Returns the partitions analysed."""
+    found = await conn.fetch(
+        "SELECT format('%I.%I', s.schemaname, s.relname) AS name FROM pg_stat_user_tables s"
+        " JOIN pg_inherits i ON i.inhrelid = s.relid JOIN pg_class c ON c.oid = s.relid"
+        " WHERE i.inhparent = ANY($1::regclass[]) AND s.n_mod_since_analyze >= greatest($2, c.reltuples)"
+        " ORDER BY s.relname",
+        list(PARTITIONED_TABLES), FILLING_ROWS,
+    )  # fmt: skip
+    names: list[str] = [row["name"] for row in found]
+    for name in names:
+        await conn.execute(f"ANALYZE {name}")  # a name PostgreSQL quoted itself (format's %I)
+    return names

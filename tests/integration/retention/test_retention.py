@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
@@ -20,11 +19,9 @@ from prometheus_client import REGISTRY
 from scanfleet.config import Settings
 from scanfleet.db import locks, orgs, partitions, retention
 from scanfleet.db.partitions import PARTITIONED_TABLES
-from scanfleet.db.pool import create_pool
 from scanfleet.scheduler import partitions as partition_rounds
 from scanfleet.scheduler import retention as rounds
-from scanfleet.supervisor import prepare_schema
-from tests.conftest import Tenant, fresh_database
+from tests.conftest import Tenant
 from tests.integration.retention.support import EVIDENCE_PER_SCAN, finished_scan, rows_of, timed_inserts
 from tests.support.site import eventually
 
@@ -161,17 +158,6 @@ async def test_a_detach_left_pending_is_finished_and_a_detached_table_dropped(
 
 def _sample(name: str, table: str) -> float:
     return REGISTRY.get_sample_value(name, {"table": table}) or 0.0
-
-
-@pytest.fixture
-async def own_database(
-    settings: Settings, server_urls: tuple[str, str]
-) -> AsyncIterator[tuple[Settings, asyncpg.Pool]]:
-    url = await fresh_database(settings, server_urls[0])
-    fresh = settings.model_copy(update={"database_url": url})
-    await prepare_schema(fresh, url)
-    async with await create_pool(fresh) as pool:
-        yield fresh, pool
 
 
 async def test_default_cutoff_keeps_retention_days_and_rounds_export_metrics(

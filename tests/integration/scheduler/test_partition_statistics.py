@@ -1,0 +1,56 @@
+"""Statistics for a day's partition as it fills: a session's plans made while it was empty are made again."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import asyncpg
+
+from scanfleet import ids
+from scanfleet.config import Settings
+from scanfleet.db import orgs, partitions, scans
+from scanfleet.db.pool import Connection
+from scanfleet.scheduler import partitions as partition_rounds
+from tests.support.site import eventually
+
+
+async def _lookup_blocks(conn: Connection, org_id: uuid.UUID) -> int:
+    """The buffers one submission of a new URL reads: its lookup of the URL's scans and its insert."""
+    new = ids.new_id()
+    plan = await conn.fetchval(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM submit_scan($1, $2, 'http', 0, $3, $4, $5)",
+        org_id, f"https://shop.example/{new}", new, ids.created_at(new), f"lock-{new}",
+    )  # fmt: skip
+    top = json.loads(plan)[0]["Plan"]
+    return int(top["Shared Hit Blocks"] + top["Shared Read Blocks"])
+
+
+async def test_a_filling_partition_is_analysed_and_the_submissions_lookup_planned_for_its_size(
+    own_database: tuple[Settings, asyncpg.Pool],
+) -> None:
+    _, pool = own_database
+    org = await orgs.create(pool, "filling", "enterprise")
+    today = f"public.scans_{ids.created_at(ids.new_id()):%Y%m%d}"
+    async with pool.acquire() as session:  # one session: the plans it keeps are the ones that matter
+        for n in range(10):  # its lookup planned while the day's partition is all but empty
+            await scans.find_or_insert(session, org.id, f"https://shop.example/early/{n}", "http", 0)
+        await session.execute(
+            "INSERT INTO scans (id, created_at, org_id, url, engine)"
+            " SELECT gen_random_uuid(), now(), $1, 'https://shop.example/bulk/' || n, 'http'"
+            " FROM generate_series(1, 3000) AS n",
+            org.id,
+        )
+        unplanned = await _lookup_blocks(session, org.id)
+        await session.execute("SELECT pg_stat_force_next_flush()")  # its writes counted now, not when idle
+
+        analysed = await eventually(lambda: partition_rounds.analyze_filling(pool), timeout=30)
+        assert today in analysed
+        await _lookup_blocks(session, org.id)  # planned again: the statistics are new
+        planned = await _lookup_blocks(session, org.id)
+
+    # Before, the lookup read every row of the organisation in the partition; now it reads the URL's own.
+    assert unplanned > 3000 // 50  # the 3,000 rows take about 60 blocks
+    assert planned * 5 < unplanned
+    # Analysed at this size, it is not analysed again until it has changed as much again.
+    assert today not in await partitions.analyze_filling(pool)
