@@ -7,7 +7,7 @@ import os
 
 from fastapi import FastAPI
 
-from scanfleet import tracing
+from scanfleet import heap, tracing
 from scanfleet.api import server
 from scanfleet.api.app import create_app
 from scanfleet.config import get_settings
@@ -25,7 +25,9 @@ def app() -> FastAPI:
             raise SystemExit("the API's supervisor stopped while this worker started")  # before the line above
     configure_logging(settings.log_level)
     tracing.configure(settings.otel_endpoint, "scanfleet-api")
-    return create_app(settings)
+    app = create_app(settings)
+    heap.freeze()
+    return app
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ def main() -> None:
     if settings.worker_metrics_port:
         serve_metrics_or_move(settings.worker_metrics_port + index, settings.metrics_host, watch)
     logging.getLogger(__name__).info("worker %s starting", index)
-    worker = build_worker(settings, loop_watch=watch)  # its signal handlers are on the loop from here
+    worker = build_worker(settings, loop_watch=watch, freeze_heap=True)  # its signal handlers are on the loop from here
     # A job that blocks the loop must not keep the process (and its database sessions) past the grace period.
     exit_by_deadline(settings.worker_grace_seconds + EXIT_MARGIN_SECONDS)
     worker.run()

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from scanfleet import heap
 from scanfleet.artifacts import open_store
 from scanfleet.artifacts.writer import ArtifactWriter
 from scanfleet.breakers import SharedBreakers
@@ -72,10 +73,10 @@ def fetcher_for(settings: Settings) -> SafeFetcher:
     return SafeFetcher(limits, policy, client_ssl_context(settings.fetch_ca_file), settings.fetch_resolve)
 
 
-def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
+def build_worker(settings: Settings, *, freeze_heap: bool = False, **overrides: Any) -> FleetWorker:
     """An http worker (privacy scans by the http engine, and test runs) or, with SCANFLEET_WORKER_ENGINE=browser,
     a browser worker: browser scans and test runs with browser steps from their own queue, one Chromium, a page
-    per slot."""
+    per slot. `freeze_heap`: the worker is its process's own (`scanfleet.heap`), frozen once started."""
     browser = settings.worker_engine == "browser"
     # The gate of the line this worker takes jobs from (its queue, its wake-ups).
     line = BROWSER_GATE if browser else GateKeys()
@@ -112,6 +113,8 @@ def build_worker(settings: Settings, **overrides: Any) -> FleetWorker:
             browser=runtime,
         )  # fmt: skip
         worker.export_slots()
+        if freeze_heap:
+            heap.freeze()  # after startup, whose pools, clients and breakers live as long as the worker
         ctx["background"] = [
             asyncio.create_task(worker.wake_on_dispatch(redis, line)),
             asyncio.create_task(pause_while_down(worker, outage)),
