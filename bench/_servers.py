@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -120,7 +121,10 @@ async def statistics_upkept(pool: asyncpg.Pool, settings: Settings) -> AsyncIter
     async def upkeep() -> None:
         while True:
             await asyncio.sleep(settings.scheduler_interval_seconds)
-            await partitions.analyze_filling(pool)
+            try:
+                await partitions.analyze_filling(pool)
+            except (asyncpg.PostgresError, OSError) as exc:  # as the scheduler's round: tried again next time
+                print(f"statistics upkeep failed: {exc!r}", file=sys.stderr, flush=True)
 
     running = asyncio.create_task(upkeep())
     try:

@@ -20,10 +20,15 @@ admits the load; a 429 is counted and shown all the same). Every POST submits a 
 one makes a new scan (no in-flight or recent reuse).
 
 The table shows req/s, p50/p99 latency, wrk's socket errors and the statuses seen, the floor's rate in the run
-just before, and the row's rate as a share of it. The benchmark fails (exit status 1) if a run had socket errors or
-a status other than the route's own (2xx; 429 where a key is sent), or if the POSTs did not create the scans they
-were answered for: fewer rows with the run's URLs than 202s, more than 202s plus requests still in flight when
-wrk stopped, or a URL in two rows.
+just before, and the row's rate as a share of it. A second table gives each run's CPU time per request (user and
+system) by process: the server under test, PostgreSQL and Valkey (for the routes that use them), and wrk; then
+the floor's whole request over this one's, a share that load from elsewhere on the machine moves less than it
+moves the rates. While the runs last, this script keeps the day partitions' statistics as the scheduler does
+(`partitions.analyze_filling` every `SCANFLEET_SCHEDULER_INTERVAL_SECONDS`; wrk runs in a thread meanwhile).
+
+The benchmark fails (exit status 1) if a run had socket errors or a status other than the route's own (2xx; 429
+where a key is sent), or if the POSTs did not create the scans they were answered for: fewer rows with the run's
+URLs than 202s, more than 202s plus requests still in flight when wrk stopped, or a URL in two rows.
 
 With --profile DIR, py-spy samples every process of the API (`--subprocesses`) during each measured scanfleet
 run, and writes a flame graph (SVG) and its collapsed stacks per run into DIR; the functions with the largest
@@ -47,6 +52,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 from fastapi import FastAPI
@@ -93,7 +99,7 @@ class Target:
     slug: str  # names its profile's files
     method: str
     path: str
-    authenticated: bool
+    authenticated: bool  # sends a key: reads its organisation's data from PostgreSQL and Valkey
 
     def allowed(self, status: int) -> bool:
         expected = 202 if self.method == "POST" else 200
@@ -291,13 +297,20 @@ def row(run: Run) -> list[object]:
 CPU_HEADER = ["target", "conns", *CPU_PARTS, "all", "floor's all", "floor / this"]
 
 
+def cpu_per_request(run: Run) -> dict[str, float]:
+    """µs of CPU per request by part. The database servers count only for routes that use them: during the others
+    their CPU is upkeep and what the run before left them (autovacuum, checkpoints)."""
+    parts = CPU_PARTS if run.target.authenticated else ("server", "wrk")
+    return {part: 1e6 * run.cpu[part] / run.requests for part in parts}
+
+
 def cpu_row(run: Run) -> list[object]:
     """Where each request's CPU went: a share of the floor's that no other load on the machine moves much."""
-    per_request = {part: 1e6 * seconds / run.requests for part, seconds in run.cpu.items()}
+    per_request = cpu_per_request(run)
     own = sum(per_request.values())
-    floor = sum(run.floor.cpu.values()) * 1e6 / run.floor.requests if run.floor else own
-    return [run.target.name, run.connections, *(f"{per_request[part]:.0f}" for part in CPU_PARTS), f"{own:.0f}",
-            f"{floor:.0f}", f"{floor / own:.2f}"]  # fmt: skip
+    floor = sum(cpu_per_request(run.floor).values()) if run.floor else own
+    cells = (f"{per_request[part]:.0f}" if part in per_request else "-" for part in CPU_PARTS)
+    return [run.target.name, run.connections, *cells, f"{own:.0f}", f"{floor:.0f}", f"{floor / own:.2f}"]
 
 
 GOALS = {"GET /healthz": 0.8, "GET /v1/scans/{id}": 0.5, "POST /v1/scans": 0.3}
@@ -357,8 +370,9 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
     api = start_server("scanfleet", [sys.executable, "-m", "scanfleet.api"], env, logs)
     floor = start_server("floor", [sys.executable, "-m", "bench.api_stack", "--floor"], env, logs)
     servers = [api, floor]
-    upkeep_pool = await create_pool(settings)
+    upkeep_pool: asyncpg.Pool | None = None
     try:
+        upkeep_pool = await create_pool(settings)
         for server in servers:
             wait_serving(server)
         floor_target = Target("floor (bare FastAPI)", "floor", "GET", "/healthz", False)
@@ -388,7 +402,8 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
                         checks.append(await check_created(settings, run))
     finally:
         stop_processes([server.process for server in servers])
-        await upkeep_pool.close()
+        if upkeep_pool is not None:
+            await upkeep_pool.close()
     workers = Settings().api_workers  # what both servers read from the same environment
     # Everything shares this machine: other load on it moves the absolute figures (the paired ratios less).
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())

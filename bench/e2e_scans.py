@@ -24,7 +24,8 @@ each job fetching the page under a query string of its own that no earlier run u
              database): the floor of a queued fetch.
 
 All workers get the same max_jobs and poll delay (and pool size, where they use PostgreSQL), and a few untimed
-warm-up jobs first.
+warm-up jobs first. Throughout, this script keeps the day partitions' statistics as the scheduler does
+(`partitions.analyze_filling` every `SCANFLEET_SCHEDULER_INTERVAL_SECONDS`): the runs fill fresh partitions.
 Workers are stopped (SIGTERM) after each run, also on errors.
 
 A run counts only jobs it submitted and its own workers ran; anything else stops the benchmark with exit

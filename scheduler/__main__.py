@@ -73,7 +73,6 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     async def upkeep_round() -> None:
         await partitions.make_partitions(pool, settings)
-        await partitions.analyze_filling(pool)
         await partitions.export_horizon(pool)
         await reconcile.reconcile(lifecycle, gates, settings)
         await retention.purge(pool, settings)
@@ -98,6 +97,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             every(settings.schedule_tick_seconds, stop, "schedules", lambda: firing.fire_due(pool, lifecycle)),
             every(settings.webhook_interval_seconds, stop, "webhooks", lambda: webhooks.deliver(deliverer)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
+            every(settings.scheduler_interval_seconds, stop, "statistics", lambda: partitions.analyze_filling(pool)),
             every(
                 settings.scheduler_interval_seconds, stop, "retention", lambda: retention.drop_expired(pool, settings)
             ),

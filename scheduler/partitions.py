@@ -25,7 +25,7 @@ async def make_partitions(pool: asyncpg.Pool, settings: Settings) -> int:
 async def analyze_filling(pool: asyncpg.Pool) -> list[str]:
     analysed = await partitions.analyze_filling(pool)
     if analysed:
-        log.info("analysed %s, filled since their statistics were taken", ", ".join(analysed))
+        log.info("ANALYZE of %s: filled since their statistics were taken", ", ".join(analysed))
     return analysed
 
 

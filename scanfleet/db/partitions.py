@@ -50,22 +50,31 @@ async def retry_on_missing(pool: asyncpg.Pool, at: datetime, write: Callable[[],
 
 async def analyze_filling(conn: Executor) -> list[str]:
     """ANALYZE each partition that has filled since its statistics were taken: FILLING_ROWS rows changed, and at
-    least as many as it held when last analysed. A day's partition is so analysed at about 500, 1,000, 2,000… rows
-    (log₂ of its size times in all); once it holds a few thousand, autovacuum's own 10% comes sooner.
+    least as many as it held when last analysed. Inserts, updates and deletes all count, so a day's partition is
+    analysed a number of times that grows with the logarithm of its size; once it holds a few thousand rows,
+    autovacuum's own 10 % comes sooner.
 
     PostgreSQL plans a partition it has no statistics for as nearly empty, and a session keeps the generic plan it
     made then. The submission's lookup, so planned, takes the index on the organisation alone and reads every row
     the organisation has in the day's partition, until autovacuum analyses it: a naptime (a minute) after the
     day's first rows, when a busy day's partition holds tens of thousands. An ANALYZE invalidates those plans.
-    Returns the partitions analysed."""
+
+    A partition another ANALYZE or VACUUM holds (autovacuum, another scheduler) is skipped, and one dropped
+    meanwhile (retention) passed over: the next round finds what is still due. Returns the partitions ANALYZE ran
+    on."""
     found = await conn.fetch(
         "SELECT format('%I.%I', s.schemaname, s.relname) AS name FROM pg_stat_user_tables s"
         " JOIN pg_inherits i ON i.inhrelid = s.relid JOIN pg_class c ON c.oid = s.relid"
-        " WHERE i.inhparent = ANY($1::regclass[]) AND s.n_mod_since_analyze >= greatest($2, c.reltuples)"
+        " WHERE i.inhparent = ANY($1::regclass[]) AND NOT i.inhdetachpending"
+        " AND s.n_mod_since_analyze >= greatest($2, c.reltuples)"
         " ORDER BY s.relname",
         list(PARTITIONED_TABLES), FILLING_ROWS,
     )  # fmt: skip
-    names: list[str] = [row["name"] for row in found]
-    for name in names:
-        await conn.execute(f"ANALYZE {name}")  # a name PostgreSQL quoted itself (format's %I)
-    return names
+    analysed: list[str] = []
+    for row in found:
+        try:
+            await conn.execute(f"ANALYZE (SKIP_LOCKED) {row['name']}")  # a name PostgreSQL quoted (format's %I)
+        except asyncpg.UndefinedTableError:
+            continue
+        analysed.append(row["name"])
+    return analysed
