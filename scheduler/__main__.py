@@ -15,6 +15,7 @@ from scanfleet.broker.gate import Gate
 from scanfleet.broker.keys import BROWSER_GATE, BROWSER_WORKERS
 from scanfleet.broker.worker import REDIS_DOWN
 from scanfleet.config import Settings, get_settings
+from scanfleet.db import scans
 from scanfleet.db.errors import unavailable
 from scanfleet.db.pool import create_pool
 from scanfleet.db.store import PgJobStore
@@ -73,6 +74,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     async def upkeep_round() -> None:
         await partitions.make_partitions(pool, settings)
+        await scans.bound_open(pool)
         await partitions.export_horizon(pool)
         await reconcile.reconcile(lifecycle, gates, settings)
         await retention.purge(pool, settings)

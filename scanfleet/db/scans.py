@@ -203,6 +203,23 @@ async def unfinished(conn: Executor, created_before: datetime, after: Job | None
     return [_job(row) for row in rows]
 
 
+OPEN_MARGIN_SECONDS = 3600  # a submission's id (its creation time) is made before its row commits
+
+
+async def bound_open(conn: Executor) -> datetime:
+    """Move the bound of the submission's lookup of scans in flight (migration 0016) up to the oldest scan still
+    queued or running, less OPEN_MARGIN_SECONDS; never back. Every scan made since has a later creation time, so
+    no scan that can still be reused is ever before it. Returns the bound."""
+    bound: datetime = await conn.fetchval(
+        # finished_at IS NULL: the index of unfinished jobs, one probe of each day's partition.
+        "UPDATE scans_open_since SET since = greatest(since,"
+        " coalesce((SELECT min(created_at) FROM scans WHERE finished_at IS NULL), now())"
+        " - make_interval(secs => $1)) RETURNING since",
+        float(OPEN_MARGIN_SECONDS),
+    )
+    return bound
+
+
 async def soft_delete(conn: Executor, org_id: uuid.UUID, job_id: uuid.UUID) -> bool:
     """Hide a finished job at once; upkeep purges its rows later."""
     status = await conn.execute(

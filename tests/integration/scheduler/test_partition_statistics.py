@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import asyncpg
@@ -13,17 +12,7 @@ from scanfleet.db import orgs, partitions, scans
 from scanfleet.db.pool import Connection
 from scanfleet.scheduler import partitions as partition_rounds
 from tests.support.site import eventually
-
-
-async def _lookup_blocks(conn: Connection, org_id: uuid.UUID) -> int:
-    """The buffers one submission of a new URL reads: its lookup of the URL's scans and its insert."""
-    new = ids.new_id()
-    plan = await conn.fetchval(
-        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM submit_scan($1, $2, 'http', 0, $3, $4, $5)",
-        org_id, f"https://shop.example/{new}", new, ids.created_at(new), f"lock-{new}",
-    )  # fmt: skip
-    top = json.loads(plan)[0]["Plan"]
-    return int(top["Shared Hit Blocks"] + top["Shared Read Blocks"])
+from tests.support.submissions import lookup_blocks
 
 
 async def test_a_filling_partition_is_analysed_and_the_submissions_lookup_planned_for_its_size(
@@ -37,12 +26,12 @@ async def test_a_filling_partition_is_analysed_and_the_submissions_lookup_planne
         for n in range(10):  # its lookup planned while the day's partition is all but empty
             await scans.find_or_insert(session, org.id, f"https://shop.example/early/{n}", "http", 0)
         await _insert(session, org.id, 3000)
-        unplanned = await _lookup_blocks(session, org.id)
+        unplanned = await lookup_blocks(session, org.id)
 
         analysed = await eventually(lambda: partition_rounds.analyze_filling(pool), timeout=30)
         assert today in analysed
-        await _lookup_blocks(session, org.id)  # planned again: the statistics are new
-        planned = await _lookup_blocks(session, org.id)
+        await lookup_blocks(session, org.id)  # planned again: the statistics are new
+        planned = await lookup_blocks(session, org.id)
 
         # Analysed at about 3,000 rows, it is analysed again once as many have changed, not before.
         await _insert(session, org.id, 2500)
