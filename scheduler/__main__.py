@@ -74,7 +74,6 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     async def upkeep_round() -> None:
         await partitions.make_partitions(pool, settings)
-        await scans.bound_open(pool)
         await partitions.export_horizon(pool)
         await reconcile.reconcile(lifecycle, gates, settings)
         await retention.purge(pool, settings)
@@ -100,6 +99,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             every(settings.webhook_interval_seconds, stop, "webhooks", lambda: webhooks.deliver(deliverer)),
             every(settings.scheduler_interval_seconds, stop, "upkeep", upkeep_round),
             every(settings.scheduler_interval_seconds, stop, "statistics", lambda: partitions.analyze_filling(pool)),
+            every(settings.scheduler_interval_seconds, stop, "open bound", lambda: scans.bound_open(pool)),
             every(
                 settings.scheduler_interval_seconds, stop, "retention", lambda: retention.drop_expired(pool, settings)
             ),

@@ -203,18 +203,24 @@ async def unfinished(conn: Executor, created_before: datetime, after: Job | None
     return [_job(row) for row in rows]
 
 
-OPEN_MARGIN_SECONDS = 3600  # a submission's id (its creation time) is made before its row commits
+# The bound's margin: a submission's id (its creation time) is made before its row commits, a schedule's fires
+# commit together at the end of their batch, and the API hosts' clocks may be apart from the database's.
+OPEN_MARGIN_SECONDS = 86_400
 
 
 async def bound_open(conn: Executor) -> datetime:
-    """Move the bound of the submission's lookup of scans in flight (migration 0016) up to the oldest scan still
-    queued or running, less OPEN_MARGIN_SECONDS; never back. Every scan made since has a later creation time, so
-    no scan that can still be reused is ever before it. Returns the bound."""
+    """Move the bound of the submission's lookup of scans in flight (migration 0016) up to the day of the oldest
+    scan still queued or running, OPEN_MARGIN_SECONDS before it, and never past the database's own clock less the
+    margin (a host's clock ahead must not move it into the future); never back. Every scan made since has a later
+    creation time, so none that can still be reused is before it. Written only when it moves to another day.
+    Returns the bound."""
     bound: datetime = await conn.fetchval(
         # finished_at IS NULL: the index of unfinished jobs, one probe of each day's partition.
-        "UPDATE scans_open_since SET since = greatest(since,"
-        " coalesce((SELECT min(created_at) FROM scans WHERE finished_at IS NULL), now())"
-        " - make_interval(secs => $1)) RETURNING since",
+        "WITH due AS (SELECT date_trunc('day', least(coalesce(min(created_at), now()), now())"
+        "  - make_interval(secs => $1)) AS since FROM scans WHERE finished_at IS NULL),"
+        " moved AS (UPDATE scans_open_since o SET since = due.since FROM due WHERE due.since > o.since"
+        "  RETURNING o.since)"
+        " SELECT coalesce((SELECT since FROM moved), (SELECT since FROM scans_open_since))",
         float(OPEN_MARGIN_SECONDS),
     )
     return bound

@@ -1,8 +1,8 @@
 -- A bound on the creation time of every scan still queued or running. A submission's lookup of the URL's scans in
 -- flight has no other bound on time, so it read every day partition retention keeps: 94 at its default, which
--- doubled what a submission cost PostgreSQL against 4. Upkeep moves the bound forward to the oldest unfinished
--- scan, less a margin for submissions whose id was made before their row was committed (scans.bound_open); it
--- never moves back. From '-infinity' until then: every partition, as before.
+-- doubled what a submission cost PostgreSQL against 4. Upkeep moves the bound forward to the day before the oldest
+-- unfinished scan's (scans.bound_open: a margin for submissions whose id was made before their row commits, and for
+-- clocks apart); it never moves back. From '-infinity' until then: every partition, as before.
 CREATE TABLE scans_open_since (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     since timestamptz NOT NULL
@@ -10,7 +10,8 @@ CREATE TABLE scans_open_since (
 INSERT INTO scans_open_since (since) VALUES ('-infinity');
 
 -- As 0014, the lookup bounded by that, or for a recent scan to reuse by the reuse window if it reaches earlier.
--- A variable, not a subquery: PostgreSQL prunes the partitions before it as the generic plan starts.
+-- A variable, not a subquery: PostgreSQL prunes the partitions before it when it plans the lookup, or when a cached
+-- generic plan starts.
 CREATE OR REPLACE FUNCTION submit_scan(
     org uuid, target text, scan_engine text, reuse_seconds float8, new_id uuid, new_created_at timestamptz,
     lock_name text
