@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 
 from scanfleet.config import Settings
-from scanfleet.db import api_keys, orgs, partitions
+from scanfleet.db import api_keys, orgs, partitions, scans
 from scanfleet.db.pool import create_pool
 from scanfleet.embedded import EmbeddedPostgres, EmbeddedValkey
 from scanfleet.supervisor import create_database, prepare_schema
@@ -113,18 +113,19 @@ UNLIMITED = 10**9  # an organisation's running and queued jobs
 
 
 @contextlib.asynccontextmanager
-async def statistics_upkept(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[None]:
-    """The scheduler's statistics upkeep for filling partitions, on the scheduler's interval, while the block runs:
-    the platform keeps its lookups planned for their partitions' sizes so, and a run on a fresh database (every
-    partition filling) would otherwise measure plans made for empty ones."""
+async def scheduler_upkeep(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[None]:
+    """The scheduler's rounds that a submission's lookup depends on, on the scheduler's interval, while the block
+    runs: statistics for filling partitions (a fresh database's are all filling, and their plans would be made for
+    empty ones) and the bound of the days it reads."""
 
     async def upkeep() -> None:
         while True:
             await asyncio.sleep(settings.scheduler_interval_seconds)
             try:
                 await partitions.analyze_filling(pool)
-            except (asyncpg.PostgresError, OSError) as exc:  # as the scheduler's round: tried again next time
-                print(f"statistics upkeep failed: {exc!r}", file=sys.stderr, flush=True)
+                await scans.bound_open(pool)
+            except (asyncpg.PostgresError, OSError) as exc:  # as the scheduler's rounds: tried again next time
+                print(f"upkeep failed: {exc!r}", file=sys.stderr, flush=True)
 
     running = asyncio.create_task(upkeep())
     try:

@@ -23,8 +23,9 @@ The table shows req/s, p50/p99 latency, wrk's socket errors and the statuses see
 just before, and the row's rate as a share of it. A second table gives each run's CPU time per request (user and
 system) by process: the server under test, PostgreSQL and Valkey (for the routes that use them), and wrk; then
 the floor's whole request over this one's, a share that load from elsewhere on the machine moves less than it
-moves the rates. While the runs last, this script keeps the day partitions' statistics as the scheduler does
-(`partitions.analyze_filling` every `SCANFLEET_SCHEDULER_INTERVAL_SECONDS`; wrk runs in a thread meanwhile).
+moves the rates. While the runs last, this script runs the scheduler's rounds that a submission's lookup depends
+on (`_servers.scheduler_upkeep`: statistics for filling partitions, the bound of the days it reads) every
+`SCANFLEET_SCHEDULER_INTERVAL_SECONDS`; wrk runs in a thread meanwhile.
 
 The benchmark fails (exit status 1) if a run had socket errors or a status other than the route's own (2xx; 429
 where a key is sent), or if the POSTs did not create the scans they were answered for: fewer rows with the run's
@@ -59,7 +60,7 @@ from fastapi import FastAPI
 
 from bench._process_tree import SERVERS, servers_cpu, usage
 from bench._report import arguments, comma_list, table
-from bench._servers import UNLIMITED, cancel_on_sigterm, postgres_and_valkey, statistics_upkept, stop_processes
+from bench._servers import UNLIMITED, cancel_on_sigterm, postgres_and_valkey, scheduler_upkeep, stop_processes
 from scanfleet.config import Settings
 from scanfleet.db import api_keys, orgs, scans
 from scanfleet.db.pool import create_pool
@@ -384,8 +385,8 @@ async def measure(args: argparse.Namespace, settings: Settings, logs: Path) -> N
         profiler = Profiler(args.profile, api.process.pid)
         runs: list[Run] = []
         checks: list[str] = []
-        # wrk runs in a thread: the loop goes on with the statistics upkeep meanwhile, as the scheduler would.
-        async with statistics_upkept(upkeep_pool, settings):
+        # wrk runs in a thread: the loop goes on with the scheduler's upkeep meanwhile.
+        async with scheduler_upkeep(upkeep_pool, settings):
             for connections in args.connections:
                 for target in targets:
                     await asyncio.to_thread(warm_up, floor, floor_target, connections, args, keys)

@@ -24,8 +24,9 @@ each job fetching the page under a query string of its own that no earlier run u
              database): the floor of a queued fetch.
 
 All workers get the same max_jobs and poll delay (and pool size, where they use PostgreSQL), and a few untimed
-warm-up jobs first. Throughout, this script keeps the day partitions' statistics as the scheduler does
-(`partitions.analyze_filling` every `SCANFLEET_SCHEDULER_INTERVAL_SECONDS`): the runs fill fresh partitions.
+warm-up jobs first. Throughout, this script runs the scheduler's rounds that a submission's lookup depends on
+(`_servers.scheduler_upkeep`: statistics for filling partitions, the bound of the days it reads) every
+`SCANFLEET_SCHEDULER_INTERVAL_SECONDS`: the runs fill fresh partitions.
 Workers are stopped (SIGTERM) after each run, also on errors.
 
 A run counts only jobs it submitted and its own workers ran; anything else stops the benchmark with exit
@@ -74,7 +75,7 @@ from arq.jobs import Job
 
 from bench._process_tree import SERVERS, servers_cpu, usage
 from bench._report import arguments, comma_list, table
-from bench._servers import bench_api, cancel_on_sigterm, postgres_and_valkey, statistics_upkept, stop_processes
+from bench._servers import bench_api, cancel_on_sigterm, postgres_and_valkey, scheduler_upkeep, stop_processes
 from bench.evidence_write import raw_records
 from scanfleet import ids
 from scanfleet.broker import connection
@@ -430,7 +431,7 @@ async def measure(args: argparse.Namespace, settings: Settings, site: FixtureSit
             flush=True,
         )
         # The gate passes every scan straight on to arq's queue, as the baselines enqueue: the fleet is measured.
-        async with bench_api(settings, pool, "enterprise") as (api, org_id), statistics_upkept(pool, settings):
+        async with bench_api(settings, pool, "enterprise") as (api, org_id), scheduler_upkeep(pool, settings):
             bench = Bench(args, api, pool, queue, org_id, url, page_bytes, evidence_rows)
             for n in args.workers:
                 for system in SYSTEMS:
