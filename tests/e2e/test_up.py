@@ -181,12 +181,15 @@ async def test_up_uses_configured_servers_and_its_children_die_with_it(
 
 async def test_a_killed_up_leaves_no_process_and_no_database_behind(site: FixtureSite, tmp_path: Path) -> None:
     grace = 10
+    # The fixture site is on loopback: allowed, the scan is still fetching when everything is killed (refused, it
+    # would fail at once, and be running only for the moment before).
     platform = Platform(tmp_path / "data", {"SCANFLEET_WORKER_GRACE_SECONDS": str(grace),
                                             "SCANFLEET_SCAN_TIMEOUT_SECONDS": "120",
-                                            "SCANFLEET_FETCH_READ_TIMEOUT_SECONDS": "120"})  # fmt: skip
+                                            "SCANFLEET_FETCH_READ_TIMEOUT_SECONDS": "120"} | LOOPBACK)  # fmt: skip
     try:
         platform.wait_until_up()
-        assert platform.cli("org", "create", "orphans").returncode == 0
+        # Pro: its 600 requests a minute outlast the polls below (a free key's 60 would be spent in a second).
+        assert platform.cli("org", "create", "orphans", "--tier", "pro").returncode == 0
         key = platform.cli("key", "create", "--org", "orphans").stdout.strip().splitlines()[-1]
         # A scan the worker is still fetching when everything it was started by dies: it will drain for its grace.
         url = site.add(f"/never-done-{os.getpid()}", Page(200, [("Content-Type", "text/html")], b"<html/>", delay=60))
@@ -197,7 +200,7 @@ async def test_a_killed_up_leaves_no_process_and_no_database_behind(site: Fixtur
                 status: str = (await api.get(f"/v1/scans/{scan['id']}")).json()["status"]
                 return status == "running"
 
-            await eventually(running, timeout=30)
+            await eventually(running, timeout=30, interval=0.1)
         family = _descendants(platform.process.pid)
         servers = {pid for pid in family if _name(pid) in ("postgres", "valkey-server")}
         assert len(servers) >= 2, family
