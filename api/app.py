@@ -48,7 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Privacy scans of websites as queued jobs, for many organisations at once.",
         lifespan=lifespan,
+        # FastAPI's own telemetry serves an exporter's processes (the request context takes its span as the
+        # request's). Without one it has nothing to do, yet would look up the global providers on every request.
+        telemetry=None if settings.otel_endpoint else {"tracing": False, "metrics": False, "logs": False},
     )
+    health.install(app)  # first: matched before everything else
     docs.install(app)
     errors.install(app)
     openapi.install(app)
@@ -56,7 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContext, body_limit=BodyLimit(settings.api_max_body_bytes), methods=AllowedMethods(app.routes)
     )
-    app.include_router(health.router)
     app.include_router(scans.router)
     app.include_router(runs.router)
     app.include_router(reports.router)
