@@ -8,6 +8,8 @@ Reads the API serves are scoped to an organisation; every write is idempotent. R
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -24,12 +26,22 @@ Reused = Literal["in_flight", "recent"]
 _KEY = "id = $1 AND created_at = $2"  # the id's own timestamp prunes every lookup to one day's partition
 
 
-# The function of migration 0014, its row read field by field: a composite value in the answer would tie this
-# process to the table's shape (a column a newer migration adds would make asyncpg refuse it).
-_SUBMIT = (
-    f"SELECT {', '.join(f'(f.scan).{name}' for name in COLUMN_NAMES)}, f.reused"
-    " FROM submit_scan($1, $2, $3, $4, $5, $6, $7) AS f"
+# The functions of migrations 0014 and 0017, their rows read field by field: a composite value in the answer would
+# tie this process to the table's shape (a column a newer migration adds would make asyncpg refuse it).
+_SCAN_FIELDS = ", ".join(f"(f.scan).{name}" for name in COLUMN_NAMES)
+_SUBMIT = f"SELECT {_SCAN_FIELDS}, f.reused FROM submit_scan($1, $2, $3, $4, $5, $6, $7) AS f"
+_SUBMIT_MANY = (
+    f"SELECT f.ord, {_SCAN_FIELDS}, f.reused FROM submit_scans("
+    "$1::uuid[], $2::text[], $3::text[], $4::float8[], $5::uuid[], $6::timestamptz[], $7::text[]) AS f"
 )
+
+
+@dataclass(frozen=True)
+class Submission:
+    org_id: uuid.UUID
+    url: str
+    engine: Engine
+    reuse_seconds: float
 
 
 def _job(row: Row | None) -> Job:
@@ -68,12 +80,16 @@ async def find_or_insert(
     """The org's scan of `url` by `engine` still queued or running, else one that succeeded within `reuse_seconds`
     (0: none), else a new one. A lock per (org, engine, URL), held to the end of the transaction (the caller's, or
     the statement's own), makes concurrent submissions and schedule fires of one URL agree on one scan."""
-    # The http engine's lock name is the one every release before engines took, so releases side by side agree.
-    lock = f"{org_id}{url}" if engine == "http" else f"{org_id}{engine}:{url}"
     scan_id = scan_id or ids.new_id()
     created_at = ids.created_at(scan_id)
+    lock = _lock_name(org_id, url, engine)
     row = await conn.fetchrow(_SUBMIT, org_id, url, engine, float(reuse_seconds), scan_id, created_at, lock)
     return _job(row), row["reused"] if row else None
+
+
+def _lock_name(org_id: uuid.UUID, url: str, engine: Engine) -> str:
+    # The http engine's lock name is the one every release before engines took, so releases side by side agree.
+    return f"{org_id}{url}" if engine == "http" else f"{org_id}{engine}:{url}"
 
 
 async def submit(
@@ -84,6 +100,23 @@ async def submit(
     return await retry_on_missing(
         pool, ids.created_at(scan_id), lambda: find_or_insert(pool, org_id, url, engine, reuse_seconds, scan_id)
     )
+
+
+async def submit_many(pool: asyncpg.Pool, batch: Sequence[Submission]) -> list[tuple[Job, Reused | None] | None]:
+    """Each submission as `submit` makes it, all in one statement and one transaction, in order; their day's
+    partition is made if missing. None for a submission whose lock another transaction holds: the batch does not
+    wait for it, so submit that one alone."""
+    scan_ids = [ids.new_id() for _ in batch]
+    arrays = (
+        [item.org_id for item in batch], [item.url for item in batch], [item.engine for item in batch],
+        [float(item.reuse_seconds) for item in batch], scan_ids, [ids.created_at(scan_id) for scan_id in scan_ids],
+        [_lock_name(item.org_id, item.url, item.engine) for item in batch],
+    )  # fmt: skip
+    rows = await retry_on_missing(pool, ids.created_at(scan_ids[0]), lambda: pool.fetch(_SUBMIT_MANY, *arrays))
+    made: list[tuple[Job, Reused | None] | None] = [None] * len(batch)
+    for row in rows:
+        made[row["ord"] - 1] = _job(row), row["reused"]
+    return made
 
 
 async def submit_run(pool: asyncpg.Pool, org_id: uuid.UUID, suite: dict[str, Any], engine: Engine = "http") -> Job:
