@@ -19,12 +19,14 @@ async def answering_refusals() -> AsyncIterator[None]:
     Either way nothing was accepted: the lifecycle forgot the row before raising."""
     try:
         yield
-    except GateUnavailable as exc:
-        raise ApiError(
-            503, "queue_unavailable", "the job queue cannot be reached; try again", {"Retry-After": "5"}
-        ) from exc
-    except Refused as exc:
-        raise _queue_full(exc) from None
+    except (GateUnavailable, Refused) as exc:
+        raise refusal(exc) from exc
+
+
+def refusal(exc: GateUnavailable | Refused) -> ApiError:
+    if isinstance(exc, GateUnavailable):
+        return ApiError(503, "queue_unavailable", "the job queue cannot be reached; try again", {"Retry-After": "5"})
+    return _queue_full(exc)
 
 
 def _queue_full(exc: Refused) -> ApiError:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
@@ -141,6 +141,33 @@ class Lifecycle:
         if reused is None:
             await self.admit(job, limits, context)
         return job, reused
+
+    async def submit_scans(
+        self, org_id: uuid.UUID, limits: Limits, targets: Sequence[str], engine: Engine, reuse_seconds: float,
+        context: dict[str, str],
+    ) -> list[tuple[Job, str | None] | Refused | GateUnavailable]:  # fmt: skip
+        """As submit_scan, for each of `targets`: the rows made together (they may share one commit), then each new
+        one admitted in turn, to its own outcome (a full line refuses the rest). A row that could not be made fails
+        the call, once every row that was made is admitted: none is left unadmitted."""
+        made = await asyncio.gather(
+            *(self.store.create_scan(org_id, url, engine, reuse_seconds) for url in targets), return_exceptions=True
+        )
+        outcomes: list[tuple[Job, str | None] | Refused | GateUnavailable] = []
+        failed: list[BaseException] = []
+        for entry in made:
+            if isinstance(entry, BaseException):
+                failed.append(entry)
+                continue
+            try:
+                if entry[1] is None:
+                    await self.admit(entry[0], limits, context)
+            except (Refused, GateUnavailable) as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(entry)
+        if failed:
+            raise failed[0]
+        return outcomes
 
     async def submit_run(
         self, org_id: uuid.UUID, limits: Limits, suite: dict[str, Any], context: dict[str, str]

@@ -80,7 +80,7 @@ def normalise_target(value: str) -> str:
     value = value.strip(_TRIMMED)
     try:
         url = httpx.URL(value)
-    except httpx.InvalidURL as exc:
+    except (httpx.InvalidURL, UnicodeError) as exc:  # a lone surrogate has no UTF-8 to percent-encode
         raise InvalidUrl("url_parse", f"not a valid URL: {exc}") from None
     problem = hop_problem(url)
     if problem is not None:

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from scanfleet import urls
 from scanfleet.api import caching
 from scanfleet.api import jobs as jobs_view
-from scanfleet.api.admission import answering_refusals, context
+from scanfleet.api.admission import answering_refusals, context, refusal
 from scanfleet.api.caching import NOT_MODIFIED
 from scanfleet.api.deps import PrincipalDep, Resources, ResourcesDep
-from scanfleet.api.errors import QUEUE_FULL, ApiError
+from scanfleet.api.errors import QUEUE_FULL
 from scanfleet.api.fields import IdCursor, NulFree, SeqCursor
 from scanfleet.api.idempotent import IDEMPOTENCY, IN_USE, idempotent
 from scanfleet.api.jobs import EvidenceKind, Limit, Severity
@@ -32,6 +32,7 @@ from scanfleet.api.schemas import (
 )
 from scanfleet.db import scans
 from scanfleet.db.api_keys import Principal
+from scanfleet.lifecycle import GateUnavailable, Refused
 from scanfleet.model import Engine, Job
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -75,26 +76,35 @@ async def submit_scan(body: ScanRequest, request: Request, res: ResourcesDep, pr
 )  # fmt: skip
 async def submit_batch(body: BatchRequest, request: Request, res: ResourcesDep, principal: PrincipalDep) -> Response:
     async def answer() -> JSONResponse:
-        items = [await _batch_item(request, res, principal, url, body.engine, body.fresh) for url in body.urls]
+        targets: dict[int, str] = {}  # by place in the request: the URLs that are valid
+        invalid: dict[int, BatchItem] = {}
+        for place, url in enumerate(body.urls):
+            try:
+                targets[place] = urls.normalise_target(url)
+            except urls.InvalidUrl as exc:
+                error = {"code": "validation_error", "rule": exc.rule, "message": exc.message}
+                # Echoed as given, but a lone surrogate (no UTF-8 has it) as its \udxxx escape.
+                shown = url.encode("utf-8", "backslashreplace").decode()
+                invalid[place] = BatchItem(url=shown, outcome="invalid", error=error)
+        reuse_seconds = 0.0 if body.fresh else res.settings.scan_reuse_seconds
+        outcomes = await res.lifecycle.submit_scans(
+            principal.org_id, principal.limits, list(targets.values()), body.engine, reuse_seconds, context(principal)
+        )
+        made = zip(targets, outcomes, strict=True)
+        answered = invalid | {place: _batch_item(request, body.urls[place], outcome) for place, outcome in made}
+        items = [answered[place] for place in range(len(body.urls))]
         return JSONResponse(BatchOut(items=items).model_dump(mode="json"))
 
     return await idempotent(request, res, principal, answer)
 
 
-async def _batch_item(
-    request: Request, res: Resources, principal: Principal, url: str, engine: Engine, fresh: bool
-) -> BatchItem:
-    try:
-        target = urls.normalise_target(url)
-    except urls.InvalidUrl as exc:
-        return BatchItem(url=url, outcome="invalid", error={"code": "validation_error", "rule": exc.rule,
-                                                            "message": exc.message})  # fmt: skip
-    try:
-        status, out = await _submit_one(request, res, principal, target, engine, fresh)
-    except ApiError as exc:  # each URL goes through the gate on its own: a full queue refuses the rest
+def _batch_item(request: Request, url: str, outcome: tuple[Job, str | None] | Refused | GateUnavailable) -> BatchItem:
+    if isinstance(outcome, Refused | GateUnavailable):  # each URL goes through the gate on its own
+        exc = refusal(outcome)
         return BatchItem(url=url, outcome="rejected", error={"code": exc.code, "message": exc.message,
                                                              **(exc.details or {})})  # fmt: skip
-    return BatchItem(url=url, outcome="accepted" if status == 202 else "reused", scan=out)
+    scan, reused = outcome
+    return BatchItem(url=url, outcome="accepted" if reused is None else "reused", scan=_out(request, scan, reused))
 
 
 @router.get("", response_model=Page[ScanOut], summary="List the organisation's scans, newest first")

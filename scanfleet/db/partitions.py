@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
@@ -37,14 +37,18 @@ def _is_missing_partition(exc: asyncpg.PostgresError) -> bool:
     return isinstance(exc, asyncpg.CheckViolationError) and "no partition of relation" in str(exc)
 
 
-async def retry_on_missing(pool: asyncpg.Pool, at: datetime, write: Callable[[], Awaitable[T]]) -> T:
-    """Run `write`; if it found no partition for `at`, create that day's partitions and run it once more."""
+async def retry_on_missing(
+    pool: asyncpg.Pool, at: datetime | Collection[datetime], write: Callable[[], Awaitable[T]]
+) -> T:
+    """Run `write`; if it found no partition for a row it writes (at `at`), create those days' partitions and run
+    it once more."""
     try:
         return await write()
     except asyncpg.PostgresError as exc:
         if not _is_missing_partition(exc):
             raise
-    await ensure_day(pool, at.date())
+    for day in sorted({at.date()} if isinstance(at, datetime) else {moment.date() for moment in at}):
+        await ensure_day(pool, day)
     return await write()
 
 

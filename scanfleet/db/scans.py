@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -42,6 +42,7 @@ class Submission:
     url: str
     engine: Engine
     reuse_seconds: float
+    scan_id: uuid.UUID = field(default_factory=ids.new_id)  # the new scan's, if one is made: the same on a retry
 
 
 def _job(row: Row | None) -> Job:
@@ -92,27 +93,27 @@ def _lock_name(org_id: uuid.UUID, url: str, engine: Engine) -> str:
     return f"{org_id}{url}" if engine == "http" else f"{org_id}{engine}:{url}"
 
 
-async def submit(
-    pool: asyncpg.Pool, org_id: uuid.UUID, url: str, engine: Engine, reuse_seconds: float
-) -> tuple[Job, Reused | None]:
-    """find_or_insert in a transaction of its own (one round trip); its day's partition is made if missing."""
-    scan_id = ids.new_id()
-    return await retry_on_missing(
-        pool, ids.created_at(scan_id), lambda: find_or_insert(pool, org_id, url, engine, reuse_seconds, scan_id)
-    )
+async def submit(pool: asyncpg.Pool, item: Submission) -> tuple[Job, Reused | None]:
+    """find_or_insert in a transaction of its own (one round trip); its day's partition is made if missing. The
+    scan it finds may be the one `item.scan_id` names, made by an earlier try: that is no reuse."""
+    job, reused = await retry_on_missing(
+        pool, ids.created_at(item.scan_id),
+        lambda: find_or_insert(pool, item.org_id, item.url, item.engine, item.reuse_seconds, item.scan_id),
+    )  # fmt: skip
+    return job, None if job.id == item.scan_id else reused
 
 
 async def submit_many(pool: asyncpg.Pool, batch: Sequence[Submission]) -> list[tuple[Job, Reused | None] | None]:
-    """Each submission as `submit` makes it, all in one statement and one transaction, in order; their day's
-    partition is made if missing. None for a submission whose lock another transaction holds: the batch does not
+    """Each submission as `submit` makes it, all in one statement and one transaction, in order; their days'
+    partitions are made if missing. None for a submission whose lock another transaction holds: the batch does not
     wait for it, so submit that one alone."""
-    scan_ids = [ids.new_id() for _ in batch]
+    created = [ids.created_at(item.scan_id) for item in batch]
     arrays = (
         [item.org_id for item in batch], [item.url for item in batch], [item.engine for item in batch],
-        [float(item.reuse_seconds) for item in batch], scan_ids, [ids.created_at(scan_id) for scan_id in scan_ids],
+        [float(item.reuse_seconds) for item in batch], [item.scan_id for item in batch], created,
         [_lock_name(item.org_id, item.url, item.engine) for item in batch],
     )  # fmt: skip
-    rows = await retry_on_missing(pool, ids.created_at(scan_ids[0]), lambda: pool.fetch(_SUBMIT_MANY, *arrays))
+    rows = await retry_on_missing(pool, created, lambda: pool.fetch(_SUBMIT_MANY, *arrays))
     made: list[tuple[Job, Reused | None] | None] = [None] * len(batch)
     for row in rows:
         made[row["ord"] - 1] = _job(row), row["reused"]

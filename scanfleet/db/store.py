@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from scanfleet.db import orgs, results, scans
+from scanfleet.db.errors import unavailable
 from scanfleet.db.pool import Connection
 from scanfleet.group_commit import GroupCommit
 from scanfleet.model import Engine, Job, Outcome, Status
@@ -17,17 +18,20 @@ from scanfleet.tiers import Limits
 
 # Batches of submissions in flight at once from one process; each takes what arrived while the one before it ran.
 # One measured better than two under `bench.api_stack`: POST's p99 at 50 connections 65 ms against 97-104, and
-# 2,041 req/s at 500 against 1,722-1,799. A batch never waits for a lock (submit_many), so none holds up the next.
+# 2,041 req/s at 500 against 1,722-1,799. A batch never waits for a lock (submit_many); one in flight longer than
+# SUBMIT_STALL_SECONDS (a stuck connection) lets the next start.
 SUBMITTING = 1
 SUBMIT_BATCH = 100
+SUBMIT_STALL_SECONDS = 0.5
 
 
 class PgJobStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._submit = GroupCommit(
-            partial(scans.submit_many, pool), self._submit_alone, in_flight=SUBMITTING, max_batch=SUBMIT_BATCH
-        )
+            partial(scans.submit_many, pool), partial(scans.submit, pool), shared=unavailable,
+            in_flight=SUBMITTING, max_batch=SUBMIT_BATCH, stall_seconds=SUBMIT_STALL_SECONDS,
+        )  # fmt: skip
 
     async def create_scan(
         self, org_id: uuid.UUID, url: str, engine: Engine, reuse_seconds: float, within: Connection | None = None
@@ -37,9 +41,6 @@ class PgJobStore:
         if within is None:
             return await self._submit(scans.Submission(org_id, url, engine, reuse_seconds))
         return await scans.find_or_insert(within, org_id, url, engine, reuse_seconds)
-
-    async def _submit_alone(self, item: scans.Submission) -> tuple[Job, scans.Reused | None]:
-        return await scans.submit(self.pool, item.org_id, item.url, item.engine, item.reuse_seconds)
 
     async def create_run(
         self, org_id: uuid.UUID, suite: dict[str, Any], engine: Engine = "http", within: Connection | None = None

@@ -107,6 +107,11 @@ async def test_batch_gives_each_url_its_own_outcome(api: httpx.AsyncClient, pool
     assert items[4]["error"]["code"] == "queue_full" and items[4]["scan"] is None
     too_many = await api.post("/v1/scans/batch", json={"urls": [first] * 101}, headers=tenant.headers)
     assert too_many.status_code == 422 and too_many.json()["error"]["fields"][0]["field"] == "urls"
+    # JSON's \ud800 escape decodes to a lone surrogate, which no URL can hold.
+    body = b'{"urls": ["https://shop.example/\\ud800"]}'
+    odd = await api.post("/v1/scans/batch", content=body, headers=tenant.headers | {"Content-Type": "application/json"})
+    assert odd.status_code == 200 and odd.json()["items"][0]["error"]["rule"] == "url_parse"
+    assert odd.json()["items"][0]["url"] == "https://shop.example/\\ud800"
 
 
 async def test_results_filter_and_finished_scans_answer_conditional_gets(

@@ -7,11 +7,16 @@ import asyncio
 import uuid
 
 import asyncpg
+import pytest
 
+from scanfleet.broker.gate import Gate
+from scanfleet.broker.keys import job_id
 from scanfleet.db import scans
 from scanfleet.db.store import SUBMITTING, PgJobStore
 from tests.conftest import Tenant
+from tests.support.app import lifecycle
 from tests.support.site import eventually
+from tests.support.submissions import made_together
 
 
 def urls(count: int) -> list[str]:
@@ -19,15 +24,23 @@ def urls(count: int) -> list[str]:
     return [f"https://group-{run}.example/{n}" for n in range(count)]
 
 
-async def test_submissions_made_together_commit_together(pool: asyncpg.Pool, tenant: Tenant) -> None:
-    store, targets = PgJobStore(pool), urls(30)
-    made = await asyncio.gather(*(store.create_scan(tenant.org.id, url, "http", 0) for url in targets))
-    assert [job.url for job, _ in made] == targets and all(reused is None for _, reused in made)
-    transactions = await pool.fetchval(
-        "SELECT count(DISTINCT xmin::text) FROM scans WHERE id = ANY($1)", [job.id for job, _ in made]
-    )
-    # The first few go alone, each in a slot; the rest arrive meanwhile and go as one batch.
-    assert transactions <= SUBMITTING + 1
+async def test_submissions_made_together_commit_together(
+    pool: asyncpg.Pool, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The first goes at once, alone; the rest arrive meanwhile and go as one batch.
+    assert await made_together(pool, tenant.org.id, 30, caplog) <= SUBMITTING + 1
+
+
+async def test_a_retried_submission_finds_its_own_scan_and_is_no_reuse(pool: asyncpg.Pool, tenant: Tenant) -> None:
+    # A batch that failed for a reason of its own has each submission made again alone, with the same scan id.
+    (url,) = urls(1)
+    item = scans.Submission(tenant.org.id, url, "http", 0)
+    first, reused = await scans.submit(pool, item)
+    assert (first.id, reused) == (item.scan_id, None)
+    again, reused = await scans.submit(pool, item)
+    assert (again.id, reused) == (first.id, None)
+    other, reused = await scans.submit(pool, scans.Submission(tenant.org.id, url, "http", 0))
+    assert (other.id, reused) == (first.id, "in_flight")
 
 
 async def test_one_url_submitted_many_times_together_is_one_scan(pool: asyncpg.Pool, tenant: Tenant) -> None:
@@ -49,9 +62,8 @@ async def test_a_batch_leaves_out_a_url_whose_lock_is_held_and_commits_the_rest(
         assert [entry and entry[0].url for entry in made[1:]] == free
         committed = await pool.fetchval("SELECT count(*) FROM scans WHERE url = ANY($1)", free)
         assert committed == len(free)  # while the lock is still held
-    alone = asyncio.create_task(PgJobStore(pool).create_scan(tenant.org.id, busy, "http", 0))
-    job, reused = await asyncio.wait_for(alone, 10)
-    assert (job.id, reused) == (fired.id, "in_flight")
+    job, reused = await asyncio.wait_for(PgJobStore(pool).create_scan(tenant.org.id, busy, "http", 0), 10)
+    assert (job.id, reused) == (fired.id, "in_flight")  # once the lock is free
 
 
 async def test_a_submission_waiting_for_a_held_lock_holds_up_no_other(pool: asyncpg.Pool, tenant: Tenant) -> None:
@@ -61,9 +73,11 @@ async def test_a_submission_waiting_for_a_held_lock_holds_up_no_other(pool: asyn
         waiting = asyncio.create_task(store.create_scan(tenant.org.id, busy, "http", 0))
 
         async def waiting_on_the_lock() -> bool:
-            return bool(
-                await pool.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-            )
+            return bool(await pool.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
+                f"{tenant.org.id}{busy}",
+            ))  # fmt: skip
 
         await eventually(waiting_on_the_lock)
         made = await asyncio.wait_for(
@@ -71,3 +85,16 @@ async def test_a_submission_waiting_for_a_held_lock_holds_up_no_other(pool: asyn
         )
         assert [job.url for job, _ in made] == free and not waiting.done()
     assert (await waiting)[0].id == fired.id
+
+
+async def test_many_urls_submitted_at_once_whose_one_row_fails_admit_every_other_before_failing(
+    pool: asyncpg.Pool, gate: Gate, tenant: Tenant
+) -> None:
+    *good, bad = urls(4)
+    bad += "\x00"  # PostgreSQL's text holds no NUL: this row, and the batch it is in, fail
+    life = lifecycle(pool, gate)
+    with pytest.raises(asyncpg.PostgresError):
+        await life.submit_scans(tenant.org.id, tenant.org.limits, [*good, bad], "http", 0, {})
+    made = await pool.fetch("SELECT id FROM scans WHERE url = ANY($1)", good)
+    assert len(made) == len(good)
+    assert await gate.states([job_id(row["id"]) for row in made]) == ["dispatched"] * len(good)

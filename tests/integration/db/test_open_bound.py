@@ -34,7 +34,7 @@ async def test_the_bound_follows_the_oldest_unfinished_scan_and_spares_the_parti
     # Still queued after 20 days: the bound stays before it, and a submission of its URL is that scan.
     bound = await scans.bound_open(pool)
     assert bound == _day_before(old.created_at)
-    found, reused = await scans.submit(pool, org.id, URL, "http", 0)
+    found, reused = await scans.submit(pool, scans.Submission(org.id, URL, "http", 0))
     assert (found.id, reused) == (old.id, "in_flight")
     async with pool.acquire() as session:
         from_the_old_scan = await lookup_blocks(session, org.id)
@@ -52,5 +52,5 @@ async def test_the_bound_follows_the_oldest_unfinished_scan_and_spares_the_parti
         bounded = await lookup_blocks(session, org.id)
     assert bounded * 2 < from_the_old_scan  # the days between spared
 
-    again, reused = await scans.submit(pool, org.id, URL, "http", 0)
+    again, reused = await scans.submit(pool, scans.Submission(org.id, URL, "http", 0))
     assert again.id != old.id and reused is None  # finished: a new scan, as before

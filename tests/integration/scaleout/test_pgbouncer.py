@@ -21,6 +21,7 @@ from scanfleet.config import Settings
 from scanfleet.db import retention, scans
 from scanfleet.db.partitions import PARTITIONED_TABLES
 from scanfleet.db.pool import create_pool
+from scanfleet.db.store import SUBMITTING
 from scanfleet.supervisor import prepare_schema
 from tests.conftest import Tenant, fresh_database, make_tenant
 from tests.integration.retention.support import finished_scan
@@ -28,6 +29,7 @@ from tests.support.app import api_client, running_scheduler, running_worker
 from tests.support.external import require_binary
 from tests.support.pgbouncer import PgBouncer
 from tests.support.site import FixtureSite, eventually, html
+from tests.support.submissions import made_together
 
 POOL_SIZE = 3  # server connections per database; the platform's three processes have more clients than that
 
@@ -81,6 +83,13 @@ async def test_connections_are_pooled_by_pgbouncer(bounced: Settings, bounced_po
     await asyncio.gather(*(bounced_pool.fetchval("SELECT pg_sleep(0.05)") for _ in range(POOL_SIZE * 4)))
     servers = await bounced_pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
     assert servers <= POOL_SIZE
+
+
+async def test_submissions_made_together_commit_together_through_pgbouncer(
+    bounced_pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant = await make_tenant(bounced_pool)
+    assert await made_together(bounced_pool, tenant.org.id, 20, caplog) <= SUBMITTING + 1
 
 
 @pytest.fixture
