@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scanfleet.broker.decode import reply, text
 from scanfleet.broker.keys import DEFAULT_JOB_TTL_MS, GateKeys
-from scanfleet.broker.scripts import script
+from scanfleet.broker.scripts import run_many, script
+from scanfleet.group_commit import GroupCommit
 from scanfleet.tiers import Limits
 
 Placed = Literal["dispatched", "waiting", "rejected", "exists"]  # where admission put a job
@@ -36,6 +39,32 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# One batch of admissions in flight per gate (each process has one), up to ADMIT_BATCH; a batch in flight longer
+# than ADMIT_STALL_SECONDS lets the next start.
+ADMITTING = 1
+ADMIT_BATCH = 100
+ADMIT_STALL_SECONDS = 0.5
+_UNREACHABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+)  # every admission of a batch would meet these alone too
+
+
+@dataclass(frozen=True)
+class _Admit:
+    org_id: uuid.UUID
+    job_id: str
+    payload: bytes
+    limits: Limits
+    force: bool
+
+
+def _admission(answer: Any) -> Admission:
+    outcome, running, queued = answer
+    return Admission(text(outcome), int(running), int(queued))  # type: ignore[arg-type]
+
+
 class Gate:
     """One per process. Every method is one atomic Redis step, correct with any number of replicas.
 
@@ -47,6 +76,12 @@ class Gate:
         self.redis = redis
         self.keys = keys or GateKeys()
         self._job_ttl_ms = job_ttl_ms
+        # Admissions made while others are in flight go together, the script run once for each in one pipeline:
+        # a third of the CPU, client and server, of one round trip each.
+        self._admissions = GroupCommit(
+            self._admit_many, self._admit_alone, shared=lambda exc: isinstance(exc, _UNREACHABLE),
+            in_flight=ADMITTING, max_batch=ADMIT_BATCH, stall_seconds=ADMIT_STALL_SECONDS,
+        )  # fmt: skip
 
     async def _run(self, name: str, *args: str | int | float | bytes) -> Any:
         return await script(self.redis, name)(keys=self.keys.script_keys, args=[*self.keys.script_args, *args])
@@ -54,11 +89,24 @@ class Gate:
     async def admit(
         self, org_id: uuid.UUID, job_id: str, payload: bytes, limits: Limits, *, force: bool = False
     ) -> Admission:
-        outcome, running, queued = await self._run(
-            "admit", str(org_id), job_id, payload, limits.tier, limits.max_running, limits.max_queued,
-            _now_ms(), self._job_ttl_ms, "1" if force else "0",
-        )  # fmt: skip
-        return Admission(text(outcome), int(running), int(queued))  # type: ignore[arg-type]
+        """The job placed by the org's limits; with `force` (accepted long ago), never refused."""
+        return await self._admissions(_Admit(org_id, job_id, payload, limits, force))
+
+    def _admit_args(self, item: _Admit) -> list[str | int | bytes]:
+        limits = item.limits
+        return [
+            *self.keys.script_args, str(item.org_id), item.job_id, item.payload, limits.tier, limits.max_running,
+            limits.max_queued, _now_ms(), self._job_ttl_ms, "1" if item.force else "0",
+        ]  # fmt: skip
+
+    async def _admit_alone(self, item: _Admit) -> Admission:
+        return _admission(await script(self.redis, "admit")(keys=self.keys.script_keys, args=self._admit_args(item)))
+
+    async def _admit_many(self, items: Sequence[_Admit]) -> list[Admission | None]:
+        if len(items) == 1:  # a plain EVALSHA: no pipeline to build
+            return [await self._admit_alone(items[0])]
+        answers = await run_many(self.redis, "admit", self.keys.script_keys, [self._admit_args(item) for item in items])
+        return [None if isinstance(answer, Exception) else _admission(answer) for answer in answers]
 
     async def start(self, job_id: str, lease_seconds: float, holder: str = "") -> str | None:
         """A worker takes the job; returns its previous state, or None if the gate does not hold it.
