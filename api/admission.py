@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from scanfleet import logs
-from scanfleet.api.errors import ApiError
+from scanfleet.api.errors import RETRY_AFTER_SECONDS, ApiError
 from scanfleet.db.api_keys import Principal
-from scanfleet.lifecycle import GateUnavailable, Refused
+from scanfleet.db.errors import unavailable
+from scanfleet.lifecycle import GateUnavailable, NotMade, Refused
 from scanfleet.tiers import limits_for
+
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -23,10 +27,21 @@ async def answering_refusals() -> AsyncIterator[None]:
         raise refusal(exc) from exc
 
 
-def refusal(exc: GateUnavailable | Refused) -> ApiError:
+def refusal(exc: GateUnavailable | Refused | NotMade) -> ApiError:
     if isinstance(exc, GateUnavailable):
         return ApiError(503, "queue_unavailable", "the job queue cannot be reached; try again", {"Retry-After": "5"})
+    if isinstance(exc, NotMade):
+        return _not_made(exc)
     return _queue_full(exc)
+
+
+def _not_made(exc: NotMade) -> ApiError:
+    """One URL of a batch whose row PostgreSQL did not make, while it made others'."""
+    if unavailable(exc.cause):
+        message = "the database cannot be reached; nothing was accepted, try again shortly"
+        return ApiError(503, "unavailable", message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    log.error("a scan's row could not be made", exc_info=exc.cause)
+    return ApiError(500, "internal_error", "this URL's scan could not be stored; nothing of it was accepted")
 
 
 def _queue_full(exc: Refused) -> ApiError:

@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # request's). Without one it has nothing to do, yet would look up the global providers on every request.
         telemetry=None if settings.otel_endpoint else {"tracing": False, "metrics": False, "logs": False},
     )
-    health.install(app)  # first: matched before everything else
+    health.install(app)  # before the routers: matched before FastAPI walks them (only the docs routes come first)
     docs.install(app)
     errors.install(app)
     openapi.install(app)

@@ -94,7 +94,7 @@ class ScanOut(JobOut):
 
 class BatchItem(BaseModel):
     url: str
-    outcome: str = Field(description="accepted | reused | rejected (capacity) | invalid (the URL)")
+    outcome: str = Field(description="accepted | reused | rejected (error.code says why) | invalid (the URL)")
     scan: ScanOut | None = None
     error: dict[str, Any] | None = None
 

@@ -3,12 +3,13 @@
 A write that finds a slot free and nothing waiting goes at once, as a batch of one in its caller's task. Under
 load each batch takes what queued while the one before it was in flight: batching adds no wait of its own, and a
 batch is as large as the load makes it (up to `max_batch`). A batch still in flight after `stall_seconds` gives its
-slot up, so one slow batch (a stuck connection) holds up the next for that long at most.
+slot up, so one slow batch (a stuck connection, or one waiting for a connection) holds up the next for that long at
+most.
 
-Each caller gets its own write's outcome. A write the batch left out, or every write of a batch that failed for a
-reason of its own, its caller then makes alone, in its own task: cancelling the caller cancels that write, and
-writes alone are no more than the callers waiting for them. An error every write would meet alone too (`shared`:
-the database away) reaches each caller as it is.
+Each caller gets its own write's outcome. A write the batch left out, or every write of a batch of several that
+failed for a reason of its own, its caller then makes alone, in its own task: cancelling the caller cancels that
+write, and writes alone are no more than the callers waiting for them. An error every write would meet alone too
+(`shared`: the database away) reaches each caller as it is.
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ class GroupCommit(Generic[In, Out]):
         try:
             outcomes = await self._many(batch.items)
         except Exception as exc:
-            if self._shared(exc):
+            if self._shared(exc) or len(batch.items) == 1:  # alone, it would fail alone again
                 raise
-            log.exception("a batch of %d writes failed; its writes go alone", len(batch.items))
+            log.warning("a batch of %d writes failed (%r); its writes go alone", len(batch.items), exc)
             outcomes = [ALONE] * len(batch.items)
         finally:
             stall.cancel()

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from scanfleet import logs, metrics
 from scanfleet.artifacts.writer import ArtifactWriter
@@ -90,6 +90,14 @@ class GateUnavailable(Exception):
     """The broker could not be reached: the job was not accepted, and nothing of it remains."""
 
 
+class NotMade(Exception):
+    """The job's row could not be made (`cause`: PostgreSQL away, or refusing it): nothing of it was accepted."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def workers_lost(max_tries: int) -> Outcome:
     """The end of a job whose worker died with it every time: a job must not crash the fleet forever."""
     return Outcome.failed("attempts_exhausted", f"the job's worker stopped {max_tries} times before finishing it")
@@ -145,29 +153,40 @@ class Lifecycle:
     async def submit_scans(
         self, org_id: uuid.UUID, limits: Limits, targets: Sequence[str], engine: Engine, reuse_seconds: float,
         context: dict[str, str],
-    ) -> list[tuple[Job, str | None] | Refused | GateUnavailable]:  # fmt: skip
-        """As submit_scan, for each of `targets`: the rows made together (they may share one commit), then each new
-        one admitted in turn, to its own outcome (a full line refuses the rest). A row that could not be made fails
-        the call, once every row that was made is admitted: none is left unadmitted."""
+    ) -> list[tuple[Job, str | None] | Refused | GateUnavailable | NotMade]:  # fmt: skip
+        """As submit_scan, for each of `targets`, each to its own outcome: the rows made together (they may share
+        one commit), then each new one admitted in turn (a full line refuses the rest). A URL given twice has its
+        first's outcome twice. A row that could not be made is that URL's NotMade; when none could be, the call
+        fails as submit_scan would. Should the call fail or be cancelled part way, no row it made is left that was
+        not handed to the gate."""
         made = await asyncio.gather(
             *(self.store.create_scan(org_id, url, engine, reuse_seconds) for url in targets), return_exceptions=True
         )
-        outcomes: list[tuple[Job, str | None] | Refused | GateUnavailable] = []
-        failed: list[BaseException] = []
         for entry in made:
-            if isinstance(entry, BaseException):
-                failed.append(entry)
-                continue
-            try:
-                if entry[1] is None:
-                    await self.admit(entry[0], limits, context)
-            except (Refused, GateUnavailable) as exc:
-                outcomes.append(exc)
-            else:
-                outcomes.append(entry)
-        if failed:
-            raise failed[0]
-        return outcomes
+            if isinstance(entry, BaseException) and not isinstance(entry, Exception):
+                raise entry  # a write cancelled: so is the call
+        rows = [entry for entry in made if not isinstance(entry, BaseException)]
+        if made and not rows:
+            raise cast(Exception, made[0])
+        # The scans to admit, in order, each once (a URL given twice: made once, then reused).
+        new = list({job.id: job for job, reused in rows if reused is None}.values())
+        refused: dict[uuid.UUID, Refused | GateUnavailable] = {}
+        handed = 0
+        try:
+            for job in new:
+                try:
+                    await self.admit(job, limits, context)
+                except (Refused, GateUnavailable) as exc:
+                    refused[job.id] = exc
+                handed += 1
+        finally:
+            # Failed or cancelled before these were admitted: forgotten, as a refused one is.
+            left = new[handed:]
+            if left:
+                await asyncio.shield(asyncio.gather(*(self.store.forget(job) for job in left)))
+        return [
+            NotMade(entry) if isinstance(entry, BaseException) else refused.get(entry[0].id, entry) for entry in made
+        ]
 
     async def submit_run(
         self, org_id: uuid.UUID, limits: Limits, suite: dict[str, Any], context: dict[str, str]

@@ -32,7 +32,7 @@ from scanfleet.api.schemas import (
 )
 from scanfleet.db import scans
 from scanfleet.db.api_keys import Principal
-from scanfleet.lifecycle import GateUnavailable, Refused
+from scanfleet.lifecycle import GateUnavailable, NotMade, Refused
 from scanfleet.model import Engine, Job
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -98,8 +98,10 @@ async def submit_batch(body: BatchRequest, request: Request, res: ResourcesDep, 
     return await idempotent(request, res, principal, answer)
 
 
-def _batch_item(request: Request, url: str, outcome: tuple[Job, str | None] | Refused | GateUnavailable) -> BatchItem:
-    if isinstance(outcome, Refused | GateUnavailable):  # each URL goes through the gate on its own
+def _batch_item(
+    request: Request, url: str, outcome: tuple[Job, str | None] | Refused | GateUnavailable | NotMade
+) -> BatchItem:
+    if isinstance(outcome, Refused | GateUnavailable | NotMade):  # each URL goes through the gate on its own
         exc = refusal(outcome)
         return BatchItem(url=url, outcome="rejected", error={"code": exc.code, "message": exc.message,
                                                              **(exc.details or {})})  # fmt: skip

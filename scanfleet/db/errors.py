@@ -18,3 +18,9 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 
 def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE)
+
+
+def unavailable_to_all(exc: BaseException) -> bool:
+    """PostgreSQL away for every statement, not only for the connection one was on: a connection lost mid-statement
+    fails its own statement, which may be made again on another."""
+    return unavailable(exc) and not isinstance(exc, asyncpg.ConnectionDoesNotExistError)

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from scanfleet.db import orgs, results, scans
-from scanfleet.db.errors import unavailable
+from scanfleet.db.errors import unavailable_to_all
 from scanfleet.db.pool import Connection
 from scanfleet.group_commit import GroupCommit
 from scanfleet.model import Engine, Job, Outcome, Status
@@ -19,7 +19,8 @@ from scanfleet.tiers import Limits
 # Batches of submissions in flight at once from one process; each takes what arrived while the one before it ran.
 # One measured better than two under `bench.api_stack`: POST's p99 at 50 connections 65 ms against 97-104, and
 # 2,041 req/s at 500 against 1,722-1,799. A batch never waits for a lock (submit_many); one in flight longer than
-# SUBMIT_STALL_SECONDS (a stuck connection) lets the next start.
+# SUBMIT_STALL_SECONDS (a stuck connection) lets the next start. A batch whose connection was lost has each of its
+# submissions made again alone, with its scan id: committed before the loss, its row is found as its own.
 SUBMITTING = 1
 SUBMIT_BATCH = 100
 SUBMIT_STALL_SECONDS = 0.5
@@ -29,7 +30,7 @@ class PgJobStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._submit = GroupCommit(
-            partial(scans.submit_many, pool), partial(scans.submit, pool), shared=unavailable,
+            partial(scans.submit_many, pool), partial(scans.submit, pool), shared=unavailable_to_all,
             in_flight=SUBMITTING, max_batch=SUBMIT_BATCH, stall_seconds=SUBMIT_STALL_SECONDS,
         )  # fmt: skip
 

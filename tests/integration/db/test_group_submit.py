@@ -9,10 +9,12 @@ import uuid
 import asyncpg
 import pytest
 
-from scanfleet.broker.gate import Gate
+from scanfleet.broker.gate import Admission, Gate
 from scanfleet.broker.keys import job_id
-from scanfleet.db import scans
+from scanfleet.db import orgs, scans
 from scanfleet.db.store import SUBMITTING, PgJobStore
+from scanfleet.lifecycle import NotMade
+from scanfleet.tiers import Limits
 from tests.conftest import Tenant
 from tests.support.app import lifecycle
 from tests.support.site import eventually
@@ -87,14 +89,65 @@ async def test_a_submission_waiting_for_a_held_lock_holds_up_no_other(pool: asyn
     assert (await waiting)[0].id == fired.id
 
 
-async def test_many_urls_submitted_at_once_whose_one_row_fails_admit_every_other_before_failing(
+async def test_many_urls_submitted_at_once_whose_one_row_fails_admit_every_other_and_answer_it_alone(
     pool: asyncpg.Pool, gate: Gate, tenant: Tenant
 ) -> None:
     *good, bad = urls(4)
     bad += "\x00"  # PostgreSQL's text holds no NUL: this row, and the batch it is in, fail
     life = lifecycle(pool, gate)
+    *made, failed = await life.submit_scans(tenant.org.id, tenant.org.limits, [*good, bad], "http", 0, {})
+    assert isinstance(failed, NotMade) and isinstance(failed.cause, asyncpg.PostgresError)
+    assert [entry[1] for entry in made if isinstance(entry, tuple)] == [None] * len(good)
+    rows = await pool.fetch("SELECT id FROM scans WHERE url = ANY($1)", good)
+    assert len(rows) == len(good)
+    assert await gate.states([job_id(row["id"]) for row in rows]) == ["dispatched"] * len(good)
+
+
+async def test_urls_none_of_whose_rows_can_be_made_fail_the_call(
+    pool: asyncpg.Pool, gate: Gate, tenant: Tenant
+) -> None:
+    targets = [url + "\x00" for url in urls(3)]
     with pytest.raises(asyncpg.PostgresError):
-        await life.submit_scans(tenant.org.id, tenant.org.limits, [*good, bad], "http", 0, {})
-    made = await pool.fetch("SELECT id FROM scans WHERE url = ANY($1)", good)
-    assert len(made) == len(good)
-    assert await gate.states([job_id(row["id"]) for row in made]) == ["dispatched"] * len(good)
+        await lifecycle(pool, gate).submit_scans(tenant.org.id, tenant.org.limits, targets, "http", 0, {})
+
+
+async def test_a_url_given_twice_whose_scan_the_full_line_refused_is_refused_twice(
+    pool: asyncpg.Pool, gate: Gate, tenant: Tenant
+) -> None:
+    await orgs.set_capacity(pool, tenant.org.id, "pro", 0, 2)  # nothing runs; two may queue
+    limits = await orgs.get(pool, tenant.org.id)
+    assert limits is not None
+    a, b, c = urls(3)
+    outcomes = await lifecycle(pool, gate).submit_scans(tenant.org.id, limits.limits, [a, b, c, c], "http", 0, {})
+    assert [type(entry).__name__ for entry in outcomes] == ["tuple", "tuple", "Refused", "Refused"]
+    assert outcomes[2] is outcomes[3]
+    assert await pool.fetchval("SELECT count(*) FROM scans WHERE url = $1", c) == 0
+
+
+async def test_urls_cancelled_part_way_through_admission_leave_no_row_the_gate_never_got(
+    pool: asyncpg.Pool, gate: Gate, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admitted: list[str] = []
+    stalled = asyncio.Event()
+    admit = gate.admit
+
+    async def first_only(
+        org_id: uuid.UUID, job: str, payload: bytes, limits: Limits, *, force: bool = False
+    ) -> Admission:
+        if admitted:
+            stalled.set()
+            await asyncio.Event().wait()  # until cancelled
+        admitted.append(job)
+        return await admit(org_id, job, payload, limits, force=force)
+
+    monkeypatch.setattr(gate, "admit", first_only)
+    targets = urls(4)
+    call = asyncio.create_task(
+        lifecycle(pool, gate).submit_scans(tenant.org.id, tenant.org.limits, targets, "http", 0, {})
+    )
+    await asyncio.wait_for(stalled.wait(), 10)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    rows = await pool.fetch("SELECT id FROM scans WHERE url = ANY($1)", targets)
+    assert [job_id(row["id"]) for row in rows] == admitted

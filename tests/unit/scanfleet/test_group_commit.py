@@ -132,8 +132,9 @@ async def test_a_batch_failed_for_a_reason_of_its_own_has_each_caller_write_alon
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
     assert outcomes[0] == 4 and outcomes[2] == 9
     assert isinstance(outcomes[1], ValueError) and "no square for -1" in str(outcomes[1])
-    await asyncio.gather(*holding)
-    assert writes.batches == [[1000], [2, -1, 3]] and sorted(writes.alone) == [-1, 2, 3, 1000]
+    (alone,) = await asyncio.gather(*holding, return_exceptions=True)
+    assert isinstance(alone, RuntimeError)  # a batch of one: its error is its own, not worth a second try
+    assert writes.batches == [[1000], [2, -1, 3]] and sorted(writes.alone) == [-1, 2, 3]
 
 
 async def test_an_error_every_write_would_meet_reaches_each_caller_and_none_goes_alone() -> None:
@@ -203,6 +204,21 @@ async def test_a_batch_cancelled_cancels_its_callers_and_frees_its_slot() -> Non
         await group(2)
     writes.batch_fails = None
     assert await group(3) == 9
+
+
+async def test_a_batch_cancelled_with_callers_waiting_cancels_them_and_frees_its_slot() -> None:
+    writes = Writes()
+    group = writes.group()
+    holding = await held(writes, group)
+    waiting = started(group, (2, 3))
+    await asyncio.sleep(0)
+    writes.batch_fails = asyncio.CancelledError()
+    writes.release.set()  # the lone batch cancelled in its caller's task, then the waiting one in its own
+    for outcome in await asyncio.gather(*holding, *waiting, return_exceptions=True):
+        assert isinstance(outcome, asyncio.CancelledError)
+    assert writes.batches == [[1000], [2, 3]]
+    writes.batch_fails = None
+    assert await group(4) == 16
 
 
 async def test_a_lone_write_runs_in_its_callers_context_and_a_batch_in_one_of_its_own() -> None:
